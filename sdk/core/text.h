@@ -1,0 +1,26 @@
+// Small text helpers shared by flintd, the worker and the CLI: function names and durations.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "sdk/core/status.h"
+
+namespace flint {
+
+// A function name is 1-63 characters of [a-z0-9-], starting with a letter or digit.
+bool IsValidFunctionName(std::string_view name);
+// Ok, or an InvalidArgument that quotes the name and states the rule.
+Status ValidateFunctionName(std::string_view name);
+
+// Parses "250ms", "3s", "1.5s", "10m", "2h" or a bare number of milliseconds ("3000").
+// Fails on negative, empty, unknown units, or values beyond about 24 days.
+Result<uint64_t> ParseDurationMs(std::string_view text);
+// The inverse for display: 3000 -> "3s", 250 -> "250ms", 600000 -> "10m".
+std::string FormatDurationMs(uint64_t ms);
+
+// Compares two strings in time independent of where they differ (for secrets).
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+}  // namespace flint
