@@ -11,7 +11,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="${LIBNODE_PREFIX:-$root/third_party/libnode}"
 
 packages=(
-  build-essential cmake pkg-config git ca-certificates curl procps
+  build-essential cmake ninja-build pkg-config git ca-certificates curl procps
   libuv1-dev libboost1.74-dev libboost-filesystem1.74-dev libsqlite3-dev
   libcgroup-dev cgroup-tools catch2 nlohmann-json3-dev libseccomp-dev libcap-dev
   node-llhttp libcli11-dev libspdlog-dev libfmt-dev libssl-dev

@@ -3,17 +3,18 @@
 #pragma once
 
 namespace flint::detail {
-[[noreturn]] void CheckFailed(const char* file, int line, const char* condition, const char* message);
+[[noreturn]] void CheckFailed(const char* file, int line, const char* condition,
+                              const char* message);
 }  // namespace flint::detail
 
-#define FLINT_CHECK(cond)                                                          \
-  do {                                                                             \
-    if (!(cond)) [[unlikely]]                                                      \
-      ::flint::detail::CheckFailed(__FILE__, __LINE__, #cond, nullptr);            \
+#define FLINT_CHECK(cond)                                               \
+  do {                                                                  \
+    if (!(cond)) [[unlikely]]                                           \
+      ::flint::detail::CheckFailed(__FILE__, __LINE__, #cond, nullptr); \
   } while (0)
 
-#define FLINT_CHECK_MSG(cond, msg)                                                 \
-  do {                                                                             \
-    if (!(cond)) [[unlikely]]                                                      \
-      ::flint::detail::CheckFailed(__FILE__, __LINE__, #cond, (msg));              \
+#define FLINT_CHECK_MSG(cond, msg)                                    \
+  do {                                                                \
+    if (!(cond)) [[unlikely]]                                         \
+      ::flint::detail::CheckFailed(__FILE__, __LINE__, #cond, (msg)); \
   } while (0)

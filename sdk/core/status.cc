@@ -45,8 +45,8 @@ Status ErrnoStatus(std::string_view what, int err) {
 
 namespace detail {
 void CheckFailed(const char* file, int line, const char* condition, const char* message) {
-  std::fprintf(stderr, "%s:%d: check failed: %s%s%s\n", file, line, condition,
-               message ? ": " : "", message ? message : "");
+  std::fprintf(stderr, "%s:%d: check failed: %s%s%s\n", file, line, condition, message ? ": " : "",
+               message ? message : "");
   std::fflush(stderr);
   std::abort();
 }

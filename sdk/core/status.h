@@ -16,22 +16,22 @@
 namespace flint {
 
 // X(enum name, wire name, HTTP status)
-#define FLINT_STATUS_CODES(X)                           \
-  X(kOk, "ok", 200)                                     \
-  X(kInvalidArgument, "invalid_argument", 400)          \
-  X(kUnauthenticated, "unauthenticated", 401)           \
-  X(kNotFound, "not_found", 404)                        \
-  X(kMethodNotAllowed, "method_not_allowed", 405)       \
-  X(kRequestTimeout, "request_timeout", 408)            \
-  X(kAlreadyExists, "already_exists", 409)              \
-  X(kPayloadTooLarge, "payload_too_large", 413)         \
-  X(kTooManyRequests, "too_many_requests", 429)         \
-  X(kHeadersTooLarge, "headers_too_large", 431)         \
-  X(kInternal, "internal", 500)                         \
-  X(kFunctionError, "function_error", 500)              \
-  X(kFunctionCrashed, "function_crashed", 502)          \
-  X(kUnavailable, "unavailable", 503)                   \
-  X(kFunctionTimeout, "function_timeout", 504)          \
+#define FLINT_STATUS_CODES(X)                     \
+  X(kOk, "ok", 200)                               \
+  X(kInvalidArgument, "invalid_argument", 400)    \
+  X(kUnauthenticated, "unauthenticated", 401)     \
+  X(kNotFound, "not_found", 404)                  \
+  X(kMethodNotAllowed, "method_not_allowed", 405) \
+  X(kRequestTimeout, "request_timeout", 408)      \
+  X(kAlreadyExists, "already_exists", 409)        \
+  X(kPayloadTooLarge, "payload_too_large", 413)   \
+  X(kTooManyRequests, "too_many_requests", 429)   \
+  X(kHeadersTooLarge, "headers_too_large", 431)   \
+  X(kInternal, "internal", 500)                   \
+  X(kFunctionError, "function_error", 500)        \
+  X(kFunctionCrashed, "function_crashed", 502)    \
+  X(kUnavailable, "unavailable", 503)             \
+  X(kFunctionTimeout, "function_timeout", 504)    \
   X(kIo, "io_error", 500)
 
 enum class Code : uint8_t {
@@ -63,7 +63,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return Status(Code::kInvalidArgument, std::move(m)); }
+inline Status InvalidArgument(std::string m) {
+  return Status(Code::kInvalidArgument, std::move(m));
+}
 inline Status NotFound(std::string m) { return Status(Code::kNotFound, std::move(m)); }
 inline Status Internal(std::string m) { return Status(Code::kInternal, std::move(m)); }
 inline Status IoError(std::string m) { return Status(Code::kIo, std::move(m)); }
@@ -75,7 +77,7 @@ Status ErrnoStatus(std::string_view what, int err);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     FLINT_CHECK(!std::get<Status>(v_).ok());
   }
@@ -107,9 +109,9 @@ class [[nodiscard]] Result {
 };
 
 // Returns early from the enclosing function when `expr` (a Status) is not ok.
-#define FLINT_RETURN_IF_ERROR(expr)          \
-  do {                                       \
-    ::flint::Status flint_status_ = (expr);  \
+#define FLINT_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::flint::Status flint_status_ = (expr);        \
     if (!flint_status_.ok()) return flint_status_; \
   } while (0)
 

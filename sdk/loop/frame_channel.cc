@@ -80,6 +80,7 @@ void FrameChannel::OnWrite(uv_write_t* req, int status) noexcept {
     return;
   }
   self->Flush();
+  if (self->closing_ && !self->write_in_flight_) self->ReleasePipe();
 }
 
 void FrameChannel::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) noexcept {
@@ -112,14 +113,20 @@ void FrameChannel::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* bu
 
 void FrameChannel::Fail(Status why) {
   if (pipe_ == nullptr) return;
+  bool notify = !closing_;
   ReleasePipe();
-  delegate_->OnChannelClosed(why);
+  if (notify) delegate_->OnChannelClosed(why);
 }
 
 void FrameChannel::Close() {
-  if (pipe_ == nullptr) return;
-  // Hand what is queued to the kernel first; the socket buffer is far larger than our frames.
+  if (pipe_ == nullptr || closing_) return;
   if (!pending_.empty() && !write_in_flight_) Flush();
+  if (pipe_ != nullptr && write_in_flight_) {
+    // Finish handing the queued frames to the kernel (OnWrite), then close; read nothing more.
+    closing_ = true;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&pipe_->handle));
+    return;
+  }
   ReleasePipe();
 }
 
@@ -129,6 +136,7 @@ void FrameChannel::ReleasePipe() {
   pipe_ = nullptr;
   pipe->owner = nullptr;
   write_in_flight_ = false;
+  closing_ = false;
   pending_.clear();
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&pipe->handle));
   uv_close(reinterpret_cast<uv_handle_t*>(&pipe->handle),

@@ -40,7 +40,8 @@ class FrameChannel {
   Status Open(int fd);
   // Queues one frame. A no-op once the channel is closed.
   void Send(protocol::MessageType type, uint64_t invocation_id, std::string_view payload);
-  // Stops reading and closes the socket after queued writes were handed to the kernel.
+  // Stops reading and closes the socket once every queued frame was handed to the kernel.
+  // The delegate hears nothing more after Close.
   void Close();
 
   bool is_open() const { return pipe_ != nullptr; }
@@ -63,6 +64,7 @@ class FrameChannel {
   protocol::FrameDecoder decoder_;
   std::string pending_;
   bool write_in_flight_ = false;
+  bool closing_ = false;  // Close() waits for the write in flight before releasing the pipe
 };
 
 }  // namespace flint::loop

@@ -19,16 +19,26 @@ uint64_t GetLe(const char* in, int width) {
 
 std::string_view MessageTypeName(MessageType type) {
   switch (type) {
-    case MessageType::kHello: return "HELLO";
-    case MessageType::kLoad: return "LOAD";
-    case MessageType::kLoaded: return "LOADED";
-    case MessageType::kLoadFailed: return "LOAD_FAILED";
-    case MessageType::kInvoke: return "INVOKE";
-    case MessageType::kResult: return "RESULT";
-    case MessageType::kLog: return "LOG";
-    case MessageType::kCancel: return "CANCEL";
-    case MessageType::kShutdown: return "SHUTDOWN";
-    case MessageType::kStats: return "STATS";
+    case MessageType::kHello:
+      return "HELLO";
+    case MessageType::kLoad:
+      return "LOAD";
+    case MessageType::kLoaded:
+      return "LOADED";
+    case MessageType::kLoadFailed:
+      return "LOAD_FAILED";
+    case MessageType::kInvoke:
+      return "INVOKE";
+    case MessageType::kResult:
+      return "RESULT";
+    case MessageType::kLog:
+      return "LOG";
+    case MessageType::kCancel:
+      return "CANCEL";
+    case MessageType::kShutdown:
+      return "SHUTDOWN";
+    case MessageType::kStats:
+      return "STATS";
   }
   return "UNKNOWN";
 }

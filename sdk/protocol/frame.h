@@ -30,16 +30,16 @@ inline constexpr size_t kFrameHeaderSize = 16;
 inline constexpr uint32_t kMaxPayloadLength = 32u << 20;
 
 enum class MessageType : uint16_t {
-  kHello = 1,        // worker -> flintd: Hello
-  kLoad = 2,         // flintd -> worker: LoadRequest
-  kLoaded = 3,       // worker -> flintd: Loaded
-  kLoadFailed = 4,   // worker -> flintd: LoadFailed
-  kInvoke = 5,       // flintd -> worker: InvokeRequest (invocation_id set)
-  kResult = 6,       // worker -> flintd: InvokeResult (invocation_id set)
-  kLog = 7,          // worker -> flintd: LogLine (invocation_id set when inside one)
-  kCancel = 8,       // flintd -> worker: no payload; abandon invocation_id
-  kShutdown = 9,     // flintd -> worker: no payload; finish and exit
-  kStats = 10,       // worker -> flintd: Stats
+  kHello = 1,       // worker -> flintd: Hello
+  kLoad = 2,        // flintd -> worker: LoadRequest
+  kLoaded = 3,      // worker -> flintd: Loaded
+  kLoadFailed = 4,  // worker -> flintd: LoadFailed
+  kInvoke = 5,      // flintd -> worker: InvokeRequest (invocation_id set)
+  kResult = 6,      // worker -> flintd: InvokeResult (invocation_id set)
+  kLog = 7,         // worker -> flintd: LogLine (invocation_id set when inside one)
+  kCancel = 8,      // flintd -> worker: no payload; abandon invocation_id
+  kShutdown = 9,    // flintd -> worker: no payload; finish and exit
+  kStats = 10,      // worker -> flintd: Stats
 };
 inline constexpr uint16_t kMaxMessageType = 10;
 

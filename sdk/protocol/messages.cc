@@ -125,7 +125,8 @@ Result<InvokeRequest> InvokeRequest::Decode(std::string_view payload) {
   PayloadReader r(payload);
   InvokeRequest m;
   uint8_t kind = r.U8();
-  if (kind > static_cast<uint8_t>(InvokeKind::kEvent)) return InvalidArgument("unknown INVOKE kind");
+  if (kind > static_cast<uint8_t>(InvokeKind::kEvent))
+    return InvalidArgument("unknown INVOKE kind");
   m.kind = static_cast<InvokeKind>(kind);
   m.timeout_ms = r.U32();
   m.time_epoch_ms = r.U64();

@@ -84,9 +84,9 @@ struct InvokeRequest {
 };
 
 enum class Outcome : uint8_t {
-  kOk = 0,       // the handler returned; status/headers/body hold its response
-  kError = 1,    // the handler threw or rejected; error_type/error_message say what
-  kTimeout = 2,  // the handler ran past its timeout and was terminated
+  kOk = 0,           // the handler returned; status/headers/body hold its response
+  kError = 1,        // the handler threw or rejected; error_type/error_message say what
+  kTimeout = 2,      // the handler ran past its timeout and was terminated
   kOutOfMemory = 3,  // the handler hit its heap limit and was terminated
 };
 
@@ -95,11 +95,11 @@ struct InvokeResult {
   Outcome outcome = Outcome::kOk;
   uint16_t status = 200;
   std::vector<Header> headers;
-  std::string body;            // raw bytes (a base64 result body is already decoded)
-  std::string error_type;      // e.g. "TypeError" (kError)
-  std::string error_message;   // user-facing message (kError, kTimeout, kOutOfMemory)
-  uint64_t duration_us = 0;    // execution time measured in the worker around the handler
-  uint64_t cpu_us = 0;         // CPU time of the worker thread during the invocation
+  std::string body;           // raw bytes (a base64 result body is already decoded)
+  std::string error_type;     // e.g. "TypeError" (kError)
+  std::string error_message;  // user-facing message (kError, kTimeout, kOutOfMemory)
+  uint64_t duration_us = 0;   // execution time measured in the worker around the handler
+  uint64_t cpu_us = 0;        // CPU time of the worker thread during the invocation
 
   std::string Encode() const;
   static Result<InvokeResult> Decode(std::string_view payload);

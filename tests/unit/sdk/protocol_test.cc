@@ -44,8 +44,8 @@ TEST_CASE("FrameDecoder rejects unknown types, flags and oversized lengths", "[p
     EncodeFrameHeader(h, b);
     return std::string(b, sizeof b);
   };
-  for (std::string bad : {header(0, 0, 0), header(0, 99, 0), header(0, 5, 1),
-                          header(kMaxPayloadLength + 1, 5, 0)}) {
+  for (std::string bad :
+       {header(0, 0, 0), header(0, 99, 0), header(0, 5, 1), header(kMaxPayloadLength + 1, 5, 0)}) {
     FrameDecoder decoder;
     CHECK_FALSE(decoder.Feed(bad.data(), bad.size()).ok());
     FrameView f;

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "sdk/core/text.h"
+
+#include <catch2/catch.hpp>
 
 using namespace flint;
 
@@ -46,4 +46,20 @@ TEST_CASE("Status codes map to names and HTTP statuses from one table", "[status
   Result<int> r = s;
   CHECK_FALSE(r.ok());
   CHECK(r.status().code() == Code::kNotFound);
+}
+
+#include "sdk/core/base64.h"
+
+TEST_CASE("Base64 round-trips every length and rejects bad characters", "[base64]") {
+  std::string bytes;
+  for (int n = 0; n < 40; ++n) {
+    auto back = Base64Decode(Base64Encode(bytes));
+    REQUIRE(back.ok());
+    CHECK(*back == bytes);
+    bytes += static_cast<char>(n * 37);
+  }
+  CHECK(Base64Encode("hello") == "aGVsbG8=");
+  CHECK(Base64Decode("aGVsbG8").value() == "hello");
+  CHECK_FALSE(Base64Decode("aGV*bG8=").ok());
+  CHECK_FALSE(Base64Decode("a").ok());
 }

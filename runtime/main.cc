@@ -1,0 +1,80 @@
+// flint-worker: hosts one JavaScript function for flintd. See runtime/worker/worker.h.
+//
+//   flint-worker --fd 3 --runtime js [--title <padding>]
+//
+// flintd starts it with a connected Unix stream socket on --fd; stdout is never written.
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "runtime/worker/process_title.h"
+#include "runtime/worker/worker.h"
+
+namespace {
+
+int Usage(const char* problem) {
+  std::fprintf(stderr,
+               "flint-worker: %s\n"
+               "usage: flint-worker --fd N --runtime js [--title PADDING]\n"
+               "Started by flintd with a connected Unix socket on fd N; not for direct use.\n",
+               problem);
+  return 2;
+}
+
+// True when `fd` is open and its peer has not hung up.
+bool PeerAlive(int fd) {
+  struct pollfd p = {fd, POLLIN, 0};
+  if (::poll(&p, 1, 0) < 0) return false;
+  return (p.revents & (POLLHUP | POLLNVAL | POLLERR)) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Die with flintd. The check below catches a parent that died before this call.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  flint::runtime::WorkerOptions options;
+  bool have_fd = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      Usage("help");
+      return 0;
+    }
+    if (i + 1 >= argc) return Usage(("missing value after " + std::string(arg)).c_str());
+    std::string_view value = argv[++i];
+    if (arg == "--fd") {
+      char* end = nullptr;
+      long fd = std::strtol(argv[i], &end, 10);
+      if (end == argv[i] || *end != '\0' || fd < 0 || fd > 65535) return Usage("bad --fd");
+      options.fd = static_cast<int>(fd);
+      have_fd = true;
+    } else if (arg == "--runtime") {
+      if (value != "js") return Usage("this build runs only --runtime js");
+      options.runtime = std::string(value);
+    } else if (arg == "--title") {
+      // Padding only: its memory is reused for the process title.
+    } else {
+      return Usage(("unknown option " + std::string(arg)).c_str());
+    }
+  }
+  if (!have_fd) return Usage("--fd is required");
+  if (!PeerAlive(options.fd)) {
+    std::fprintf(stderr, "flint-worker: fd %d is not a connected socket (is flintd gone?)\n",
+                 options.fd);
+    return 2;
+  }
+
+  // The title is set after LOAD; the padding argument makes room for it.
+  flint::runtime::ProcessTitle title(argc, argv);
+  options.title = &title;
+  return flint::runtime::RunWorker(std::move(options));
+}

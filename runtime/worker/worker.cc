@@ -1,0 +1,222 @@
+#include "runtime/worker/worker.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "sdk/protocol/messages.h"
+
+namespace flint::runtime {
+
+using protocol::MessageType;
+
+Worker::Worker(uv_loop_t* loop, WorkerOptions options)
+    : loop_(loop), options_(std::move(options)), channel_(loop, this) {
+  statm_fd_ = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+}
+
+Worker::~Worker() {
+  channel_.Close();
+  wakeup_.reset();
+  host_.reset();
+  if (statm_fd_ >= 0) ::close(statm_fd_);
+}
+
+Status Worker::Start() {
+  Result<std::unique_ptr<FunctionHost>> host = FunctionHost::Create(this);
+  if (!host.ok()) return host.status();
+  host_ = std::move(*host);
+  wakeup_ = std::make_unique<loop::Timer>(loop_);
+  FLINT_RETURN_IF_ERROR(channel_.Open(options_.fd));
+  protocol::Hello hello;
+  hello.protocol_version = protocol::kProtocolVersion;
+  hello.pid = static_cast<uint32_t>(::getpid());
+  hello.runtime = options_.runtime;
+  channel_.Send(MessageType::kHello, 0, hello.Encode());
+  return Status::Ok();
+}
+
+void Worker::OnFrame(const protocol::FrameView& frame) {
+  if (exiting_) return;
+  switch (frame.header.type) {
+    case MessageType::kLoad:
+      HandleLoad(frame.payload);
+      break;
+    case MessageType::kInvoke:
+      HandleInvoke(frame.header.invocation_id, frame.payload);
+      break;
+    case MessageType::kCancel:
+      if (host_->loaded()) host_->Cancel(frame.header.invocation_id);
+      break;
+    case MessageType::kShutdown:
+      Exit(kExitOk);
+      return;
+    default:
+      ProtocolViolation("unexpected message " +
+                        std::string(protocol::MessageTypeName(frame.header.type)));
+      return;
+  }
+  AfterHostCall();
+}
+
+void Worker::OnChannelClosed(const Status& why) {
+  if (exiting_) {
+    Finish();
+    return;
+  }
+  if (why.code() == Code::kUnavailable) {
+    // flintd went away (EOF) or the socket broke: nothing left to serve.
+    Exit(kExitOk);
+    return;
+  }
+  ProtocolViolation(why.message());
+}
+
+void Worker::HandleLoad(std::string_view payload) {
+  Result<protocol::LoadRequest> request = protocol::LoadRequest::Decode(payload);
+  if (!request.ok()) return ProtocolViolation("bad LOAD: " + request.status().message());
+  if (host_->loaded()) return ProtocolViolation("a second LOAD");
+  auto fail = [this](std::string message) {
+    protocol::LoadFailed failed;
+    failed.message = std::move(message);
+    channel_.Send(MessageType::kLoadFailed, 0, failed.Encode());
+    Exit(kExitLoadFailed);
+  };
+  if (request->runtime != options_.runtime) {
+    return fail("this worker runs '" + options_.runtime + "' functions, not '" + request->runtime +
+                "'");
+  }
+  std::string label = request->function_name + "@" + std::to_string(request->function_version);
+  Result<uint64_t> loaded = host_->Load(*request);
+  if (!loaded.ok()) return fail(loaded.status().message());
+  protocol::Loaded reply;
+  reply.init_duration_us = *loaded;
+  channel_.Send(MessageType::kLoaded, 0, reply.Encode());
+  if (options_.title != nullptr) options_.title->Set("flint-worker " + label, label);
+  SendStats();
+}
+
+void Worker::HandleInvoke(uint64_t id, std::string_view payload) {
+  if (!host_->loaded()) return ProtocolViolation("INVOKE before LOAD");
+  if (id == 0) return ProtocolViolation("INVOKE with invocation id 0");
+  if (host_->is_pending(id)) {
+    return ProtocolViolation("INVOKE " + std::to_string(id) + " while it is still pending");
+  }
+  Result<protocol::InvokeRequest> request = protocol::InvokeRequest::Decode(payload);
+  if (!request.ok()) return ProtocolViolation("bad INVOKE: " + request.status().message());
+  host_->Invoke(id, *request);
+}
+
+void Worker::AfterHostCall() {
+  if (exiting_) return;
+  if (host_->out_of_memory()) {
+    Exit(kExitOutOfMemory);
+    return;
+  }
+  std::optional<uint64_t> wait_ms = host_->NextWakeupMs();
+  if (!wait_ms) {
+    wakeup_->Stop();
+    return;
+  }
+  uv_update_time(loop_);
+  wakeup_->Start(*wait_ms, 0, [this] {
+    if (exiting_) return;
+    host_->RunDue();
+    AfterHostCall();
+  });
+}
+
+void Worker::OnLog(uint64_t invocation_id, protocol::LogLevel level, std::string_view text) {
+  protocol::LogLine line;
+  line.level = level;
+  line.text = std::string(text);
+  channel_.Send(MessageType::kLog, invocation_id, line.Encode());
+}
+
+void Worker::OnResult(uint64_t invocation_id, protocol::InvokeResult result) {
+  channel_.Send(MessageType::kResult, invocation_id, result.Encode());
+  if (!host_->out_of_memory()) SendStats();
+}
+
+void Worker::SendStats() {
+  FunctionHost::HeapUsage heap = host_->heap_usage();
+  protocol::Stats stats;
+  stats.heap_used_bytes = heap.used_bytes;
+  stats.heap_limit_bytes = heap.limit_bytes;
+  if (statm_fd_ >= 0) {
+    char buf[128];
+    ssize_t n = ::pread(statm_fd_, buf, sizeof(buf) - 1, 0);
+    if (n > 0) {
+      buf[n] = '\0';
+      unsigned long long size_pages = 0;
+      unsigned long long resident_pages = 0;
+      if (std::sscanf(buf, "%llu %llu", &size_pages, &resident_pages) == 2) {
+        stats.rss_bytes = resident_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+      }
+    }
+  }
+  channel_.Send(MessageType::kStats, 0, stats.Encode());
+}
+
+void Worker::ProtocolViolation(std::string_view what) {
+  std::fprintf(stderr, "flint-worker[%d]: protocol violation: %.*s\n", static_cast<int>(::getpid()),
+               static_cast<int>(what.size()), what.data());
+  Exit(kExitProtocol);
+}
+
+void Worker::Exit(int code) {
+  if (exiting_) return;
+  exiting_ = true;
+  exit_code_ = code;
+  if (wakeup_ != nullptr) wakeup_->Stop();
+  // FrameChannel::Close() drops frames still queued behind a write in flight, and the last
+  // RESULT or LOAD_FAILED must reach flintd: close only once the queue was handed to libuv
+  // (whose write is attempted at once), checking every millisecond, for at most a second.
+  if (channel_.pending_bytes() == 0 || !channel_.is_open() || wakeup_ == nullptr) {
+    Finish();
+    return;
+  }
+  auto give_up = uv_now(loop_) + 1000;
+  wakeup_->Start(1, 1, [this, give_up] {
+    if (channel_.pending_bytes() == 0 || !channel_.is_open() || uv_now(loop_) >= give_up) {
+      Finish();
+    }
+  });
+}
+
+void Worker::Finish() {
+  if (done_) return;
+  done_ = true;
+  if (wakeup_ != nullptr) wakeup_->Stop();
+  channel_.Close();
+  uv_stop(loop_);
+}
+
+int RunWorker(WorkerOptions options) {
+  uv_loop_t loop;
+  if (uv_loop_init(&loop) != 0) {
+    std::fprintf(stderr, "flint-worker: cannot create the event loop\n");
+    return Worker::kExitProtocol;
+  }
+  int code;
+  {
+    Worker worker(&loop, std::move(options));
+    Status started = worker.Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "flint-worker: start-up failed: %s\n", started.ToString().c_str());
+      code = Worker::kExitProtocol;
+    } else {
+      while (!worker.done() && uv_run(&loop, UV_RUN_DEFAULT) != 0) {
+      }
+      code = worker.exiting() ? worker.exit_code() : Worker::kExitOk;
+    }
+  }
+  // Let the close callbacks of the worker's handles run, then release the loop.
+  uv_run(&loop, UV_RUN_NOWAIT);
+  uv_loop_close(&loop);
+  return code;
+}
+
+}  // namespace flint::runtime

@@ -1,0 +1,564 @@
+#include "scheduler/app/dispatcher.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/random.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+namespace flint::scheduler {
+namespace {
+
+constexpr uint64_t kHousekeepingMs = 100;
+constexpr uint32_t kMaxStartFailures = 3;
+
+// A random (version 4) UUID. Not a secret: a fast generator seeded once from the kernel.
+std::string NewRequestId() {
+  static std::mt19937_64 rng = [] {
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = uv_hrtime();
+    return std::mt19937_64(seed);
+  }();
+  uint64_t hi = rng(), lo = rng();
+  hi = (hi & ~0xf000ull) | 0x4000ull;                  // version 4
+  lo = (lo & ~(0xc000ull << 48)) | (0x8000ull << 48);  // RFC 4122 variant
+  char out[37];
+  snprintf(out, sizeof out, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+           static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
+           static_cast<unsigned>(lo >> 48),
+           static_cast<unsigned long long>(lo & 0xffffffffffffull));
+  return out;
+}
+
+const char* LevelName(protocol::LogLevel level) {
+  switch (level) {
+    case protocol::LogLevel::kDebug:
+      return "debug";
+    case protocol::LogLevel::kInfo:
+      return "info";
+    case protocol::LogLevel::kWarn:
+      return "warn";
+    case protocol::LogLevel::kError:
+      return "error";
+  }
+  return "info";
+}
+
+bool IsHopByHop(const std::string& name) {
+  return name == "content-length" || name == "transfer-encoding" || name == "connection" ||
+         name == "keep-alive" || name == "upgrade" || name == "date";
+}
+
+HttpResponse ErrorWithType(Code code, const std::string& type, const std::string& message) {
+  HttpResponse response;
+  response.status = CodeHttpStatus(code);
+  nlohmann::json body = {{"error", {{"code", CodeName(code)}, {"message", message}}}};
+  if (!type.empty()) body["error"]["type"] = type;
+  response.headers.emplace_back("content-type", "application/json");
+  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return response;
+}
+
+std::string Lowered(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+HttpResponse ResponseFromResult(protocol::InvokeResult&& result) {
+  switch (result.outcome) {
+    case protocol::Outcome::kOk: {
+      HttpResponse response;
+      response.status = result.status;
+      response.headers.reserve(result.headers.size() + 1);
+      for (auto& [name, value] : result.headers) {
+        std::string lower = Lowered(name);
+        if (IsHopByHop(lower)) continue;
+        response.headers.emplace_back(std::move(lower), std::move(value));
+      }
+      response.body = std::move(result.body);
+      return response;
+    }
+    case protocol::Outcome::kError:
+      return ErrorWithType(Code::kFunctionError, result.error_type, result.error_message);
+    case protocol::Outcome::kTimeout:
+      return ErrorWithType(Code::kFunctionTimeout, "", result.error_message);
+    case protocol::Outcome::kOutOfMemory:
+      return ErrorWithType(Code::kFunctionCrashed, "OutOfMemory", result.error_message);
+  }
+  return ErrorResponse(Internal("unknown outcome"));
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(uv_loop_t* loop, DispatcherOptions options,
+                       std::unique_ptr<WorkerSpawner> spawner, CodeDirFn code_dir)
+    : loop_(loop),
+      options_(std::move(options)),
+      spawner_(std::move(spawner)),
+      code_dir_(std::move(code_dir)),
+      housekeeping_(loop) {}
+
+Dispatcher::~Dispatcher() {
+  // Worker destructors SIGKILL anything still running: no orphan survives flintd.
+  workers_.clear();
+  dead_workers_.clear();
+}
+
+void Dispatcher::Start() {
+  housekeeping_.Start(kHousekeepingMs, kHousekeepingMs, [this] { Housekeeping(); });
+  RefillGeneric();
+}
+
+std::string Dispatcher::KeyOf(const FunctionVersion& fn) {
+  return fn.name + "@" + std::to_string(fn.version);
+}
+
+uint64_t Dispatcher::KeepAliveOf(const FunctionVersion& fn) const {
+  return fn.config.keep_alive_ms != 0 ? fn.config.keep_alive_ms : options_.default_keep_alive_ms;
+}
+
+PoolPolicy Dispatcher::PolicyOf(const FunctionVersion& fn) const {
+  PoolPolicy policy;
+  policy.max_instances = fn.config.max_instances;
+  policy.concurrency = fn.config.concurrency;
+  policy.keep_alive_ms = KeepAliveOf(fn);
+  policy.max_queue = options_.max_queue;
+  return policy;
+}
+
+protocol::LoadRequest Dispatcher::MakeLoadRequest(const FunctionVersion& fn) const {
+  protocol::LoadRequest load;
+  load.function_name = fn.name;
+  load.function_version = fn.version;
+  load.runtime = fn.runtime;
+  load.code_dir = code_dir_(fn);
+  load.entry = fn.entry;
+  load.memory_mb = fn.config.memory_mb;
+  load.timeout_ms = fn.config.timeout_ms;
+  load.env = fn.config.env;
+  return load;
+}
+
+void Dispatcher::SetLive(std::shared_ptr<const FunctionVersion> fn) {
+  auto it = live_.find(fn->name);
+  if (it != live_.end() && it->second->version != fn->version) {
+    auto old = pools_.find(KeyOf(*it->second));
+    if (old != pools_.end()) old->second->draining = true;
+  }
+  live_[fn->name] = std::move(fn);
+}
+
+void Dispatcher::Remove(const std::string& name) {
+  auto it = live_.find(name);
+  if (it == live_.end()) return;
+  auto pool = pools_.find(KeyOf(*it->second));
+  if (pool != pools_.end()) pool->second->draining = true;
+  live_.erase(it);
+  logs_.Forget(name);
+}
+
+std::shared_ptr<const FunctionVersion> Dispatcher::FindLive(const std::string& name) const {
+  auto it = live_.find(name);
+  return it == live_.end() ? nullptr : it->second;
+}
+
+Dispatcher::PoolEntry& Dispatcher::PoolFor(const std::shared_ptr<const FunctionVersion>& fn) {
+  auto& slot = pools_[KeyOf(*fn)];
+  if (!slot) slot.reset(new PoolEntry{fn, Pool(PolicyOf(*fn))});
+  return *slot;
+}
+
+void Dispatcher::Invoke(const std::shared_ptr<const FunctionVersion>& fn, HttpRequest&& request,
+                        std::string rest_path, HttpResponder responder) {
+  if (shutting_down_) {
+    responder.Send(ErrorResponse(Unavailable("flintd is shutting down")));
+    return;
+  }
+  PoolEntry& entry = PoolFor(fn);
+  InvocationId id = next_invocation_id_++;
+  entry.invocations++;
+  auto admission = entry.pool.Admit(id, NowMs());
+  if (admission.kind == Pool::Admission::Kind::kRejected) {
+    entry.throttles++;
+    HttpResponse response = ErrorResponse(
+        Status(Code::kTooManyRequests, "function '" + fn->name + "' is at its concurrency limit (" +
+                                           std::to_string(fn->config.max_instances) +
+                                           " instances) and its queue is full"));
+    response.headers.emplace_back("retry-after", "1");
+    responder.Send(std::move(response));
+    return;
+  }
+  Invocation& inv = invocations_[id];
+  inv.responder = std::move(responder);
+  inv.pool_key = KeyOf(*fn);
+  inv.request_id = NewRequestId();
+  inv.request = std::move(request);
+  inv.rest_path = std::move(rest_path);
+  if (admission.kind == Pool::Admission::Kind::kDispatch) {
+    Dispatch(id, workers_.at(admission.worker).get(), /*cold=*/false);
+    return;
+  }
+  inv.deadline_ms = NowMs() + options_.queue_timeout_ms;
+  if (admission.start_worker) StartWorkerFor(inv.pool_key, entry);
+}
+
+void Dispatcher::Dispatch(InvocationId id, Worker* worker, bool cold) {
+  Invocation& inv = invocations_.at(id);
+  PoolEntry& entry = *pools_.at(inv.pool_key);
+  const FunctionVersion& fn = *entry.fn;
+  inv.worker = worker->id();
+  inv.cold = cold;
+  if (cold) entry.cold_starts++;
+  inv.deadline_ms = NowMs() + fn.config.timeout_ms + options_.timeout_grace_ms;
+
+  protocol::InvokeRequest req;
+  req.kind = protocol::InvokeKind::kHttp;
+  req.timeout_ms = fn.config.timeout_ms;
+  req.time_epoch_ms = inv.request.received_at_ms;
+  req.request_id = inv.request_id;
+  req.method = std::move(inv.request.method);
+  req.raw_path = std::move(inv.rest_path);
+  req.raw_query = std::move(inv.request.query);
+  req.source_ip = std::move(inv.request.peer_ip);
+  req.headers = std::move(inv.request.headers);
+  req.body = std::move(inv.request.body);
+  // TODO(perf): encode straight into the channel's write buffer to save one copy of the body.
+  worker->Invoke(id, req.Encode());
+}
+
+void Dispatcher::Finish(InvocationId id, HttpResponse response, bool error) {
+  auto it = invocations_.find(id);
+  if (it == invocations_.end()) return;
+  Invocation inv = std::move(it->second);
+  invocations_.erase(it);
+  auto pool = pools_.find(inv.pool_key);
+  if (pool != pools_.end() && error) pool->second->errors++;
+  response.headers.emplace_back("x-flint-request-id", inv.request_id);
+  if (inv.cold) response.headers.emplace_back("x-flint-cold-start", "true");
+  inv.responder.Send(std::move(response));
+}
+
+void Dispatcher::StartWorkerFor(const std::string& key, PoolEntry& entry) {
+  auto worker = AcquireWorker(entry.fn->runtime);
+  if (!worker.ok()) {
+    spdlog::error("cannot start a worker for {}: {}", key, worker.status().message());
+    FailQueue(entry, Unavailable("could not start a worker: " + worker.status().message()));
+    return;
+  }
+  Worker* w = *worker;
+  w->set_pool_key(key);
+  entry.pool.AddStarting(w->id());
+  if (w->state() == Worker::State::kGeneric) w->Load(MakeLoadRequest(*entry.fn));
+  // else: LOAD follows its HELLO (OnWorkerHello).
+}
+
+Result<Worker*> Dispatcher::AcquireWorker(const std::string& runtime) {
+  for (auto it = generic_.begin(); it != generic_.end(); ++it) {
+    Worker* w = workers_.at(*it).get();
+    if (w->runtime() != runtime) continue;
+    generic_.erase(it);
+    RefillGeneric();
+    return w;
+  }
+  return SpawnWorker(runtime);
+}
+
+Result<Worker*> Dispatcher::SpawnWorker(const std::string& runtime) {
+  SpawnRequest request{options_.worker_path, runtime, {}};
+  auto spawned = spawner_->Spawn(request);
+  if (!spawned.ok()) return spawned.status();
+  WorkerId id = next_worker_id_++;
+  auto worker = std::make_unique<Worker>(loop_, id, runtime, *spawned, this);
+  Worker* raw = worker.get();
+  if (auto started = raw->Start(); !started.ok()) {
+    return started;  // the destructor kills and reaps the process
+  }
+  workers_.emplace(id, std::move(worker));
+  return raw;
+}
+
+void Dispatcher::RefillGeneric() {
+  if (shutting_down_) return;
+  while (generic_.size() + spawning_generic_ < options_.prewarm_js) {
+    auto worker = SpawnWorker("js");
+    if (!worker.ok()) {
+      // Retried by the next housekeeping pass; a missing binary must not spin the loop.
+      spdlog::error("cannot start a pre-warmed worker: {}", worker.status().message());
+      return;
+    }
+    spawning_generic_++;
+  }
+}
+
+void Dispatcher::CheckLoads(const FunctionVersion& fn, LoadDone done) {
+  auto worker = AcquireWorker(fn.runtime);
+  if (!worker.ok()) {
+    done(Unavailable("could not start a worker to check the function: " +
+                     worker.status().message()));
+    return;
+  }
+  Worker* w = *worker;
+  load_checks_[w->id()] =
+      LoadCheck{std::move(done), NowMs() + options_.load_timeout_ms, MakeLoadRequest(fn)};
+  if (w->state() == Worker::State::kGeneric) w->Load(load_checks_[w->id()].request);
+}
+
+void Dispatcher::OnWorkerHello(Worker* worker) {
+  if (auto check = load_checks_.find(worker->id()); check != load_checks_.end()) {
+    worker->Load(check->second.request);
+    return;
+  }
+  if (worker->pool_key().empty()) {
+    spawning_generic_--;
+    generic_.push_back(worker->id());
+    return;
+  }
+  auto pool = pools_.find(worker->pool_key());
+  if (pool == pools_.end()) {
+    worker->Stop(1000);
+    return;
+  }
+  worker->Load(MakeLoadRequest(*pool->second->fn));
+}
+
+void Dispatcher::OnWorkerLoaded(Worker* worker, const protocol::Loaded& loaded) {
+  if (auto check = load_checks_.find(worker->id()); check != load_checks_.end()) {
+    LoadDone done = std::move(check->second.done);
+    load_checks_.erase(check);
+    worker->Stop(1000);
+    done(Status::Ok());
+    return;
+  }
+  auto pool = pools_.find(worker->pool_key());
+  if (pool == pools_.end()) {
+    worker->Stop(1000);
+    return;
+  }
+  PoolEntry& entry = *pool->second;
+  entry.start_failures = 0;
+  spdlog::debug("worker {} loaded {} in {} us ({} us since spawn)", worker->id(),
+                worker->pool_key(), loaded.init_duration_us,
+                (uv_hrtime() - worker->spawned_at_ns()) / 1000);
+  for (InvocationId id : entry.pool.WorkerReady(worker->id(), NowMs())) {
+    Dispatch(id, worker, /*cold=*/true);
+  }
+}
+
+void Dispatcher::OnWorkerLoadFailed(Worker* worker, const std::string& message) {
+  if (auto check = load_checks_.find(worker->id()); check != load_checks_.end()) {
+    LoadDone done = std::move(check->second.done);
+    load_checks_.erase(check);
+    done(InvalidArgument(message));
+    return;
+  }
+  auto pool = pools_.find(worker->pool_key());
+  if (pool == pools_.end()) return;
+  spdlog::error("{} failed to load: {}", worker->pool_key(), message);
+  // A deployed version that no longer loads: fail what waits rather than retry forever.
+  FailQueue(*pool->second, Status(Code::kFunctionError, "function failed to load: " + message));
+  pool->second->pool.WorkerGone(worker->id());
+}
+
+void Dispatcher::OnWorkerResult(Worker* worker, InvocationId id, protocol::InvokeResult result) {
+  bool error = result.outcome != protocol::Outcome::kOk;
+  Finish(id, ResponseFromResult(std::move(result)), error);
+  auto pool = pools_.find(worker->pool_key());
+  if (pool == pools_.end()) return;
+  for (InvocationId next : pool->second->pool.InvocationDone(worker->id(), NowMs())) {
+    Dispatch(next, worker, /*cold=*/false);
+  }
+}
+
+void Dispatcher::OnWorkerLog(Worker* worker, InvocationId id, protocol::LogLine line) {
+  auto pool = pools_.find(worker->pool_key());
+  if (pool == pools_.end()) return;
+  LogRecord record;
+  record.time_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+  if (auto inv = invocations_.find(id); inv != invocations_.end()) {
+    record.request_id = inv->second.request_id;
+  }
+  record.level = LevelName(line.level);
+  record.message = std::move(line.text);
+  spdlog::debug("[{}] {} {}", worker->pool_key(), record.request_id, record.message);
+  logs_.Append(pool->second->fn->name, std::move(record));
+}
+
+void Dispatcher::OnWorkerExit(Worker* worker, const std::string& reason) {
+  WorkerId id = worker->id();
+  spdlog::debug("worker {} (pid {}, {}) exited: {}", id, worker->pid(),
+                worker->pool_key().empty() ? "generic" : worker->pool_key(), reason);
+  if (auto check = load_checks_.find(id); check != load_checks_.end()) {
+    LoadDone done = std::move(check->second.done);
+    load_checks_.erase(check);
+    done(Status(Code::kFunctionCrashed,
+                "the worker exited while loading the function (" + reason + ")"));
+  } else if (worker->pool_key().empty()) {
+    auto it = std::find(generic_.begin(), generic_.end(), id);
+    if (it != generic_.end()) {
+      generic_.erase(it);
+    } else if (worker->state() == Worker::State::kStarting) {
+      spawning_generic_--;
+    }
+  }
+  for (InvocationId inv : worker->in_flight()) {
+    Finish(inv,
+           ErrorWithType(Code::kFunctionCrashed, "",
+                         "function crashed: its worker exited with " + reason),
+           /*error=*/true);
+  }
+  worker->in_flight().clear();
+  auto pool = pools_.find(worker->pool_key());
+  if (pool != pools_.end()) {
+    PoolEntry& entry = *pool->second;
+    bool was_loading = worker->state() != Worker::State::kReady;
+    if (entry.pool.WorkerGone(id)) {
+      if (was_loading && ++entry.start_failures >= kMaxStartFailures) {
+        FailQueue(entry, Status(Code::kFunctionCrashed, "function crashed while starting, " +
+                                                            std::to_string(kMaxStartFailures) +
+                                                            " times in a row (" + reason + ")"));
+      } else {
+        StartWorkerFor(pool->first, entry);
+      }
+    }
+  }
+  auto owned = workers_.find(id);
+  if (owned != workers_.end()) {
+    dead_workers_.push_back(std::move(owned->second));
+    workers_.erase(owned);
+  }
+}
+
+void Dispatcher::FailQueue(PoolEntry& entry, const flint::Status& why) {
+  for (InvocationId id : entry.pool.TakeQueue()) {
+    Finish(id, ErrorResponse(why), /*error=*/true);
+  }
+}
+
+void Dispatcher::Housekeeping() {
+  dead_workers_.clear();
+  uint64_t now = NowMs();
+
+  // Deadlines: a request that waited too long for a worker, or a worker that outlived its
+  // function's timeout by the grace period (the worker enforces the timeout itself; this is the
+  // backstop for one that cannot, e.g. native code or a wedged process).
+  std::vector<InvocationId> expired_queue;
+  std::vector<WorkerId> wedged;
+  for (auto& [id, inv] : invocations_) {
+    if (inv.deadline_ms == 0 || now < inv.deadline_ms) continue;
+    if (inv.worker == 0) {
+      expired_queue.push_back(id);
+    } else {
+      wedged.push_back(inv.worker);
+    }
+  }
+  for (InvocationId id : expired_queue) {
+    auto& inv = invocations_.at(id);
+    if (auto pool = pools_.find(inv.pool_key); pool != pools_.end()) pool->second->pool.Cancel(id);
+    Finish(id,
+           ErrorResponse(Unavailable("no worker became available within " +
+                                     std::to_string(options_.queue_timeout_ms) + " ms")),
+           true);
+  }
+  for (WorkerId wid : wedged) {
+    auto it = workers_.find(wid);
+    if (it == workers_.end()) continue;
+    Worker* w = it->second.get();
+    auto pool = pools_.find(w->pool_key());
+    uint32_t timeout_ms = pool != pools_.end() ? pool->second->fn->config.timeout_ms : 0;
+    for (InvocationId inv : w->in_flight()) {
+      Finish(inv,
+             ErrorResponse(Status(Code::kFunctionTimeout, "function timed out after " +
+                                                              std::to_string(timeout_ms) + " ms")),
+             true);
+    }
+    w->in_flight().clear();
+    w->Kill();
+  }
+
+  for (auto it = load_checks_.begin(); it != load_checks_.end();) {
+    if (now < it->second.deadline_ms) {
+      ++it;
+      continue;
+    }
+    LoadDone done = std::move(it->second.done);
+    WorkerId wid = it->first;
+    it = load_checks_.erase(it);
+    if (auto w = workers_.find(wid); w != workers_.end()) w->second->Kill();
+    done(Status(Code::kFunctionTimeout, "loading the function took longer than " +
+                                            std::to_string(options_.load_timeout_ms) + " ms"));
+  }
+
+  // A worker that never finished starting or loading is killed; its exit frees its pool slot.
+  for (auto& [wid, w] : workers_) {
+    bool starting = w->state() == Worker::State::kStarting || w->state() == Worker::State::kLoading;
+    if (starting && (uv_hrtime() - w->spawned_at_ns()) / 1'000'000 > options_.load_timeout_ms) {
+      spdlog::warn("worker {} (pid {}) did not start within {} ms; killing it", wid, w->pid(),
+                   options_.load_timeout_ms);
+      w->Kill();
+    }
+  }
+
+  // Keep-alive: stop idle workers past their keep-alive; drain old versions; drop empty pools.
+  for (auto it = pools_.begin(); it != pools_.end();) {
+    PoolEntry& entry = *it->second;
+    std::vector<WorkerId> stop =
+        entry.draining || shutting_down_ ? entry.pool.TakeIdle() : entry.pool.TakeExpired(now);
+    for (WorkerId wid : stop) {
+      if (auto w = workers_.find(wid); w != workers_.end()) w->second->Stop(1000);
+    }
+    if (entry.draining && entry.pool.empty()) {
+      it = pools_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+
+  if (!shutting_down_) {
+    RefillGeneric();
+    return;
+  }
+  if (invocations_.empty()) {
+    for (WorkerId wid : generic_) workers_.at(wid)->Stop(1000);
+    generic_.clear();
+    for (auto& [wid, w] : workers_) {
+      if (w->state() != Worker::State::kDead) w->Stop(1000);
+    }
+  }
+  if (invocations_.empty() && workers_.empty() && shutdown_done_) {
+    housekeeping_.Stop();
+    auto done = std::move(shutdown_done_);
+    shutdown_done_ = nullptr;
+    done();
+  }
+}
+
+std::vector<PoolStatus> Dispatcher::PoolStatuses(const std::string& name) const {
+  std::vector<PoolStatus> out;
+  for (const auto& [key, entry] : pools_) {
+    if (entry->fn->name != name) continue;
+    PoolStatus status;
+    status.version = entry->fn->version;
+    status.counts = entry->pool.counts();
+    status.invocations = entry->invocations;
+    status.cold_starts = entry->cold_starts;
+    status.errors = entry->errors;
+    status.throttles = entry->throttles;
+    out.push_back(status);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const PoolStatus& a, const PoolStatus& b) { return a.version > b.version; });
+  return out;
+}
+
+void Dispatcher::Shutdown(std::function<void()> done) {
+  shutting_down_ = true;
+  shutdown_done_ = std::move(done);
+  for (auto& [key, entry] : pools_) {
+    FailQueue(*entry, Unavailable("flintd is shutting down"));
+  }
+  Housekeeping();
+}
+
+}  // namespace flint::scheduler

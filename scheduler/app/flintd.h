@@ -1,0 +1,76 @@
+// Flintd: the scheduler process put together: HTTP front door, management API, dispatcher,
+// store and signal handling on one libuv loop.
+//
+// Routes: GET /healthz; ANY /fn/NAME[/rest] (invoke, open); /v1/functions[/NAME[/logs]]
+// (management, bearer token). Blocking work (SQLite, writing uploaded code) runs on libuv's
+// thread pool; the loop thread only routes. Loop thread only, except the constructor.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_set>
+
+#include "scheduler/app/dispatcher.h"
+#include "scheduler/server/http_server.h"
+#include "scheduler/store/code_store.h"
+#include "scheduler/store/store.h"
+#include "sdk/loop/uv_handles.h"
+
+namespace flint::scheduler {
+
+struct FlintdOptions {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  std::string data_dir;
+  std::string worker_path;
+  uint64_t keep_alive_ms = 600'000;
+  size_t max_body_bytes = 6u << 20;     // invocation payloads, as Lambda's synchronous limit
+  size_t max_deploy_bytes = 70u << 20;  // a 50 MB upload, base64-encoded in JSON
+  size_t max_queue = 100;
+  uint64_t queue_timeout_ms = 10'000;
+  uint32_t prewarm = 1;
+  uint64_t drain_timeout_ms = 30'000;
+  HttpServer::Options http;
+};
+
+class Flintd {
+ public:
+  Flintd(uv_loop_t* loop, FlintdOptions options);
+  ~Flintd();
+
+  // Opens the data directory, loads the deployed functions, listens, writes flintd.url.
+  Status Start();
+  // Begins a graceful stop (as on SIGTERM); `Run` returns once it completes.
+  void BeginShutdown();
+  uint16_t port() const;
+
+ private:
+  void Handle(HttpRequest&& request, HttpResponder responder);
+  void HandleInvoke(HttpRequest&& request, HttpResponder responder);
+  void HandleManagement(HttpRequest&& request, HttpResponder responder);
+  void Deploy(const std::string& name, HttpRequest&& request, HttpResponder responder);
+  void Describe(const std::string& name, HttpResponder responder);
+  void Delete(const std::string& name, HttpResponder responder);
+  void Logs(const std::string& name, const HttpRequest& request, HttpResponder responder);
+  void List(HttpResponder responder);
+  bool Authorized(const HttpRequest& request) const;
+  size_t BodyLimit(const HttpRequest& request) const;
+  Status WriteUrlFile();
+
+  uv_loop_t* loop_;
+  FlintdOptions options_;
+  std::shared_ptr<Store> store_;
+  std::shared_ptr<CodeStore> code_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<HttpServer> server_;
+  std::unordered_set<std::string> token_hashes_;
+  loop::Signal sigterm_;
+  loop::Signal sigint_;
+  bool stopping_ = false;
+  int lock_fd_ = -1;  // flock on <data-dir>/flintd.lock, held while running
+};
+
+}  // namespace flint::scheduler

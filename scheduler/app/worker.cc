@@ -1,0 +1,152 @@
+#include "scheduler/app/worker.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+namespace flint::scheduler {
+
+using protocol::MessageType;
+
+Worker::Worker(uv_loop_t* loop, WorkerId id, std::string runtime, SpawnedProcess process,
+               Observer* observer)
+    : loop_(loop),
+      id_(id),
+      runtime_(std::move(runtime)),
+      process_(process),
+      observer_(observer),
+      channel_(loop, this),
+      spawned_at_ns_(uv_hrtime()) {}
+
+Worker::~Worker() {
+  if (state_ != State::kDead) {
+    // Destroyed while alive (flintd is shutting down hard): never leave an orphan behind.
+    Kill();
+    (void)TryReap(process_.pid);
+  }
+  exit_watch_.reset();
+  if (process_.pidfd >= 0) close(process_.pidfd);
+}
+
+Status Worker::Start() {
+  int socket_fd = process_.socket_fd;
+  process_.socket_fd = -1;  // the channel owns it now
+  FLINT_RETURN_IF_ERROR(channel_.Open(socket_fd));
+  exit_watch_ = std::make_unique<loop::Poll>(loop_, process_.pidfd);
+  return exit_watch_->StartReadable([this] { OnProcessReadable(); });
+}
+
+void Worker::Load(const protocol::LoadRequest& request) {
+  FLINT_CHECK(state_ == State::kGeneric);
+  state_ = State::kLoading;
+  channel_.Send(MessageType::kLoad, 0, request.Encode());
+}
+
+void Worker::Invoke(InvocationId id, const std::string& payload) {
+  FLINT_CHECK(state_ == State::kReady);
+  in_flight_.insert(id);
+  channel_.Send(MessageType::kInvoke, id, payload);
+}
+
+void Worker::Cancel(InvocationId id) {
+  if (in_flight_.erase(id) > 0) channel_.Send(MessageType::kCancel, id, {});
+}
+
+void Worker::Stop(uint64_t grace_ms) {
+  if (state_ == State::kDead) return;
+  channel_.Send(MessageType::kShutdown, 0, {});
+  if (!kill_timer_) kill_timer_ = std::make_unique<loop::Timer>(loop_);
+  kill_timer_->Start(grace_ms, 0, [this] { Kill(); });
+}
+
+void Worker::Kill() {
+  if (state_ == State::kDead || killed_) return;
+  killed_ = true;
+  // The process is not reaped before OnProcessReadable, so its pid (and group) cannot have been
+  // reused: signalling it is always safe.
+  ::kill(-process_.pid, SIGKILL);
+  ::kill(process_.pid, SIGKILL);
+}
+
+void Worker::OnFrame(const protocol::FrameView& frame) {
+  switch (frame.header.type) {
+    case MessageType::kHello: {
+      auto hello = protocol::Hello::Decode(frame.payload);
+      if (!hello.ok() || state_ != State::kStarting) return ProtocolError("unexpected HELLO");
+      if (hello->protocol_version != protocol::kProtocolVersion) {
+        return ProtocolError("protocol version " + std::to_string(hello->protocol_version) +
+                             ", expected " + std::to_string(protocol::kProtocolVersion));
+      }
+      state_ = State::kGeneric;
+      observer_->OnWorkerHello(this);
+      return;
+    }
+    case MessageType::kLoaded: {
+      auto loaded = protocol::Loaded::Decode(frame.payload);
+      if (!loaded.ok() || state_ != State::kLoading) return ProtocolError("unexpected LOADED");
+      state_ = State::kReady;
+      observer_->OnWorkerLoaded(this, *loaded);
+      return;
+    }
+    case MessageType::kLoadFailed: {
+      auto failed = protocol::LoadFailed::Decode(frame.payload);
+      if (!failed.ok() || state_ != State::kLoading) return ProtocolError("unexpected LOAD_FAILED");
+      // The worker exits by itself; make sure of it.
+      state_ = State::kGeneric;
+      Kill();
+      observer_->OnWorkerLoadFailed(this, failed->message);
+      return;
+    }
+    case MessageType::kResult: {
+      auto result = protocol::InvokeResult::Decode(frame.payload);
+      if (!result.ok()) return ProtocolError("malformed RESULT");
+      // A result for an invocation flintd already gave up on (cancelled) is dropped.
+      if (in_flight_.erase(frame.header.invocation_id) == 0) return;
+      observer_->OnWorkerResult(this, frame.header.invocation_id, std::move(result).value());
+      return;
+    }
+    case MessageType::kLog: {
+      auto line = protocol::LogLine::Decode(frame.payload);
+      if (!line.ok()) return ProtocolError("malformed LOG");
+      observer_->OnWorkerLog(this, frame.header.invocation_id, std::move(line).value());
+      return;
+    }
+    case MessageType::kStats: {
+      auto stats = protocol::Stats::Decode(frame.payload);
+      if (!stats.ok()) return ProtocolError("malformed STATS");
+      heap_used_ = stats->heap_used_bytes;
+      return;
+    }
+    default:
+      return ProtocolError("unexpected " +
+                           std::string(protocol::MessageTypeName(frame.header.type)));
+  }
+}
+
+void Worker::ProtocolError(const std::string& what) {
+  spdlog::error("worker {} (pid {}): protocol error: {}; killing it", id_, process_.pid, what);
+  channel_.Close();
+  Kill();
+}
+
+void Worker::OnChannelClosed(const Status& why) {
+  // The worker closed its socket: it is exiting, or broken. Give it a moment to exit on its own
+  // (so its exit status tells what happened), then make sure.
+  spdlog::debug("worker {} (pid {}) channel closed: {}", id_, process_.pid, why.message());
+  if (!kill_timer_) {
+    kill_timer_ = std::make_unique<loop::Timer>(loop_);
+    kill_timer_->Start(500, 0, [this] { Kill(); });
+  }
+}
+
+void Worker::OnProcessReadable() {
+  int status = TryReap(process_.pid);
+  if (status == -1) return;
+  exit_watch_->Stop();
+  channel_.Close();
+  if (kill_timer_) kill_timer_->Stop();
+  state_ = State::kDead;
+  observer_->OnWorkerExit(this, DescribeWaitStatus(status));
+}
+
+}  // namespace flint::scheduler

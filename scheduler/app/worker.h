@@ -1,0 +1,91 @@
+// Worker: flintd's handle on one flint-worker process and its protocol channel.
+//
+// A worker moves through kStarting (spawned, waiting for HELLO) -> kGeneric (ready to be
+// specialised) -> kLoading (LOAD sent) -> kReady (serving its one function version, forever)
+// and ends in kDead, reported exactly once through Observer::OnWorkerExit after the process
+// was reaped. A worker is never given a second function. Loop thread only; the Dispatcher owns
+// every Worker and must keep it alive until OnWorkerExit (then it may destroy it at once).
+#pragma once
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "scheduler/core/pool.h"
+#include "scheduler/spawn/worker_spawner.h"
+#include "sdk/loop/frame_channel.h"
+#include "sdk/loop/uv_handles.h"
+#include "sdk/protocol/messages.h"
+
+namespace flint::scheduler {
+
+class Worker final : private loop::FrameChannel::Delegate {
+ public:
+  enum class State { kStarting, kGeneric, kLoading, kReady, kDead };
+
+  class Observer {
+   public:
+    virtual ~Observer() = default;
+    virtual void OnWorkerHello(Worker* worker) = 0;
+    virtual void OnWorkerLoaded(Worker* worker, const protocol::Loaded& loaded) = 0;
+    virtual void OnWorkerLoadFailed(Worker* worker, const std::string& message) = 0;
+    virtual void OnWorkerResult(Worker* worker, InvocationId id, protocol::InvokeResult result) = 0;
+    virtual void OnWorkerLog(Worker* worker, InvocationId id, protocol::LogLine line) = 0;
+    // The process is gone and reaped; `reason` reads like "signal SIGSEGV (11)".
+    virtual void OnWorkerExit(Worker* worker, const std::string& reason) = 0;
+  };
+
+  Worker(uv_loop_t* loop, WorkerId id, std::string runtime, SpawnedProcess process,
+         Observer* observer);
+  ~Worker() override;
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Starts reading the channel and watching for exit. On error the caller kills the process.
+  Status Start();
+  void Load(const protocol::LoadRequest& request);
+  void Invoke(InvocationId id, const std::string& payload);
+  void Cancel(InvocationId id);
+  // Asks the worker to exit; SIGKILLs it if it has not after `grace_ms`.
+  void Stop(uint64_t grace_ms);
+  // SIGKILLs the worker's process group now. Exit is still reported through OnWorkerExit.
+  void Kill();
+
+  WorkerId id() const { return id_; }
+  pid_t pid() const { return process_.pid; }
+  State state() const { return state_; }
+  const std::string& runtime() const { return runtime_; }
+  // The pool ("name@version") this worker serves or is loading for; empty while generic.
+  const std::string& pool_key() const { return pool_key_; }
+  void set_pool_key(std::string key) { pool_key_ = std::move(key); }
+  std::set<InvocationId>& in_flight() { return in_flight_; }
+  uint64_t spawned_at_ns() const { return spawned_at_ns_; }
+  uint64_t last_heap_used() const { return heap_used_; }
+
+ private:
+  void OnFrame(const protocol::FrameView& frame) override;
+  void OnChannelClosed(const Status& why) override;
+  void OnProcessReadable();
+  void ProtocolError(const std::string& what);
+
+  uv_loop_t* loop_;
+  WorkerId id_;
+  std::string runtime_;
+  SpawnedProcess process_;
+  Observer* observer_;
+  State state_ = State::kStarting;
+  std::string pool_key_;
+  std::set<InvocationId> in_flight_;
+  loop::FrameChannel channel_;
+  std::unique_ptr<loop::Poll> exit_watch_;
+  std::unique_ptr<loop::Timer> kill_timer_;
+  bool killed_ = false;
+  uint64_t spawned_at_ns_;
+  uint64_t heap_used_ = 0;
+};
+
+}  // namespace flint::scheduler

@@ -1,0 +1,124 @@
+// flintd: the Flint scheduler. Parses options, then runs Flintd on one libuv loop.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <uv.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <string>
+
+#include "scheduler/app/flintd.h"
+#include "sdk/core/text.h"
+
+namespace {
+
+std::string DefaultDataDir() {
+  if (const char* dir = std::getenv("FLINT_DATA_DIR"); dir && *dir) return dir;
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/flint";
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return std::string(home) + "/.local/share/flint";
+  }
+  return "./flint-data";
+}
+
+// Parses "HOST:PORT" (IPv4 or a name) into its parts.
+bool ParseListen(const std::string& text, std::string* host, uint16_t* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  char* end = nullptr;
+  unsigned long p = std::strtoul(text.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || p > 65535 || colon + 1 == text.size()) return false;
+  *host = text.substr(0, colon);
+  *port = static_cast<uint16_t>(p);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  flint::scheduler::FlintdOptions options;
+  std::string listen = "127.0.0.1:8080";
+  std::string keep_alive = "10m";
+  std::string queue_timeout = "10s";
+  std::string drain_timeout = "30s";
+  std::string log_level = "info";
+  options.data_dir = DefaultDataDir();
+
+  CLI::App app{
+      "flintd: the Flint serverless scheduler.\n"
+      "Serves functions at /fn/NAME and the management API at /v1/functions."};
+  app.set_config("--config", "", "Read options from a TOML or INI file (keys as the long options)");
+  app.add_option("--listen", listen, "Address and port to serve HTTP on (port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--data-dir", options.data_dir,
+                 "Data directory: database, function code, admin token (env FLINT_DATA_DIR)")
+      ->capture_default_str();
+  app.add_option("--keep-alive", keep_alive,
+                 "Default idle time before a warm worker is stopped (e.g. 30s, 10m)")
+      ->capture_default_str();
+  app.add_option("--worker-path", options.worker_path,
+                 "Path of flint-worker (default: beside flintd)");
+  app.add_option("--prewarm", options.prewarm,
+                 "Generic JavaScript workers kept started and ready to load a function")
+      ->capture_default_str();
+  app.add_option("--max-queue", options.max_queue,
+                 "Requests that may wait per function version before 429")
+      ->capture_default_str();
+  app.add_option("--queue-timeout", queue_timeout,
+                 "Longest a request waits for a worker before 503")
+      ->capture_default_str();
+  app.add_option("--max-body", options.max_body_bytes, "Largest invocation request body, bytes")
+      ->capture_default_str();
+  app.add_option("--max-header-bytes", options.http.max_header_bytes,
+                 "Largest request line plus headers, bytes (beyond: 431)")
+      ->capture_default_str();
+  app.add_option("--max-headers", options.http.max_headers,
+                 "Most headers per request (beyond: 431)")
+      ->capture_default_str();
+  app.add_option("--drain-timeout", drain_timeout,
+                 "On SIGTERM, longest wait for requests in flight")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  auto fail = [](const std::string& message) {
+    std::fprintf(stderr, "flintd: %s\n", message.c_str());
+    return 2;
+  };
+  if (!ParseListen(listen, &options.listen_host, &options.listen_port)) {
+    return fail("invalid --listen '" + listen + "': use HOST:PORT, e.g. 127.0.0.1:8080");
+  }
+  auto keep = flint::ParseDurationMs(keep_alive);
+  if (!keep.ok()) return fail("--keep-alive: " + keep.status().message());
+  options.keep_alive_ms = *keep;
+  auto queue = flint::ParseDurationMs(queue_timeout);
+  if (!queue.ok()) return fail("--queue-timeout: " + queue.status().message());
+  options.queue_timeout_ms = *queue;
+  auto drain = flint::ParseDurationMs(drain_timeout);
+  if (!drain.ok()) return fail("--drain-timeout: " + drain.status().message());
+  options.drain_timeout_ms = *drain;
+
+  auto logger = spdlog::stderr_color_mt("flintd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  uv_loop_t* loop = uv_default_loop();
+  int exit_code = 0;
+  {
+    flint::scheduler::Flintd flintd(loop, options);
+    if (auto started = flintd.Start(); !started.ok()) {
+      return fail(started.message());
+    }
+    uv_run(loop, UV_RUN_DEFAULT);
+  }
+  // Let the handles closed by the destructors finish closing, then release the loop.
+  uv_run(loop, UV_RUN_NOWAIT);
+  return exit_code;
+}

@@ -1,0 +1,64 @@
+// FunctionConfig and FunctionVersion: what the store records about one deployed version of a
+// function, and the rules a config must satisfy before it is stored.
+//
+// Plain values with no I/O; safe to copy and use from any thread. A FunctionVersion is immutable
+// once created: a new deploy or a config change always makes a new version.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sdk/core/status.h"
+
+namespace flint::scheduler {
+
+// An environment variable given to the function: (name, value).
+using EnvVar = std::pair<std::string, std::string>;
+
+// Limits of FunctionConfig, shared by validation, the CLI's help text and tests.
+inline constexpr uint32_t kMinMemoryMb = 128;
+inline constexpr uint32_t kMaxMemoryMb = 10240;
+inline constexpr uint32_t kMinTimeoutMs = 1;
+inline constexpr uint32_t kMaxTimeoutMs = 900'000;
+inline constexpr uint64_t kMaxKeepAliveMs = 86'400'000;  // one day
+inline constexpr uint32_t kMaxInstancesLimit = 1000;
+inline constexpr uint32_t kMaxConcurrency = 1000;
+// Total bytes of every env name and value, like AWS Lambda's 4 KB.
+inline constexpr size_t kMaxEnvBytes = 4096;
+
+struct FunctionConfig {
+  uint32_t memory_mb = 128;     // kMinMemoryMb..kMaxMemoryMb
+  uint32_t timeout_ms = 3000;   // kMinTimeoutMs..kMaxTimeoutMs
+  uint64_t keep_alive_ms = 0;   // 0 = the node's default; at most kMaxKeepAliveMs
+  uint32_t max_instances = 10;  // 1..kMaxInstancesLimit
+  uint32_t concurrency = 1;     // requests one worker runs at once, 1..kMaxConcurrency
+  std::vector<EnvVar> env;      // names unique, [A-Za-z_][A-Za-z0-9_]*; order is kept
+
+  bool operator==(const FunctionConfig&) const = default;
+};
+
+// Ok, or an InvalidArgument that names the field, the allowed range and the value given, e.g.
+// "memory_mb must be between 128 and 10240, got 64".
+Status ValidateFunctionConfig(const FunctionConfig& config);
+
+// True for an environment variable name: [A-Za-z_][A-Za-z0-9_]*.
+bool IsValidEnvName(std::string_view name);
+
+struct FunctionVersion {
+  std::string name;
+  uint32_t version = 0;     // 1, 2, 3... never reused for a name, even after delete and re-create
+  std::string runtime;      // "js" | "cpp"
+  std::string entry;        // entry file relative to the code directory
+  std::string code_digest;  // sha256 hex of the code (CodeStore)
+  FunctionConfig config;
+  int64_t created_at_ms = 0;  // Unix time in milliseconds
+
+  bool operator==(const FunctionVersion&) const = default;
+};
+
+// True for a runtime flintd can run: "js" or "cpp".
+bool IsValidRuntime(std::string_view runtime);
+
+}  // namespace flint::scheduler

@@ -1,0 +1,349 @@
+#include "sdk/client/flint_client.h"
+
+#include <nlohmann/json.hpp>
+
+#include "sdk/core/base64.h"
+
+namespace flint::client {
+namespace {
+
+using nlohmann::json;
+
+Status BadAnswer(const std::string& what) {
+  return Status(Code::kIo, "unexpected answer from flintd: " + what);
+}
+
+std::string GetString(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+
+uint64_t GetUint(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return 0;
+  if (it->is_number_unsigned()) return it->get<uint64_t>();
+  if (it->is_number_integer()) {
+    int64_t v = it->get<int64_t>();
+    return v < 0 ? 0 : static_cast<uint64_t>(v);
+  }
+  double d = it->get<double>();
+  return d < 0 ? 0 : static_cast<uint64_t>(d);
+}
+
+FunctionInfo DecodeFunctionInfo(const json& j) {
+  FunctionInfo info;
+  info.name = GetString(j, "name");
+  info.version = GetUint(j, "version");
+  info.runtime = GetString(j, "runtime");
+  info.entry = GetString(j, "entry");
+  info.code_digest = GetString(j, "code_digest");
+  info.memory_mb = GetUint(j, "memory_mb");
+  info.timeout_ms = GetUint(j, "timeout_ms");
+  info.keep_alive_ms = GetUint(j, "keep_alive_ms");
+  info.max_instances = GetUint(j, "max_instances");
+  info.concurrency = GetUint(j, "concurrency");
+  info.created_at = GetString(j, "created_at");
+  if (auto it = j.find("env"); it != j.end() && it->is_object()) {
+    for (const auto& [k, v] : it->items())
+      info.env[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  }
+  return info;
+}
+
+// Parses `text` as a JSON object; never throws.
+Result<json> ParseObject(const std::string& text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return BadAnswer("not a JSON object: " + text.substr(0, 120));
+  }
+  return j;
+}
+
+// Percent-encodes a query value (RFC 3986 unreserved characters pass).
+std::string QueryEscape(const std::string& s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<Code> CodeFromName(std::string_view name) {
+#define FLINT_X(enum_name, str, http) \
+  if (name == str) return Code::enum_name;
+  FLINT_STATUS_CODES(FLINT_X)
+#undef FLINT_X
+  return std::nullopt;
+}
+
+bool IsFlintErrorBody(std::string_view body) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  auto err = j.find("error");
+  if (err == j.end() || !err->is_object()) return false;
+  auto code = err->find("code");
+  return code != err->end() && code->is_string() &&
+         CodeFromName(code->get<std::string>()).has_value();
+}
+
+Status ErrorFromResponse(const HttpResponse& response) {
+  std::string message;
+  std::optional<Code> code;
+  json j = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_discarded() && j.is_object()) {
+    auto err = j.find("error");
+    if (err != j.end() && err->is_object()) {
+      message = GetString(*err, "message");
+      code = CodeFromName(GetString(*err, "code"));
+    } else if (err != j.end() && err->is_string()) {
+      message = err->get<std::string>();
+    }
+  }
+  if (!code || *code == Code::kOk) {
+    switch (response.status) {
+      case 400:
+        code = Code::kInvalidArgument;
+        break;
+      case 401:
+        code = Code::kUnauthenticated;
+        break;
+      case 404:
+        code = Code::kNotFound;
+        break;
+      case 405:
+        code = Code::kMethodNotAllowed;
+        break;
+      case 408:
+        code = Code::kRequestTimeout;
+        break;
+      case 409:
+        code = Code::kAlreadyExists;
+        break;
+      case 413:
+        code = Code::kPayloadTooLarge;
+        break;
+      case 429:
+        code = Code::kTooManyRequests;
+        break;
+      case 431:
+        code = Code::kHeadersTooLarge;
+        break;
+      case 502:
+        code = Code::kFunctionCrashed;
+        break;
+      case 503:
+        code = Code::kUnavailable;
+        break;
+      case 504:
+        code = Code::kFunctionTimeout;
+        break;
+      default:
+        code = Code::kInternal;
+        break;
+    }
+  }
+  if (message.empty()) {
+    std::string body = response.body.substr(0, 200);
+    while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
+    message = !body.empty() && body.find('\n') == std::string::npos && body.front() != '<'
+                  ? body
+                  : (response.reason.empty() ? "HTTP " + std::to_string(response.status)
+                                             : response.reason);
+  }
+  return Status(*code, message);
+}
+
+std::string DeployRequestJson(const DeploySpec& spec) {
+  json j = json::object();
+  if (!spec.runtime.empty()) j["runtime"] = spec.runtime;
+  if (!spec.entry.empty()) j["entry"] = spec.entry;
+  json files = json::object();
+  for (const auto& [path, bytes] : spec.files) files[path] = Base64Encode(bytes);
+  j["files"] = std::move(files);
+  const FunctionConfig& c = spec.config;
+  if (c.memory_mb) j["memory_mb"] = *c.memory_mb;
+  if (c.timeout_ms) j["timeout_ms"] = *c.timeout_ms;
+  if (c.keep_alive_ms) j["keep_alive_ms"] = *c.keep_alive_ms;
+  if (c.max_instances) j["max_instances"] = *c.max_instances;
+  if (c.concurrency) j["concurrency"] = *c.concurrency;
+  if (!c.env.empty()) j["env"] = c.env;
+  // Replace invalid UTF-8 in names or env values rather than throwing.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<FunctionInfo> ParseFunctionInfoJson(const std::string& text) {
+  Result<json> j = ParseObject(text);
+  if (!j.ok()) return j.status();
+  auto it = j->find("function");
+  if (it == j->end() || !it->is_object()) return BadAnswer("no \"function\" object");
+  return DecodeFunctionInfo(*it);
+}
+
+Result<std::vector<FunctionInfo>> ParseFunctionListJson(const std::string& text) {
+  Result<json> j = ParseObject(text);
+  if (!j.ok()) return j.status();
+  auto it = j->find("functions");
+  if (it == j->end() || !it->is_array()) return BadAnswer("no \"functions\" array");
+  std::vector<FunctionInfo> out;
+  for (const auto& f : *it) {
+    if (f.is_object()) out.push_back(DecodeFunctionInfo(f));
+  }
+  return out;
+}
+
+Result<FunctionDetails> ParseFunctionDetailsJson(const std::string& text) {
+  Result<json> j = ParseObject(text);
+  if (!j.ok()) return j.status();
+  auto it = j->find("function");
+  if (it == j->end() || !it->is_object()) return BadAnswer("no \"function\" object");
+  FunctionDetails d;
+  d.function = DecodeFunctionInfo(*it);
+  if (auto v = j->find("versions"); v != j->end() && v->is_array()) {
+    for (const auto& e : *v) {
+      if (!e.is_object()) continue;
+      d.versions.push_back(
+          {GetUint(e, "version"), GetString(e, "created_at"), GetString(e, "code_digest")});
+    }
+  }
+  if (auto p = j->find("pool"); p != j->end() && p->is_object()) {
+    if (auto w = p->find("workers"); w != p->end() && w->is_object()) {
+      d.pool.starting = GetUint(*w, "starting");
+      d.pool.idle = GetUint(*w, "idle");
+      d.pool.busy = GetUint(*w, "busy");
+    }
+    d.pool.queue = GetUint(*p, "queue");
+    d.pool.invocations = GetUint(*p, "invocations");
+    d.pool.cold_starts = GetUint(*p, "cold_starts");
+    d.pool.errors = GetUint(*p, "errors");
+  }
+  return d;
+}
+
+Result<std::vector<LogEntry>> ParseLogsJson(const std::string& text) {
+  Result<json> j = ParseObject(text);
+  if (!j.ok()) return j.status();
+  auto it = j->find("logs");
+  if (it == j->end() || !it->is_array()) return BadAnswer("no \"logs\" array");
+  std::vector<LogEntry> out;
+  for (const auto& e : *it) {
+    if (!e.is_object()) continue;
+    out.push_back({GetString(e, "time"), GetString(e, "request_id"), GetString(e, "level"),
+                   GetString(e, "message")});
+  }
+  return out;
+}
+
+FlintClient::FlintClient(HttpUrl url, std::string token, FlintClientOptions options)
+    : http_(std::move(url), options.http), token_(std::move(token)), options_(options) {}
+
+Result<HttpResponse> FlintClient::Exchange(HttpRequest request, uint32_t timeout_ms) {
+  last_http_status_ = 0;
+  http_.set_io_timeout_ms(timeout_ms);
+  Result<HttpResponse> response = http_.Send(request);
+  if (!response.ok()) {
+    const Status& s = response.status();
+    if (s.code() == Code::kUnavailable) {
+      return Status(Code::kUnavailable,
+                    "cannot reach flintd at " + http_.url().ToString() + ": " + s.message());
+    }
+    if (s.code() == Code::kInvalidArgument) return s;
+    return Status(s.code(), "talking to flintd at " + http_.url().ToString() + ": " + s.message());
+  }
+  last_http_status_ = response->status;
+  return response;
+}
+
+Result<std::string> FlintClient::Manage(const std::string& method, const std::string& target,
+                                        std::string body) {
+  HttpRequest request;
+  request.method = method;
+  request.target = target;
+  request.headers.push_back({"Accept", "application/json"});
+  if (!token_.empty()) request.headers.push_back({"Authorization", "Bearer " + token_});
+  if (!body.empty()) request.headers.push_back({"Content-Type", "application/json"});
+  request.body = std::move(body);
+  Result<HttpResponse> response = Exchange(std::move(request), options_.management_timeout_ms);
+  if (!response.ok()) return response.status();
+  if (response->status < 200 || response->status > 299) return ErrorFromResponse(*response);
+  return std::move(response->body);
+}
+
+Result<Reply<FunctionInfo>> FlintClient::Deploy(const std::string& name, const DeploySpec& spec) {
+  Result<std::string> body = Manage("PUT", "/v1/functions/" + name, DeployRequestJson(spec));
+  if (!body.ok()) return body.status();
+  Result<FunctionInfo> info = ParseFunctionInfoJson(*body);
+  if (!info.ok()) return info.status();
+  return Reply<FunctionInfo>{std::move(info).value(), std::move(body).value()};
+}
+
+Result<Reply<std::vector<FunctionInfo>>> FlintClient::List() {
+  Result<std::string> body = Manage("GET", "/v1/functions", "");
+  if (!body.ok()) return body.status();
+  Result<std::vector<FunctionInfo>> list = ParseFunctionListJson(*body);
+  if (!list.ok()) return list.status();
+  return Reply<std::vector<FunctionInfo>>{std::move(list).value(), std::move(body).value()};
+}
+
+Result<Reply<FunctionDetails>> FlintClient::Describe(const std::string& name) {
+  Result<std::string> body = Manage("GET", "/v1/functions/" + name, "");
+  if (!body.ok()) return body.status();
+  Result<FunctionDetails> details = ParseFunctionDetailsJson(*body);
+  if (!details.ok()) return details.status();
+  return Reply<FunctionDetails>{std::move(details).value(), std::move(body).value()};
+}
+
+Result<Reply<std::string>> FlintClient::Delete(const std::string& name) {
+  Result<std::string> body = Manage("DELETE", "/v1/functions/" + name, "");
+  if (!body.ok()) return body.status();
+  Result<json> j = ParseObject(*body);
+  std::string deleted = j.ok() ? GetString(*j, "deleted") : name;
+  return Reply<std::string>{deleted.empty() ? name : deleted, std::move(body).value()};
+}
+
+Result<Reply<std::vector<LogEntry>>> FlintClient::Logs(const std::string& name, uint32_t limit) {
+  std::string target = "/v1/functions/" + name + "/logs";
+  if (limit > 0) target += "?limit=" + QueryEscape(std::to_string(limit));
+  Result<std::string> body = Manage("GET", target, "");
+  if (!body.ok()) return body.status();
+  Result<std::vector<LogEntry>> logs = ParseLogsJson(*body);
+  if (!logs.ok()) return logs.status();
+  return Reply<std::vector<LogEntry>>{std::move(logs).value(), std::move(body).value()};
+}
+
+Result<std::string> FlintClient::Health() {
+  HttpRequest request;
+  request.target = "/healthz";
+  Result<HttpResponse> response = Exchange(std::move(request), options_.management_timeout_ms);
+  if (!response.ok()) return response.status();
+  if (response->status != 200) return ErrorFromResponse(*response);
+  Result<json> j = ParseObject(response->body);
+  if (!j.ok()) return j.status();
+  return GetString(*j, "status");
+}
+
+Result<HttpResponse> FlintClient::Invoke(const std::string& name, const InvokeRequest& invoke) {
+  HttpRequest request;
+  request.method = !invoke.method.empty() ? invoke.method : (invoke.body.empty() ? "GET" : "POST");
+  if (!invoke.path.empty() && invoke.path.front() != '/' && invoke.path.front() != '?') {
+    return InvalidArgument("invalid path '" + invoke.path.substr(0, 80) +
+                           "': it must start with '/' or '?'");
+  }
+  request.target = "/fn/" + name + invoke.path;
+  request.headers = invoke.headers;
+  request.body = invoke.body;
+  return Exchange(std::move(request), options_.invoke_timeout_ms);
+}
+
+}  // namespace flint::client

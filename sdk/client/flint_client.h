@@ -1,0 +1,156 @@
+// FlintClient: typed calls for flintd's HTTP API (docs/http-api.md), used by the CLI and tests.
+//
+// Management calls (/v1/functions...) send the bearer token given at construction and return
+// the decoded answer together with its raw JSON (for `flint --json`). A non-2xx answer becomes
+// a Status whose code is the error's wire code ("not_found" -> Code::kNotFound) and whose
+// message is flintd's message; last_http_status() keeps the exact HTTP status. Transport
+// failures are Statuses too (kUnavailable: "cannot reach flintd at URL: connection refused").
+// Invoke() returns the function's HTTP response whatever its status.
+//
+// Never throws. Not thread-safe: one client per thread. Keeps one connection alive.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sdk/client/http_client.h"
+#include "sdk/core/status.h"
+
+namespace flint::client {
+
+// Optional per-function settings of a deploy; unset fields keep flintd's defaults.
+struct FunctionConfig {
+  std::optional<uint32_t> memory_mb;
+  std::optional<uint64_t> timeout_ms;
+  std::optional<uint64_t> keep_alive_ms;
+  std::optional<uint32_t> max_instances;
+  std::optional<uint32_t> concurrency;
+  std::map<std::string, std::string> env;  // sent only when not empty
+};
+
+struct DeploySpec {
+  std::string runtime;  // "js" or "cpp"; empty lets flintd decide
+  std::string entry;    // relative path of the entry file; empty lets flintd decide
+  std::map<std::string, std::string> files;  // relative path -> raw bytes (base64 on the wire)
+  FunctionConfig config;
+};
+
+struct FunctionInfo {
+  std::string name;
+  uint64_t version = 0;
+  std::string runtime;
+  std::string entry;
+  std::string code_digest;
+  uint64_t memory_mb = 0;
+  uint64_t timeout_ms = 0;
+  uint64_t keep_alive_ms = 0;
+  uint64_t max_instances = 0;
+  uint64_t concurrency = 0;
+  std::map<std::string, std::string> env;
+  std::string created_at;
+};
+
+struct VersionInfo {
+  uint64_t version = 0;
+  std::string created_at;
+  std::string code_digest;
+};
+
+struct PoolInfo {
+  uint64_t starting = 0;
+  uint64_t idle = 0;
+  uint64_t busy = 0;
+  uint64_t queue = 0;
+  uint64_t invocations = 0;
+  uint64_t cold_starts = 0;
+  uint64_t errors = 0;
+
+  uint64_t workers() const { return starting + idle + busy; }
+};
+
+struct FunctionDetails {
+  FunctionInfo function;
+  std::vector<VersionInfo> versions;
+  PoolInfo pool;
+};
+
+struct LogEntry {
+  std::string time;
+  std::string request_id;
+  std::string level;
+  std::string message;
+};
+
+// A decoded answer and the JSON it came from.
+template <typename T>
+struct Reply {
+  T value;
+  std::string json;
+};
+
+struct InvokeRequest {
+  std::string method;  // empty: POST when there is a body, else GET
+  std::string path;    // "" or "/rest[?query]", appended to /fn/NAME
+  std::vector<Header> headers;
+  std::string body;
+};
+
+struct FlintClientOptions {
+  HttpClientOptions http;
+  // Longest wait for an answer from the management API (a deploy loads the code in a worker).
+  uint32_t management_timeout_ms = 120'000;
+  // Longest wait for a function's answer (functions may run up to 15 minutes).
+  uint32_t invoke_timeout_ms = 960'000;
+};
+
+class FlintClient {
+ public:
+  FlintClient(HttpUrl url, std::string token, FlintClientOptions options = {});
+
+  Result<Reply<FunctionInfo>> Deploy(const std::string& name, const DeploySpec& spec);
+  Result<Reply<std::vector<FunctionInfo>>> List();
+  Result<Reply<FunctionDetails>> Describe(const std::string& name);
+  Result<Reply<std::string>> Delete(const std::string& name);
+  // `limit` 0 lets flintd pick its default.
+  Result<Reply<std::vector<LogEntry>>> Logs(const std::string& name, uint32_t limit = 0);
+  // GET /healthz: flintd's status word ("ok", "stopping").
+  Result<std::string> Health();
+  // ANY /fn/NAME[path]: the function's response, whatever its HTTP status.
+  Result<HttpResponse> Invoke(const std::string& name, const InvokeRequest& request);
+
+  // The HTTP status of the last answer (0 when none arrived).
+  int last_http_status() const { return last_http_status_; }
+  const HttpUrl& url() const { return http_.url(); }
+
+ private:
+  // Sends a management request and returns the body of a 2xx answer, or the error as a Status.
+  Result<std::string> Manage(const std::string& method, const std::string& target,
+                             std::string body);
+  Result<HttpResponse> Exchange(HttpRequest request, uint32_t timeout_ms);
+
+  HttpClient http_;
+  std::string token_;
+  FlintClientOptions options_;
+  int last_http_status_ = 0;
+};
+
+// The JSON body of a deploy request (exposed for tests).
+std::string DeployRequestJson(const DeploySpec& spec);
+// Decoders of flintd's answers (exposed for tests); they fail with kIo on unexpected JSON.
+Result<FunctionInfo> ParseFunctionInfoJson(const std::string& json);  // {"function": {...}}
+Result<FunctionDetails> ParseFunctionDetailsJson(const std::string& json);
+Result<std::vector<FunctionInfo>> ParseFunctionListJson(const std::string& json);
+Result<std::vector<LogEntry>> ParseLogsJson(const std::string& json);
+// The Status for a non-2xx answer: the code and message of {"error":{"code","message"}} when
+// the body has them, else a code chosen from the HTTP status and the reason phrase or body.
+Status ErrorFromResponse(const HttpResponse& response);
+// True when `body` is flintd's own error JSON ({"error":{"code":<a known code>,...}}) rather
+// than a body the function produced.
+bool IsFlintErrorBody(std::string_view body);
+// The Code whose wire name is `name`, if any.
+std::optional<Code> CodeFromName(std::string_view name);
+
+}  // namespace flint::client

@@ -1,0 +1,498 @@
+// flintd, flint-worker and the flint CLI together, as a user runs them. Each TEST_CASE starts
+// its own flintd (tests/support/flintd_fixture.h) on a free port with a fresh data directory.
+// Waits for a state poll with generous bounds; nothing asserts on latency.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "tests/support/flintd_fixture.h"
+
+using flint::client::Header;
+using flint::client::HttpResponse;
+using flint::testing::CliResult;
+using flint::testing::FlintdProcess;
+using flint::testing::TempDir;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Starts flintd or fails the test with its log.
+void StartOrFail(FlintdProcess& flintd) {
+  flint::Status s = flintd.Start();
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+}
+
+// Deploys `code` as NAME/index.mjs through the CLI, with extra deploy flags.
+CliResult DeployCode(const FlintdProcess& flintd, const std::string& name, const std::string& code,
+                     std::vector<std::string> flags = {}) {
+  TempDir dir("flint-fn");
+  dir.Write(name + "/index.mjs", code);
+  std::vector<std::string> args = {"deploy", name, dir.path() + "/" + name};
+  args.insert(args.end(), flags.begin(), flags.end());
+  return flintd.RunCli(args);
+}
+
+void DeployOrFail(const FlintdProcess& flintd, const std::string& name, const std::string& code,
+                  std::vector<std::string> flags = {}) {
+  CliResult r = DeployCode(flintd, name, code, std::move(flags));
+  INFO(r.Describe() << "\nflintd log:\n" << flintd.LogTail());
+  REQUIRE(r.exit_code == 0);
+}
+
+HttpResponse GetOrFail(const FlintdProcess& flintd, const std::string& target,
+                       std::vector<Header> headers = {}) {
+  auto r = flintd.HttpGet(target, std::move(headers));
+  INFO("GET " << target << ": " << r.status().ToString());
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+HttpResponse PostOrFail(const FlintdProcess& flintd, const std::string& target,
+                        const std::string& body) {
+  auto r = flintd.HttpPost(target, body);
+  INFO("POST " << target << ": " << r.status().ToString());
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+json JsonOrFail(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  INFO("not JSON: " << text);
+  REQUIRE_FALSE(j.is_discarded());
+  return j;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// A handler that reports which worker served it: the id is drawn once per loaded module.
+const char* kWorkerIdFunction =
+    R"(const workerId = Math.random().toString(36).slice(2) + "-" + Date.now().toString(36);
+let count = 0;
+export const handler = async () => {
+  count += 1;
+  return { worker: workerId, count };
+};
+)";
+
+struct WorkerAnswer {
+  std::string worker;
+  int count = 0;
+};
+
+WorkerAnswer CallWorkerId(const FlintdProcess& flintd, const std::string& name) {
+  HttpResponse r = GetOrFail(flintd, "/fn/" + name);
+  INFO(r.status << " " << r.body << "\nflintd log:\n" << flintd.LogTail());
+  REQUIRE(r.status == 200);
+  json j = JsonOrFail(r.body);
+  return {j.value("worker", ""), j.value("count", 0)};
+}
+
+}  // namespace
+
+TEST_CASE("The example functions deploy with the CLI and answer over HTTP", "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  const std::string examples = flint::testing::FunctionsDir();
+
+  CliResult hello = flintd.RunCli({"deploy", "hello", examples + "/hello"});
+  INFO(hello.Describe() << "\nflintd log:\n" << flintd.LogTail());
+  REQUIRE(hello.exit_code == 0);
+  CHECK(hello.out.rfind("deployed hello version 1 (js, ", 0) == 0);
+  CHECK(hello.out.find("invoke: curl " + flintd.url() + "/fn/hello") != std::string::npos);
+  REQUIRE(flintd.RunCli({"deploy", "echo", examples + "/echo"}).exit_code == 0);
+  REQUIRE(flintd.RunCli({"deploy", "json-transform", examples + "/json-transform"}).exit_code == 0);
+
+  SECTION("hello greets ?name=") {
+    HttpResponse r = GetOrFail(flintd, "/fn/hello?name=Ada");
+    CHECK(r.status == 200);
+    CHECK(r.body == "Hello, Ada!\n");
+    CHECK(r.FindHeader("X-Flint-Request-Id") != nullptr);
+    CHECK(GetOrFail(flintd, "/fn/hello").body == "Hello, world!\n");
+  }
+  SECTION("echo returns the event it received") {
+    flint::client::HttpRequest request;
+    request.method = "POST";
+    request.target = "/fn/echo/some/path?x=1";
+    request.headers = {{"Content-Type", "application/json"}, {"X-Custom", "yes"}};
+    request.body = R"({"hello":"world"})";
+    auto r = flintd.Http(request);
+    REQUIRE(r.ok());
+    INFO(r->body);
+    REQUIRE(r->status == 200);
+    json j = JsonOrFail(r->body);
+    CHECK(j["event"]["rawPath"] == "/some/path");
+    CHECK(j["event"]["rawQueryString"] == "x=1");
+    CHECK(j["event"]["requestContext"]["http"]["method"] == "POST");
+    CHECK(j["event"]["headers"]["x-custom"] == "yes");
+    CHECK(j["event"]["body"] == R"({"hello":"world"})");
+    CHECK(j["context"]["functionName"] == "echo");
+    const std::string* id = r->FindHeader("x-flint-request-id");
+    REQUIRE(id != nullptr);
+    CHECK(j["context"]["requestId"] == *id);
+  }
+  SECTION("json-transform computes an order summary") {
+    HttpResponse r = PostOrFail(flintd, "/fn/json-transform",
+                                ReadFile(examples + "/json-transform/sample.json"));
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    json j = JsonOrFail(r.body);
+    CHECK(j["count"] == 12);
+    CHECK(j["total"] == 330);
+    CHECK(j["customer"] == "cust-42");
+    CHECK(j["items"][1]["name"] == "WIDGET-1");
+    CHECK(PostOrFail(flintd, "/fn/json-transform", "{not json").status == 400);
+  }
+  SECTION("flint invoke prints the response body") {
+    CliResult r = flintd.RunCli({"invoke", "echo", "--data", R"({"a":1})", "--path", "/x"});
+    INFO(r.Describe());
+    REQUIRE(r.exit_code == 0);
+    json j = JsonOrFail(r.out);
+    CHECK(j["event"]["rawPath"] == "/x");
+    CHECK(j["event"]["body"] == R"({"a":1})");
+    CliResult greet = flintd.RunCli({"invoke", "hello", "--path", "/?name=Bob"});
+    CHECK(greet.out == "Hello, Bob!\n");
+  }
+}
+
+TEST_CASE("The management API needs the admin token; functions and health do not",
+          "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  REQUIRE_FALSE(flintd.token().empty());
+  auto token_perms = std::filesystem::status(flintd.data_dir() + "/admin.token").permissions();
+  CHECK((token_perms & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+
+  HttpResponse health = GetOrFail(flintd, "/healthz");
+  CHECK(health.status == 200);
+  CHECK(JsonOrFail(health.body)["status"] == "ok");
+
+  HttpResponse none = GetOrFail(flintd, "/v1/functions");
+  CHECK(none.status == 401);
+  CHECK(JsonOrFail(none.body)["error"]["code"] == "unauthenticated");
+  HttpResponse wrong = GetOrFail(flintd, "/v1/functions", {{"Authorization", "Bearer wrong"}});
+  CHECK(wrong.status == 401);
+  CHECK(JsonOrFail(wrong.body)["error"]["code"] == "unauthenticated");
+  HttpResponse right =
+      GetOrFail(flintd, "/v1/functions", {{"Authorization", "Bearer " + flintd.token()}});
+  CHECK(right.status == 200);
+  CHECK(JsonOrFail(right.body)["functions"].is_array());
+
+  DeployOrFail(flintd, "open", "export const handler = async () => ({ open: true });");
+  HttpResponse open = GetOrFail(flintd, "/fn/open");
+  CHECK(open.status == 200);
+  CHECK(JsonOrFail(open.body)["open"] == true);
+
+  CliResult bad = flintd.RunCli({"ls"}, {{"FLINT_TOKEN", "wrong"}});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("(401)") != std::string::npos);
+}
+
+TEST_CASE("flint ls, describe and rm manage deployed functions", "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployOrFail(flintd, "alpha", "export const handler = async () => 'a';",
+               {"--memory", "256", "--timeout", "2s", "--env", "GREETING=hi"});
+  DeployOrFail(flintd, "beta", "export default async () => 'b';");
+
+  CliResult ls = flintd.RunCli({"ls"});
+  INFO(ls.Describe());
+  REQUIRE(ls.exit_code == 0);
+  CHECK(ls.out.rfind("NAME", 0) == 0);
+  CHECK(ls.out.find("\nalpha ") != std::string::npos);
+  CHECK(ls.out.find("\nbeta ") != std::string::npos);
+  CHECK(ls.out.find("256 MB") != std::string::npos);
+
+  CliResult ls_json = flintd.RunCli({"--json", "ls"});
+  REQUIRE(ls_json.exit_code == 0);
+  CHECK(JsonOrFail(ls_json.out)["functions"].size() == 2);
+
+  CliResult describe = flintd.RunCli({"describe", "alpha"});
+  INFO(describe.Describe());
+  REQUIRE(describe.exit_code == 0);
+  CHECK(describe.out.find("name:") != std::string::npos);
+  CHECK(describe.out.find("256 MB") != std::string::npos);
+  CHECK(describe.out.find("2s") != std::string::npos);
+  CHECK(describe.out.find("GREETING=hi") != std::string::npos);
+  CHECK(describe.out.find("versions:") != std::string::npos);
+
+  auto details = flintd.Client().Describe("alpha");
+  REQUIRE(details.ok());
+  CHECK(details->value.function.memory_mb == 256);
+  CHECK(details->value.function.timeout_ms == 2000);
+  CHECK(details->value.function.env.at("GREETING") == "hi");
+  CHECK(details->value.versions.size() == 1);
+
+  CliResult rm = flintd.RunCli({"rm", "alpha"});
+  INFO(rm.Describe());
+  REQUIRE(rm.exit_code == 0);
+  CHECK(rm.out == "deleted alpha\n");
+  CHECK(GetOrFail(flintd, "/fn/alpha").status == 404);
+  CliResult gone = flintd.RunCli({"describe", "alpha"});
+  CHECK(gone.exit_code == 1);
+  CHECK(gone.err.find("(404)") != std::string::npos);
+  CHECK(JsonOrFail(flintd.RunCli({"ls", "--json"}).out)["functions"].size() == 1);
+  CHECK(GetOrFail(flintd, "/fn/beta").status == 200);
+}
+
+TEST_CASE("Invalid function names are refused by the CLI and by flintd", "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  TempDir dir("flint-fn");
+  std::string file = dir.Write("index.mjs", "export const handler = async () => 1;");
+  CliResult cli = flintd.RunCli({"deploy", "Bad_Name", file});
+  CHECK(cli.exit_code == 2);
+  CHECK(cli.err.find("a-z, 0-9") != std::string::npos);
+
+  flint::client::HttpRequest put;
+  put.method = "PUT";
+  put.target = "/v1/functions/Bad_Name";
+  put.headers = {{"Authorization", "Bearer " + flintd.token()},
+                 {"Content-Type", "application/json"}};
+  put.body = R"({"files":{"index.mjs":"ZXhwb3J0IGNvbnN0IGhhbmRsZXIgPSBhc3luYyAoKSA9PiAxOw=="}})";
+  auto r = flintd.Http(put);
+  REQUIRE(r.ok());
+  INFO(r->body);
+  CHECK(r->status == 400);
+  json j = JsonOrFail(r->body);
+  CHECK(j["error"]["code"] == "invalid_argument");
+  CHECK(j["error"]["message"].get<std::string>().find("a-z") != std::string::npos);
+}
+
+TEST_CASE("An unknown function is a 404", "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  HttpResponse r = GetOrFail(flintd, "/fn/nope");
+  CHECK(r.status == 404);
+  CHECK(JsonOrFail(r.body)["error"]["code"] == "not_found");
+  CliResult cli = flintd.RunCli({"invoke", "nope"});
+  CHECK(cli.exit_code == 1);
+  CHECK(cli.err.rfind("flint: 404: ", 0) == 0);
+  CHECK(cli.out.empty());
+}
+
+TEST_CASE("A handler that throws answers 500 with the error's type and message", "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployOrFail(flintd, "thrower",
+               "export const handler = async () => { throw new TypeError('bad input: 42'); };");
+  HttpResponse r = GetOrFail(flintd, "/fn/thrower");
+  INFO(r.body);
+  CHECK(r.status == 500);
+  json j = JsonOrFail(r.body);
+  CHECK(j["error"]["code"] == "function_error");
+  CHECK(j["error"]["type"] == "TypeError");
+  CHECK(j["error"]["message"].get<std::string>().find("bad input: 42") != std::string::npos);
+  CliResult cli = flintd.RunCli({"invoke", "thrower"});
+  CHECK(cli.exit_code == 1);
+  CHECK(cli.err.find("flint: 500: ") == 0);
+  CHECK(cli.err.find("bad input: 42") != std::string::npos);
+}
+
+TEST_CASE("A handler past its timeout answers 504 and the function keeps working",
+          "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployOrFail(flintd, "slow", R"(export const handler = async (event) => {
+  const mode = event.queryStringParameters?.mode;
+  if (mode === "spin") { for (;;) {} }
+  if (mode === "hang") { await new Promise(() => {}); }
+  return { ok: true };
+};
+)",
+               {"--timeout", "300ms"});
+  for (const char* mode : {"spin", "hang"}) {
+    INFO("mode " << mode);
+    HttpResponse r = GetOrFail(flintd, std::string("/fn/slow?mode=") + mode);
+    INFO(r.body << "\nflintd log:\n" << flintd.LogTail());
+    CHECK(r.status == 504);
+    CHECK(JsonOrFail(r.body)["error"]["code"] == "function_timeout");
+    HttpResponse after = GetOrFail(flintd, "/fn/slow");
+    CHECK(after.status == 200);
+    CHECK(JsonOrFail(after.body)["ok"] == true);
+  }
+}
+
+TEST_CASE("A syntax error fails the deploy with file and line", "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  CliResult r =
+      DeployCode(flintd, "broken", "export const handler = async () => {\n  return 1;\n}}\n");
+  INFO(r.Describe());
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.rfind("flint: ", 0) == 0);
+  CHECK(r.err.find("index.mjs:3") != std::string::npos);
+  CHECK(r.err.find("(400)") != std::string::npos);
+  CHECK(GetOrFail(flintd, "/fn/broken").status == 404);
+
+  CliResult no_handler = DeployCode(flintd, "nohandler", "export const other = 1;\n");
+  INFO(no_handler.Describe());
+  CHECK(no_handler.exit_code == 1);
+  CHECK(no_handler.err.find("handler") != std::string::npos);
+}
+
+TEST_CASE("console.log output is visible with flint logs", "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployOrFail(flintd, "talker", R"(export const handler = async (event) => {
+  console.log("marker", event.queryStringParameters?.id);
+  console.error("oops", 1);
+  return "logged";
+};
+)");
+  REQUIRE(GetOrFail(flintd, "/fn/talker?id=abc123").status == 200);
+  CliResult logs;
+  bool seen = flint::testing::WaitUntil(
+      [&] {
+        logs = flintd.RunCli({"logs", "talker"});
+        return logs.out.find("marker abc123") != std::string::npos;
+      },
+      10s, 100ms);
+  INFO(logs.Describe());
+  CHECK(seen);
+  CHECK(logs.out.find("oops 1") != std::string::npos);
+  CliResult json_logs = flintd.RunCli({"logs", "talker", "--json", "--limit", "1"});
+  REQUIRE(json_logs.exit_code == 0);
+  CHECK(JsonOrFail(json_logs.out)["logs"].size() == 1);
+}
+
+TEST_CASE("Sequential calls reuse a warm worker", "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployOrFail(flintd, "warm", kWorkerIdFunction);
+  WorkerAnswer first = CallWorkerId(flintd, "warm");
+  WorkerAnswer second = CallWorkerId(flintd, "warm");
+  CHECK_FALSE(first.worker.empty());
+  CHECK(second.worker == first.worker);
+  CHECK(second.count == first.count + 1);
+}
+
+TEST_CASE("An idle function scales to zero and cold-starts again", "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployOrFail(flintd, "sleepy", kWorkerIdFunction, {"--keep-alive", "300ms"});
+  WorkerAnswer first = CallWorkerId(flintd, "sleepy");
+  flint::client::FlintClient client = flintd.Client();
+  uint64_t cold_before = 0;
+  bool zero = flint::testing::WaitUntil(
+      [&] {
+        auto d = client.Describe("sleepy");
+        if (!d.ok()) return false;
+        cold_before = d->value.pool.cold_starts;
+        return d->value.pool.workers() == 0;
+      },
+      15s, 100ms);
+  INFO("flintd log:\n" << flintd.LogTail());
+  REQUIRE(zero);
+  CHECK(flintd.FindWorkers("flint-worker sleepy@").empty());
+  WorkerAnswer second = CallWorkerId(flintd, "sleepy");
+  CHECK(second.worker != first.worker);
+  CHECK(second.count == 1);
+  auto after = client.Describe("sleepy");
+  REQUIRE(after.ok());
+  CHECK(after->value.pool.cold_starts == cold_before + 1);
+}
+
+TEST_CASE("A worker killed with SIGKILL is replaced", "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployOrFail(flintd, "victim", kWorkerIdFunction);
+  WorkerAnswer first = CallWorkerId(flintd, "victim");
+  std::vector<pid_t> workers = flintd.FindWorkers("flint-worker victim@");
+  INFO("processes under flintd: " << [&] {
+    std::string all;
+    for (pid_t p : flint::testing::Descendants(flintd.pid())) {
+      all += std::to_string(p) + " '" + flint::testing::ProcessCmdline(p) + "'; ";
+    }
+    return all;
+  }());
+  REQUIRE(workers.size() == 1);
+  REQUIRE(::kill(workers[0], SIGKILL) == 0);
+  // flintd reaps the worker once it notices; then the next call must get a fresh one.
+  bool reaped = flint::testing::WaitUntil(
+      [&] { return !std::filesystem::exists("/proc/" + std::to_string(workers[0])); }, 10s);
+  CHECK(reaped);
+  WorkerAnswer second = CallWorkerId(flintd, "victim");
+  CHECK(second.worker != first.worker);
+  CHECK(second.count == 1);
+}
+
+TEST_CASE("Deployed functions survive a restart of flintd", "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployOrFail(flintd, "durable",
+               "export const handler = async () => ({ statusCode: 200, body: 'still here' });");
+  REQUIRE(GetOrFail(flintd, "/fn/durable").body == "still here");
+  std::string token = flintd.token();
+  CHECK(flintd.Stop() == 0);
+  flint::Status restarted = flintd.Start();
+  INFO(restarted.ToString());
+  REQUIRE(restarted.ok());
+  CHECK(flintd.token() == token);
+  HttpResponse r = GetOrFail(flintd, "/fn/durable");
+  INFO(r.body << "\nflintd log:\n" << flintd.LogTail());
+  CHECK(r.status == 200);
+  CHECK(r.body == "still here");
+  CliResult ls = flintd.RunCli({"ls"});
+  CHECK(ls.out.find("durable") != std::string::npos);
+}
+
+TEST_CASE("A new deploy switches traffic to the new version", "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployOrFail(flintd, "flip",
+               "export const handler = async () => ({ statusCode: 200, body: 'v1' });");
+  REQUIRE(GetOrFail(flintd, "/fn/flip").body == "v1");
+  CliResult second = DeployCode(
+      flintd, "flip", "export const handler = async () => ({ statusCode: 200, body: 'v2' });");
+  INFO(second.Describe());
+  REQUIRE(second.exit_code == 0);
+  CHECK(second.out.rfind("deployed flip version 2 ", 0) == 0);
+  CHECK(GetOrFail(flintd, "/fn/flip").body == "v2");
+  CHECK(GetOrFail(flintd, "/fn/flip").body == "v2");
+  auto details = flintd.Client().Describe("flip");
+  REQUIRE(details.ok());
+  CHECK(details->value.function.version == 2);
+  CHECK(details->value.versions.size() == 2);
+}
+
+TEST_CASE("SIGTERM stops flintd cleanly with its workers", "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployOrFail(flintd, "bye", kWorkerIdFunction);
+  CallWorkerId(flintd, "bye");
+  std::vector<pid_t> tree = flint::testing::Descendants(flintd.pid());
+  CHECK_FALSE(tree.empty());
+  std::string data_dir = flintd.data_dir();
+  CHECK(flintd.Stop() == 0);
+  bool all_gone = flint::testing::WaitUntil(
+      [&] {
+        for (pid_t p : tree) {
+          if (flint::testing::ProcessAlive(p)) return false;
+        }
+        return true;
+      },
+      5s);
+  CHECK(all_gone);
+  CHECK_FALSE(std::filesystem::exists(data_dir + "/flintd.url"));
+}
+
+TEST_CASE("flint says when flintd is not running", "[integration]") {
+  FlintdProcess flintd;  // never started: its data dir has no flintd.url
+  CliResult r = flintd.RunCli({"ls"}, {{"FLINT_URL", "http://127.0.0.1:1"}, {"FLINT_TOKEN", "t"}});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("cannot reach flintd at http://127.0.0.1:1") != std::string::npos);
+  CHECK(r.err.find("flint up") != std::string::npos);
+}

@@ -1,0 +1,15 @@
+# flint_test_support: the integration-test harness (tests/support/flintd_fixture.*), built once
+# for every integration folder: include() this file, then link flint_test_support.
+# Needs the targets flintd and flint; flint-worker is built too when it exists.
+if(NOT TARGET flint_test_support AND TARGET flintd AND TARGET flint)
+  add_library(flint_test_support STATIC ${PROJECT_SOURCE_DIR}/tests/support/flintd_fixture.cc)
+  target_link_libraries(flint_test_support PUBLIC flint_client flint_core)
+  target_compile_definitions(flint_test_support PRIVATE
+    FLINT_FLINTD_PATH="$<TARGET_FILE:flintd>"
+    FLINT_CLI_PATH="$<TARGET_FILE:flint>"
+    FLINT_FUNCTIONS_DIR="${PROJECT_SOURCE_DIR}/functions")
+  add_dependencies(flint_test_support flintd flint)
+  if(TARGET flint-worker)
+    add_dependencies(flint_test_support flint-worker)
+  endif()
+endif()

@@ -1,0 +1,128 @@
+#include "tools/cli/deploy_package.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+using flint::cli::BuildDeployPackage;
+using flint::cli::InferRuntime;
+
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/flint-deploy-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string Write(const std::string& rel, const std::string& text) const {
+    fs::path p = fs::path(path) / rel;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << text;
+    return p.string();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("InferRuntime maps extensions to runtimes", "[cli][deploy]") {
+  CHECK(InferRuntime("index.mjs").value() == "js");
+  CHECK(InferRuntime("a/b.js").value() == "js");
+  CHECK(InferRuntime("fn.cc").value() == "cpp");
+  CHECK(InferRuntime("fn.cpp").value() == "cpp");
+  CHECK(InferRuntime("libfn.so").value() == "cpp");
+  auto py = InferRuntime("main.py");
+  REQUIRE_FALSE(py.ok());
+  CHECK(py.status().message().find("--runtime js|cpp") != std::string::npos);
+}
+
+TEST_CASE("A single file deploys alone as the entry", "[cli][deploy]") {
+  TempDir dir;
+  std::string file = dir.Write("add.mjs", "export const handler = () => 1;");
+  dir.Write("other.mjs", "ignored");
+  auto p = BuildDeployPackage(file, "", "");
+  REQUIRE(p.ok());
+  CHECK(p->entry == "add.mjs");
+  CHECK(p->runtime == "js");
+  CHECK(p->files.size() == 1);
+  CHECK(p->files.at("add.mjs") == "export const handler = () => 1;");
+  CHECK_FALSE(BuildDeployPackage(file, "other.mjs", "").ok());
+}
+
+TEST_CASE("A folder deploys every file but dot-files and node_modules", "[cli][deploy]") {
+  TempDir dir;
+  dir.Write("index.mjs", "entry");
+  dir.Write("main.mjs", "not the entry");
+  dir.Write("lib/util.mjs", "util");
+  dir.Write(".env", "secret");
+  dir.Write(".git/config", "git");
+  dir.Write("node_modules/x/index.js", "dep");
+  dir.Write("lib/.hidden", "h");
+  auto p = BuildDeployPackage(dir.path, "", "");
+  REQUIRE(p.ok());
+  CHECK(p->entry == "index.mjs");
+  CHECK(p->runtime == "js");
+  std::vector<std::string> names;
+  for (const auto& [name, _] : p->files) names.push_back(name);
+  CHECK(names == std::vector<std::string>{"index.mjs", "lib/util.mjs", "main.mjs"});
+  CHECK(p->total_bytes == 5 + 13 + 4);
+}
+
+TEST_CASE("The entry of a folder is --entry or the first usual name", "[cli][deploy]") {
+  TempDir dir;
+  dir.Write("handler.js", "h");
+  dir.Write("main.mjs", "m");
+  dir.Write("src/app.mjs", "a");
+  CHECK(BuildDeployPackage(dir.path, "", "")->entry == "handler.js");
+  CHECK(BuildDeployPackage(dir.path, "./src/app.mjs", "")->entry == "src/app.mjs");
+  auto missing = BuildDeployPackage(dir.path, "nope.mjs", "");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().message().find("is not a file in") != std::string::npos);
+
+  TempDir none;
+  none.Write("app.mjs", "a");
+  auto no_entry = BuildDeployPackage(none.path, "", "");
+  REQUIRE_FALSE(no_entry.ok());
+  CHECK(no_entry.status().message().find("--entry FILE") != std::string::npos);
+  CHECK(BuildDeployPackage(none.path, "app.mjs", "cpp")->runtime == "cpp");
+  CHECK_FALSE(BuildDeployPackage(none.path, "app.mjs", "python").ok());
+}
+
+TEST_CASE("Symlinks inside the folder are followed, those leading out refused", "[cli][deploy]") {
+  TempDir outside;
+  std::string secret = outside.Write("secret.txt", "do not upload");
+  TempDir dir;
+  dir.Write("index.mjs", "entry");
+  dir.Write("data/real.json", "{}");
+  fs::create_symlink("data/real.json", fs::path(dir.path) / "alias.json");
+  auto ok = BuildDeployPackage(dir.path, "", "");
+  REQUIRE(ok.ok());
+  CHECK(ok->files.at("alias.json") == "{}");
+
+  fs::create_symlink(secret, fs::path(dir.path) / "leak.txt");
+  auto refused = BuildDeployPackage(dir.path, "", "");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("refusing symlink") != std::string::npos);
+  CHECK(refused.status().message().find("outside") != std::string::npos);
+}
+
+TEST_CASE("A deploy over the size cap fails clearly", "[cli][deploy]") {
+  TempDir dir;
+  dir.Write("index.mjs", std::string(600, 'x'));
+  dir.Write("big.bin", std::string(600, 'y'));
+  auto p = BuildDeployPackage(dir.path, "", "", /*max_bytes=*/1000);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.status().message().find("upload limit") != std::string::npos);
+  CHECK(BuildDeployPackage(dir.path, "", "", 2000).ok());
+}
+
+TEST_CASE("A missing PATH is reported", "[cli][deploy]") {
+  auto p = BuildDeployPackage("/nonexistent/flint/fn", "", "");
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.status().message().find("cannot read '/nonexistent/flint/fn'") != std::string::npos);
+}

@@ -1,0 +1,64 @@
+#include "tools/cli/output.h"
+
+#include <catch2/catch.hpp>
+
+using flint::client::FunctionInfo;
+
+namespace {
+
+FunctionInfo Hello() {
+  FunctionInfo f;
+  f.name = "hello";
+  f.version = 3;
+  f.runtime = "js";
+  f.entry = "index.mjs";
+  f.memory_mb = 128;
+  f.timeout_ms = 3000;
+  f.keep_alive_ms = 600000;
+  f.max_instances = 10;
+  f.concurrency = 1;
+  f.created_at = "2026-01-02T03:04:05Z";
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("The deploy summary names version, runtime, memory, timeout and the URL",
+          "[cli][output]") {
+  CHECK(flint::cli::FormatDeployed(Hello(), "http://127.0.0.1:8080") ==
+        "deployed hello version 3 (js, 128 MB, timeout 3s)\n"
+        "  invoke: curl http://127.0.0.1:8080/fn/hello\n");
+}
+
+TEST_CASE("ls prints an aligned table", "[cli][output]") {
+  FunctionInfo other = Hello();
+  other.name = "json-transform";
+  other.version = 12;
+  other.timeout_ms = 300;
+  std::string table = flint::cli::FormatFunctionTable({Hello(), other});
+  CHECK(table ==
+        "NAME            VERSION  RUNTIME  MEMORY  TIMEOUT  CREATED\n"
+        "hello           3        js       128 MB  3s       2026-01-02T03:04:05Z\n"
+        "json-transform  12       js       128 MB  300ms    2026-01-02T03:04:05Z\n");
+}
+
+TEST_CASE("describe shows config, pool and versions", "[cli][output]") {
+  flint::client::FunctionDetails d;
+  d.function = Hello();
+  d.function.env = {{"A", "1"}, {"B", "2"}};
+  d.pool.idle = 1;
+  d.pool.invocations = 12;
+  d.pool.cold_starts = 1;
+  d.versions = {{3, "t3", "d3"}, {2, "t2", "d2"}};
+  std::string text = flint::cli::FormatDetails(d);
+  CHECK(text.find("keep-alive:     10m\n") != std::string::npos);
+  CHECK(text.find("env:            A=1\n                B=2\n") != std::string::npos);
+  CHECK(text.find("workers:        1 idle, 0 busy, 0 starting\n") != std::string::npos);
+  CHECK(text.find("invocations:    12 (1 cold starts, 0 errors)\n") != std::string::npos);
+  CHECK(text.find("  3        t3       d3\n") != std::string::npos);
+}
+
+TEST_CASE("logs print one line per record", "[cli][output]") {
+  CHECK(flint::cli::FormatLogs({{"t1", "r1", "info", "hello"}, {"t2", "", "error", "bad\n"}}) ==
+        "t1 info [r1] hello\nt2 error bad\n");
+}

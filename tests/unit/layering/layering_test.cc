@@ -1,0 +1,89 @@
+// Keeps the module rules of docs/architecture.md: which folder may include which, and which one
+// module may include each third-party library.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Include {
+  std::string file;  // relative to the source root
+  std::string target;
+};
+
+std::vector<Include> AllIncludes() {
+  std::vector<Include> out;
+  const fs::path root = FLINT_SOURCE_DIR;
+  const std::regex include_re(R"(^\s*#\s*include\s*[<"]([^>"]+)[>"])");
+  for (const char* top : {"sdk", "runtime", "scheduler", "tools"}) {
+    for (const auto& entry : fs::recursive_directory_iterator(root / top)) {
+      auto ext = entry.path().extension();
+      if (ext != ".h" && ext != ".cc") continue;
+      std::ifstream in(entry.path());
+      std::string line;
+      std::smatch m;
+      while (std::getline(in, line)) {
+        if (std::regex_search(line, m, include_re)) {
+          out.push_back({fs::relative(entry.path(), root).string(), m[1].str()});
+        }
+      }
+    }
+  }
+  return out;
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+// True when `file` lives in one of `allowed` folders.
+bool In(const std::string& file, std::initializer_list<const char*> allowed) {
+  for (const char* dir : allowed) {
+    if (StartsWith(file, dir)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("The include graph keeps Flint's module rules", "[layering]") {
+  auto includes = AllIncludes();
+  REQUIRE(includes.size() > 50);  // the scan found the tree
+  for (const auto& inc : includes) {
+    INFO(inc.file << " includes " << inc.target);
+    const std::string& f = inc.file;
+    const std::string& t = inc.target;
+    if (StartsWith(f, "runtime/")) CHECK_FALSE(StartsWith(t, "scheduler/"));
+    if (StartsWith(f, "scheduler/")) CHECK_FALSE(StartsWith(t, "runtime/"));
+    if (StartsWith(f, "sdk/")) {
+      CHECK_FALSE(StartsWith(t, "scheduler/"));
+      CHECK_FALSE(StartsWith(t, "runtime/"));
+      CHECK_FALSE(StartsWith(t, "tools/"));
+    }
+    if (StartsWith(f, "sdk/core/")) {
+      CHECK((StartsWith(t, "sdk/core/") || t.find('/') == std::string::npos ||
+             StartsWith(t, "sys/") || StartsWith(t, "linux/")));
+    }
+    if (StartsWith(f, "sdk/protocol/")) {
+      CHECK((StartsWith(t, "sdk/core/") || StartsWith(t, "sdk/protocol/") ||
+             t.find('/') == std::string::npos));
+    }
+    if (StartsWith(f, "tools/")) {
+      CHECK_FALSE(StartsWith(t, "scheduler/"));
+      CHECK_FALSE(StartsWith(t, "runtime/"));
+    }
+    // Each third-party library stays inside its one wrapper module.
+    if (t == "v8.h" || StartsWith(t, "v8-") || StartsWith(t, "libplatform/")) {
+      CHECK(In(f, {"runtime/js/", "runtime/api/"}));
+    }
+    if (t == "sqlite3.h") CHECK(In(f, {"scheduler/store/"}));
+    if (StartsWith(t, "openssl/")) CHECK(In(f, {"scheduler/store/"}));
+    if (StartsWith(t, "boost/process")) CHECK(In(f, {"scheduler/spawn/"}));
+    if (StartsWith(t, "libcgroup")) CHECK(In(f, {"scheduler/isolation/"}));
+    if (t == "seccomp.h") CHECK(In(f, {"runtime/", "scheduler/isolation/"}));
+    if (t == "llhttp.h") CHECK(In(f, {"scheduler/server/", "sdk/client/"}));
+  }
+}

@@ -1,0 +1,434 @@
+#include "tools/cli/commands.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "sdk/client/flint_client.h"
+#include "sdk/core/text.h"
+#include "tools/cli/deploy_package.h"
+#include "tools/cli/output.h"
+
+#ifndef FLINT_VERSION
+#define FLINT_VERSION "unknown"
+#endif
+
+namespace flint::cli {
+namespace {
+
+// Everything the command line can set; CLI11 writes into it.
+struct Args {
+  bool json = false;
+  std::string name;
+  // deploy
+  std::string path;
+  uint32_t memory_mb = 0;
+  std::string timeout;
+  std::string keep_alive;
+  uint32_t max_instances = 0;
+  uint32_t concurrency = 0;
+  std::vector<std::string> env;
+  std::string entry;
+  std::string runtime;
+  // invoke
+  std::string data;
+  std::string rest_path;
+  std::string method;
+  std::vector<std::string> headers;
+  // logs
+  uint32_t limit = 0;
+};
+
+// The first non-empty line of `text`: flint's errors are one line.
+std::string OneLine(const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) return line;
+  }
+  return text.empty() ? "unknown error" : text;
+}
+
+int Fail(CliIo& io, int code, const std::string& reason) {
+  io.err << "flint: " << OneLine(reason) << "\n";
+  io.err.flush();
+  return code;
+}
+
+// The exit code and line for a failed management call.
+int ApiFailure(CliIo& io, const client::FlintClient& flint, const client::ClientConfig& config,
+               const Status& status) {
+  int http = flint.last_http_status();
+  if (http == 0) {
+    if (status.code() == Code::kInvalidArgument) return Fail(io, kExitUsage, status.message());
+    if (status.code() == Code::kUnavailable) {
+      return Fail(io, kExitUnreachable,
+                  status.message() + " \u2014 is it running? (start it with 'flint up')");
+    }
+    return Fail(io, kExitUnreachable, status.message());
+  }
+  std::string reason = status.message() + " (" + std::to_string(http) + ")";
+  if (http == 401) {
+    reason += " \u2014 the token from " + config.token_source + " is not accepted by " +
+              config.url.ToString() + "; set FLINT_TOKEN, or FLINT_DATA_DIR to flintd's data dir";
+  }
+  return Fail(io, kExitFailed, reason);
+}
+
+// The client for management calls, or the exit code when there is none to make.
+Result<client::ClientConfig> LoadConfig(CliIo& io, bool need_token, int* exit_code) {
+  Result<client::ClientConfig> config = client::ResolveClientConfig(io.getenv);
+  if (!config.ok()) {
+    *exit_code = Fail(io, kExitUsage, config.status().message());
+    return config.status();
+  }
+  if (need_token && config->token.empty()) {
+    std::string where = config->data_dir.empty() ? std::string("the data directory")
+                                                 : config->data_dir + "/admin.token";
+    Status s = InvalidArgument("no admin token: " + where +
+                               " does not exist; set FLINT_TOKEN, or FLINT_DATA_DIR to flintd's "
+                               "data directory");
+    *exit_code = Fail(io, kExitUsage, s.message());
+    return s;
+  }
+  return config;
+}
+
+Result<std::string> ReadDataArg(const std::string& data, std::istream& in) {
+  if (data.empty() || data[0] != '@') return data;
+  std::string path = data.substr(1);
+  if (path == "-") {
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return InvalidArgument("cannot read '" + path + "': " + std::strerror(errno));
+  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
+int Deploy(CliIo& io, const Args& a, const CLI::App& cmd) {
+  Status name_ok = ValidateFunctionName(a.name);
+  if (!name_ok.ok()) return Fail(io, kExitUsage, name_ok.message());
+  client::DeploySpec spec;
+  client::FunctionConfig& c = spec.config;
+  if (cmd.count("--memory") > 0) c.memory_mb = a.memory_mb;
+  if (cmd.count("--max-instances") > 0) c.max_instances = a.max_instances;
+  if (cmd.count("--concurrency") > 0) c.concurrency = a.concurrency;
+  if (cmd.count("--timeout") > 0) {
+    Result<uint64_t> ms = ParseDurationMs(a.timeout);
+    if (!ms.ok()) return Fail(io, kExitUsage, "--timeout: " + ms.status().message());
+    c.timeout_ms = *ms;
+  }
+  if (cmd.count("--keep-alive") > 0) {
+    Result<uint64_t> ms = ParseDurationMs(a.keep_alive);
+    if (!ms.ok()) return Fail(io, kExitUsage, "--keep-alive: " + ms.status().message());
+    c.keep_alive_ms = *ms;
+  }
+  for (const std::string& kv : a.env) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Fail(io, kExitUsage, "invalid --env '" + kv + "': use KEY=VALUE");
+    }
+    c.env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  Result<DeployPackage> package = BuildDeployPackage(a.path, a.entry, a.runtime);
+  if (!package.ok()) return Fail(io, kExitUsage, package.status().message());
+  spec.entry = package->entry;
+  spec.runtime = package->runtime;
+  spec.files = std::move(package->files);
+
+  int code = kExitOk;
+  Result<client::ClientConfig> config = LoadConfig(io, /*need_token=*/true, &code);
+  if (!config.ok()) return code;
+  client::FlintClient flint(config->url, config->token);
+  auto reply = flint.Deploy(a.name, spec);
+  if (!reply.ok()) return ApiFailure(io, flint, *config, reply.status());
+  if (a.json) {
+    io.out << reply->json << "\n";
+  } else {
+    io.out << FormatDeployed(reply->value, config->url.ToString());
+  }
+  return kExitOk;
+}
+
+int Invoke(CliIo& io, const Args& a, const CLI::App& cmd) {
+  Status name_ok = ValidateFunctionName(a.name);
+  if (!name_ok.ok()) return Fail(io, kExitUsage, name_ok.message());
+  client::InvokeRequest request;
+  bool has_data = cmd.count("--data") > 0;
+  if (has_data) {
+    Result<std::string> body = ReadDataArg(a.data, io.in);
+    if (!body.ok()) return Fail(io, kExitUsage, "--data: " + body.status().message());
+    request.body = std::move(body).value();
+  }
+  request.method = !a.method.empty() ? a.method : (has_data ? "POST" : "GET");
+  for (char& ch : request.method) {
+    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+  }
+  request.path = a.rest_path;
+  if (!request.path.empty() && request.path[0] != '/' && request.path[0] != '?') {
+    request.path = "/" + request.path;
+  }
+  bool has_content_type = false;
+  for (const std::string& h : a.headers) {
+    size_t colon = h.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      return Fail(io, kExitUsage, "invalid --header '" + h + "': use NAME:VALUE");
+    }
+    std::string value = h.substr(colon + 1);
+    size_t start = value.find_first_not_of(" \t");
+    value = start == std::string::npos ? "" : value.substr(start);
+    std::string name = h.substr(0, colon);
+    if (client::EqualsIgnoreCase(name, "content-type")) has_content_type = true;
+    request.headers.push_back({name, value});
+  }
+  if (has_data && !has_content_type) {
+    request.headers.push_back({"Content-Type", "application/json"});
+  }
+
+  int code = kExitOk;
+  Result<client::ClientConfig> config = LoadConfig(io, /*need_token=*/false, &code);
+  if (!config.ok()) return code;
+  client::FlintClient flint(config->url, "");
+  Result<client::HttpResponse> response = flint.Invoke(a.name, request);
+  if (!response.ok()) return ApiFailure(io, flint, *config, response.status());
+  const client::HttpResponse& r = *response;
+  bool success = r.status >= 200 && r.status <= 299;
+  bool flint_error = !success && client::IsFlintErrorBody(r.body);
+  if (!flint_error) {
+    io.out << r.body;
+    if (io.stdout_is_tty && !r.body.empty() && r.body.back() != '\n') io.out << "\n";
+    io.out.flush();
+  }
+  if (success) return kExitOk;
+  std::string message = client::ErrorFromResponse(r).message();
+  if (const std::string* retry = r.FindHeader("Retry-After"); retry && r.status == 429) {
+    message += " (retry after " + *retry + "s)";
+  }
+  return Fail(io, kExitFailed, std::to_string(r.status) + ": " + message);
+}
+
+int List(CliIo& io, const Args& a) {
+  int code = kExitOk;
+  Result<client::ClientConfig> config = LoadConfig(io, true, &code);
+  if (!config.ok()) return code;
+  client::FlintClient flint(config->url, config->token);
+  auto reply = flint.List();
+  if (!reply.ok()) return ApiFailure(io, flint, *config, reply.status());
+  if (a.json) {
+    io.out << reply->json << "\n";
+  } else if (reply->value.empty()) {
+    io.out << "no functions deployed (deploy one with 'flint deploy NAME PATH')\n";
+  } else {
+    io.out << FormatFunctionTable(reply->value);
+  }
+  return kExitOk;
+}
+
+int Describe(CliIo& io, const Args& a) {
+  Status name_ok = ValidateFunctionName(a.name);
+  if (!name_ok.ok()) return Fail(io, kExitUsage, name_ok.message());
+  int code = kExitOk;
+  Result<client::ClientConfig> config = LoadConfig(io, true, &code);
+  if (!config.ok()) return code;
+  client::FlintClient flint(config->url, config->token);
+  auto reply = flint.Describe(a.name);
+  if (!reply.ok()) return ApiFailure(io, flint, *config, reply.status());
+  if (a.json) {
+    io.out << reply->json << "\n";
+  } else {
+    io.out << FormatDetails(reply->value);
+  }
+  return kExitOk;
+}
+
+int Remove(CliIo& io, const Args& a) {
+  Status name_ok = ValidateFunctionName(a.name);
+  if (!name_ok.ok()) return Fail(io, kExitUsage, name_ok.message());
+  int code = kExitOk;
+  Result<client::ClientConfig> config = LoadConfig(io, true, &code);
+  if (!config.ok()) return code;
+  client::FlintClient flint(config->url, config->token);
+  auto reply = flint.Delete(a.name);
+  if (!reply.ok()) return ApiFailure(io, flint, *config, reply.status());
+  if (a.json) {
+    io.out << reply->json << "\n";
+  } else {
+    io.out << "deleted " << reply->value << "\n";
+  }
+  return kExitOk;
+}
+
+int Logs(CliIo& io, const Args& a) {
+  Status name_ok = ValidateFunctionName(a.name);
+  if (!name_ok.ok()) return Fail(io, kExitUsage, name_ok.message());
+  int code = kExitOk;
+  Result<client::ClientConfig> config = LoadConfig(io, true, &code);
+  if (!config.ok()) return code;
+  client::FlintClient flint(config->url, config->token);
+  auto reply = flint.Logs(a.name, a.limit);
+  if (!reply.ok()) return ApiFailure(io, flint, *config, reply.status());
+  if (a.json) {
+    io.out << reply->json << "\n";
+  } else {
+    io.out << FormatLogs(reply->value);
+  }
+  return kExitOk;
+}
+
+int Dispatch(const std::vector<std::string>& args, CliIo& io) {
+  Args a;
+  CLI::App app{
+      "flint: deploy and run serverless functions on flintd.\n"
+      "Server: $FLINT_URL, else <data dir>/flintd.url, else http://127.0.0.1:8080.\n"
+      "Token: $FLINT_TOKEN, else <data dir>/admin.token. Data dir: $FLINT_DATA_DIR,\n"
+      "else $XDG_DATA_HOME/flint, else ~/.local/share/flint.",
+      "flint"};
+  app.add_flag("--json", a.json, "Print flintd's raw JSON answer instead of text");
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  CLI::App* deploy = app.add_subcommand("deploy", "Deploy a file or folder as a new version");
+  deploy->add_option("NAME", a.name, "Function name (a-z, 0-9, '-')")->required();
+  deploy->add_option("PATH", a.path, "Entry file, or a folder with the function's files")
+      ->required();
+  deploy->add_option("--memory", a.memory_mb, "Memory size in MB");
+  deploy->add_option("--timeout", a.timeout, "Longest run of one invocation (e.g. 3s, 300ms)");
+  deploy->add_option("--keep-alive", a.keep_alive, "Idle time before a warm worker stops");
+  deploy->add_option("--max-instances", a.max_instances, "Most workers at once");
+  deploy->add_option("--concurrency", a.concurrency, "Invocations at once per worker");
+  deploy->add_option("--env", a.env, "Environment variable KEY=VALUE (repeatable)")
+      ->allow_extra_args(false);
+  deploy->add_option("--entry", a.entry, "Entry file inside the folder");
+  deploy->add_option("--runtime", a.runtime, "js or cpp (default: from the entry's extension)");
+
+  CLI::App* invoke = app.add_subcommand("invoke", "Call a function and print its response body");
+  invoke->add_option("NAME", a.name, "Function name")->required();
+  invoke->add_option("--data,-d", a.data, "Request body (JSON), @FILE, or @- for stdin; POSTs");
+  invoke->add_option("--path", a.rest_path, "Path (and ?query) after /fn/NAME");
+  invoke->add_option("--method,-X", a.method, "HTTP method (default: POST with --data, else GET)");
+  invoke->add_option("--header,-H", a.headers, "Request header NAME:VALUE (repeatable)")
+      ->allow_extra_args(false);
+
+  CLI::App* ls = app.add_subcommand("ls", "List deployed functions");
+  ls->alias("list");
+  CLI::App* describe = app.add_subcommand("describe", "Show a function's config, versions, pool");
+  describe->add_option("NAME", a.name, "Function name")->required();
+  CLI::App* rm = app.add_subcommand("rm", "Delete a function");
+  rm->add_option("NAME", a.name, "Function name")->required();
+  CLI::App* logs = app.add_subcommand("logs", "Show a function's recent console output");
+  logs->add_option("NAME", a.name, "Function name")->required();
+  logs->add_option("--limit,-n", a.limit, "Most records to show (default: flintd's, 100)");
+  CLI::App* up = app.add_subcommand("up", "Run flintd in the foreground (arguments go to flintd)");
+  up->allow_extras();
+  CLI::App* version = app.add_subcommand("version", "Print flint's version");
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);  // CLI11 pops from the back
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    io.out << app.help();
+    return kExitOk;
+  } catch (const CLI::CallForAllHelp&) {
+    io.out << app.help("", CLI::AppFormatMode::All);
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    // The first word that is not a global flag names the command; say so when it is unknown.
+    for (size_t i = 1; i < args.size(); ++i) {
+      if (args[i] == "--json") continue;
+      const std::string& word = args[i];
+      bool known =
+          !app.get_subcommands([&](CLI::App* sub) { return sub->check_name(word); }).empty();
+      if (!word.empty() && word[0] != '-' && !known) {
+        return Fail(io, kExitUsage, "unknown command '" + word + "' (see 'flint --help')");
+      }
+      break;
+    }
+    return Fail(io, kExitUsage, std::string(e.what()) + " (see 'flint --help')");
+  }
+
+  if (deploy->parsed()) return Deploy(io, a, *deploy);
+  if (invoke->parsed()) return Invoke(io, a, *invoke);
+  if (ls->parsed()) return List(io, a);
+  if (describe->parsed()) return Describe(io, a);
+  if (rm->parsed()) return Remove(io, a);
+  if (logs->parsed()) return Logs(io, a);
+  if (version->parsed()) {
+    io.out << "flint " << FLINT_VERSION << "\n";
+    return kExitOk;
+  }
+  if (up->parsed()) return Fail(io, kExitUsage, "'up' must be the first argument");
+  return Fail(io, kExitUsage, "no command (see 'flint --help')");
+}
+
+// The executable's own path, from /proc/self/exe.
+std::string SelfExe() {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : p.string();
+}
+
+bool IsExecutable(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(path, ec) && ::access(path.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+std::vector<std::string> FlintdCandidates(const std::string& self_exe) {
+  std::vector<std::string> out;
+  if (self_exe.empty()) return out;
+  std::filesystem::path dir = std::filesystem::path(self_exe).parent_path();
+  for (const auto& candidate : {dir / "flintd", dir / ".." / ".." / "scheduler" / "flintd",
+                                dir / ".." / "scheduler" / "flintd"}) {
+    std::string path = candidate.lexically_normal().string();
+    if (IsExecutable(path)) out.push_back(path);
+  }
+  return out;
+}
+
+int RunCli(const std::vector<std::string>& args, CliIo& io) {
+  try {
+    if (args.size() <= 1) {
+      std::vector<std::string> help = {args.empty() ? "flint" : args[0], "--help"};
+      return Dispatch(help, io);
+    }
+    return Dispatch(args, io);
+  } catch (const std::exception& e) {
+    return Fail(io, kExitFailed, std::string("internal error: ") + e.what());
+  }
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  if (args.size() >= 2 && args[1] == "up") {
+    std::vector<char*> exec_args;
+    exec_args.push_back(const_cast<char*>("flintd"));
+    for (int i = 2; i < argc; ++i) exec_args.push_back(argv[i]);
+    exec_args.push_back(nullptr);
+    std::cout.flush();
+    for (const std::string& path : FlintdCandidates(SelfExe())) {
+      exec_args[0] = const_cast<char*>(path.c_str());
+      ::execv(path.c_str(), exec_args.data());
+    }
+    exec_args[0] = const_cast<char*>("flintd");
+    ::execvp("flintd", exec_args.data());
+    std::cerr << "flint: cannot find flintd: looked beside " << SelfExe()
+              << ", in the build tree and on $PATH\n";
+    return kExitNoFlintd;
+  }
+  CliIo io{std::cout, std::cerr, std::cin,
+           [](const char* name) -> const char* { return std::getenv(name); },
+           ::isatty(STDOUT_FILENO) == 1};
+  return RunCli(args, io);
+}
+
+}  // namespace flint::cli

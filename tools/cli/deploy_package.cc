@@ -1,0 +1,162 @@
+#include "tools/cli/deploy_package.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+namespace flint::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string MegaBytes(uint64_t bytes) {
+  return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MB";
+}
+
+Status TooLarge(const std::string& path, uint64_t max_bytes) {
+  return InvalidArgument("'" + path + "' holds more than " + MegaBytes(max_bytes) +
+                         " of files, the upload limit (dot-files and node_modules/ are skipped)");
+}
+
+// Reads a whole regular file, refusing it when it would push the total past `max_bytes`.
+Status ReadInto(const fs::path& file, const std::string& shown, const std::string& root_shown,
+                uint64_t max_bytes, uint64_t* total, std::string* out) {
+  std::error_code ec;
+  uint64_t size = fs::file_size(file, ec);
+  if (ec) return InvalidArgument("cannot read '" + shown + "': " + ec.message());
+  if (*total + size > max_bytes) return TooLarge(root_shown, max_bytes);
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return InvalidArgument("cannot read '" + shown + "': " + std::strerror(errno));
+  out->assign(size, '\0');
+  if (size > 0 && !in.read(out->data(), static_cast<std::streamsize>(size))) {
+    return InvalidArgument("cannot read '" + shown + "'");
+  }
+  *total += size;
+  return Status::Ok();
+}
+
+// True when `inner` (canonical) lies inside `root` (canonical).
+bool IsInside(const fs::path& inner, const fs::path& root) {
+  auto r = root.begin();
+  auto i = inner.begin();
+  for (; r != root.end(); ++r, ++i) {
+    if (i == inner.end() || *i != *r) return false;
+  }
+  return true;
+}
+
+std::string NormalizeEntry(std::string entry) {
+  while (entry.rfind("./", 0) == 0) entry.erase(0, 2);
+  return entry;
+}
+
+}  // namespace
+
+Result<std::string> InferRuntime(std::string_view entry) {
+  auto ends_with = [&](std::string_view suffix) {
+    return entry.size() >= suffix.size() && entry.substr(entry.size() - suffix.size()) == suffix;
+  };
+  if (ends_with(".mjs") || ends_with(".js")) return std::string("js");
+  if (ends_with(".cc") || ends_with(".cpp") || ends_with(".so")) return std::string("cpp");
+  return InvalidArgument("cannot tell the runtime of '" + std::string(entry) +
+                         "' (expected .js, .mjs, .cc, .cpp or .so): use --runtime js|cpp");
+}
+
+Result<DeployPackage> BuildDeployPackage(const std::string& path, const std::string& entry_flag,
+                                         const std::string& runtime_flag, uint64_t max_bytes) {
+  if (!runtime_flag.empty() && runtime_flag != "js" && runtime_flag != "cpp") {
+    return InvalidArgument("invalid runtime '" + runtime_flag + "': use js or cpp");
+  }
+  DeployPackage package;
+  std::error_code ec;
+  fs::file_status status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) {
+    return InvalidArgument("cannot read '" + path +
+                           "': " + (ec ? ec.message() : std::string("no such file or directory")));
+  }
+
+  if (fs::is_regular_file(status)) {
+    std::string name = fs::path(path).filename().string();
+    std::string entry = NormalizeEntry(entry_flag);
+    if (!entry.empty() && entry != name) {
+      return InvalidArgument("--entry '" + entry_flag + "' names another file than '" + path +
+                             "': --entry is for folders");
+    }
+    FLINT_RETURN_IF_ERROR(
+        ReadInto(path, path, path, max_bytes, &package.total_bytes, &package.files[name]));
+    package.entry = name;
+  } else if (fs::is_directory(status)) {
+    fs::path root = fs::canonical(path, ec);
+    if (ec) return InvalidArgument("cannot read '" + path + "': " + ec.message());
+    fs::recursive_directory_iterator it(root, fs::directory_options::none, ec);
+    if (ec) return InvalidArgument("cannot read '" + path + "': " + ec.message());
+    for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec) return InvalidArgument("cannot read '" + path + "': " + ec.message());
+      const fs::directory_entry& e = *it;
+      std::string name = e.path().filename().string();
+      fs::path rel = e.path().lexically_relative(root);
+      std::string rel_text = rel.generic_string();
+      std::string shown = (fs::path(path) / rel).string();
+      if (name.empty() || name[0] == '.') {
+        if (e.is_directory(ec) && !e.is_symlink(ec)) it.disable_recursion_pending();
+        continue;
+      }
+      if (e.is_symlink(ec)) {
+        fs::path target = fs::canonical(e.path(), ec);
+        if (ec) return InvalidArgument("cannot follow symlink '" + shown + "': " + ec.message());
+        if (!IsInside(target, root)) {
+          return InvalidArgument("refusing symlink '" + shown + "': it points to '" +
+                                 target.string() + "', outside '" + path + "'");
+        }
+        if (!fs::is_regular_file(target, ec)) continue;  // folders are not followed
+        FLINT_RETURN_IF_ERROR(ReadInto(target, shown, path, max_bytes, &package.total_bytes,
+                                       &package.files[rel_text]));
+        continue;
+      }
+      if (e.is_directory(ec)) {
+        if (name == "node_modules") it.disable_recursion_pending();
+        continue;
+      }
+      if (!e.is_regular_file(ec)) continue;  // sockets, FIFOs, devices
+      FLINT_RETURN_IF_ERROR(ReadInto(e.path(), shown, path, max_bytes, &package.total_bytes,
+                                     &package.files[rel_text]));
+    }
+    if (package.files.empty()) {
+      return InvalidArgument("'" + path + "' has no files to deploy");
+    }
+    std::string entry = NormalizeEntry(entry_flag);
+    if (!entry.empty()) {
+      if (package.files.count(entry) == 0) {
+        return InvalidArgument("entry '" + entry_flag + "' is not a file in '" + path + "'");
+      }
+      package.entry = entry;
+    } else {
+      for (const char* candidate : kEntryCandidates) {
+        if (package.files.count(candidate) != 0) {
+          package.entry = candidate;
+          break;
+        }
+      }
+      if (package.entry.empty()) {
+        return InvalidArgument("no entry file in '" + path +
+                               "': add index.mjs (or index.js, handler.mjs, handler.js, main.mjs, "
+                               "main.js) or pass --entry FILE");
+      }
+    }
+  } else {
+    return InvalidArgument("'" + path + "' is neither a file nor a folder");
+  }
+
+  if (!runtime_flag.empty()) {
+    package.runtime = runtime_flag;
+  } else {
+    Result<std::string> runtime = InferRuntime(package.entry);
+    if (!runtime.ok()) return runtime.status();
+    package.runtime = std::move(runtime).value();
+  }
+  return package;
+}
+
+}  // namespace flint::cli

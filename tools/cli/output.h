@@ -1,0 +1,32 @@
+// Human-readable output of the flint CLI: tables, summaries and one-line error messages.
+//
+// Pure functions from client values to text, so the wording is unit-tested without a server.
+// Every returned text ends with a newline unless said otherwise.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sdk/client/flint_client.h"
+
+namespace flint::cli {
+
+// "128 MB".
+std::string FormatMemory(uint64_t mb);
+
+// "deployed hello version 3 (js, 128 MB, timeout 3s)\n  invoke: curl URL/fn/hello\n".
+std::string FormatDeployed(const client::FunctionInfo& info, const std::string& base_url);
+
+// The `flint ls` table: NAME VERSION RUNTIME MEMORY TIMEOUT CREATED, columns aligned.
+std::string FormatFunctionTable(const std::vector<client::FunctionInfo>& functions);
+
+// The `flint describe` report: configuration, pool state and versions.
+std::string FormatDetails(const client::FunctionDetails& details);
+
+// One line per record: "TIME LEVEL [REQUEST_ID] MESSAGE".
+std::string FormatLogs(const std::vector<client::LogEntry>& logs);
+
+// Left-aligned columns separated by two spaces; the first row is the header.
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows);
+
+}  // namespace flint::cli
