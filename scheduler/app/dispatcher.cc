@@ -209,7 +209,10 @@ void Dispatcher::Dispatch(InvocationId id, Worker* worker, bool cold) {
   inv.worker = worker->id();
   inv.cold = cold;
   if (cold) entry.cold_starts++;
-  inv.deadline_ms = NowMs() + fn.config.timeout_ms + options_.timeout_grace_ms;
+  // JS is stopped inside the worker at its timeout; native code cannot be, so flintd kills the
+  // worker as soon as the timeout passes (housekeeping runs every 100 ms).
+  uint64_t grace = fn.runtime == "js" ? options_.timeout_grace_ms : 0;
+  inv.deadline_ms = NowMs() + fn.config.timeout_ms + grace;
 
   protocol::InvokeRequest req;
   req.kind = protocol::InvokeKind::kHttp;
@@ -253,10 +256,10 @@ void Dispatcher::StartWorkerFor(const std::string& key, PoolEntry& entry) {
 }
 
 Result<Worker*> Dispatcher::AcquireWorker(const std::string& runtime) {
-  for (auto it = generic_.begin(); it != generic_.end(); ++it) {
-    Worker* w = workers_.at(*it).get();
-    if (w->runtime() != runtime) continue;
-    generic_.erase(it);
+  // A generic worker can load a function of any runtime: LOAD names the runtime.
+  if (!generic_.empty()) {
+    Worker* w = workers_.at(generic_.front()).get();
+    generic_.erase(generic_.begin());
     RefillGeneric();
     return w;
   }

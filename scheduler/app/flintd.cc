@@ -11,6 +11,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "scheduler/app/deploy.h"
 #include "scheduler/store/admin_token.h"
 #include "sdk/core/base64.h"
 #include "sdk/core/text.h"
@@ -62,68 +63,6 @@ HttpResponse MethodNotAllowed(const std::string& method, const std::string& path
                                                         path + " (allowed: " + allow + ")"));
   response.headers.emplace_back("allow", allow);
   return response;
-}
-
-// The parsed deploy request: config and files, before anything is stored.
-struct DeployRequest {
-  std::string runtime = "js";
-  std::string entry;
-  std::vector<CodeFile> files;
-  FunctionConfig config;
-};
-
-// Parses the deploy body. Runs on the thread pool: it can be tens of megabytes.
-Result<DeployRequest> ParseDeploy(const std::string& body, uint64_t default_keep_alive_ms) {
-  (void)default_keep_alive_ms;
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    return InvalidArgument("the deploy body must be a JSON object");
-  }
-  DeployRequest out;
-  try {
-    if (doc.contains("runtime")) out.runtime = doc.at("runtime").get<std::string>();
-    if (out.runtime != "js") {
-      return InvalidArgument("unsupported runtime '" + out.runtime + "' (supported: js)");
-    }
-    if (!doc.contains("files") || !doc.at("files").is_object() || doc.at("files").empty()) {
-      return InvalidArgument("'files' must be an object of path -> base64 content, not empty");
-    }
-    for (auto& [path, content] : doc.at("files").items()) {
-      if (!content.is_string()) {
-        return InvalidArgument("file '" + path + "': content must be a base64 string");
-      }
-      auto bytes = Base64Decode(content.get_ref<const std::string&>());
-      if (!bytes.ok()) return InvalidArgument("file '" + path + "': " + bytes.status().message());
-      out.files.emplace_back(path, std::move(bytes).value());
-    }
-    if (doc.contains("entry")) {
-      out.entry = doc.at("entry").get<std::string>();
-    } else if (out.files.size() == 1) {
-      out.entry = out.files[0].first;
-    } else {
-      return InvalidArgument("'entry' is required when uploading several files");
-    }
-    bool entry_found = false;
-    for (const auto& f : out.files) entry_found |= f.first == out.entry;
-    if (!entry_found) return InvalidArgument("entry '" + out.entry + "' is not among the files");
-    auto& c = out.config;
-    if (doc.contains("memory_mb")) c.memory_mb = doc.at("memory_mb").get<uint32_t>();
-    if (doc.contains("timeout_ms")) c.timeout_ms = doc.at("timeout_ms").get<uint32_t>();
-    if (doc.contains("keep_alive_ms")) c.keep_alive_ms = doc.at("keep_alive_ms").get<uint64_t>();
-    if (doc.contains("max_instances")) c.max_instances = doc.at("max_instances").get<uint32_t>();
-    if (doc.contains("concurrency")) c.concurrency = doc.at("concurrency").get<uint32_t>();
-    if (doc.contains("env")) {
-      if (!doc.at("env").is_object()) return InvalidArgument("'env' must be an object");
-      for (auto& [k, v] : doc.at("env").items()) {
-        if (!v.is_string()) return InvalidArgument("env '" + k + "' must be a string");
-        c.env.emplace_back(k, v.get<std::string>());
-      }
-    }
-  } catch (const json::exception& e) {
-    return InvalidArgument(std::string("invalid deploy request: ") + e.what());
-  }
-  FLINT_RETURN_IF_ERROR(ValidateFunctionConfig(out.config));
-  return out;
 }
 
 std::string ExecutableDir() {
@@ -439,48 +378,41 @@ void Flintd::Deploy(const std::string& name, HttpRequest&& request, HttpResponde
   // Step 1 (thread pool): parse, decode and store the code content-addressed.
   struct State {
     std::string body;
-    Result<DeployRequest> parsed = Internal("not run");
-    Result<std::string> digest = Internal("not run");
+    Result<PreparedDeploy> prepared = Internal("not run");
     Result<FunctionVersion> created = Internal("not run");
-    size_t file_count = 0;
   };
   auto state = std::make_shared<State>();
   state->body = std::move(request.body);
   auto shared = std::make_shared<HttpResponder>(std::move(responder));
   auto store = store_;
   auto code = code_;
-  uint64_t keep_alive = options_.keep_alive_ms;
+  std::string data_dir = options_.data_dir;
   loop::RunBlocking(
       loop_,
-      [state, code, keep_alive] {
-        state->parsed = ParseDeploy(state->body, keep_alive);
+      [state, code, data_dir] {
+        state->prepared = PrepareDeploy(state->body, *code, data_dir);
         state->body.clear();
-        if (state->parsed.ok()) {
-          state->file_count = state->parsed->files.size();
-          state->digest = code->Put(std::move(state->parsed->files));
-          state->parsed->files.clear();
-        }
       },
       [this, state, shared, store, name] {
-        if (!state->parsed.ok()) return shared->Send(ErrorResponse(state->parsed.status()));
-        if (!state->digest.ok()) return shared->Send(ErrorResponse(state->digest.status()));
+        if (!state->prepared.ok()) return shared->Send(ErrorResponse(state->prepared.status()));
         // Step 2 (a worker): the code must load — syntax errors and a missing handler are
         // reported now, not on the first request.
+        const PreparedDeploy& p = *state->prepared;
         FunctionVersion candidate;
         candidate.name = name;
-        candidate.runtime = state->parsed->runtime;
-        candidate.entry = state->parsed->entry;
-        candidate.code_digest = *state->digest;
-        candidate.config = state->parsed->config;
+        candidate.runtime = p.runtime;
+        candidate.entry = p.entry;
+        candidate.code_digest = p.code_digest;
+        candidate.config = p.config;
         dispatcher_->CheckLoads(candidate, [this, state, shared, store, name](Status loaded) {
           if (!loaded.ok()) return shared->Send(ErrorResponse(loaded));
           // Step 3 (thread pool): record the new immutable version.
           loop::RunBlocking(
               loop_,
               [state, store, name] {
-                const auto& p = *state->parsed;
+                const PreparedDeploy& p = *state->prepared;
                 state->created =
-                    store->CreateVersion(name, p.runtime, p.entry, *state->digest, p.config);
+                    store->CreateVersion(name, p.runtime, p.entry, p.code_digest, p.config);
               },
               [this, state, shared] {
                 if (!state->created.ok())
@@ -488,7 +420,7 @@ void Flintd::Deploy(const std::string& name, HttpRequest&& request, HttpResponde
                 auto fn = std::make_shared<const FunctionVersion>(*state->created);
                 dispatcher_->SetLive(fn);
                 spdlog::info("deployed {}@{} ({} file(s), digest {})", fn->name, fn->version,
-                             state->file_count, fn->code_digest.substr(0, 12));
+                             state->prepared->file_count, fn->code_digest.substr(0, 12));
                 shared->Send(Json(201, {{"function", FunctionInfo(*fn)}}));
               });
         });
