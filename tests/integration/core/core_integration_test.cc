@@ -166,7 +166,7 @@ TEST_CASE("The example functions deploy with the CLI and answer over HTTP", "[in
   }
 }
 
-TEST_CASE("The management API needs the admin token; functions and health do not",
+TEST_CASE("The management API needs the admin token, functions and health do not",
           "[integration]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
@@ -489,7 +489,7 @@ TEST_CASE("SIGTERM stops flintd cleanly with its workers", "[integration]") {
   CHECK_FALSE(std::filesystem::exists(data_dir + "/flintd.url"));
 }
 
-TEST_CASE("flint says when flintd is not running", "[integration]") {
+TEST_CASE("The real flint binary reports an unreachable flintd with a hint", "[integration]") {
   FlintdProcess flintd;  // never started: its data dir has no flintd.url
   CliResult r = flintd.RunCli({"ls"}, {{"FLINT_URL", "http://127.0.0.1:1"}, {"FLINT_TOKEN", "t"}});
   CHECK(r.exit_code == 3);

@@ -91,9 +91,19 @@ void FakeServer::Run() {
     if (!WaitReadable(listen_fd_, 100, stop_)) continue;
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
-    Serve(fd, ++connections_);
-    ::close(fd);
+    int connection = ++connections_;
+    std::lock_guard<std::mutex> lock(mu_);
+    serving_.emplace_back([this, fd, connection] {
+      Serve(fd, connection);
+      ::close(fd);
+    });
   }
+  std::vector<std::thread> serving;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    serving.swap(serving_);
+  }
+  for (auto& t : serving) t.join();
 }
 
 void FakeServer::Serve(int fd, int connection) {

@@ -1,8 +1,8 @@
 // FakeServer: a tiny scripted HTTP server on 127.0.0.1:<ephemeral> for client unit tests.
 //
-// One background thread accepts connections and serves them one at a time: it reads a request
-// (headers and a Content-Length body), records it, and writes the raw bytes the handler returns.
-// The handler also says whether to close the connection afterwards. Stops and joins in the
+// One background thread accepts connections and serves each on a thread of its own: it reads a
+// request (headers and a Content-Length body), records it, and writes the raw bytes the handler
+// returns. The handler also says whether to close the connection afterwards. Stops and joins in the
 // destructor. Tests read `requests()` only after their client call returned.
 #pragma once
 
@@ -56,8 +56,9 @@ class FakeServer {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> connections_{0};
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // guards requests_ and serving_
   std::vector<RecordedRequest> requests_;
+  std::vector<std::thread> serving_;  // guarded by mu_; joined when the accept loop ends
   std::thread thread_;
 };
 
