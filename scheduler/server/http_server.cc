@@ -378,7 +378,8 @@ void Connection::Parse() {
       size_t consumed = static_cast<size_t>(llhttp_get_error_pos(&parser) - pending.data());
       pending.erase(0, consumed);
       llhttp_resume(&parser);
-    } else if (err == HPE_USER) {
+    } else if (!error.ok()) {
+      // A callback rejected the request (llhttp reports it under the callback's own code).
       RespondError(error);
       break;
     } else {
