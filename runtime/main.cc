@@ -1,6 +1,8 @@
-// flint-worker: hosts one JavaScript function for flintd. See runtime/worker/worker.h.
+// flint-worker: hosts one function (JavaScript or C++) for flintd. See runtime/worker/worker.h.
 //
-//   flint-worker --fd 3 --runtime js [--title <padding>]
+//   flint-worker --fd 3 --runtime js|cpp [--title <padding>]
+//
+// --runtime says what to pre-warm (js: V8 and an isolate; cpp: nothing); LOAD may name either.
 //
 // flintd starts it with a connected Unix stream socket on --fd; stdout is never written.
 #include <poll.h>
@@ -21,7 +23,7 @@ namespace {
 int Usage(const char* problem) {
   std::fprintf(stderr,
                "flint-worker: %s\n"
-               "usage: flint-worker --fd N --runtime js [--title PADDING]\n"
+               "usage: flint-worker --fd N --runtime js|cpp [--title PADDING]\n"
                "Started by flintd with a connected Unix socket on fd N; not for direct use.\n",
                problem);
   return 2;
@@ -58,7 +60,7 @@ int main(int argc, char** argv) {
       options.fd = static_cast<int>(fd);
       have_fd = true;
     } else if (arg == "--runtime") {
-      if (value != "js") return Usage("this build runs only --runtime js");
+      if (value != "js" && value != "cpp") return Usage("--runtime must be js or cpp");
       options.runtime = std::string(value);
     } else if (arg == "--title") {
       // Padding only: its memory is reused for the process title.

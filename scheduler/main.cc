@@ -43,6 +43,11 @@ int main(int argc, char** argv) {
   std::string queue_timeout = "10s";
   std::string drain_timeout = "30s";
   std::string log_level = "info";
+  std::string metering = "on";
+  std::string ledger_retention = "30d";
+  std::string price_requests, price_gb_second, bill_init;
+  std::string memory_budget;
+  std::string keep_alive_policy = "fixed";
   options.data_dir = DefaultDataDir();
 
   CLI::App app{
@@ -62,6 +67,12 @@ int main(int argc, char** argv) {
   app.add_option("--prewarm", options.prewarm,
                  "Generic JavaScript workers kept started and ready to load a function")
       ->capture_default_str();
+  app.add_option(
+      "--memory-budget", memory_budget,
+      "Memory for all function workers, e.g. 2048, 512M, 4G (default: half of MemTotal)");
+  app.add_option("--keep-alive-policy", keep_alive_policy,
+                 "Default keep-alive policy of functions that do not choose: fixed or adaptive")
+      ->capture_default_str();
   app.add_option("--max-queue", options.max_queue,
                  "Requests that may wait per function version before 429")
       ->capture_default_str();
@@ -79,6 +90,17 @@ int main(int argc, char** argv) {
   app.add_option("--drain-timeout", drain_timeout,
                  "On SIGTERM, longest wait for requests in flight")
       ->capture_default_str();
+  app.add_option("--metering", metering,
+                 "on: record every invocation in the billing ledger; off: record nothing")
+      ->capture_default_str();
+  app.add_option("--ledger-retention", ledger_retention,
+                 "Age after which ledger records are rolled up into hourly totals (>= 1h)")
+      ->capture_default_str();
+  app.add_option("--price-per-million-requests", price_requests,
+                 "USD per million requests from now on (default: AWS Lambda's, 0.20)");
+  app.add_option("--price-per-gb-second", price_gb_second,
+                 "USD per GB-second from now on (default: AWS Lambda's x86, 0.0000166667)");
+  app.add_option("--bill-init", bill_init, "true: bill cold starts' init time (default false)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   try {
@@ -103,6 +125,58 @@ int main(int argc, char** argv) {
   auto drain = flint::ParseDurationMs(drain_timeout);
   if (!drain.ok()) return fail("--drain-timeout: " + drain.status().message());
   options.drain_timeout_ms = *drain;
+  if (metering != "on" && metering != "off") return fail("--metering: use on or off");
+  options.metering = metering == "on";
+  if (!ledger_retention.empty() && ledger_retention.back() == 'd') {
+    char* end = nullptr;
+    unsigned long long days = std::strtoull(ledger_retention.c_str(), &end, 10);
+    if (end != ledger_retention.c_str() + ledger_retention.size() - 1 || days == 0) {
+      return fail("--ledger-retention: use e.g. 30d, 36h");
+    }
+    options.ledger_retention_ms = days * 24 * 3600 * 1000;
+  } else {
+    auto retention = flint::ParseDurationMs(ledger_retention);
+    if (!retention.ok()) return fail("--ledger-retention: " + retention.status().message());
+    options.ledger_retention_ms = *retention;
+  }
+  if (options.ledger_retention_ms < 3600 * 1000) return fail("--ledger-retention: at least 1h");
+  if (!price_requests.empty() || !price_gb_second.empty() || !bill_init.empty()) {
+    flint::scheduler::meter::PriceSheet prices = flint::scheduler::meter::DefaultPriceSheet();
+    if (!price_requests.empty()) {
+      auto pico = flint::scheduler::meter::ParseDollars(price_requests);
+      if (!pico.ok()) return fail("--price-per-million-requests: " + pico.status().message());
+      prices.per_million_requests_pico = *pico;
+    }
+    if (!price_gb_second.empty()) {
+      auto pico = flint::scheduler::meter::ParseDollars(price_gb_second);
+      if (!pico.ok()) return fail("--price-per-gb-second: " + pico.status().message());
+      prices.per_gb_second_pico = *pico;
+    }
+    if (!bill_init.empty() && bill_init != "true" && bill_init != "false") {
+      return fail("--bill-init: use true or false");
+    }
+    prices.bill_init = bill_init == "true";
+    options.prices = prices;
+  }
+  if (!memory_budget.empty()) {
+    char* end = nullptr;
+    unsigned long long mb = std::strtoull(memory_budget.c_str(), &end, 10);
+    std::string unit = end;
+    if (unit == "G" || unit == "g" || unit == "GB") {
+      mb *= 1024;
+    } else if (!(unit.empty() || unit == "M" || unit == "m" || unit == "MB")) {
+      return fail("invalid --memory-budget '" + memory_budget + "': use MB, e.g. 512, 512M, 4G");
+    }
+    if (end == memory_budget.c_str() || mb == 0) {
+      return fail("invalid --memory-budget '" + memory_budget + "': must be at least 1 MB");
+    }
+    options.memory_budget_mb = mb;
+  }
+  if (keep_alive_policy == "adaptive") {
+    options.keep_alive_mode = flint::scheduler::KeepAliveMode::kAdaptive;
+  } else if (keep_alive_policy != "fixed") {
+    return fail("invalid --keep-alive-policy '" + keep_alive_policy + "': use fixed or adaptive");
+  }
 
   auto logger = spdlog::stderr_color_mt("flintd");
   spdlog::set_default_logger(logger);

@@ -27,9 +27,17 @@ url="$(cat "$FLINT_DATA_DIR/flintd.url")"
 
 for dir in "$root"/functions/*/; do
   name="$(basename "$dir")"
-  [ -e "$dir/index.mjs" ] || [ -e "$dir/index.js" ] || continue
+  # JavaScript: index.mjs or index.js. C++: index.cc (flintd compiles the folder's .cc files).
+  args=()
+  if [ -e "$dir/index.mjs" ] || [ -e "$dir/index.js" ]; then
+    args=("$dir")
+  elif [ -e "$dir/index.cc" ]; then
+    args=("$dir" --entry index.cc)
+  else
+    continue
+  fi
   if ! "$flint" describe "$name" >/dev/null 2>&1; then
-    "$flint" deploy "$name" "$dir"
+    "$flint" deploy "$name" "${args[@]}"
   fi
 done
 
@@ -38,6 +46,7 @@ cat <<MSG
 Flint is running at $url (data in $FLINT_DATA_DIR). Try:
   curl '$url/fn/hello?name=Ada'
   curl -X POST $url/fn/json-transform --data @functions/json-transform/sample.json
+  curl '$url/fn/hello-cpp?name=Ada'        (C++: functions/hello-cpp/index.cc)
   $flint ls
   $flint deploy my-fn path/to/index.mjs && curl $url/fn/my-fn
 (the CLI is $flint; add build/tools/cli to PATH). Ctrl-C stops flintd.

@@ -25,9 +25,11 @@ Worker::~Worker() {
 }
 
 Status Worker::Start() {
-  Result<std::unique_ptr<FunctionHost>> host = FunctionHost::Create(this);
-  if (!host.ok()) return host.status();
-  host_ = std::move(*host);
+  if (options_.runtime == "js") {
+    Result<std::unique_ptr<Host>> host = MakeJsHost(this);
+    if (!host.ok()) return host.status();
+    host_ = std::move(*host);
+  }
   wakeup_ = std::make_unique<loop::Timer>(loop_);
   FLINT_RETURN_IF_ERROR(channel_.Open(options_.fd));
   protocol::Hello hello;
@@ -48,7 +50,7 @@ void Worker::OnFrame(const protocol::FrameView& frame) {
       HandleInvoke(frame.header.invocation_id, frame.payload);
       break;
     case MessageType::kCancel:
-      if (host_->loaded()) host_->Cancel(frame.header.invocation_id);
+      if (host_ != nullptr && host_->loaded()) host_->Cancel(frame.header.invocation_id);
       break;
     case MessageType::kShutdown:
       Exit(kExitOk);
@@ -77,16 +79,31 @@ void Worker::OnChannelClosed(const Status& why) {
 void Worker::HandleLoad(std::string_view payload) {
   Result<protocol::LoadRequest> request = protocol::LoadRequest::Decode(payload);
   if (!request.ok()) return ProtocolViolation("bad LOAD: " + request.status().message());
-  if (host_->loaded()) return ProtocolViolation("a second LOAD");
+  if (host_ != nullptr && host_->loaded()) return ProtocolViolation("a second LOAD");
   auto fail = [this](std::string message) {
     protocol::LoadFailed failed;
     failed.message = std::move(message);
     channel_.Send(MessageType::kLoadFailed, 0, failed.Encode());
     Exit(kExitLoadFailed);
   };
-  if (request->runtime != options_.runtime) {
-    return fail("this worker runs '" + options_.runtime + "' functions, not '" + request->runtime +
-                "'");
+  // A generic worker serves a function of any runtime: LOAD names it.
+  if (request->runtime == "cpp") {
+    // Replaces a pre-warmed JS host: its isolate would only take memory from the function.
+    if (host_ == nullptr || std::string_view(host_->runtime()) != "cpp") {
+      host_.reset();
+      host_ = MakeNativeHost(this);
+    }
+  } else if (request->runtime == "js") {
+    if (host_ == nullptr || std::string_view(host_->runtime()) != "js") {
+      host_.reset();
+      Result<std::unique_ptr<Host>> host = MakeJsHost(this);
+      if (!host.ok()) {
+        return fail("cannot start the JavaScript runtime: " + host.status().message());
+      }
+      host_ = std::move(*host);
+    }
+  } else {
+    return fail("unsupported runtime '" + request->runtime + "' (supported: js, cpp)");
   }
   std::string label = request->function_name + "@" + std::to_string(request->function_version);
   Result<uint64_t> loaded = host_->Load(*request);
@@ -99,7 +116,7 @@ void Worker::HandleLoad(std::string_view payload) {
 }
 
 void Worker::HandleInvoke(uint64_t id, std::string_view payload) {
-  if (!host_->loaded()) return ProtocolViolation("INVOKE before LOAD");
+  if (host_ == nullptr || !host_->loaded()) return ProtocolViolation("INVOKE before LOAD");
   if (id == 0) return ProtocolViolation("INVOKE with invocation id 0");
   if (host_->is_pending(id)) {
     return ProtocolViolation("INVOKE " + std::to_string(id) + " while it is still pending");
@@ -110,7 +127,7 @@ void Worker::HandleInvoke(uint64_t id, std::string_view payload) {
 }
 
 void Worker::AfterHostCall() {
-  if (exiting_) return;
+  if (exiting_ || host_ == nullptr) return;
   if (host_->out_of_memory()) {
     Exit(kExitOutOfMemory);
     return;
@@ -141,10 +158,12 @@ void Worker::OnResult(uint64_t invocation_id, protocol::InvokeResult result) {
 }
 
 void Worker::SendStats() {
-  FunctionHost::HeapUsage heap = host_->heap_usage();
   protocol::Stats stats;
-  stats.heap_used_bytes = heap.used_bytes;
-  stats.heap_limit_bytes = heap.limit_bytes;
+  if (host_ != nullptr) {
+    Host::HeapUsage heap = host_->heap_usage();
+    stats.heap_used_bytes = heap.used_bytes;
+    stats.heap_limit_bytes = heap.limit_bytes;
+  }
   if (statm_fd_ >= 0) {
     char buf[128];
     ssize_t n = ::pread(statm_fd_, buf, sizeof(buf) - 1, 0);

@@ -1,8 +1,11 @@
 // Worker: the flint-worker process. Speaks the worker protocol (sdk/protocol) with flintd over
-// one Unix stream socket and hosts one JavaScript function through FunctionHost.
+// one Unix stream socket and hosts one function through a Host (runtime/worker/host.h): the JS
+// host (V8) or the native host (a C++ function's shared object), chosen by LOAD.runtime.
 //
-// Sequence: Start() pre-warms (V8, isolate, context, globals), then sends HELLO. LOAD
-// specialises the worker, once (LOADED, or LOAD_FAILED and exit 1), and retitles the process
+// Sequence: Start() pre-warms (for --runtime js: V8, isolate, context, globals; for cpp:
+// nothing), then sends HELLO. LOAD specialises the worker, once, for a function of either
+// runtime (a pre-warmed JS worker that receives a "cpp" LOAD drops its isolate and loads the
+// shared object instead) -- LOADED, or LOAD_FAILED and exit 1 -- and retitles the process
 // "flint-worker NAME@VERSION". INVOKE frames start invocations (several may be pending); each
 // ends in one RESULT followed by a STATS frame; console output goes out as LOG frames tagged
 // with the invocation id. CANCEL abandons an invocation; SHUTDOWN or the socket's EOF exits 0.
@@ -24,7 +27,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/api/function_host.h"
+#include "runtime/worker/host.h"
 #include "runtime/worker/process_title.h"
 #include "sdk/core/status.h"
 #include "sdk/loop/frame_channel.h"
@@ -34,11 +37,11 @@ namespace flint::runtime {
 
 struct WorkerOptions {
   int fd = 3;                     // the connected socket to flintd (owned by the worker)
-  std::string runtime = "js";     // what HELLO announces
+  std::string runtime = "js";     // what HELLO announces and what Start() pre-warms
   ProcessTitle* title = nullptr;  // retitled after LOAD when set
 };
 
-class Worker final : public loop::FrameChannel::Delegate, public FunctionHost::Delegate {
+class Worker final : public loop::FrameChannel::Delegate, public Host::Delegate {
  public:
   static constexpr int kExitOk = 0;
   static constexpr int kExitLoadFailed = 1;
@@ -61,7 +64,7 @@ class Worker final : public loop::FrameChannel::Delegate, public FunctionHost::D
   // loop::FrameChannel::Delegate
   void OnFrame(const protocol::FrameView& frame) override;
   void OnChannelClosed(const Status& why) override;
-  // FunctionHost::Delegate
+  // Host::Delegate
   void OnLog(uint64_t invocation_id, protocol::LogLevel level, std::string_view text) override;
   void OnResult(uint64_t invocation_id, protocol::InvokeResult result) override;
 
@@ -79,7 +82,7 @@ class Worker final : public loop::FrameChannel::Delegate, public FunctionHost::D
   uv_loop_t* loop_;
   WorkerOptions options_;
   loop::FrameChannel channel_;
-  std::unique_ptr<FunctionHost> host_;
+  std::unique_ptr<Host> host_;  // null until LOAD when started with --runtime cpp
   std::unique_ptr<loop::Timer> wakeup_;
   int statm_fd_ = -1;
   bool exiting_ = false;

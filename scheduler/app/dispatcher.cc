@@ -96,7 +96,8 @@ Dispatcher::Dispatcher(uv_loop_t* loop, DispatcherOptions options,
       options_(std::move(options)),
       spawner_(std::move(spawner)),
       code_dir_(std::move(code_dir)),
-      housekeeping_(loop) {}
+      housekeeping_(loop),
+      capacity_(options_.memory_budget_mb) {}
 
 Dispatcher::~Dispatcher() {
   // Worker destructors SIGKILL anything still running: no orphan survives flintd.
@@ -123,6 +124,11 @@ PoolPolicy Dispatcher::PolicyOf(const FunctionVersion& fn) const {
   policy.concurrency = fn.config.concurrency;
   policy.keep_alive_ms = KeepAliveOf(fn);
   policy.max_queue = options_.max_queue;
+  policy.min_instances = fn.config.min_instances;
+  policy.keep_alive_mode = fn.config.keep_alive_policy == "adaptive" ? KeepAliveMode::kAdaptive
+                           : fn.config.keep_alive_policy == "fixed"
+                               ? KeepAliveMode::kFixed
+                               : options_.default_keep_alive_mode;
   return policy;
 }
 
@@ -145,6 +151,8 @@ void Dispatcher::SetLive(std::shared_ptr<const FunctionVersion> fn) {
     auto old = pools_.find(KeyOf(*it->second));
     if (old != pools_.end()) old->second->draining = true;
   }
+  capacity_.SetReservation(fn->name,
+                           uint64_t{fn->config.reserved_concurrency} * fn->config.memory_mb);
   live_[fn->name] = std::move(fn);
 }
 
@@ -154,6 +162,7 @@ void Dispatcher::Remove(const std::string& name) {
   auto pool = pools_.find(KeyOf(*it->second));
   if (pool != pools_.end()) pool->second->draining = true;
   live_.erase(it);
+  capacity_.SetReservation(name, 0);
   logs_.Forget(name);
 }
 
@@ -170,10 +179,20 @@ Dispatcher::PoolEntry& Dispatcher::PoolFor(const std::shared_ptr<const FunctionV
 
 void Dispatcher::Invoke(const std::shared_ptr<const FunctionVersion>& fn, HttpRequest&& request,
                         std::string rest_path, HttpResponder responder) {
-  if (shutting_down_) {
-    responder.Send(ErrorResponse(Unavailable("flintd is shutting down")));
-    return;
-  }
+  // A request that never runs (shutting down, 429) is still metered, as throttled.
+  auto never_ran = [&](HttpResponse response) {
+    meter::InvocationRecord record;
+    record.request_id = NewRequestId();
+    record.function = fn->name;
+    record.version = fn->version;
+    record.start_ms = static_cast<int64_t>(request.received_at_ms);
+    record.e2e_us = (uv_hrtime() - request.received_at_ns) / 1000;
+    record.memory_mb = fn->config.memory_mb;
+    record.outcome = meter::Outcome::kThrottled;
+    response.headers.emplace_back("x-flint-request-id", record.request_id);
+    SendMetered(responder, std::move(response), record);
+  };
+  if (shutting_down_) return never_ran(ErrorResponse(Unavailable("flintd is shutting down")));
   PoolEntry& entry = PoolFor(fn);
   InvocationId id = next_invocation_id_++;
   entry.invocations++;
@@ -185,13 +204,15 @@ void Dispatcher::Invoke(const std::shared_ptr<const FunctionVersion>& fn, HttpRe
                                            std::to_string(fn->config.max_instances) +
                                            " instances) and its queue is full"));
     response.headers.emplace_back("retry-after", "1");
-    responder.Send(std::move(response));
-    return;
+    return never_ran(std::move(response));
   }
   Invocation& inv = invocations_[id];
   inv.responder = std::move(responder);
   inv.pool_key = KeyOf(*fn);
   inv.request_id = NewRequestId();
+  inv.fn = fn;
+  inv.received_ms = static_cast<int64_t>(request.received_at_ms);
+  inv.received_ns = request.received_at_ns;
   inv.request = std::move(request);
   inv.rest_path = std::move(rest_path);
   if (admission.kind == Pool::Admission::Kind::kDispatch) {
@@ -208,6 +229,7 @@ void Dispatcher::Dispatch(InvocationId id, Worker* worker, bool cold) {
   const FunctionVersion& fn = *entry.fn;
   inv.worker = worker->id();
   inv.cold = cold;
+  inv.dispatched_ns = uv_hrtime();
   if (cold) entry.cold_starts++;
   // JS is stopped inside the worker at its timeout; native code cannot be, so flintd kills the
   // worker as soon as the timeout passes (housekeeping runs every 100 ms).
@@ -229,7 +251,9 @@ void Dispatcher::Dispatch(InvocationId id, Worker* worker, bool cold) {
   worker->Invoke(id, req.Encode());
 }
 
-void Dispatcher::Finish(InvocationId id, HttpResponse response, bool error) {
+void Dispatcher::Finish(InvocationId id, HttpResponse response, bool error,
+                        std::optional<meter::Outcome> outcome,
+                        std::optional<std::pair<uint64_t, uint64_t>> measured) {
   auto it = invocations_.find(id);
   if (it == invocations_.end()) return;
   Invocation inv = std::move(it->second);
@@ -238,21 +262,100 @@ void Dispatcher::Finish(InvocationId id, HttpResponse response, bool error) {
   if (pool != pools_.end() && error) pool->second->errors++;
   response.headers.emplace_back("x-flint-request-id", inv.request_id);
   if (inv.cold) response.headers.emplace_back("x-flint-cold-start", "true");
-  inv.responder.Send(std::move(response));
+  if (options_.meter == nullptr || !inv.fn) return inv.responder.Send(std::move(response));
+
+  uint64_t now_ns = uv_hrtime();
+  meter::InvocationRecord record;
+  record.request_id = std::move(inv.request_id);
+  record.function = inv.fn->name;
+  record.version = inv.fn->version;
+  record.start_ms = inv.received_ms;
+  record.e2e_us = (now_ns - inv.received_ns) / 1000;
+  record.memory_mb = inv.fn->config.memory_mb;
+  record.cold = inv.cold;
+  record.init_us = inv.init_us;
+  bool ran = inv.worker != 0;
+  record.outcome = outcome    ? *outcome
+                   : !error   ? meter::Outcome::kOk
+                   : ran      ? meter::Outcome::kCrash
+                              : meter::Outcome::kThrottled;
+  if (measured) {
+    record.duration_us = measured->first;
+    record.cpu_us = measured->second;
+  } else if (ran) {
+    record.duration_us = (now_ns - inv.dispatched_ns) / 1000;
+  }
+  if (auto w = workers_.find(inv.worker); ran && w != workers_.end()) {
+    // TODO(cleanup): the cgroup's peak memory once workers run in their own cgroups.
+    if (w->second->last_heap_used() > 0) record.peak_memory_bytes = w->second->last_heap_used();
+  }
+  SendMetered(inv.responder, std::move(response), record);
 }
 
-void Dispatcher::StartWorkerFor(const std::string& key, PoolEntry& entry) {
-  auto worker = AcquireWorker(entry.fn->runtime);
+void Dispatcher::SendMetered(HttpResponder& responder, HttpResponse response,
+                             const meter::InvocationRecord& record) {
+  meter::Meter* meter = options_.meter;
+  if (meter == nullptr || meter->TryAppend(record)) return responder.Send(std::move(response));
+  // The journal is full (SQLite stalled): the response waits until its record is durable.
+  auto pending = std::make_shared<std::pair<HttpResponder, HttpResponse>>(std::move(responder),
+                                                                          std::move(response));
+  meter->AppendThen(record, [pending] { pending->first.Send(std::move(pending->second)); });
+}
+
+bool Dispatcher::StartWorkerFor(const std::string& key, PoolEntry& entry, bool for_request) {
+  const FunctionVersion& fn = *entry.fn;
+  std::vector<EvictionCandidate> idle;
+  for (const auto& [other_key, other] : pools_) {
+    for (const auto& [wid, since] : other->pool.Evictable()) {
+      idle.push_back({wid, other->fn->name, other->fn->config.memory_mb, since});
+    }
+  }
+  NodeCapacity::Plan plan = capacity_.PlanStart(fn.name, fn.config.memory_mb, std::move(idle));
+  switch (plan.kind) {
+    case NodeCapacity::Plan::Kind::kFits:
+      break;
+    case NodeCapacity::Plan::Kind::kEvict:
+      for (WorkerId victim : plan.evict) EvictWorker(victim);
+      break;
+    case NodeCapacity::Plan::Kind::kWait:
+      // The request stays queued; housekeeping retries (Pool::WantsWorker) until its queue
+      // timeout answers 503 with this reason.
+      if (entry.blocked.empty()) spdlog::warn("{}: {}", key, plan.reason);
+      entry.blocked = plan.reason;
+      return false;
+    case NodeCapacity::Plan::Kind::kNever:
+      entry.blocked = plan.reason;
+      if (for_request) FailQueue(entry, Unavailable(plan.reason));
+      return false;
+  }
+  entry.blocked.clear();
+  auto worker = AcquireWorker(fn.runtime);
   if (!worker.ok()) {
     spdlog::error("cannot start a worker for {}: {}", key, worker.status().message());
     FailQueue(entry, Unavailable("could not start a worker: " + worker.status().message()));
-    return;
+    return false;
   }
   Worker* w = *worker;
   w->set_pool_key(key);
+  capacity_.Charge(w->id(), fn.name, fn.config.memory_mb);
   entry.pool.AddStarting(w->id());
-  if (w->state() == Worker::State::kGeneric) w->Load(MakeLoadRequest(*entry.fn));
+  if (for_request) entry.started_ns[w->id()] = uv_hrtime();
+  if (w->state() == Worker::State::kGeneric) w->Load(MakeLoadRequest(fn));
   // else: LOAD follows its HELLO (OnWorkerHello).
+  return true;
+}
+
+void Dispatcher::EvictWorker(WorkerId id) {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return;
+  Worker* w = it->second.get();
+  auto pool = pools_.find(w->pool_key());
+  if (pool == pools_.end() || !pool->second->pool.Evict(id, NowMs())) return;
+  capacity_.Release(id);
+  pool->second->evictions++;
+  evictions_++;
+  spdlog::debug("evicted idle worker {} of {} to make room", id, w->pool_key());
+  w->Stop(1000);
 }
 
 Result<Worker*> Dispatcher::AcquireWorker(const std::string& runtime) {
@@ -260,7 +363,8 @@ Result<Worker*> Dispatcher::AcquireWorker(const std::string& runtime) {
   if (!generic_.empty()) {
     Worker* w = workers_.at(generic_.front()).get();
     generic_.erase(generic_.begin());
-    RefillGeneric();
+    // Refilled by the next housekeeping pass, not here: spawning a process blocks the loop for
+    // a millisecond or more, which this cold start would otherwise wait for.
     return w;
   }
   return SpawnWorker(runtime);
@@ -339,11 +443,18 @@ void Dispatcher::OnWorkerLoaded(Worker* worker, const protocol::Loaded& loaded) 
   }
   PoolEntry& entry = *pool->second;
   entry.start_failures = 0;
+  if (auto started = entry.started_ns.find(worker->id()); started != entry.started_ns.end()) {
+    entry.cold_latency.Add((uv_hrtime() - started->second) / 1000);
+    entry.started_ns.erase(started);
+  }
   spdlog::debug("worker {} loaded {} in {} us ({} us since spawn)", worker->id(),
                 worker->pool_key(), loaded.init_duration_us,
                 (uv_hrtime() - worker->spawned_at_ns()) / 1000);
   for (InvocationId id : entry.pool.WorkerReady(worker->id(), NowMs())) {
     Dispatch(id, worker, /*cold=*/true);
+    if (auto inv = invocations_.find(id); inv != invocations_.end()) {
+      inv->second.init_us = loaded.init_duration_us;
+    }
   }
 }
 
@@ -359,12 +470,20 @@ void Dispatcher::OnWorkerLoadFailed(Worker* worker, const std::string& message) 
   spdlog::error("{} failed to load: {}", worker->pool_key(), message);
   // A deployed version that no longer loads: fail what waits rather than retry forever.
   FailQueue(*pool->second, Status(Code::kFunctionError, "function failed to load: " + message));
-  pool->second->pool.WorkerGone(worker->id());
+  pool->second->pool.WorkerGone(worker->id(), NowMs());
+  pool->second->started_ns.erase(worker->id());
+  capacity_.Release(worker->id());
 }
 
 void Dispatcher::OnWorkerResult(Worker* worker, InvocationId id, protocol::InvokeResult result) {
   bool error = result.outcome != protocol::Outcome::kOk;
-  Finish(id, ResponseFromResult(std::move(result)), error);
+  meter::Outcome outcome = result.outcome == protocol::Outcome::kOk        ? meter::Outcome::kOk
+                           : result.outcome == protocol::Outcome::kTimeout ? meter::Outcome::kTimeout
+                           : result.outcome == protocol::Outcome::kOutOfMemory
+                               ? meter::Outcome::kOom
+                               : meter::Outcome::kError;
+  std::pair<uint64_t, uint64_t> measured{result.duration_us, result.cpu_us};
+  Finish(id, ResponseFromResult(std::move(result)), error, outcome, measured);
   auto pool = pools_.find(worker->pool_key());
   if (pool == pools_.end()) return;
   for (InvocationId next : pool->second->pool.InvocationDone(worker->id(), NowMs())) {
@@ -412,11 +531,13 @@ void Dispatcher::OnWorkerExit(Worker* worker, const std::string& reason) {
            /*error=*/true);
   }
   worker->in_flight().clear();
+  capacity_.Release(id);
   auto pool = pools_.find(worker->pool_key());
   if (pool != pools_.end()) {
     PoolEntry& entry = *pool->second;
+    entry.started_ns.erase(id);
     bool was_loading = worker->state() != Worker::State::kReady;
-    if (entry.pool.WorkerGone(id)) {
+    if (entry.pool.WorkerGone(id, NowMs())) {
       if (was_loading && ++entry.start_failures >= kMaxStartFailures) {
         FailQueue(entry, Status(Code::kFunctionCrashed, "function crashed while starting, " +
                                                             std::to_string(kMaxStartFailures) +
@@ -458,10 +579,14 @@ void Dispatcher::Housekeeping() {
   }
   for (InvocationId id : expired_queue) {
     auto& inv = invocations_.at(id);
-    if (auto pool = pools_.find(inv.pool_key); pool != pools_.end()) pool->second->pool.Cancel(id);
+    std::string why;
+    if (auto pool = pools_.find(inv.pool_key); pool != pools_.end()) {
+      pool->second->pool.Cancel(id);
+      if (!pool->second->blocked.empty()) why = ": " + pool->second->blocked;
+    }
     Finish(id,
            ErrorResponse(Unavailable("no worker became available within " +
-                                     std::to_string(options_.queue_timeout_ms) + " ms")),
+                                     std::to_string(options_.queue_timeout_ms) + " ms" + why)),
            true);
   }
   for (WorkerId wid : wedged) {
@@ -474,7 +599,7 @@ void Dispatcher::Housekeeping() {
       Finish(inv,
              ErrorResponse(Status(Code::kFunctionTimeout, "function timed out after " +
                                                               std::to_string(timeout_ms) + " ms")),
-             true);
+             true, meter::Outcome::kTimeout);
     }
     w->in_flight().clear();
     w->Kill();
@@ -507,11 +632,15 @@ void Dispatcher::Housekeeping() {
   for (auto it = pools_.begin(); it != pools_.end();) {
     PoolEntry& entry = *it->second;
     std::vector<WorkerId> stop =
-        entry.draining || shutting_down_ ? entry.pool.TakeIdle() : entry.pool.TakeExpired(now);
+        entry.draining || shutting_down_ ? entry.pool.TakeIdle(now) : entry.pool.TakeExpired(now);
     for (WorkerId wid : stop) {
+      capacity_.Release(wid);
       if (auto w = workers_.find(wid); w != workers_.end()) w->second->Stop(1000);
     }
     if (entry.draining && entry.pool.empty()) {
+      retired_idle_ms_ += entry.pool.IdleWorkerMs(now);
+      retired_cold_starts_ += entry.cold_starts;
+      retired_invocations_ += entry.invocations;
       it = pools_.erase(it);
     } else {
       ++it;
@@ -519,6 +648,7 @@ void Dispatcher::Housekeeping() {
   }
 
   if (!shutting_down_) {
+    ScalePools();
     RefillGeneric();
     return;
   }
@@ -537,18 +667,82 @@ void Dispatcher::Housekeeping() {
   }
 }
 
+void Dispatcher::ScalePools() {
+  uint64_t now = NowMs();
+  // min_instances: a live function gets its pool (and workers) without waiting for traffic.
+  for (const auto& [name, fn] : live_) {
+    if (fn->config.min_instances > 0) PoolFor(fn);
+  }
+  for (auto& [key, entry] : pools_) {
+    if (entry->draining) continue;
+    for (uint32_t n = entry->pool.WorkersToStart(); n > 0; --n) {
+      if (!StartWorkerFor(key, *entry, /*for_request=*/false)) break;
+    }
+    if (entry->pool.TakePrewarm(now)) {
+      spdlog::debug("{}: pre-warming a worker for the predicted next call", key);
+      (void)StartWorkerFor(key, *entry, /*for_request=*/false);
+    }
+    // Requests that could not get a worker (memory was full) retry as memory frees up.
+    if (entry->pool.WantsWorker()) (void)StartWorkerFor(key, *entry, /*for_request=*/true);
+  }
+}
+
+PoolStatus Dispatcher::StatusOf(const PoolEntry& entry) const {
+  PoolStatus status;
+  status.name = entry.fn->name;
+  status.version = entry.fn->version;
+  status.counts = entry.pool.counts();
+  status.invocations = entry.invocations;
+  status.cold_starts = entry.cold_starts;
+  status.errors = entry.errors;
+  status.throttles = entry.throttles;
+  status.evictions = entry.evictions;
+  status.idle_worker_ms = entry.pool.IdleWorkerMs(NowMs());
+  status.cold_start_p50_us = entry.cold_latency.Percentile(50);
+  status.cold_start_p99_us = entry.cold_latency.Percentile(99);
+  status.memory_mb = entry.fn->config.memory_mb;
+  status.min_instances = entry.pool.policy().min_instances;
+  status.adaptive = entry.pool.policy().keep_alive_mode == KeepAliveMode::kAdaptive;
+  status.keep_alive_ms = entry.pool.policy().keep_alive_ms;
+  status.windows = entry.pool.windows();
+  status.blocked = entry.pool.WantsWorker() ? entry.blocked : "";
+  return status;
+}
+
+std::vector<PoolStatus> Dispatcher::AllPoolStatuses() const {
+  std::vector<PoolStatus> out;
+  for (const auto& [key, entry] : pools_) out.push_back(StatusOf(*entry));
+  std::sort(out.begin(), out.end(), [](const PoolStatus& a, const PoolStatus& b) {
+    return a.name != b.name ? a.name < b.name : a.version > b.version;
+  });
+  return out;
+}
+
+NodeStatus Dispatcher::Node() const {
+  NodeStatus node;
+  node.memory_budget_mb = capacity_.budget_mb();
+  node.memory_used_mb = capacity_.used_mb();
+  node.memory_reserved_mb = capacity_.reserved_mb();
+  node.workers = workers_.size();
+  node.generic_ready = generic_.size();
+  node.idle_worker_ms = retired_idle_ms_;
+  node.evictions = evictions_;
+  node.cold_starts = retired_cold_starts_;
+  node.invocations = retired_invocations_;
+  uint64_t now = NowMs();
+  for (const auto& [key, entry] : pools_) {
+    node.idle_worker_ms += entry->pool.IdleWorkerMs(now);
+    node.cold_starts += entry->cold_starts;
+    node.invocations += entry->invocations;
+  }
+  return node;
+}
+
 std::vector<PoolStatus> Dispatcher::PoolStatuses(const std::string& name) const {
   std::vector<PoolStatus> out;
   for (const auto& [key, entry] : pools_) {
     if (entry->fn->name != name) continue;
-    PoolStatus status;
-    status.version = entry->fn->version;
-    status.counts = entry->pool.counts();
-    status.invocations = entry->invocations;
-    status.cold_starts = entry->cold_starts;
-    status.errors = entry->errors;
-    status.throttles = entry->throttles;
-    out.push_back(status);
+    out.push_back(StatusOf(*entry));
   }
   std::sort(out.begin(), out.end(),
             [](const PoolStatus& a, const PoolStatus& b) { return a.version > b.version; });

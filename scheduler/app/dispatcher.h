@@ -2,9 +2,10 @@
 //
 // It owns every Worker, one Pool (scheduler/core) per function version, the invocations in
 // flight, and a small set of pre-warmed generic workers (started, V8 ready, no function) that
-// turn a cold start into a LOAD instead of a process spawn. Decisions come from Pool; the
-// Dispatcher carries them out and answers each invocation's HttpResponder exactly once.
-// Loop thread only.
+// turn a cold start into a LOAD instead of a process spawn. Decisions come from Pool (scaling,
+// keep-alive, min_instances, adaptive pre-warming) and NodeCapacity (the node's memory budget,
+// reservations, which idle workers to evict); the Dispatcher carries them out and answers each
+// invocation's HttpResponder exactly once. Loop thread only.
 #pragma once
 
 #include <uv.h>
@@ -12,13 +13,17 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "scheduler/app/log_buffer.h"
 #include "scheduler/app/worker.h"
+#include "scheduler/core/latency_window.h"
+#include "scheduler/core/node_capacity.h"
 #include "scheduler/core/pool.h"
+#include "scheduler/meter/meter.h"
 #include "scheduler/server/http_server.h"
 #include "scheduler/spawn/worker_spawner.h"
 #include "scheduler/store/store.h"
@@ -34,15 +39,43 @@ struct DispatcherOptions {
   uint64_t load_timeout_ms = 10'000;   // longest a LOAD may take
   uint32_t prewarm_js = 1;             // generic JS workers kept ready
   uint64_t timeout_grace_ms = 1'000;   // past a function's timeout before flintd kills the worker
+  // Records every invocation before its response is sent (docs/billing.md); null: metering off.
+  // Must outlive the Dispatcher.
+  meter::Meter* meter = nullptr;
+  uint64_t memory_budget_mb = 1u << 20;  // for all function workers (NodeCapacity)
+  KeepAliveMode default_keep_alive_mode = KeepAliveMode::kFixed;
 };
 
 struct PoolStatus {
+  std::string name;
   uint32_t version = 0;
   PoolCounts counts;
   uint64_t invocations = 0;
   uint64_t cold_starts = 0;
   uint64_t errors = 0;
   uint64_t throttles = 0;
+  uint64_t evictions = 0;          // workers of this pool evicted for another function
+  uint64_t idle_worker_ms = 0;     // time its ready workers spent idle
+  uint64_t cold_start_p50_us = 0;  // request needing a worker -> LOADED, recent samples
+  uint64_t cold_start_p99_us = 0;
+  uint32_t memory_mb = 0;
+  uint32_t min_instances = 0;
+  bool adaptive = false;       // keep-alive policy in force
+  uint64_t keep_alive_ms = 0;  // the fixed keep-alive (also the adaptive fallback)
+  KeepAliveWindows windows;    // adaptive: what it has learned
+  std::string blocked;         // why a waiting request has no worker yet ("" if none)
+};
+
+struct NodeStatus {
+  uint64_t memory_budget_mb = 0;
+  uint64_t memory_used_mb = 0;
+  uint64_t memory_reserved_mb = 0;
+  uint64_t workers = 0;         // every worker process, generic ones included
+  uint64_t generic_ready = 0;   // pre-warmed workers waiting for a function
+  uint64_t idle_worker_ms = 0;  // all pools, including removed ones
+  uint64_t evictions = 0;
+  uint64_t cold_starts = 0;
+  uint64_t invocations = 0;
 };
 
 class Dispatcher final : public Worker::Observer {
@@ -73,6 +106,9 @@ class Dispatcher final : public Worker::Observer {
   void CheckLoads(const FunctionVersion& fn, LoadDone done);
 
   std::vector<PoolStatus> PoolStatuses(const std::string& name) const;
+  // Every pool, by name then version (newest first).
+  std::vector<PoolStatus> AllPoolStatuses() const;
+  NodeStatus Node() const;
   const LogBuffer& logs() const { return logs_; }
   size_t worker_count() const { return workers_.size(); }
 
@@ -85,7 +121,10 @@ class Dispatcher final : public Worker::Observer {
     Pool pool;
     bool draining = false;
     uint32_t start_failures = 0;  // consecutive workers that died before LOADED
-    uint64_t invocations = 0, cold_starts = 0, errors = 0, throttles = 0;
+    uint64_t invocations = 0, cold_starts = 0, errors = 0, throttles = 0, evictions = 0;
+    LatencyWindow cold_latency = LatencyWindow();            // microseconds
+    std::unordered_map<WorkerId, uint64_t> started_ns = {};  // workers started for a request
+    std::string blocked = {};  // why the last attempt to start a worker had to wait
   };
   struct Invocation {
     HttpResponder responder;
@@ -96,6 +135,12 @@ class Dispatcher final : public Worker::Observer {
     uint64_t deadline_ms = 0;  // monotonic: queue timeout while queued, backstop while running
     WorkerId worker = 0;
     bool cold = false;
+    // For the meter: the function, when the request arrived and was dispatched, init time.
+    std::shared_ptr<const FunctionVersion> fn = nullptr;
+    int64_t received_ms = 0;
+    uint64_t received_ns = 0;
+    uint64_t dispatched_ns = 0;
+    uint64_t init_us = 0;
   };
   struct LoadCheck {
     LoadDone done;
@@ -115,9 +160,24 @@ class Dispatcher final : public Worker::Observer {
   // A pre-warmed generic worker of `runtime` if one is ready, else a newly spawned one.
   Result<Worker*> AcquireWorker(const std::string& runtime);
   Result<Worker*> SpawnWorker(const std::string& runtime);
-  void StartWorkerFor(const std::string& key, PoolEntry& entry);
+  // Starts a worker for the pool if the node's memory allows (evicting idle workers of other
+  // functions when needed). `for_request`: a request waits for it (a cold start; its latency is
+  // recorded, and a function that can never fit fails the queue with 503). False if not started.
+  bool StartWorkerFor(const std::string& key, PoolEntry& entry, bool for_request = true);
+  void EvictWorker(WorkerId worker);
+  PoolStatus StatusOf(const PoolEntry& entry) const;
+  // Housekeeping for scaling: min_instances, adaptive pre-warming, requests waiting for memory.
+  void ScalePools();
   void Dispatch(InvocationId id, Worker* worker, bool cold);
-  void Finish(InvocationId id, HttpResponse response, bool error);
+  // Answers an invocation after recording it with the meter. `outcome` unset: ok, or for an
+  // error crash if it was dispatched and throttled (never ran) if not. `measured`: the worker's
+  // {duration_us, cpu_us}; unset, the duration is the time since dispatch as flintd saw it.
+  void Finish(InvocationId id, HttpResponse response, bool error,
+              std::optional<meter::Outcome> outcome = std::nullopt,
+              std::optional<std::pair<uint64_t, uint64_t>> measured = std::nullopt);
+  // Sends `response` once `record` is in the meter's journal (at once unless it is full).
+  void SendMetered(HttpResponder& responder, HttpResponse response,
+                   const meter::InvocationRecord& record);
   void FailQueue(PoolEntry& entry, const flint::Status& why);
   void RefillGeneric();
   void Housekeeping();
@@ -132,6 +192,10 @@ class Dispatcher final : public Worker::Observer {
   std::unique_ptr<WorkerSpawner> spawner_;
   CodeDirFn code_dir_;
   loop::Timer housekeeping_;
+  NodeCapacity capacity_;
+  uint64_t retired_idle_ms_ = 0;  // idle worker-ms of pools already removed
+  uint64_t retired_cold_starts_ = 0, retired_invocations_ = 0;
+  uint64_t evictions_ = 0;
 
   std::unordered_map<std::string, std::shared_ptr<const FunctionVersion>> live_;
   std::unordered_map<std::string, std::unique_ptr<PoolEntry>> pools_;  // by "name@version"

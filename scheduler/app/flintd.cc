@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "scheduler/app/deploy.h"
+#include "scheduler/meter/report.h"
 #include "scheduler/store/admin_token.h"
 #include "sdk/core/base64.h"
 #include "sdk/core/text.h"
@@ -52,8 +53,40 @@ json FunctionInfo(const FunctionVersion& fn) {
           {"keep_alive_ms", fn.config.keep_alive_ms},
           {"max_instances", fn.config.max_instances},
           {"concurrency", fn.config.concurrency},
+          {"min_instances", fn.config.min_instances},
+          {"reserved_concurrency", fn.config.reserved_concurrency},
+          {"keep_alive_policy", fn.config.keep_alive_policy},
           {"env", env},
           {"created_at", Rfc3339(fn.created_at_ms)}};
+}
+
+double Ms(uint64_t micros) { return static_cast<double>(micros) / 1000.0; }
+
+json PoolJson(const PoolStatus& p) {
+  json keep_alive = {{"policy", p.adaptive ? "adaptive" : "fixed"},
+                     {"fixed_ms", p.keep_alive_ms},
+                     {"learned", p.windows.learned}};
+  if (p.windows.learned) {
+    keep_alive["prewarm_ms"] = p.windows.prewarm_ms;
+    keep_alive["window_ms"] = p.windows.keep_alive_ms;
+  }
+  json pool = {
+      {"version", p.version},
+      {"workers",
+       {{"starting", p.counts.starting}, {"idle", p.counts.idle}, {"busy", p.counts.busy}}},
+      {"queue", p.counts.queued},
+      {"invocations", p.invocations},
+      {"cold_starts", p.cold_starts},
+      {"cold_start_ms", {{"p50", Ms(p.cold_start_p50_us)}, {"p99", Ms(p.cold_start_p99_us)}}},
+      {"errors", p.errors},
+      {"throttles", p.throttles},
+      {"evictions", p.evictions},
+      {"idle_worker_ms", p.idle_worker_ms},
+      {"memory_mb", p.memory_mb},
+      {"min_instances", p.min_instances},
+      {"keep_alive", keep_alive}};
+  if (!p.blocked.empty()) pool["waiting_for"] = p.blocked;
+  return pool;
 }
 
 HttpResponse MethodNotAllowed(const std::string& method, const std::string& path,
@@ -74,6 +107,22 @@ std::string ExecutableDir() {
 }
 
 }  // namespace
+
+uint64_t MachineMemoryMb() {
+  FILE* f = fopen("/proc/meminfo", "re");
+  if (f == nullptr) return 0;
+  char line[256];
+  uint64_t kb = 0;
+  while (fgets(line, sizeof line, f) != nullptr) {
+    unsigned long long v = 0;
+    if (sscanf(line, "MemTotal: %llu kB", &v) == 1) {
+      kb = v;
+      break;
+    }
+  }
+  fclose(f);
+  return kb / 1024;
+}
 
 Flintd::Flintd(uv_loop_t* loop, FlintdOptions options)
     : loop_(loop), options_(std::move(options)), sigterm_(loop), sigint_(loop) {}
@@ -120,12 +169,34 @@ Status Flintd::Start() {
   if (!hashes.ok()) return hashes.status();
   token_hashes_.insert(hashes->begin(), hashes->end());
 
+  // The ledger, and the meter replaying what a previous flintd left in its journal.
+  auto ledger = Ledger::Open(store_->path());
+  if (!ledger.ok()) return ledger.status();
+  ledger_ = std::move(ledger).value();
+  meter::MeterOptions metering;
+  metering.journal_path = options_.data_dir + "/ledger.journal";
+  metering.retention_ms = options_.ledger_retention_ms;
+  metering.configured_prices = options_.prices;
+  auto meter = meter::Meter::Start(loop_, ledger_, metering);
+  if (!meter.ok()) return meter.status();
+  meter_ = std::move(meter).value();
+
   DispatcherOptions dispatch;
   dispatch.worker_path = options_.worker_path;
   dispatch.default_keep_alive_ms = options_.keep_alive_ms;
   dispatch.max_queue = options_.max_queue;
   dispatch.queue_timeout_ms = options_.queue_timeout_ms;
   dispatch.prewarm_js = options_.prewarm;
+  dispatch.meter = options_.metering ? meter_.get() : nullptr;
+  dispatch.default_keep_alive_mode = options_.keep_alive_mode;
+  dispatch.memory_budget_mb = options_.memory_budget_mb;
+  if (dispatch.memory_budget_mb == 0) {
+    uint64_t machine = MachineMemoryMb();
+    dispatch.memory_budget_mb =
+        machine > 0 ? static_cast<uint64_t>(static_cast<double>(machine) * kDefaultMemoryShare)
+                    : 4096;
+  }
+  spdlog::info("worker memory budget {} MB", dispatch.memory_budget_mb);
   auto code_store = code_;
   dispatcher_ = std::make_unique<Dispatcher>(
       loop_, dispatch, MakeProcessSpawner(),
@@ -251,6 +322,20 @@ void Flintd::HandleManagement(HttpRequest&& request, HttpResponder responder) {
     if (method != "GET") return responder.Send(MethodNotAllowed(method, path, "GET"));
     return List(std::move(responder));
   }
+  if (path == "/v1/billing" || path == "/v1/billing/") {
+    if (method != "GET") return responder.Send(MethodNotAllowed(method, path, "GET"));
+    return Billing(request, std::move(responder));
+  }
+  if (path == "/v1/billing/prices") {
+    if (method != "GET" && method != "PUT") {
+      return responder.Send(MethodNotAllowed(method, path, "GET, PUT"));
+    }
+    return Prices(std::move(request), std::move(responder));
+  }
+  if (path == "/v1/pools" || path == "/v1/pools/") {
+    if (method != "GET") return responder.Send(MethodNotAllowed(method, path, "GET"));
+    return Pools(std::move(responder));
+  }
   const std::string prefix = "/v1/functions/";
   if (path.rfind(prefix, 0) != 0) {
     return responder.Send(ErrorResponse(NotFound("no route for " + path)));
@@ -290,19 +375,48 @@ void Flintd::List(HttpResponder responder) {
       });
 }
 
+void Flintd::Pools(HttpResponder responder) {
+  NodeStatus n = dispatcher_->Node();
+  json pools = json::array();
+  for (const auto& p : dispatcher_->AllPoolStatuses()) {
+    json pool = PoolJson(p);
+    pool["name"] = p.name;
+    pools.push_back(std::move(pool));
+  }
+  responder.Send(Json(200, {{"node",
+                             {{"memory_budget_mb", n.memory_budget_mb},
+                              {"memory_used_mb", n.memory_used_mb},
+                              {"memory_reserved_mb", n.memory_reserved_mb},
+                              {"workers", n.workers},
+                              {"generic_ready", n.generic_ready},
+                              {"idle_worker_ms", n.idle_worker_ms},
+                              {"evictions", n.evictions},
+                              {"cold_starts", n.cold_starts},
+                              {"invocations", n.invocations}}},
+                            {"pools", pools}}));
+}
+
 void Flintd::Describe(const std::string& name, HttpResponder responder) {
   struct Out {
     Result<FunctionVersion> live = Internal("not run");
     Result<std::vector<FunctionVersion>> versions = Internal("not run");
+    Result<meter::Report> usage = Internal("not run");  // the last 24 hours
   };
   auto out = std::make_shared<Out>();
   auto store = store_;
+  auto ledger = ledger_;
   auto shared = std::make_shared<HttpResponder>(std::move(responder));
   loop::RunBlocking(
       loop_,
-      [store, out, name] {
+      [store, ledger, out, name] {
         out->live = store->GetLive(name);
         if (out->live.ok()) out->versions = store->ListVersions(name);
+        meter::ReportParams day;
+        day.to_ms = meter::NowEpochMs();
+        day.from_ms = day.to_ms - 24 * 3600 * 1000;
+        day.function = name;
+        day.by = LedgerGroupBy::kNone;
+        out->usage = meter::RunReport(*ledger, day);
       },
       [this, out, shared, name] {
         if (!out->live.ok()) return shared->Send(ErrorResponse(out->live.status()));
@@ -315,29 +429,28 @@ void Flintd::Describe(const std::string& name, HttpResponder responder) {
                               {"runtime", v.runtime}});
         }
         json pools = json::array();
-        json live_pool = {{"workers", {{"starting", 0}, {"idle", 0}, {"busy", 0}}},
-                          {"queue", 0},
-                          {"invocations", 0},
-                          {"cold_starts", 0},
-                          {"errors", 0},
-                          {"throttles", 0}};
+        PoolStatus empty;
+        empty.version = out->live->version;
+        empty.memory_mb = out->live->config.memory_mb;
+        empty.min_instances = out->live->config.min_instances;
+        json live_pool = PoolJson(empty);
         for (const auto& p : dispatcher_->PoolStatuses(name)) {
-          json pool = {
-              {"version", p.version},
-              {"workers",
-               {{"starting", p.counts.starting}, {"idle", p.counts.idle}, {"busy", p.counts.busy}}},
-              {"queue", p.counts.queued},
-              {"invocations", p.invocations},
-              {"cold_starts", p.cold_starts},
-              {"errors", p.errors},
-              {"throttles", p.throttles}};
+          json pool = PoolJson(p);
           if (p.version == out->live->version) live_pool = pool;
           pools.push_back(pool);
+        }
+        json usage = nullptr;
+        if (out->usage.ok()) {
+          usage = json::parse(meter::RowJson(out->usage->total));
+          usage.erase("key");
+          usage["from"] = Rfc3339(out->usage->params.from_ms);
+          usage["to"] = Rfc3339(out->usage->params.to_ms);
         }
         shared->Send(Json(200, {{"function", FunctionInfo(*out->live)},
                                 {"versions", versions},
                                 {"pool", live_pool},
-                                {"pools", pools}}));
+                                {"pools", pools},
+                                {"usage", usage}}));
       });
 }
 
@@ -425,6 +538,97 @@ void Flintd::Deploy(const std::string& name, HttpRequest&& request, HttpResponde
               });
         });
       });
+}
+
+void Flintd::Billing(const HttpRequest& request, HttpResponder responder) {
+  auto params = meter::ParseReportParams(meter::SplitQuery(request.query), meter::NowEpochMs());
+  if (!params.ok()) return responder.Send(ErrorResponse(params.status()));
+  auto shared = std::make_shared<HttpResponder>(std::move(responder));
+  auto ledger = ledger_;
+  // Flush first: every invocation answered before this request is in the report.
+  meter_->Flush([this, shared, ledger, p = *params] {
+    auto out = std::make_shared<Result<meter::Report>>(Internal("not run"));
+    loop::RunBlocking(
+        loop_, [ledger, out, p] { *out = meter::RunReport(*ledger, p); },
+        [out, shared] {
+          if (!out->ok()) return shared->Send(ErrorResponse(out->status()));
+          HttpResponse response;
+          std::string type;
+          response.body = meter::RenderReport(**out, &type);
+          response.headers.emplace_back("content-type", type);
+          shared->Send(std::move(response));
+        });
+  });
+}
+
+void Flintd::Prices(HttpRequest&& request, HttpResponder responder) {
+  auto sheet_json = [](const meter::PriceSheet& s) {
+    return json{{"id", s.id},
+                {"effective_from", Rfc3339(s.effective_from_ms)},
+                {"per_million_requests_usd", meter::FormatDollars(s.per_million_requests_pico)},
+                {"per_gb_second_usd", meter::FormatDollars(s.per_gb_second_pico)},
+                {"bill_init", s.bill_init}};
+  };
+  auto shared = std::make_shared<HttpResponder>(std::move(responder));
+  if (request.method == "GET") {
+    auto rows = std::make_shared<Result<std::vector<PriceSheetRow>>>(Internal("not run"));
+    auto ledger = ledger_;
+    loop::RunBlocking(
+        loop_, [ledger, rows] { *rows = ledger->PriceSheets(); },
+        [rows, shared, sheet_json] {
+          if (!rows->ok()) return shared->Send(ErrorResponse(rows->status()));
+          json list = json::array();
+          for (const auto& r : **rows) {
+            meter::PriceSheet s;
+            s.id = r.id;
+            s.effective_from_ms = r.effective_from_ms;
+            s.per_million_requests_pico = r.per_million_requests_pico;
+            s.per_gb_second_pico = r.per_gb_second_pico;
+            s.bill_init = r.bill_init;
+            list.push_back(sheet_json(s));
+          }
+          shared->Send(Json(200, {{"prices", list}}));
+        });
+    return;
+  }
+  // PUT {"per_million_requests_usd": "0.20", "per_gb_second_usd": "0.0000166667",
+  //      "bill_init": false, "effective_from": "2030-01-01T00:00:00Z" (default: now)}
+  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return shared->Send(ErrorResponse(InvalidArgument("the body must be a JSON object")));
+  }
+  meter::PriceSheet sheet;
+  for (const char* key : {"per_million_requests_usd", "per_gb_second_usd"}) {
+    auto it = body.find(key);
+    if (it == body.end() || !it->is_string()) {
+      return shared->Send(ErrorResponse(InvalidArgument(
+          std::string("'") + key + "' is required, as a decimal string such as \"0.20\"")));
+    }
+    auto pico = meter::ParseDollars(it->get<std::string>());
+    if (!pico.ok()) return shared->Send(ErrorResponse(pico.status()));
+    (std::string(key) == "per_gb_second_usd" ? sheet.per_gb_second_pico
+                                             : sheet.per_million_requests_pico) = *pico;
+  }
+  if (auto it = body.find("bill_init"); it != body.end()) {
+    if (!it->is_boolean()) {
+      return shared->Send(ErrorResponse(InvalidArgument("'bill_init' must be true or false")));
+    }
+    sheet.bill_init = it->get<bool>();
+  }
+  if (auto it = body.find("effective_from"); it != body.end()) {
+    if (!it->is_string()) {
+      return shared->Send(ErrorResponse(InvalidArgument("'effective_from' must be a time string")));
+    }
+    auto t = meter::ParseTime(it->get<std::string>(), meter::NowEpochMs());
+    if (!t.ok()) return shared->Send(ErrorResponse(t.status()));
+    sheet.effective_from_ms = *t;
+  }
+  meter_->SetPrices(sheet, [shared, sheet_json](Result<meter::PriceSheet> added) {
+    if (!added.ok()) return shared->Send(ErrorResponse(added.status()));
+    spdlog::info("price sheet {} takes effect at {}", added->id,
+                 Rfc3339(added->effective_from_ms));
+    shared->Send(Json(201, {{"price_sheet", sheet_json(*added)}}));
+  });
 }
 
 }  // namespace flint::scheduler

@@ -1,8 +1,8 @@
 // Flintd: the scheduler process put together: HTTP front door, management API, dispatcher,
 // store and signal handling on one libuv loop.
 //
-// Routes: GET /healthz; ANY /fn/NAME[/rest] (invoke, open); /v1/functions[/NAME[/logs]]
-// (management, bearer token). Blocking work (SQLite, writing uploaded code) runs on libuv's
+// Routes: GET /healthz; ANY /fn/NAME[/rest] (invoke, open); /v1/functions[/NAME[/logs]] and
+// GET /v1/pools (management, bearer token). Blocking work (SQLite, writing uploaded code) runs on libuv's
 // thread pool; the loop thread only routes. Loop thread only, except the constructor.
 #pragma once
 
@@ -14,12 +14,19 @@
 #include <unordered_set>
 
 #include "scheduler/app/dispatcher.h"
+#include "scheduler/meter/meter.h"
 #include "scheduler/server/http_server.h"
 #include "scheduler/store/code_store.h"
+#include "scheduler/store/ledger.h"
 #include "scheduler/store/store.h"
 #include "sdk/loop/uv_handles.h"
 
 namespace flint::scheduler {
+
+// The share of the machine's memory (MemTotal) given to workers when no budget is set.
+inline constexpr double kDefaultMemoryShare = 0.5;
+// MemTotal from /proc/meminfo in MB, 0 if it cannot be read.
+uint64_t MachineMemoryMb();
 
 struct FlintdOptions {
   std::string listen_host = "127.0.0.1";
@@ -32,8 +39,16 @@ struct FlintdOptions {
   size_t max_queue = 100;
   uint64_t queue_timeout_ms = 10'000;
   uint32_t prewarm = 1;
+  uint64_t memory_budget_mb = 0;  // for all workers; 0: kDefaultMemoryShare of MemTotal
+  KeepAliveMode keep_alive_mode = KeepAliveMode::kFixed;  // functions that do not choose
   uint64_t drain_timeout_ms = 30'000;
   HttpServer::Options http;
+  // Billing (docs/billing.md): record every invocation in the ledger; roll records older than
+  // the retention up into hourly aggregates; prices to apply from now on (unset: keep the sheet
+  // in force, Lambda's x86 prices on a new node).
+  bool metering = true;
+  uint64_t ledger_retention_ms = 30ull * 24 * 3600 * 1000;
+  std::optional<meter::PriceSheet> prices;
 };
 
 class Flintd {
@@ -56,6 +71,10 @@ class Flintd {
   void Delete(const std::string& name, HttpResponder responder);
   void Logs(const std::string& name, const HttpRequest& request, HttpResponder responder);
   void List(HttpResponder responder);
+  void Pools(HttpResponder responder);
+  // GET /v1/billing (a report) and GET/PUT /v1/billing/prices.
+  void Billing(const HttpRequest& request, HttpResponder responder);
+  void Prices(HttpRequest&& request, HttpResponder responder);
   bool Authorized(const HttpRequest& request) const;
   size_t BodyLimit(const HttpRequest& request) const;
   Status WriteUrlFile();
@@ -64,6 +83,8 @@ class Flintd {
   FlintdOptions options_;
   std::shared_ptr<Store> store_;
   std::shared_ptr<CodeStore> code_;
+  std::shared_ptr<Ledger> ledger_;
+  std::unique_ptr<meter::Meter> meter_;  // outlives dispatcher_, which appends to it
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<HttpServer> server_;
   std::unordered_set<std::string> token_hashes_;

@@ -7,6 +7,8 @@
 namespace flint::scheduler {
 
 Pool::Admission Pool::Admit(InvocationId id, uint64_t now_ms) {
+  adaptive_.RecordArrival(now_ms);
+  prewarm_taken_ = false;
   Worker* best = nullptr;
   WorkerId best_id = 0;
   for (auto& [wid, w] : workers_) {
@@ -17,6 +19,7 @@ Pool::Admission Pool::Admit(InvocationId id, uint64_t now_ms) {
     }
   }
   if (best != nullptr && queue_.empty()) {
+    EndIdle(*best, now_ms);
     best->in_flight++;
     best->last_used_ms = now_ms;
     return {Admission::Kind::kDispatch, best_id, false};
@@ -53,6 +56,7 @@ std::vector<InvocationId> Pool::WorkerReady(WorkerId id, uint64_t now_ms) {
   FLINT_CHECK(it != workers_.end());
   it->second.ready = true;
   it->second.last_used_ms = now_ms;
+  it->second.idle_since_ms = now_ms;
   return FillFromQueue(id, it->second);
 }
 
@@ -62,11 +66,19 @@ std::vector<InvocationId> Pool::InvocationDone(WorkerId id, uint64_t now_ms) {
   FLINT_CHECK(it->second.in_flight > 0);
   it->second.in_flight--;
   it->second.last_used_ms = now_ms;
+  it->second.idle_since_ms = now_ms;
   return FillFromQueue(id, it->second);
 }
 
-bool Pool::WorkerGone(WorkerId id) {
-  workers_.erase(id);
+void Pool::EndIdle(const Worker& worker, uint64_t now_ms) {
+  if (worker.idle() && now_ms > worker.idle_since_ms) idle_ms_ += now_ms - worker.idle_since_ms;
+}
+
+bool Pool::WorkerGone(WorkerId id, uint64_t now_ms) {
+  if (auto it = workers_.find(id); it != workers_.end()) {
+    EndIdle(it->second, now_ms);
+    workers_.erase(it);
+  }
   return !queue_.empty() && NeedsAnotherWorker();
 }
 
@@ -83,26 +95,42 @@ std::vector<InvocationId> Pool::TakeQueue() {
   return out;
 }
 
+uint64_t Pool::ExpiryOf(const Worker& w) const {
+  KeepAliveWindows win = windows();
+  if (!win.learned) return w.last_used_ms + policy_.keep_alive_ms;
+  // Invariant: learned implies at least one arrival.
+  uint64_t start = *adaptive_.last_arrival_ms() + win.prewarm_ms;
+  uint64_t end = start + win.keep_alive_ms;
+  // Idle before the predicted window opens: unload now, TakePrewarm brings a worker back.
+  if (win.prewarm_ms > 0 && w.idle_since_ms < start) return w.idle_since_ms;
+  // Unpredictable (no pre-warm): never longer than the fixed keep-alive would keep it.
+  if (win.prewarm_ms == 0) end = std::min(end, w.last_used_ms + policy_.keep_alive_ms);
+  return std::max(end, w.idle_since_ms);
+}
+
 std::vector<WorkerId> Pool::TakeExpired(uint64_t now_ms) {
   std::vector<std::pair<uint64_t, WorkerId>> expired;
   for (const auto& [wid, w] : workers_) {
-    if (w.ready && w.in_flight == 0 && now_ms >= w.last_used_ms + policy_.keep_alive_ms) {
-      expired.emplace_back(w.last_used_ms, wid);
-    }
+    if (w.idle() && now_ms >= ExpiryOf(w)) expired.emplace_back(w.last_used_ms, wid);
   }
   std::sort(expired.begin(), expired.end());
+  size_t spare =
+      workers_.size() > policy_.min_instances ? workers_.size() - policy_.min_instances : 0;
+  if (expired.size() > spare) expired.resize(spare);
   std::vector<WorkerId> out;
   for (auto& [t, wid] : expired) {
+    EndIdle(workers_.at(wid), now_ms);
     workers_.erase(wid);
     out.push_back(wid);
   }
   return out;
 }
 
-std::vector<WorkerId> Pool::TakeIdle() {
+std::vector<WorkerId> Pool::TakeIdle(uint64_t now_ms) {
   std::vector<WorkerId> out;
   for (auto it = workers_.begin(); it != workers_.end();) {
-    if (it->second.ready && it->second.in_flight == 0) {
+    if (it->second.idle()) {
+      EndIdle(it->second, now_ms);
       out.push_back(it->first);
       it = workers_.erase(it);
     } else {
@@ -115,11 +143,61 @@ std::vector<WorkerId> Pool::TakeIdle() {
 std::optional<uint64_t> Pool::NextExpiry() const {
   std::optional<uint64_t> next;
   for (const auto& [wid, w] : workers_) {
-    if (!w.ready || w.in_flight != 0) continue;
-    uint64_t at = w.last_used_ms + policy_.keep_alive_ms;
+    if (!w.idle()) continue;
+    uint64_t at = ExpiryOf(w);
     if (!next || at < *next) next = at;
   }
   return next;
+}
+
+uint32_t Pool::WorkersToStart() const {
+  return workers_.size() < policy_.min_instances
+             ? static_cast<uint32_t>(policy_.min_instances - workers_.size())
+             : 0;
+}
+
+bool Pool::TakePrewarm(uint64_t now_ms) {
+  if (!adaptive() || prewarm_taken_ || !workers_.empty()) return false;
+  KeepAliveWindows win = adaptive_.windows();
+  if (!win.learned || win.prewarm_ms == 0) return false;
+  uint64_t start = *adaptive_.last_arrival_ms() + win.prewarm_ms;
+  if (now_ms < start || now_ms >= start + win.keep_alive_ms) return false;
+  prewarm_taken_ = true;
+  return true;
+}
+
+std::vector<std::pair<WorkerId, uint64_t>> Pool::Evictable() const {
+  std::vector<std::pair<uint64_t, WorkerId>> idle;
+  for (const auto& [wid, w] : workers_) {
+    if (w.idle()) idle.emplace_back(w.idle_since_ms, wid);
+  }
+  std::sort(idle.begin(), idle.end());
+  size_t spare =
+      workers_.size() > policy_.min_instances ? workers_.size() - policy_.min_instances : 0;
+  if (idle.size() > spare) idle.resize(spare);
+  std::vector<std::pair<WorkerId, uint64_t>> out;
+  for (auto& [since, wid] : idle) out.emplace_back(wid, since);
+  return out;
+}
+
+bool Pool::Evict(WorkerId worker, uint64_t now_ms) {
+  auto it = workers_.find(worker);
+  if (it == workers_.end() || !it->second.idle()) return false;
+  EndIdle(it->second, now_ms);
+  workers_.erase(it);
+  return true;
+}
+
+uint64_t Pool::IdleWorkerMs(uint64_t now_ms) const {
+  uint64_t total = idle_ms_;
+  for (const auto& [wid, w] : workers_) {
+    if (w.idle() && now_ms > w.idle_since_ms) total += now_ms - w.idle_since_ms;
+  }
+  return total;
+}
+
+KeepAliveWindows Pool::windows() const {
+  return adaptive() ? adaptive_.windows() : KeepAliveWindows{};
 }
 
 PoolCounts Pool::counts() const {

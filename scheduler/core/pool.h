@@ -9,7 +9,16 @@
 //  - a request waits in the queue only while every ready worker is full;
 //  - the pool asks for a new worker only when the queued requests exceed what the workers
 //    already starting will absorb (one waiting request never starts ten workers);
-//  - starting + ready workers never exceed max_instances.
+//  - starting + ready workers never exceed max_instances;
+//  - keep-alive never stops a worker that would leave fewer than min_instances workers, and
+//    Evictable() never offers one;
+//  - idle worker-milliseconds count the time each ready worker spent running nothing, from the
+//    moment it became idle until it got work or left the pool.
+//
+// Keep-alive is either fixed (an idle worker stops `keep_alive_ms` after its last use) or
+// adaptive (AdaptiveKeepAlive learns the inter-arrival times; once learned, an idle worker is
+// kept only inside the predicted window and TakePrewarm() asks for a worker shortly before the
+// next predicted call). Unlearned adaptive pools behave as fixed ones.
 #pragma once
 
 #include <cstddef>
@@ -19,16 +28,22 @@
 #include <optional>
 #include <vector>
 
+#include "scheduler/core/keep_alive.h"
+
 namespace flint::scheduler {
 
 using WorkerId = uint64_t;
 using InvocationId = uint64_t;
 
+enum class KeepAliveMode { kFixed, kAdaptive };
+
 struct PoolPolicy {
+  uint32_t min_instances = 0;  // workers kept even when idle (provisioned); <= max_instances
   uint32_t max_instances = 10;
   uint32_t concurrency = 1;          // invocations one worker runs at once
   uint64_t keep_alive_ms = 600'000;  // idle time before a worker is stopped
   size_t max_queue = 100;            // waiting requests beyond which Admit rejects
+  KeepAliveMode keep_alive_mode = KeepAliveMode::kFixed;
 };
 
 struct PoolCounts {
@@ -40,15 +55,16 @@ struct PoolCounts {
 
 class Pool {
  public:
-  explicit Pool(PoolPolicy policy) : policy_(policy) {}
+  explicit Pool(PoolPolicy policy, AdaptiveKeepAliveOptions adaptive = {})
+      : policy_(policy), adaptive_(adaptive) {}
 
   struct Admission {
     enum class Kind { kDispatch, kQueued, kRejected } kind;
     WorkerId worker = 0;        // kDispatch: send the invocation to this worker now
     bool start_worker = false;  // kQueued: the caller should start one worker (AddStarting)
   };
-  // A request arrives. Prefers the most recently used ready worker with spare capacity (warm
-  // caches, and it lets the others age out).
+  // A request arrives (and is recorded as an arrival by the adaptive keep-alive). Prefers the most
+  // recently used ready worker with spare capacity (warm caches, and it lets the others age out).
   Admission Admit(InvocationId id, uint64_t now_ms);
 
   // A worker the caller started on the pool's request (or handed over already loaded).
@@ -60,19 +76,39 @@ class Pool {
   // A worker is gone (exited, crashed, failed to load, or stopped by the caller). Its
   // invocations are the caller's to fail. Returns true when the queue still needs a worker and
   // the caller should start one (AddStarting).
-  bool WorkerGone(WorkerId worker);
+  bool WorkerGone(WorkerId worker, uint64_t now_ms);
   // Removes a queued invocation (its client left or it waited too long). False if not queued.
   bool Cancel(InvocationId id);
   // Drops every queued invocation and returns them (for a pool being discarded).
   std::vector<InvocationId> TakeQueue();
 
-  // Idle workers whose keep-alive has passed at `now_ms`, oldest first. They are removed from
-  // the pool; the caller stops them.
+  // Idle workers whose keep-alive has passed at `now_ms`, least recently used first, never
+  // leaving fewer than min_instances workers. They are removed; the caller stops them.
   std::vector<WorkerId> TakeExpired(uint64_t now_ms);
   // Idle workers, removed from the pool (for draining an old version).
-  std::vector<WorkerId> TakeIdle();
-  // When the next idle worker expires, if any.
+  std::vector<WorkerId> TakeIdle(uint64_t now_ms);
+  // When the next idle worker expires, if any (ignores min_instances).
   std::optional<uint64_t> NextExpiry() const;
+
+  // Workers to start now to reach min_instances (starting ones count).
+  uint32_t WorkersToStart() const;
+  // True when queued requests need a worker the caller has not started yet (it could not:
+  // e.g. the node's memory was full). The caller retries with AddStarting.
+  bool WantsWorker() const { return !queue_.empty() && NeedsAnotherWorker(); }
+  // Adaptive keep-alive: true once per arrival when a worker should be pre-warmed now (the
+  // predicted window has begun and the pool has no worker). The caller starts one.
+  bool TakePrewarm(uint64_t now_ms);
+  // Idle workers that may be evicted for another function (beyond min_instances), each with
+  // the time it became idle, least recently used first.
+  std::vector<std::pair<WorkerId, uint64_t>> Evictable() const;
+  // Removes an idle worker chosen from Evictable(). False if it is not idle in this pool.
+  bool Evict(WorkerId worker, uint64_t now_ms);
+
+  // Total time ready workers of this pool have spent idle, up to `now_ms`.
+  uint64_t IdleWorkerMs(uint64_t now_ms) const;
+  // The keep-alive in force: learned windows for an adaptive pool that has learned, else
+  // {learned=false} (the fixed keep_alive_ms applies).
+  KeepAliveWindows windows() const;
 
   PoolCounts counts() const;
   bool empty() const { return workers_.empty() && queue_.empty(); }
@@ -84,11 +120,21 @@ class Pool {
     bool ready = false;
     uint32_t in_flight = 0;
     uint64_t last_used_ms = 0;
+    uint64_t idle_since_ms = 0;  // meaningful while ready and in_flight == 0
+    bool idle() const { return ready && in_flight == 0; }
   };
   bool NeedsAnotherWorker() const;
   std::vector<InvocationId> FillFromQueue(WorkerId id, Worker& worker);
+  // When an idle `worker` expires under the keep-alive policy.
+  uint64_t ExpiryOf(const Worker& worker) const;
+  // Adds the idle time of `worker` up to `now_ms` if it is idle (it is leaving idleness).
+  void EndIdle(const Worker& worker, uint64_t now_ms);
+  bool adaptive() const { return policy_.keep_alive_mode == KeepAliveMode::kAdaptive; }
 
   PoolPolicy policy_;
+  AdaptiveKeepAlive adaptive_;
+  bool prewarm_taken_ = false;  // TakePrewarm answered true since the last arrival
+  uint64_t idle_ms_ = 0;        // idle time of workers no longer idle
   std::map<WorkerId, Worker> workers_;
   std::deque<InvocationId> queue_;
 };

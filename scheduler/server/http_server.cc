@@ -3,19 +3,35 @@
 #include <arpa/inet.h>
 #include <llhttp.h>
 #include <spdlog/spdlog.h>
+#include <strings.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <ctime>
+#include <new>
 #include <nlohmann/json.hpp>
 
 namespace flint::scheduler {
 namespace {
 
 constexpr size_t kReadBufferSize = 64 * 1024;
-// Bytes of a following request buffered while a response is pending before reading pauses.
+// Received bytes a connection buffers beyond what it can parse (pipelined requests waiting for
+// an answer) before it stops reading: bounds memory per connection.
 constexpr size_t kMaxPendingInput = 1 << 20;
+// Bytes queued in libuv for a client that does not read, beyond which further pipelined
+// requests are not parsed (so not answered) until the queue drains.
+constexpr size_t kMaxQueuedOutput = 1 << 20;
+// Bodies up to this size are copied behind their head into the connection's output buffer: one
+// write for the whole response, and pipelined responses batch. Larger ones get their own iovec.
+constexpr size_t kInlineBodyMax = 16 * 1024;
+// After the last response on a closing connection: how long to read and discard what the client
+// still sends, so that unread data does not make the kernel reset the connection (which could
+// destroy the response before the client read it).
 constexpr uint64_t kLingerMs = 1000;
+// What the request line adds to the target ("GET " and " HTTP/1.1\r\n"), and each header adds to
+// its name and value (": " and "\r\n"), for the max_header_bytes accounting.
+constexpr size_t kRequestLineOverhead = 16;
+constexpr size_t kHeaderOverhead = 4;
 
 const char* ReasonPhrase(int status) {
   switch (status) {
@@ -33,8 +49,14 @@ const char* ReasonPhrase(int status) {
       return "Moved Permanently";
     case 302:
       return "Found";
+    case 303:
+      return "See Other";
     case 304:
       return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
     case 400:
       return "Bad Request";
     case 401:
@@ -49,8 +71,12 @@ const char* ReasonPhrase(int status) {
       return "Request Timeout";
     case 409:
       return "Conflict";
+    case 410:
+      return "Gone";
     case 413:
       return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
     case 422:
       return "Unprocessable Entity";
     case 429:
@@ -70,24 +96,8 @@ const char* ReasonPhrase(int status) {
     case 505:
       return "HTTP Version Not Supported";
     default:
-      return "Status";
+      return "Unknown";
   }
-}
-
-// "Date" header value, formatted at most once per second.
-const std::string& HttpDate() {
-  static std::string cached;
-  static time_t cached_at = 0;
-  time_t now = time(nullptr);
-  if (now != cached_at) {
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    char buf[64];
-    strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    cached = buf;
-    cached_at = now;
-  }
-  return cached;
 }
 
 uint64_t WallMs() {
@@ -95,6 +105,43 @@ uint64_t WallMs() {
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count());
 }
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// Headers the server writes itself: a copy from a handler would corrupt the framing.
+bool IsReservedHeader(std::string_view name) {
+  return IEquals(name, "content-length") || IEquals(name, "transfer-encoding") ||
+         IEquals(name, "connection") || IEquals(name, "date");
+}
+
+// A name or value with CR, LF or NUL would let a function inject headers or a whole response.
+bool IsSafeHeader(std::string_view name, std::string_view value) {
+  constexpr std::string_view kBad("\r\n\0", 3);
+  return !name.empty() && name.find_first_of(kBad) == std::string_view::npos &&
+         value.find_first_of(kBad) == std::string_view::npos;
+}
+
+void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+void AppendDecimal(std::string& out, uint64_t n) {
+  char digits[24];
+  char* end = digits + sizeof digits;
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  out.append(p, static_cast<size_t>(end - p));
+}
+
+uv_stream_t* AsStream(uv_tcp_t* tcp) { return reinterpret_cast<uv_stream_t*>(tcp); }
 
 }  // namespace
 
@@ -117,200 +164,267 @@ HttpResponse ErrorResponse(const Status& status) {
 
 namespace detail {
 
-// One client connection. Owned by the server's map and, while its handle closes, by itself.
+// One client connection. Owned by the server's map while open and, from Close() until libuv's
+// close callback, by its own `self` (so libuv never sees a freed handle).
+//
+// Phases: kIdle (no request begun) -> kHeaders (on_message_begin) -> kBody (headers complete)
+// -> kWaitingResponse (request complete, handler called, parsing paused) -> kIdle after the
+// response, or kClosing when the response ends the connection.
+// Invariant: tcp != nullptr implies server != nullptr (the server closes every connection
+// before it goes away).
 struct Connection : std::enable_shared_from_this<Connection> {
   enum class Phase { kIdle, kHeaders, kBody, kWaitingResponse, kClosing };
 
+  Connection(HttpServer* s, uv_loop_t* l) : server(s), loop(l), tcp(new uv_tcp_t), timer(l) {}
+
   HttpServer* server;
-  uv_tcp_t* tcp;
-  llhttp_t parser;
-  std::shared_ptr<Connection> self;  // set while the handle is open
+  uv_loop_t* loop;
+  uv_tcp_t* tcp;  // nullptr once Close() began
+  // One timer serves every deadline. Deadlines move on every request, timers are not re-armed
+  // for each: the timer may fire early, and then re-arms itself for the current deadline.
   loop::Timer timer;
+  uint64_t deadline = 0;             // uv_now() at which OnTimer acts on the phase; 0: none
+  uint64_t timer_due = 0;            // uv_now() at which the timer fires; 0: not armed
+  std::shared_ptr<Connection> self;  // set while the handle is open
+  llhttp_t parser;
   Phase phase = Phase::kIdle;
+  // Counts the requests dispatched; a responder answers only while it holds the current one.
+  uint64_t request_number = 0;
   std::string peer_ip;
-  std::string pending;  // received, not yet parsed
+  std::string pending;  // received bytes not yet parsed
+  std::string out;      // serialised responses not yet handed to libuv (keeps its capacity)
   HttpRequest request;
   std::string field, value;
-  bool in_value = false;
+  bool field_complete = false;  // `field` holds a whole name whose header is not committed
   size_t header_bytes = 0;
   size_t body_limit = 0;
   bool request_ready = false;
   bool keep_alive = true;
   bool http10 = false;
   bool is_head = false;
-  bool close_after_response = false;
+  bool close_after_response = false;  // set by Shutdown and by errors
+  bool close_after_flush = false;     // the last response is in `out`: linger once it is sent
   bool in_parse = false;
   bool reading = false;
   bool lingering = false;
-  Status error;  // set by a parser callback that rejects the request
-  char read_buffer[kReadBufferSize];
+  bool failed = false;  // a parser callback threw (out of memory): close without answering
+  Status error;         // set by a parser callback that rejects the request
 
-  Connection(HttpServer* s, uv_loop_t* loop) : server(s), tcp(new uv_tcp_t), timer(loop) {}
-
-  static llhttp_settings_t* Settings();
+  static const llhttp_settings_t* Settings();
   static Connection* From(llhttp_t* p) { return static_cast<Connection*>(p->data); }
+  const HttpServer::Options& options() const { return server->options_; }
 
   void Start();
   void StartRead();
-  void OnData(const char* data, size_t size);
-  void Parse();
+  void OnRead(const char* data, size_t size) noexcept;
+  // Whether a request may be parsed now (in order, and not ahead of a client that stopped
+  // reading its responses).
+  bool CanParse() const;
+  size_t Execute(const char* data, size_t size);
+  void ParsePending();
   void Dispatch();
-  void Respond(HttpResponse&& response);
+  void Respond(HttpResponse&& response) noexcept;
+  void Serialize(HttpResponse& response, bool close);
   void RespondError(const Status& status);
-  void Write(std::string head, std::string body, bool close);
   void AfterResponse(bool close);
-  void ArmTimer(uint64_t ms, bool send_408);
-  void CommitHeader();
+  void Flush(std::string&& big_body = {});
+  void OnWritten(int status) noexcept;
+  // Sets the one deadline of the current phase, `ms` from now.
+  void ArmTimer(uint64_t ms);
+  void OnTimer() noexcept;
+  // Moves `field` and `value` into the request; non-zero when that breaks a limit.
+  int CommitHeader();
   int Reject(Status status) {
     error = std::move(status);
     return -1;
+  }
+  int HeadersTooLarge() {
+    return Reject(Status(Code::kHeadersTooLarge, "request line and headers exceed " +
+                                                     std::to_string(options().max_header_bytes) +
+                                                     " bytes"));
   }
   void Linger();
   void Close();
 };
 
-}  // namespace detail
+namespace {
 
-using detail::Connection;
+// Every llhttp callback runs through this: no exception may cross llhttp's C frames. A throw
+// (std::bad_alloc, in practice) marks the connection failed; Execute then closes it.
+template <typename F>
+int Guarded(llhttp_t* p, F&& body) noexcept {
+  Connection* c = Connection::From(p);
+  try {
+    return body(c);
+  } catch (const std::exception& e) {
+    spdlog::error("http parser callback for {}: {}", c->peer_ip, e.what());
+  } catch (...) {
+    spdlog::error("http parser callback for {}: unknown exception", c->peer_ip);
+  }
+  c->failed = true;
+  return -1;
+}
 
-llhttp_settings_t* Connection::Settings() {
-  static llhttp_settings_t settings = [] {
+struct WriteReq {
+  uv_write_t req;
+  std::string head;  // what was left of the connection's `out`
+  std::string body;  // a large body, sent from `offset`
+  size_t offset = 0;
+};
+
+}  // namespace
+
+const llhttp_settings_t* Connection::Settings() {
+  static const llhttp_settings_t settings = [] {
     llhttp_settings_t s;
     llhttp_settings_init(&s);
-    s.on_message_begin = [](llhttp_t* p) noexcept -> int {
-      Connection* c = From(p);
-      c->phase = Phase::kHeaders;
-      c->request = HttpRequest{};
-      c->field.clear();
-      c->value.clear();
-      c->in_value = false;
-      c->header_bytes = 0;
-      c->ArmTimer(c->server->options_.header_timeout_ms, true);
-      return 0;
+    s.on_message_begin = [](llhttp_t* p) noexcept {
+      return Guarded(p, [](Connection* c) {
+        c->phase = Phase::kHeaders;
+        c->request = HttpRequest{};
+        c->request.headers.reserve(16);
+        c->field.clear();
+        c->value.clear();
+        c->field_complete = false;
+        c->header_bytes = kRequestLineOverhead;
+        c->ArmTimer(c->options().header_timeout_ms);
+        return 0;
+      });
     };
-    s.on_url = [](llhttp_t* p, const char* at, size_t len) noexcept -> int {
-      Connection* c = From(p);
-      c->header_bytes += len;
-      if (c->header_bytes > c->server->options_.max_header_bytes) {
-        return c->Reject(Status(Code::kHeadersTooLarge,
-                                "request line and headers exceed " +
-                                    std::to_string(c->server->options_.max_header_bytes) +
-                                    " bytes"));
-      }
-      c->request.target.append(at, len);
-      return 0;
+    s.on_url = [](llhttp_t* p, const char* at, size_t len) noexcept {
+      return Guarded(p, [at, len](Connection* c) {
+        c->header_bytes += len;
+        if (c->header_bytes > c->options().max_header_bytes) return c->HeadersTooLarge();
+        c->request.target.append(at, len);
+        return 0;
+      });
     };
-    s.on_header_field = [](llhttp_t* p, const char* at, size_t len) noexcept -> int {
-      Connection* c = From(p);
-      if (c->in_value) c->CommitHeader();
-      c->header_bytes += len + 4;  // ": " and CRLF
-      if (c->header_bytes > c->server->options_.max_header_bytes) {
-        return c->Reject(Status(Code::kHeadersTooLarge,
-                                "request line and headers exceed " +
-                                    std::to_string(c->server->options_.max_header_bytes) +
-                                    " bytes"));
-      }
-      c->field.append(at, len);
-      return 0;
-    };
-    s.on_header_value = [](llhttp_t* p, const char* at, size_t len) noexcept -> int {
-      Connection* c = From(p);
-      c->in_value = true;
-      c->header_bytes += len;
-      if (c->header_bytes > c->server->options_.max_header_bytes) {
-        return c->Reject(Status(Code::kHeadersTooLarge,
-                                "request line and headers exceed " +
-                                    std::to_string(c->server->options_.max_header_bytes) +
-                                    " bytes"));
-      }
-      c->value.append(at, len);
-      return 0;
-    };
-    s.on_header_value_complete = [](llhttp_t* p) noexcept -> int {
-      Connection* c = From(p);
-      c->in_value = true;
-      c->CommitHeader();
-      if (c->request.headers.size() > c->server->options_.max_headers) {
-        return c->Reject(
-            Status(Code::kHeadersTooLarge,
-                   "more than " + std::to_string(c->server->options_.max_headers) + " headers"));
-      }
-      return 0;
-    };
-    s.on_headers_complete = [](llhttp_t* p) noexcept -> int {
-      Connection* c = From(p);
-      if (c->in_value) c->CommitHeader();
-      HttpRequest& r = c->request;
-      if (p->http_major != 1) {
-        return c->Reject(
-            Status(Code::kInvalidArgument, "only HTTP/1.0 and HTTP/1.1 are supported"));
-      }
-      r.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
-      size_t q = r.target.find('?');
-      r.path = r.target.substr(0, q);
-      if (q != std::string::npos) r.query = r.target.substr(q + 1);
-      r.peer_ip = c->peer_ip;
-      r.received_at_ms = WallMs();
-      r.received_at_ns = uv_hrtime();
-      c->http10 = p->http_minor == 0;
-      c->is_head = p->method == HTTP_HEAD;
-      c->body_limit =
-          c->server->body_limit_ ? c->server->body_limit_(r) : c->server->options_.max_body_bytes;
-      if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->body_limit) {
-        return c->Reject(
-            Status(Code::kPayloadTooLarge, "request body of " + std::to_string(p->content_length) +
-                                               " bytes exceeds the limit of " +
-                                               std::to_string(c->body_limit) + " bytes"));
-      }
-      const std::string* expect = r.FindHeader("expect");
-      if (expect != nullptr && !c->http10) {
-        if (strcasecmp(expect->c_str(), "100-continue") != 0) {
-          return c->Reject(Status(Code::kInvalidArgument, "unsupported Expect: " + *expect));
+    s.on_header_field = [](llhttp_t* p, const char* at, size_t len) noexcept {
+      return Guarded(p, [at, len](Connection* c) {
+        // A previous header whose value-complete callback did not come (defensive).
+        if (c->field_complete) {
+          if (int rc = c->CommitHeader(); rc != 0) return rc;
         }
-        c->Write("HTTP/1.1 100 Continue\r\n\r\n", {}, false);
-      }
-      c->phase = Phase::kBody;
-      c->ArmTimer(c->server->options_.body_timeout_ms, true);
+        c->header_bytes += len;
+        if (c->header_bytes > c->options().max_header_bytes) return c->HeadersTooLarge();
+        c->field.append(at, len);
+        return 0;
+      });
+    };
+    s.on_header_field_complete = [](llhttp_t* p) noexcept {
+      From(p)->field_complete = true;
       return 0;
     };
-    s.on_body = [](llhttp_t* p, const char* at, size_t len) noexcept -> int {
-      Connection* c = From(p);
-      if (c->request.body.size() + len > c->body_limit) {
-        return c->Reject(Status(
-            Code::kPayloadTooLarge,
-            "request body exceeds the limit of " + std::to_string(c->body_limit) + " bytes"));
-      }
-      c->request.body.append(at, len);
-      return 0;
+    s.on_header_value = [](llhttp_t* p, const char* at, size_t len) noexcept {
+      return Guarded(p, [at, len](Connection* c) {
+        c->header_bytes += len;
+        if (c->header_bytes > c->options().max_header_bytes) return c->HeadersTooLarge();
+        c->value.append(at, len);
+        return 0;
+      });
     };
-    s.on_message_complete = [](llhttp_t* p) noexcept -> int {
+    s.on_header_value_complete = [](llhttp_t* p) noexcept {
+      return Guarded(p, [](Connection* c) { return c->field_complete ? c->CommitHeader() : 0; });
+    };
+    s.on_headers_complete = [](llhttp_t* p) noexcept {
+      return Guarded(p, [p](Connection* c) {
+        if (c->field_complete) {
+          if (int rc = c->CommitHeader(); rc != 0) return rc;
+        }
+        HttpRequest& r = c->request;
+        if (p->http_major != 1) {
+          return c->Reject(InvalidArgument("HTTP version " + std::to_string(p->http_major) + "." +
+                                           std::to_string(p->http_minor) +
+                                           " is not supported (use HTTP/1.1 or HTTP/1.0)"));
+        }
+        r.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
+        size_t q = r.target.find('?');
+        if (q == std::string::npos) {
+          r.path = r.target;
+        } else {
+          r.path.assign(r.target, 0, q);
+          r.query.assign(r.target, q + 1);
+        }
+        r.peer_ip = c->peer_ip;
+        r.received_at_ms = WallMs();
+        r.received_at_ns = uv_hrtime();
+        c->http10 = p->http_minor == 0;
+        c->is_head = p->method == HTTP_HEAD;
+        c->body_limit =
+            c->server->body_limit_ ? c->server->body_limit_(r) : c->options().max_body_bytes;
+        bool declared = (p->flags & F_CONTENT_LENGTH) != 0;
+        if (declared && p->content_length > c->body_limit) {
+          return c->Reject(Status(Code::kPayloadTooLarge,
+                                  "request body of " + std::to_string(p->content_length) +
+                                      " bytes exceeds the limit of " +
+                                      std::to_string(c->body_limit) + " bytes"));
+        }
+        bool has_body = (p->flags & F_CHUNKED) != 0 || (declared && p->content_length > 0);
+        if (const std::string* expect = r.FindHeader("expect")) {
+          if (strcasecmp(expect->c_str(), "100-continue") != 0) {
+            return c->Reject(InvalidArgument("unsupported expectation: Expect: " + *expect));
+          }
+          // The client waits for this before it sends the body; Execute flushes it as soon as
+          // the bytes at hand are parsed.
+          if (!c->http10 && has_body) c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        c->phase = Phase::kBody;
+        if (has_body) {
+          if (declared) r.body.reserve(std::min<uint64_t>(p->content_length, kReadBufferSize));
+          c->ArmTimer(c->options().body_timeout_ms);
+        }
+        return 0;
+      });
+    };
+    s.on_body = [](llhttp_t* p, const char* at, size_t len) noexcept {
+      return Guarded(p, [at, len](Connection* c) {
+        if (c->request.body.size() + len > c->body_limit) {
+          return c->Reject(Status(
+              Code::kPayloadTooLarge,
+              "request body exceeds the limit of " + std::to_string(c->body_limit) + " bytes"));
+        }
+        c->request.body.append(at, len);
+        return 0;
+      });
+    };
+    s.on_message_complete = [](llhttp_t* p) noexcept {
       Connection* c = From(p);
       c->keep_alive = llhttp_should_keep_alive(p) != 0;
+      // Flint speaks no other protocol: an Upgrade (or CONNECT) request gets an ordinary
+      // response, after which the bytes that follow cannot be trusted to be HTTP/1.
+      if (p->upgrade) c->keep_alive = false;
       c->request_ready = true;
       // Pause: the next pipelined request is parsed only after this one is answered.
-      return HPE_PAUSED;
+      return static_cast<int>(HPE_PAUSED);
     };
     return s;
   }();
   return &settings;
 }
 
-void Connection::CommitHeader() {
-  if (!in_value && field.empty()) return;
+int Connection::CommitHeader() {
+  field_complete = false;
+  header_bytes += kHeaderOverhead;
+  if (header_bytes > options().max_header_bytes) return HeadersTooLarge();
+  if (request.headers.size() >= options().max_headers) {
+    return Reject(Status(Code::kHeadersTooLarge,
+                         "more than " + std::to_string(options().max_headers) + " headers"));
+  }
   for (char& ch : field) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  size_t b = value.find_first_not_of(" \t");
-  size_t e = value.find_last_not_of(" \t");
-  std::string trimmed = b == std::string::npos ? std::string() : value.substr(b, e - b + 1);
-  request.headers.emplace_back(std::move(field), std::move(trimmed));
+  // llhttp drops leading whitespace but keeps trailing whitespace.
+  size_t end = value.find_last_not_of(" \t");
+  value.resize(end == std::string::npos ? 0 : end + 1);
+  size_t begin = value.find_first_not_of(" \t");
+  if (begin != 0 && begin != std::string::npos) value.erase(0, begin);
+  request.headers.emplace_back(std::move(field), std::move(value));
   field.clear();
   value.clear();
-  in_value = false;
+  return 0;
 }
 
 void Connection::Start() {
   llhttp_init(&parser, HTTP_REQUEST, Settings());
   parser.data = this;
-  tcp->data = this;
   uv_tcp_nodelay(tcp, 1);
   sockaddr_storage addr;
   int len = sizeof addr;
@@ -323,220 +437,327 @@ void Connection::Start() {
     }
     peer_ip = ip;
   }
-  ArmTimer(server->options_.idle_timeout_ms, false);
+  ArmTimer(options().idle_timeout_ms);
   StartRead();
 }
 
 void Connection::StartRead() {
-  if (reading || phase == Phase::kClosing) return;
-  reading = true;
-  uv_read_start(
-      reinterpret_cast<uv_stream_t*>(tcp),
+  if (reading || tcp == nullptr) return;
+  int rc = uv_read_start(
+      AsStream(tcp),
       [](uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
         auto* c = static_cast<Connection*>(h->data);
-        *buf = uv_buf_init(c->read_buffer, sizeof c->read_buffer);
+        *buf = uv_buf_init(c->server->read_buffer_.get(), kReadBufferSize);
       },
       [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) noexcept {
         auto* c = static_cast<Connection*>(s->data);
         if (n < 0) {
-          c->Close();
-          return;
-        }
-        if (n == 0) return;
-        if (c->lingering) return;  // discarding what a rejected client still sends
-        try {
-          c->OnData(buf->base, static_cast<size_t>(n));
-        } catch (const std::exception& e) {
-          spdlog::error("http connection from {}: {}", c->peer_ip, e.what());
-          c->Close();
+          c->Close();  // EOF or error; a response still pending will find no connection
+        } else if (n > 0) {
+          c->OnRead(buf->base, static_cast<size_t>(n));
         }
       });
-}
-
-void Connection::OnData(const char* data, size_t size) {
-  pending.append(data, size);
-  if (phase == Phase::kWaitingResponse) {
-    if (pending.size() > kMaxPendingInput) {
-      uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp));
-      reading = false;
-    }
+  if (rc != 0) {
+    Close();
     return;
   }
-  Parse();
+  reading = true;
 }
 
-void Connection::Parse() {
-  if (in_parse) return;
-  in_parse = true;
-  auto keep = shared_from_this();
-  while (!pending.empty() &&
-         (phase == Phase::kIdle || phase == Phase::kHeaders || phase == Phase::kBody)) {
-    llhttp_errno_t err = llhttp_execute(&parser, pending.data(), pending.size());
-    if (err == HPE_OK) {
-      pending.clear();
-    } else if (err == HPE_PAUSED) {
-      size_t consumed = static_cast<size_t>(llhttp_get_error_pos(&parser) - pending.data());
-      pending.erase(0, consumed);
-      llhttp_resume(&parser);
-    } else if (!error.ok()) {
-      // A callback rejected the request (llhttp reports it under the callback's own code).
-      RespondError(error);
-      break;
+void Connection::OnRead(const char* data, size_t size) noexcept {
+  if (lingering || phase == Phase::kClosing) return;  // discarding what a closing client sends
+  try {
+    if (pending.empty() && !in_parse && CanParse()) {
+      // Fast path: parse straight from the shared read buffer; keep only the rest.
+      size_t used = Execute(data, size);
+      if (used < size && tcp != nullptr && phase != Phase::kClosing) {
+        pending.append(data + used, size - used);
+      }
     } else {
-      RespondError(InvalidArgument(std::string("malformed HTTP request: ") +
-                                   llhttp_get_error_reason(&parser)));
+      pending.append(data, size);
+      ParsePending();
+    }
+    if (pending.size() > kMaxPendingInput && reading && tcp != nullptr) {
+      uv_read_stop(AsStream(tcp));
+      reading = false;
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("http connection from {}: {}", peer_ip, e.what());
+    Close();
+  }
+}
+
+bool Connection::CanParse() const {
+  return tcp != nullptr &&
+         (phase == Phase::kIdle || phase == Phase::kHeaders || phase == Phase::kBody) &&
+         uv_stream_get_write_queue_size(AsStream(tcp)) <= kMaxQueuedOutput;
+}
+
+// Parses `data` while the connection can take requests, dispatching each complete one, then
+// flushes the responses produced meanwhile in one write. Returns the bytes consumed.
+size_t Connection::Execute(const char* data, size_t size) {
+  size_t consumed = 0;
+  in_parse = true;
+  while (consumed < size) {
+    llhttp_errno_t err = llhttp_execute(&parser, data + consumed, size - consumed);
+    if (err == HPE_OK) {
+      consumed = size;
+    } else if (err == HPE_PAUSED) {
+      consumed = static_cast<size_t>(llhttp_get_error_pos(&parser) - data);
+      llhttp_resume(&parser);
+    } else {
+      consumed = size;  // the rest of the stream is not trusted
+      if (failed) {
+        Close();
+      } else if (!error.ok()) {
+        // A callback rejected the request (llhttp reports it under HPE_USER or the callback's
+        // own code).
+        RespondError(error);
+      } else {
+        RespondError(InvalidArgument(std::string("malformed HTTP request: ") +
+                                     llhttp_get_error_reason(&parser)));
+      }
       break;
     }
     if (request_ready) {
       request_ready = false;
-      Dispatch();  // may answer at once, which sets phase back to kIdle
+      Dispatch();  // may answer at once, which sets the phase back to kIdle
     }
+    if (!CanParse()) break;
   }
   in_parse = false;
+  Flush();
+  return consumed;
+}
+
+void Connection::ParsePending() {
+  if (in_parse || pending.empty() || !CanParse()) return;
+  size_t used = Execute(pending.data(), pending.size());
+  pending.erase(0, used);
+  if (!reading && pending.size() <= kMaxPendingInput && phase != Phase::kClosing) StartRead();
 }
 
 void Connection::Dispatch() {
   phase = Phase::kWaitingResponse;
-  timer.Stop();
+  deadline = 0;  // the handler's own timeouts apply while it works
   if (server->draining_) close_after_response = true;
-  server->handler_(std::move(request), HttpResponder(weak_from_this()));
+  ++request_number;
+  try {
+    server->handler_(std::move(request), HttpResponder(weak_from_this(), request_number));
+  } catch (const std::exception& e) {
+    // The responder, destroyed while unwinding, answered 500 unless the handler kept it.
+    spdlog::error("http handler threw for {} {}: {}", request.method, request.path, e.what());
+  } catch (...) {
+    spdlog::error("http handler threw an unknown exception");
+  }
 }
 
-void Connection::Respond(HttpResponse&& response) {
-  if (phase != Phase::kWaitingResponse) return;
-  server->requests_served_++;
+void Connection::Respond(HttpResponse&& response) noexcept {
+  if (tcp == nullptr || phase != Phase::kWaitingResponse) return;
   bool close = !keep_alive || close_after_response || server->draining_;
-  std::string head;
-  head.reserve(256);
-  head += "HTTP/1.1 ";
-  head += std::to_string(response.status);
-  head += ' ';
-  head += ReasonPhrase(response.status);
-  head += "\r\n";
-  for (const auto& [name, value] : server->default_headers_) {
-    head += name + ": " + value + "\r\n";
+  server->requests_served_++;
+  try {
+    Serialize(response, close);
+  } catch (const std::exception& e) {
+    spdlog::error("http response to {}: {}", peer_ip, e.what());
+    Close();
+    return;
   }
-  for (const auto& [name, value] : response.headers) {
-    head += name;
-    head += ": ";
-    head += value;
-    head += "\r\n";
-  }
-  head += "content-length: ";
-  head += std::to_string(response.body.size());
-  head += "\r\ndate: ";
-  head += HttpDate();
-  head += "\r\n";
-  if (close) {
-    head += "connection: close\r\n";
-  } else if (http10) {
-    head += "connection: keep-alive\r\n";
-  }
-  head += "\r\n";
-  if (is_head) response.body.clear();
-  Write(std::move(head), std::move(response.body), close);
+  if (tcp == nullptr) return;  // a write of a large body failed
   AfterResponse(close);
+  if (!in_parse) Flush();
+}
+
+void Connection::Serialize(HttpResponse& response, bool close) {
+  int status = response.status;
+  if (status < 200 || status > 999) {
+    spdlog::error("http response with invalid status {} answered as 500", status);
+    response = ErrorResponse(Internal("invalid response status " + std::to_string(status)));
+    status = response.status;
+  }
+  bool no_body = status == 204 || status == 304;
+  out.append("HTTP/1.1 ");
+  AppendDecimal(out, static_cast<uint64_t>(status));
+  out.push_back(' ');
+  out.append(ReasonPhrase(status));
+  out.append("\r\n");
+  for (const auto* list : {&server->default_headers_, &response.headers}) {
+    for (const auto& [name, value] : *list) {
+      if (IsReservedHeader(name)) continue;
+      if (!IsSafeHeader(name, value)) {
+        spdlog::warn("dropped an unsafe response header for {}", peer_ip);
+        continue;
+      }
+      AppendHeader(out, name, value);
+    }
+  }
+  if (status != 204) {
+    out.append("content-length: ");
+    AppendDecimal(out, no_body ? 0 : response.body.size());
+    out.append("\r\n");
+  }
+  AppendHeader(out, "date", server->HttpDate());
+  if (close) {
+    out.append("connection: close\r\n");
+  } else if (http10) {
+    out.append("connection: keep-alive\r\n");
+  }
+  out.append("\r\n");
+  if (close) close_after_flush = true;
+  if (is_head || no_body || response.body.empty()) return;
+  if (response.body.size() <= kInlineBodyMax) {
+    out.append(response.body);
+  } else {
+    Flush(std::move(response.body));
+  }
 }
 
 void Connection::RespondError(const Status& status) {
   // The stream cannot be trusted after a rejected request: answer, then close.
   keep_alive = false;
+  close_after_response = true;
   phase = Phase::kWaitingResponse;
   is_head = false;
+  ++request_number;  // no responder may answer in its place
   Respond(ErrorResponse(status));
-}
-
-namespace {
-struct WriteReq {
-  uv_write_t req;
-  std::string head, body;
-  bool close;
-};
-}  // namespace
-
-void Connection::Write(std::string head, std::string body, bool close) {
-  uv_buf_t bufs[2] = {uv_buf_init(head.data(), static_cast<unsigned>(head.size())),
-                      uv_buf_init(body.data(), static_cast<unsigned>(body.size()))};
-  int nbufs = body.empty() ? 1 : 2;
-  int n = uv_try_write(reinterpret_cast<uv_stream_t*>(tcp), bufs, nbufs);
-  size_t written = n > 0 ? static_cast<size_t>(n) : 0;
-  if (n < 0 && n != UV_EAGAIN) {
-    Close();
-    return;
-  }
-  if (written == head.size() + body.size()) {
-    if (close) Linger();
-    return;
-  }
-  auto* w = new WriteReq;
-  if (written < head.size()) {
-    w->head = head.substr(written);
-    w->body = std::move(body);
-  } else {
-    w->body = body.substr(written - head.size());
-  }
-  w->close = close;
-  w->req.data = this;
-  uv_buf_t rest[2] = {uv_buf_init(w->head.data(), static_cast<unsigned>(w->head.size())),
-                      uv_buf_init(w->body.data(), static_cast<unsigned>(w->body.size()))};
-  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(tcp), w->head.empty() ? rest + 1 : rest,
-                    w->head.empty() ? 1 : 2, [](uv_write_t* req, int status) noexcept {
-                      std::unique_ptr<WriteReq> w(reinterpret_cast<WriteReq*>(req));
-                      if (status == UV_ECANCELED) return;  // the connection is closing
-                      auto* c = static_cast<Connection*>(req->handle->data);
-                      if (status < 0) {
-                        c->Close();
-                      } else if (w->close) {
-                        c->Linger();
-                      }
-                    });
-  if (rc != 0) {
-    delete w;
-    Close();
-  }
 }
 
 void Connection::AfterResponse(bool close) {
   if (close) {
     phase = Phase::kClosing;
-    timer.Stop();
+    // Bounds how long the client may take to read the response; Linger shortens it.
+    ArmTimer(options().idle_timeout_ms);
     return;
   }
   phase = Phase::kIdle;
-  ArmTimer(server->options_.idle_timeout_ms, false);
-  if (!reading) StartRead();
-  if (!pending.empty()) Parse();
+  ArmTimer(options().idle_timeout_ms);
+  ParsePending();
 }
 
-void Connection::ArmTimer(uint64_t ms, bool send_408) {
-  timer.Start(ms, 0, [this, send_408] {
-    if (phase == Phase::kClosing) return;
-    if (send_408 && (phase == Phase::kHeaders || phase == Phase::kBody)) {
+void Connection::Flush(std::string&& big_body) {
+  if (tcp == nullptr) {
+    out.clear();
+    return;
+  }
+  if (!out.empty() || !big_body.empty()) {
+    uv_buf_t bufs[2];
+    unsigned nbufs = 0;
+    if (!out.empty()) bufs[nbufs++] = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
+    if (!big_body.empty()) {
+      bufs[nbufs++] = uv_buf_init(big_body.data(), static_cast<unsigned>(big_body.size()));
+    }
+    int n = uv_try_write(AsStream(tcp), bufs, nbufs);
+    if (n < 0 && n != UV_EAGAIN) {
+      Close();
+      return;
+    }
+    size_t written = n > 0 ? static_cast<size_t>(n) : 0;
+    if (written < out.size() + big_body.size()) {
+      // The kernel's buffer is full (or earlier writes are queued): libuv sends the rest.
+      auto* w = new (std::nothrow) WriteReq;
+      if (w == nullptr) {
+        Close();
+        return;
+      }
+      if (written < out.size()) {
+        w->head.assign(out, written);
+      } else {
+        w->offset = written - out.size();
+      }
+      w->body = std::move(big_body);
+      uv_buf_t rest[2];
+      nbufs = 0;
+      if (!w->head.empty()) {
+        rest[nbufs++] = uv_buf_init(w->head.data(), static_cast<unsigned>(w->head.size()));
+      }
+      if (w->offset < w->body.size()) {
+        rest[nbufs++] = uv_buf_init(w->body.data() + w->offset,
+                                    static_cast<unsigned>(w->body.size() - w->offset));
+      }
+      int rc =
+          uv_write(&w->req, AsStream(tcp), rest, nbufs, [](uv_write_t* req, int status) noexcept {
+            std::unique_ptr<WriteReq> done(reinterpret_cast<WriteReq*>(req));
+            if (status == UV_ECANCELED) return;  // the connection is closing
+            static_cast<Connection*>(req->handle->data)->OnWritten(status);
+          });
+      if (rc != 0) {
+        delete w;
+        Close();
+        return;
+      }
+    }
+    out.clear();
+  }
+  // libuv shuts the write side down only after the queued writes are sent.
+  if (close_after_flush) Linger();
+}
+
+void Connection::OnWritten(int status) noexcept {
+  if (tcp == nullptr) return;
+  if (status < 0) {
+    Close();
+    return;
+  }
+  // Parsing may have waited for the queue to drain.
+  try {
+    ParsePending();
+  } catch (const std::exception& e) {
+    spdlog::error("http connection from {}: {}", peer_ip, e.what());
+    Close();
+  }
+}
+
+void Connection::ArmTimer(uint64_t ms) {
+  uint64_t now = uv_now(loop);
+  deadline = now + ms;
+  if (timer_due == 0 || timer_due > deadline) {
+    timer_due = deadline;
+    timer.Start(ms, 0, [this] { OnTimer(); });
+  }
+}
+
+void Connection::OnTimer() noexcept {
+  timer_due = 0;
+  if (tcp == nullptr || deadline == 0) return;
+  uint64_t now = uv_now(loop);
+  if (now < deadline) {
+    ArmTimer(deadline - now);
+    return;
+  }
+  deadline = 0;
+  try {
+    if (phase == Phase::kHeaders || phase == Phase::kBody) {
       RespondError(Status(Code::kRequestTimeout, phase == Phase::kHeaders
                                                      ? "request headers not received in time"
                                                      : "request body not received in time"));
-    } else {
-      Close();
+    } else if (phase != Phase::kWaitingResponse) {
+      Close();  // idle, or closing and done lingering (or the client stopped reading)
     }
-  });
+  } catch (const std::exception& e) {
+    spdlog::error("http connection from {}: {}", peer_ip, e.what());
+    Close();
+  }
 }
 
 void Connection::Linger() {
   // Half-close, then read (and discard) what the client still sends, so the kernel does not
-  // answer unread data with a reset that could destroy our response in flight.
+  // answer unread data with a reset that could destroy the response in flight.
   if (lingering || tcp == nullptr) return;
   lingering = true;
   phase = Phase::kClosing;
-  auto* req = new uv_shutdown_t;
-  req->data = this;
-  if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(tcp),
-                  [](uv_shutdown_t* r, int) noexcept { delete r; }) != 0) {
+  auto* req = new (std::nothrow) uv_shutdown_t;
+  if (req == nullptr || uv_shutdown(req, AsStream(tcp), [](uv_shutdown_t* r, int status) noexcept {
+                          auto* c = static_cast<Connection*>(r->handle->data);
+                          delete r;
+                          // The response is sent: from now on only the client's close is awaited,
+                          // briefly.
+                          if (status == 0 && c->tcp != nullptr) c->ArmTimer(kLingerMs);
+                        }) != 0) {
     delete req;
     Close();
     return;
   }
   if (!reading) StartRead();
-  timer.Start(kLingerMs, 0, [this] { Close(); });
 }
 
 void Connection::Close() {
@@ -545,51 +766,70 @@ void Connection::Close() {
   timer.Stop();
   uv_tcp_t* handle = tcp;
   tcp = nullptr;
+  out.clear();
   uv_close(reinterpret_cast<uv_handle_t*>(handle), [](uv_handle_t* h) noexcept {
     auto* c = static_cast<Connection*>(h->data);
     delete reinterpret_cast<uv_tcp_t*>(h);
     c->self.reset();  // may destroy the connection
   });
-  if (server != nullptr) server->Forget(this);
+  HttpServer* owner = server;
+  server = nullptr;
+  if (owner != nullptr) owner->Forget(this);  // may destroy the connection's map entry
 }
 
-HttpResponder::HttpResponder(std::weak_ptr<detail::Connection> connection)
-    : connection_(std::move(connection)) {}
+}  // namespace detail
+
+using detail::Connection;
+
+HttpResponder::HttpResponder(std::weak_ptr<detail::Connection> connection, uint64_t request_number)
+    : connection_(std::move(connection)), request_number_(request_number) {}
+
+HttpResponder::HttpResponder(HttpResponder&& other) noexcept
+    : connection_(std::move(other.connection_)), request_number_(other.request_number_) {
+  other.connection_.reset();
+}
 
 HttpResponder& HttpResponder::operator=(HttpResponder&& other) noexcept {
   if (this != &other) {
-    HttpResponder discard(std::move(*this));
+    HttpResponder discard(std::move(*this));  // answers 500 if this one was still owed
     connection_ = std::move(other.connection_);
+    request_number_ = other.request_number_;
     other.connection_.reset();
   }
   return *this;
 }
 
 HttpResponder::~HttpResponder() {
-  auto c = connection_.lock();
-  if (c && c->tcp != nullptr && c->phase == Connection::Phase::kWaitingResponse) {
-    spdlog::error("a request to {} was dropped without a response", c->peer_ip);
+  if (connection_.expired()) return;
+  if (auto c = Target()) {
+    spdlog::error("BUG: a request from {} was dropped without a response", c->peer_ip);
     c->Respond(ErrorResponse(Internal("the request was dropped without a response")));
   }
 }
 
-void HttpResponder::Send(HttpResponse&& response) {
+std::shared_ptr<detail::Connection> HttpResponder::Target() const {
   auto c = connection_.lock();
-  connection_.reset();
-  if (!c || c->tcp == nullptr) return;
-  c->Respond(std::move(response));
+  if (c && c->tcp != nullptr && c->phase == Connection::Phase::kWaitingResponse &&
+      c->request_number == request_number_) {
+    return c;
+  }
+  return nullptr;
 }
 
-bool HttpResponder::alive() const {
-  auto c = connection_.lock();
-  return c && c->tcp != nullptr;
+void HttpResponder::Send(HttpResponse&& response) {
+  auto c = Target();
+  connection_.reset();
+  if (c) c->Respond(std::move(response));
 }
+
+bool HttpResponder::alive() const { return Target() != nullptr; }
 
 HttpServer::HttpServer(uv_loop_t* loop, Options options, Handler handler, BodyLimit body_limit)
     : loop_(loop),
       options_(options),
       handler_(std::move(handler)),
-      body_limit_(std::move(body_limit)) {}
+      body_limit_(std::move(body_limit)),
+      read_buffer_(new char[kReadBufferSize]) {}
 
 HttpServer::~HttpServer() {
   if (listener_ != nullptr) {
@@ -597,11 +837,10 @@ HttpServer::~HttpServer() {
              [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_tcp_t*>(h); });
     listener_ = nullptr;
   }
+  shutdown_done_ = nullptr;
   auto connections = std::move(connections_);
-  for (auto& [raw, c] : connections) {
-    c->server = nullptr;
-    c->Close();
-  }
+  connections_.clear();
+  for (auto& [raw, c] : connections) c->Close();
 }
 
 Status HttpServer::Listen(const std::string& host, uint16_t port) {
@@ -612,8 +851,9 @@ Status HttpServer::Listen(const std::string& host, uint16_t port) {
     return InvalidArgument("invalid listen address '" + host + "' (use an IP address)");
   }
   listener_ = new uv_tcp_t;
-  uv_tcp_init(loop_, listener_);
+  FLINT_CHECK(uv_tcp_init(loop_, listener_) == 0);
   listener_->data = this;
+  // libuv sets SO_REUSEADDR on the socket it binds.
   int rc = uv_tcp_bind(listener_, reinterpret_cast<sockaddr*>(&addr), 0);
   if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_), 1024, OnConnection);
   if (rc != 0) {
@@ -646,22 +886,41 @@ void HttpServer::OnConnection(uv_stream_t* listener, int status) noexcept {
 
 void HttpServer::Accept() {
   auto c = std::make_shared<Connection>(this, loop_);
-  uv_tcp_init(loop_, c->tcp);
+  FLINT_CHECK(uv_tcp_init(loop_, c->tcp) == 0);
   c->tcp->data = c.get();
   c->self = c;
   if (uv_accept(reinterpret_cast<uv_stream_t*>(listener_),
                 reinterpret_cast<uv_stream_t*>(c->tcp)) != 0 ||
       draining_ || connections_.size() >= options_.max_connections) {
-    c->server = nullptr;
+    c->server = nullptr;  // not in the map: nothing to forget
     c->Close();
     return;
   }
-  connections_.emplace(c.get(), c);
+  try {
+    connections_.emplace(c.get(), c);
+  } catch (...) {
+    c->server = nullptr;
+    c->Close();
+    throw;
+  }
   c->Start();
 }
 
 void HttpServer::AddDefaultHeader(std::string name, std::string value) {
   default_headers_.emplace_back(std::move(name), std::move(value));
+}
+
+const std::string& HttpServer::HttpDate() {
+  time_t now = time(nullptr);
+  if (now != date_second_) {
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char buf[64];
+    size_t n = strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    date_.assign(buf, n);
+    date_second_ = now;
+  }
+  return date_;
 }
 
 void HttpServer::Forget(Connection* connection) {
@@ -671,7 +930,6 @@ void HttpServer::Forget(Connection* connection) {
 
 void HttpServer::Shutdown(uint64_t grace_ms, std::function<void()> done) {
   draining_ = true;
-  shutdown_done_ = std::move(done);
   if (listener_ != nullptr) {
     uv_close(reinterpret_cast<uv_handle_t*>(listener_),
              [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_tcp_t*>(h); });
@@ -685,13 +943,17 @@ void HttpServer::Shutdown(uint64_t grace_ms, std::function<void()> done) {
       c->close_after_response = true;
     }
   }
+  // `done` is not set yet: closing these cannot call it before Shutdown returns.
   for (auto& c : idle) c->Close();
+  shutdown_done_ = std::move(done);
   grace_timer_ = std::make_unique<loop::Timer>(loop_);
-  grace_timer_->Start(grace_ms, 0, [this] {
-    auto rest = connections_;
-    for (auto& [raw, c] : rest) c->Close();
+  grace_timer_->Start(connections_.empty() ? 0 : grace_ms, 0, [this] {
+    if (connections_.empty()) return MaybeFinishShutdown();
+    std::vector<std::shared_ptr<Connection>> rest;
+    for (auto& [raw, c] : connections_) rest.push_back(c);
+    // The last Close calls `done`, which may destroy the server: touch nothing after it.
+    for (auto& c : rest) c->Close();
   });
-  MaybeFinishShutdown();
 }
 
 void HttpServer::MaybeFinishShutdown() {

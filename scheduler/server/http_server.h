@@ -2,17 +2,30 @@
 //
 // It accepts TCP connections, parses requests under limits (header bytes and count, a body limit
 // chosen per request, header/body/idle timeouts), and hands each complete request to the Handler
-// with an HttpResponder. Requests on one connection are answered in order: parsing of a
-// pipelined request waits until the previous response is written. Every error it answers itself
-// (400, 408, 413, 431, 505) uses ErrorResponse and closes the connection.
+// together with an HttpResponder. HTTP/1.1 and 1.0 keep-alive rules apply (1.0 closes unless the
+// client asks for keep-alive). Requests on one connection are answered in order: after a complete
+// request, parsing pauses until that request is answered; bytes of pipelined requests received
+// meanwhile stay buffered. Responses produced while one read is being parsed leave in one write.
+// Every error the server answers itself (400, 408, 413, 431, and 500 for a dropped responder)
+// has an ErrorResponse body; after a 400, 408, 413 or 431 the connection is closed, since the
+// stream may no longer be in sync.
 //
-// Loop thread only. The server owns its connections; an HttpResponder refers to its connection
-// weakly, so answering after the client left is a safe no-op.
+// Threads: loop thread only, for every class here. The process must ignore SIGPIPE (flintd's
+// main does), as libuv writes with plain write(2).
+//
+// A client's EOF ends its connection, even a half-close after a complete request (as Node's
+// default): a response still owed then finds no client, and its Send is a no-op.
+//
+// Ownership: the server owns its connections. An HttpResponder refers to its connection weakly
+// and by request number, so it may outlive the connection and even the server: answering a
+// client that left is a safe no-op. The Handler and BodyLimit callbacks must not destroy the
+// server while they run.
 #pragma once
 
 #include <uv.h>
 
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,51 +42,62 @@ namespace flint::scheduler {
 using HttpHeader = std::pair<std::string, std::string>;
 
 struct HttpRequest {
-  std::string method;               // "GET", as received
+  std::string method;               // "GET", upper-case as received
   std::string target;               // raw request-target, e.g. "/fn/hello/x?y=1"
   std::string path;                 // target up to '?', still percent-encoded
-  std::string query;                // after '?', without it
-  std::vector<HttpHeader> headers;  // names lower-cased, arrival order
+  std::string query;                // after '?', without it ("" if none)
+  std::vector<HttpHeader> headers;  // names lower-cased, arrival order, values trimmed
   std::string body;                 // de-chunked
-  std::string peer_ip;
-  uint64_t received_at_ms = 0;  // wall clock when the headers were complete
-  uint64_t received_at_ns = 0;  // uv_hrtime() at the same moment
+  std::string peer_ip;              // "127.0.0.1"
+  uint64_t received_at_ms = 0;      // wall clock (epoch ms) when the headers were complete
+  uint64_t received_at_ns = 0;      // uv_hrtime() at the same moment, for latency
 
   // The first header named `lower_name`, or nullptr.
   const std::string* FindHeader(std::string_view lower_name) const;
 };
 
 struct HttpResponse {
-  int status = 200;
-  std::vector<HttpHeader> headers;  // the server adds content-length, date and connection
-  std::string body;
+  int status = 200;  // 200..999; anything else is answered as 500 (and logged)
+  // The server adds content-length, date and (when closing, or for HTTP/1.0 keep-alive)
+  // connection itself; headers of those names here, and headers whose name or value contains
+  // CR, LF or NUL, are dropped, so a function cannot break the framing of the connection.
+  std::vector<HttpHeader> headers;
+  std::string body;  // not sent for HEAD (content-length still gives its size), 204 and 304
 };
 
 // The JSON error every Flint error response uses:
-// {"error":{"code":"not_found","message":"..."}} with CodeHttpStatus(status.code()).
+// {"error":{"code":"not_found","message":"..."}} with CodeHttpStatus(status.code()) and
+// content-type application/json.
 HttpResponse ErrorResponse(const Status& status);
 
 namespace detail {
 struct Connection;
 }
 
-// Answers one request. Move-only. Send() at most once; after the client went away it is a no-op.
-// Destroyed without Send while its connection lives, it answers 500 (a bug on the caller's side).
+// Answers one request. Move-only. Send() at most once (a second Send is a no-op); after the
+// client went away it is a silent no-op, which alive() predicts. Destroyed without Send while its
+// connection lives, it answers 500 and logs an error (a bug in the caller).
 class HttpResponder {
  public:
   HttpResponder() = default;
-  explicit HttpResponder(std::weak_ptr<detail::Connection> connection);
-  HttpResponder(HttpResponder&&) noexcept = default;
+  HttpResponder(HttpResponder&& other) noexcept;
   HttpResponder& operator=(HttpResponder&& other) noexcept;
   HttpResponder(const HttpResponder&) = delete;
   HttpResponder& operator=(const HttpResponder&) = delete;
   ~HttpResponder();
 
   void Send(HttpResponse&& response);
+  // True while Send would still reach the client.
   bool alive() const;
 
  private:
+  friend struct detail::Connection;
+  HttpResponder(std::weak_ptr<detail::Connection> connection, uint64_t request_number);
+  // The connection if this responder's request is still the one it waits to answer.
+  std::shared_ptr<detail::Connection> Target() const;
+
   std::weak_ptr<detail::Connection> connection_;
+  uint64_t request_number_ = 0;
 };
 
 class HttpServer {
@@ -84,26 +108,33 @@ class HttpServer {
     size_t max_body_bytes = 6 * 1024 * 1024;  // unless BodyLimit says otherwise; beyond: 413
     uint64_t header_timeout_ms = 10'000;      // first byte to complete headers; beyond: 408
     uint64_t body_timeout_ms = 30'000;        // complete headers to complete body; beyond: 408
-    uint64_t idle_timeout_ms = 60'000;        // keep-alive connection without a request: closed
-    size_t max_connections = 10'000;          // beyond: new connections are closed at once
+    // A keep-alive connection with no request in progress is closed silently after this long;
+    // it also bounds how long a client may take to read a response.
+    uint64_t idle_timeout_ms = 60'000;
+    size_t max_connections = 10'000;  // beyond: new connections are closed at once
   };
+  // Called on the loop thread for each complete request; may Send at once or later.
   using Handler = std::function<void(HttpRequest&& request, HttpResponder responder)>;
-  // Called once the headers are complete: the body limit for this request.
+  // Called once the headers are complete (the body is still empty): the body limit for this
+  // request, e.g. larger for deploys.
   using BodyLimit = std::function<size_t(const HttpRequest& request_without_body)>;
 
   HttpServer(uv_loop_t* loop, Options options, Handler handler, BodyLimit body_limit = nullptr);
+  // Closes every connection at once (responses in flight are lost); responders stay safe.
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds and listens; port 0 picks a free port (see port()).
+  // Binds (SO_REUSEADDR) and listens; `host` is an IPv4 or IPv6 address; port 0 picks a free
+  // port (see port()).
   Status Listen(const std::string& host, uint16_t port);
   uint16_t port() const { return port_; }
   // A header added to every response (e.g. a warning).
   void AddDefaultHeader(std::string name, std::string value);
-  // Stops accepting, closes idle connections, lets requests in flight finish (their responses
-  // close the connection) and calls `done` once every connection is closed, or after
-  // `grace_ms`, when the rest are closed by force.
+  // Stops accepting, closes idle connections at once, lets requests in flight (and requests
+  // whose headers have begun arriving) finish with `connection: close`, and calls `done` once,
+  // never before Shutdown returns, when every connection is closed, or after `grace_ms`, when
+  // the rest are closed by force. Call at most once.
   void Shutdown(uint64_t grace_ms, std::function<void()> done);
 
   size_t connection_count() const { return connections_.size(); }
@@ -115,6 +146,8 @@ class HttpServer {
   void Accept();
   void Forget(detail::Connection* connection);
   void MaybeFinishShutdown();
+  // The Date header's value, formatted at most once per second.
+  const std::string& HttpDate();
 
   uv_loop_t* loop_;
   Options options_;
@@ -128,6 +161,11 @@ class HttpServer {
   bool draining_ = false;
   std::function<void()> shutdown_done_;
   std::unique_ptr<loop::Timer> grace_timer_;
+  // Every connection reads into this buffer: a read is parsed before the next one, and only
+  // the unparsed rest is copied into the connection.
+  std::unique_ptr<char[]> read_buffer_;
+  std::string date_;
+  time_t date_second_ = 0;
 };
 
 }  // namespace flint::scheduler

@@ -80,6 +80,20 @@ Status ValidateFunctionConfig(const FunctionConfig& c) {
   if (c.concurrency < 1 || c.concurrency > kMaxConcurrency) {
     return OutOfRange<uint32_t>("concurrency", 1, kMaxConcurrency, c.concurrency);
   }
+  if (c.min_instances > c.max_instances) {
+    return InvalidArgument("min_instances (" + std::to_string(c.min_instances) +
+                           ") must not exceed max_instances (" + std::to_string(c.max_instances) +
+                           ")");
+  }
+  if (c.reserved_concurrency > kMaxInstancesLimit) {
+    return OutOfRange<uint32_t>("reserved_concurrency", 0, kMaxInstancesLimit,
+                                c.reserved_concurrency);
+  }
+  if (!c.keep_alive_policy.empty() && c.keep_alive_policy != "fixed" &&
+      c.keep_alive_policy != "adaptive") {
+    return InvalidArgument("keep_alive_policy must be 'fixed' or 'adaptive', got '" +
+                           detail::Printable(c.keep_alive_policy) + "'");
+  }
   size_t env_bytes = 0;
   std::set<std::string_view> names;
   for (const auto& [name, value] : c.env) {

@@ -34,6 +34,11 @@ struct FunctionConfig {
   uint64_t keep_alive_ms = 0;   // 0 = the node's default; at most kMaxKeepAliveMs
   uint32_t max_instances = 10;  // 1..kMaxInstancesLimit
   uint32_t concurrency = 1;     // requests one worker runs at once, 1..kMaxConcurrency
+  uint32_t min_instances = 0;   // workers kept warm even without traffic, 0..max_instances
+  // Workers' worth of the node's memory budget held for this function only (and usable by no
+  // other function), 0..kMaxInstancesLimit.
+  uint32_t reserved_concurrency = 0;
+  std::string keep_alive_policy;  // "" = the node's default, "fixed" or "adaptive"
   std::vector<EnvVar> env;      // names unique, [A-Za-z_][A-Za-z0-9_]*; order is kept
 
   bool operator==(const FunctionConfig&) const = default;

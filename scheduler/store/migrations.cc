@@ -45,8 +45,70 @@ CREATE TABLE tokens (
 ) STRICT;
 )sql";
 
+// Step 2: the billing ledger (scheduler/store/ledger.h, docs/billing.md). One row per
+// invocation keyed by its request id (a replayed record is ignored, never billed twice); hourly
+// rollups of rows past the retention age; price sheets, each in force from effective_from_ms
+// until the next one. Money is integer picodollars, memory x time integer MB-milliseconds.
+// No foreign keys: the ledger outlives deleted functions and versions.
+constexpr const char* kMigration2 = R"sql(
+CREATE TABLE price_sheets (
+  id INTEGER PRIMARY KEY NOT NULL,
+  effective_from_ms INTEGER NOT NULL UNIQUE,
+  per_million_requests_pico INTEGER NOT NULL CHECK (per_million_requests_pico >= 0),
+  per_gb_second_pico INTEGER NOT NULL CHECK (per_gb_second_pico >= 0),
+  bill_init INTEGER NOT NULL CHECK (bill_init IN (0, 1)),
+  created_at_ms INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE invocations (
+  id TEXT PRIMARY KEY NOT NULL,
+  function TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  trigger TEXT NOT NULL,
+  start_ms INTEGER NOT NULL,
+  duration_us INTEGER NOT NULL,
+  e2e_us INTEGER NOT NULL,
+  billed_ms INTEGER NOT NULL,
+  memory_mb INTEGER NOT NULL,
+  mb_ms INTEGER NOT NULL,
+  cpu_us INTEGER NOT NULL,
+  peak_memory_bytes INTEGER,
+  cold INTEGER NOT NULL,
+  init_us INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  price_sheet_id INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX invocations_by_start ON invocations(start_ms);
+
+CREATE TABLE invocation_hours (
+  hour_ms INTEGER NOT NULL,
+  function TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  price_sheet_id INTEGER NOT NULL,
+  requests INTEGER NOT NULL,
+  throttled INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  cold_starts INTEGER NOT NULL,
+  billed_ms INTEGER NOT NULL,
+  mb_ms INTEGER NOT NULL,
+  cpu_us INTEGER NOT NULL,
+  PRIMARY KEY (hour_ms, function, version, price_sheet_id)
+) STRICT;
+)sql";
+
+// Step 3: autoscaling settings per version (docs/autoscaling.md). Defaults keep old versions
+// as they were: no minimum, no reservation, the node's keep-alive policy ('').
+constexpr const char* kMigration3 = R"sql(
+ALTER TABLE versions ADD COLUMN min_instances INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE versions ADD COLUMN reserved_concurrency INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE versions ADD COLUMN keep_alive_policy TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "functions, versions, tokens", kMigration1},
+    {2, "invocation ledger, hourly rollups, price sheets", kMigration2},
+    {3, "min_instances, reserved_concurrency, keep_alive_policy", kMigration3},
 };
 
 }  // namespace

@@ -65,7 +65,8 @@ Result<std::vector<EnvVar>> DecodeEnv(const std::string& text, std::string_view 
 // Columns selected for a FunctionVersion, in the order ReadVersion expects, from "versions v".
 constexpr const char* kVersionColumns =
     "v.name, v.version, v.runtime, v.entry, v.code_digest, v.memory_mb, v.timeout_ms, "
-    "v.keep_alive_ms, v.max_instances, v.concurrency, v.env_json, v.created_at_ms";
+    "v.keep_alive_ms, v.max_instances, v.concurrency, v.env_json, v.created_at_ms, "
+    "v.min_instances, v.reserved_concurrency, v.keep_alive_policy";
 
 Result<FunctionVersion> ReadVersion(const Statement& row) {
   FunctionVersion v;
@@ -75,7 +76,8 @@ Result<FunctionVersion> ReadVersion(const Statement& row) {
   // or edited by hand, which is an environment failure, not a bug.
   auto fits_u32 = [](int64_t x) { return x >= 0 && x <= std::numeric_limits<uint32_t>::max(); };
   if (!fits_u32(version) || !fits_u32(row.Int(5)) || !fits_u32(row.Int(6)) || row.Int(7) < 0 ||
-      !fits_u32(row.Int(8)) || !fits_u32(row.Int(9))) {
+      !fits_u32(row.Int(8)) || !fits_u32(row.Int(9)) || !fits_u32(row.Int(12)) ||
+      !fits_u32(row.Int(13))) {
     return Internal("store: function '" + v.name + "' version " + std::to_string(version) +
                     " has out-of-range values");
   }
@@ -92,6 +94,9 @@ Result<FunctionVersion> ReadVersion(const Statement& row) {
   if (!env.ok()) return env.status();
   v.config.env = std::move(*env);
   v.created_at_ms = row.Int(11);
+  v.config.min_instances = static_cast<uint32_t>(row.Int(12));
+  v.config.reserved_concurrency = static_cast<uint32_t>(row.Int(13));
+  v.config.keep_alive_policy = row.Text(14);
   return v;
 }
 
@@ -285,8 +290,9 @@ Result<FunctionVersion> Store::CreateVersion(const std::string& name, const std:
 
   Result<Statement> insert = db.Prepare(
       "INSERT INTO versions (name, version, runtime, entry, code_digest, memory_mb, timeout_ms, "
-      "  keep_alive_ms, max_instances, concurrency, env_json, created_at_ms) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+      "  keep_alive_ms, max_instances, concurrency, env_json, created_at_ms, min_instances, "
+      "  reserved_concurrency, keep_alive_policy) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
       "create version");
   if (!insert.ok()) return insert.status();
   insert->Bind(1, name)
@@ -300,7 +306,10 @@ Result<FunctionVersion> Store::CreateVersion(const std::string& name, const std:
       .Bind(9, int64_t{config.max_instances})
       .Bind(10, int64_t{config.concurrency})
       .Bind(11, EncodeEnv(config.env))
-      .Bind(12, v.created_at_ms);
+      .Bind(12, v.created_at_ms)
+      .Bind(13, int64_t{config.min_instances})
+      .Bind(14, int64_t{config.reserved_concurrency})
+      .Bind(15, std::string_view(config.keep_alive_policy));
   FLINT_RETURN_IF_ERROR(insert->Run());
   FLINT_RETURN_IF_ERROR(tx.Commit());
   return v;

@@ -44,12 +44,53 @@ FunctionInfo DecodeFunctionInfo(const json& j) {
   info.keep_alive_ms = GetUint(j, "keep_alive_ms");
   info.max_instances = GetUint(j, "max_instances");
   info.concurrency = GetUint(j, "concurrency");
+  info.min_instances = GetUint(j, "min_instances");
+  info.reserved_concurrency = GetUint(j, "reserved_concurrency");
+  info.keep_alive_policy = GetString(j, "keep_alive_policy");
   info.created_at = GetString(j, "created_at");
   if (auto it = j.find("env"); it != j.end() && it->is_object()) {
     for (const auto& [k, v] : it->items())
       info.env[k] = v.is_string() ? v.get<std::string>() : v.dump();
   }
   return info;
+}
+
+double GetDouble(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+
+PoolInfo DecodePool(const json& p) {
+  PoolInfo pool;
+  if (auto w = p.find("workers"); w != p.end() && w->is_object()) {
+    pool.starting = GetUint(*w, "starting");
+    pool.idle = GetUint(*w, "idle");
+    pool.busy = GetUint(*w, "busy");
+  }
+  pool.name = GetString(p, "name");
+  pool.version = GetUint(p, "version");
+  pool.queue = GetUint(p, "queue");
+  pool.invocations = GetUint(p, "invocations");
+  pool.cold_starts = GetUint(p, "cold_starts");
+  pool.errors = GetUint(p, "errors");
+  pool.throttles = GetUint(p, "throttles");
+  pool.evictions = GetUint(p, "evictions");
+  pool.idle_worker_ms = GetUint(p, "idle_worker_ms");
+  pool.memory_mb = GetUint(p, "memory_mb");
+  pool.min_instances = GetUint(p, "min_instances");
+  pool.waiting_for = GetString(p, "waiting_for");
+  if (auto c = p.find("cold_start_ms"); c != p.end() && c->is_object()) {
+    pool.cold_start_p50_ms = GetDouble(*c, "p50");
+    pool.cold_start_p99_ms = GetDouble(*c, "p99");
+  }
+  if (auto k = p.find("keep_alive"); k != p.end() && k->is_object()) {
+    pool.keep_alive_policy = GetString(*k, "policy");
+    auto learned = k->find("learned");
+    pool.keep_alive_learned = learned != k->end() && learned->is_boolean() && learned->get<bool>();
+    pool.prewarm_ms = GetUint(*k, "prewarm_ms");
+    pool.window_ms = GetUint(*k, "window_ms");
+  }
+  return pool;
 }
 
 // Parses `text` as a JSON object; never throws.
@@ -178,6 +219,9 @@ std::string DeployRequestJson(const DeploySpec& spec) {
   if (c.keep_alive_ms) j["keep_alive_ms"] = *c.keep_alive_ms;
   if (c.max_instances) j["max_instances"] = *c.max_instances;
   if (c.concurrency) j["concurrency"] = *c.concurrency;
+  if (c.min_instances) j["min_instances"] = *c.min_instances;
+  if (c.reserved_concurrency) j["reserved_concurrency"] = *c.reserved_concurrency;
+  if (c.keep_alive_policy) j["keep_alive_policy"] = *c.keep_alive_policy;
   if (!c.env.empty()) j["env"] = c.env;
   // Replace invalid UTF-8 in names or env values rather than throwing.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -217,18 +261,31 @@ Result<FunctionDetails> ParseFunctionDetailsJson(const std::string& text) {
           {GetUint(e, "version"), GetString(e, "created_at"), GetString(e, "code_digest")});
     }
   }
-  if (auto p = j->find("pool"); p != j->end() && p->is_object()) {
-    if (auto w = p->find("workers"); w != p->end() && w->is_object()) {
-      d.pool.starting = GetUint(*w, "starting");
-      d.pool.idle = GetUint(*w, "idle");
-      d.pool.busy = GetUint(*w, "busy");
-    }
-    d.pool.queue = GetUint(*p, "queue");
-    d.pool.invocations = GetUint(*p, "invocations");
-    d.pool.cold_starts = GetUint(*p, "cold_starts");
-    d.pool.errors = GetUint(*p, "errors");
-  }
+  if (auto p = j->find("pool"); p != j->end() && p->is_object()) d.pool = DecodePool(*p);
   return d;
+}
+
+Result<NodeInfo> ParseNodeInfoJson(const std::string& text) {
+  Result<json> j = ParseObject(text);
+  if (!j.ok()) return j.status();
+  auto n = j->find("node");
+  if (n == j->end() || !n->is_object()) return BadAnswer("no \"node\" object");
+  NodeInfo node;
+  node.memory_budget_mb = GetUint(*n, "memory_budget_mb");
+  node.memory_used_mb = GetUint(*n, "memory_used_mb");
+  node.memory_reserved_mb = GetUint(*n, "memory_reserved_mb");
+  node.workers = GetUint(*n, "workers");
+  node.generic_ready = GetUint(*n, "generic_ready");
+  node.idle_worker_ms = GetUint(*n, "idle_worker_ms");
+  node.evictions = GetUint(*n, "evictions");
+  node.cold_starts = GetUint(*n, "cold_starts");
+  node.invocations = GetUint(*n, "invocations");
+  if (auto p = j->find("pools"); p != j->end() && p->is_array()) {
+    for (const auto& e : *p) {
+      if (e.is_object()) node.pools.push_back(DecodePool(e));
+    }
+  }
+  return node;
 }
 
 Result<std::vector<LogEntry>> ParseLogsJson(const std::string& text) {
@@ -312,6 +369,14 @@ Result<Reply<std::string>> FlintClient::Delete(const std::string& name) {
   return Reply<std::string>{deleted.empty() ? name : deleted, std::move(body).value()};
 }
 
+Result<Reply<NodeInfo>> FlintClient::Pools() {
+  Result<std::string> body = Manage("GET", "/v1/pools", "");
+  if (!body.ok()) return body.status();
+  Result<NodeInfo> node = ParseNodeInfoJson(*body);
+  if (!node.ok()) return node.status();
+  return Reply<NodeInfo>{std::move(node).value(), std::move(body).value()};
+}
+
 Result<Reply<std::vector<LogEntry>>> FlintClient::Logs(const std::string& name, uint32_t limit) {
   std::string target = "/v1/functions/" + name + "/logs";
   if (limit > 0) target += "?limit=" + QueryEscape(std::to_string(limit));
@@ -320,6 +385,18 @@ Result<Reply<std::vector<LogEntry>>> FlintClient::Logs(const std::string& name, 
   Result<std::vector<LogEntry>> logs = ParseLogsJson(*body);
   if (!logs.ok()) return logs.status();
   return Reply<std::vector<LogEntry>>{std::move(logs).value(), std::move(body).value()};
+}
+
+Result<std::string> FlintClient::Billing(
+    const std::vector<std::pair<std::string, std::string>>& query) {
+  std::string target = "/v1/billing";
+  char sep = '?';
+  for (const auto& [key, value] : query) {
+    if (value.empty()) continue;
+    target += sep + QueryEscape(key) + "=" + QueryEscape(value);
+    sep = '&';
+  }
+  return Manage("GET", target, "");
 }
 
 Result<std::string> FlintClient::Health() {

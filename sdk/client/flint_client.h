@@ -28,7 +28,10 @@ struct FunctionConfig {
   std::optional<uint64_t> keep_alive_ms;
   std::optional<uint32_t> max_instances;
   std::optional<uint32_t> concurrency;
-  std::map<std::string, std::string> env;  // sent only when not empty
+  std::optional<uint32_t> min_instances;
+  std::optional<uint32_t> reserved_concurrency;
+  std::optional<std::string> keep_alive_policy;  // "fixed" or "adaptive"
+  std::map<std::string, std::string> env;        // sent only when not empty
 };
 
 struct DeploySpec {
@@ -49,6 +52,9 @@ struct FunctionInfo {
   uint64_t keep_alive_ms = 0;
   uint64_t max_instances = 0;
   uint64_t concurrency = 0;
+  uint64_t min_instances = 0;
+  uint64_t reserved_concurrency = 0;
+  std::string keep_alive_policy;  // "" = the node's default
   std::map<std::string, std::string> env;
   std::string created_at;
 };
@@ -67,8 +73,37 @@ struct PoolInfo {
   uint64_t invocations = 0;
   uint64_t cold_starts = 0;
   uint64_t errors = 0;
+  // Autoscaling (docs/autoscaling.md).
+  std::string name;  // in Pools() answers
+  uint64_t version = 0;
+  double cold_start_p50_ms = 0;
+  double cold_start_p99_ms = 0;
+  uint64_t throttles = 0;
+  uint64_t evictions = 0;
+  uint64_t idle_worker_ms = 0;
+  uint64_t memory_mb = 0;
+  uint64_t min_instances = 0;
+  std::string keep_alive_policy;  // in force: "fixed" or "adaptive"
+  bool keep_alive_learned = false;
+  uint64_t prewarm_ms = 0;  // adaptive, once learned
+  uint64_t window_ms = 0;
+  std::string waiting_for;  // why queued requests have no worker yet
 
   uint64_t workers() const { return starting + idle + busy; }
+};
+
+// GET /v1/pools: the node's capacity and every pool.
+struct NodeInfo {
+  uint64_t memory_budget_mb = 0;
+  uint64_t memory_used_mb = 0;
+  uint64_t memory_reserved_mb = 0;
+  uint64_t workers = 0;
+  uint64_t generic_ready = 0;
+  uint64_t idle_worker_ms = 0;
+  uint64_t evictions = 0;
+  uint64_t cold_starts = 0;
+  uint64_t invocations = 0;
+  std::vector<PoolInfo> pools;
 };
 
 struct FunctionDetails {
@@ -114,8 +149,13 @@ class FlintClient {
   Result<Reply<std::vector<FunctionInfo>>> List();
   Result<Reply<FunctionDetails>> Describe(const std::string& name);
   Result<Reply<std::string>> Delete(const std::string& name);
+  // GET /v1/pools.
+  Result<Reply<NodeInfo>> Pools();
   // `limit` 0 lets flintd pick its default.
   Result<Reply<std::vector<LogEntry>>> Logs(const std::string& name, uint32_t limit = 0);
+  // GET /v1/billing?QUERY (docs/billing.md): the report's body as flintd rendered it (JSON,
+  // CSV or a table). `query` pairs are escaped here; empty values are left out.
+  Result<std::string> Billing(const std::vector<std::pair<std::string, std::string>>& query);
   // GET /healthz: flintd's status word ("ok", "stopping").
   Result<std::string> Health();
   // ANY /fn/NAME[path]: the function's response, whatever its HTTP status.
@@ -144,6 +184,7 @@ Result<FunctionInfo> ParseFunctionInfoJson(const std::string& json);  // {"funct
 Result<FunctionDetails> ParseFunctionDetailsJson(const std::string& json);
 Result<std::vector<FunctionInfo>> ParseFunctionListJson(const std::string& json);
 Result<std::vector<LogEntry>> ParseLogsJson(const std::string& json);
+Result<NodeInfo> ParseNodeInfoJson(const std::string& json);
 // The Status for a non-2xx answer: the code and message of {"error":{"code","message"}} when
 // the body has them, else a code chosen from the HTTP status and the reason phrase or body.
 Status ErrorFromResponse(const HttpResponse& response);

@@ -3,9 +3,10 @@
 
 Starts flintd (temporary data directory) and a plain Node.js http server that serves the same
 handler module, drives both with wrk in the same run (interleaved, median of --reps runs), and
-prints Flint's figures with their ratio to Node's. Then measures cold starts: a function whose
-keep-alive is short enough that its pool is at zero before each request, with and without the
-pre-warmed generic worker pool.
+prints Flint's figures with their ratio to Node's. The C++ twin of `hello` (functions/hello-cpp,
+compiled by flintd on deploy) is driven in the same run, and compared with the JS one. Then
+measures cold starts: a function whose keep-alive is short enough that its pool is at zero
+before each request, with and without the pre-warmed generic worker pool, for JS and for C++.
 
   tools/bench/run.sh                       # everything, about 3 minutes
   tools/bench/run.sh --duration 5 --reps 1 --cold 100
@@ -169,14 +170,17 @@ def main():
     args = ap.parse_args()
 
     hello = os.path.join(ROOT, "functions", "hello", "index.mjs")
+    hello_cpp = os.path.join(ROOT, "functions", "hello-cpp")
     log("machine: %d cpus, load %s" % (os.cpu_count(), open("/proc/loadavg").read().split()[:3]))
     node = start_node(args.node_port, hello)
     flintd = Flintd(args.build)
     rows = []
     try:
         flintd.cli("deploy", "hello", os.path.join(ROOT, "functions", "hello"))
+        flintd.cli("deploy", "hello-cpp", hello_cpp, "--entry", "index.cc")
         targets = {
             "flint": flintd.url + "/fn/hello?name=bench",
+            "flint-cpp": flintd.url + "/fn/hello-cpp?name=bench",
             "node": "http://127.0.0.1:%d/?name=bench" % args.node_port,
         }
         for name, url in targets.items():
@@ -195,6 +199,10 @@ def main():
         log("cold starts, pre-warmed pool (%d samples)" % args.cold)
         flintd.cli("deploy", "hello-cold", hello, "--keep-alive", "100ms")
         warm_pool, miss1 = cold_starts(flintd, "hello-cold", args.cold, 0.1)
+        log("cold starts, C++, pre-warmed pool (%d samples)" % args.cold)
+        flintd.cli("deploy", "hello-cpp-cold", hello_cpp, "--entry", "index.cc",
+                   "--keep-alive", "100ms")
+        cpp_pool, miss3 = cold_starts(flintd, "hello-cpp-cold", args.cold, 0.1)
     finally:
         flintd.stop()
         os.killpg(node.pid, signal.SIGKILL)
@@ -205,17 +213,21 @@ def main():
     try:
         bare.cli("deploy", "hello-cold", hello, "--keep-alive", "100ms")
         no_pool, miss2 = cold_starts(bare, "hello-cold", args.cold, 0.1)
+        log("cold starts, C++, no pre-warmed pool (%d samples)" % args.cold)
+        bare.cli("deploy", "hello-cpp-cold", hello_cpp, "--entry", "index.cc",
+                 "--keep-alive", "100ms")
+        cpp_no_pool, miss4 = cold_starts(bare, "hello-cpp-cold", args.cold, 0.1)
     finally:
         bare.stop()
     log("node process start to first response (20 samples)")
     node_start = node_process_start(hello, 20)
 
-    print("\n## Warm invocations: `hello`, wrk -t1, %ds x %d runs (median), same run\n" %
+    print("\n## Warm invocations: `hello` (JS), `hello-cpp` (C++), wrk -t1, %ds x %d runs (median), same run\n" %
           (args.duration, args.reps))
     print("| conns | server | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for conns in (50, 1):
-        for name in ("flint", "node"):
+        for name in ("flint", "flint-cpp", "node"):
             r = results[(name, conns)]
             print("| %d | %s | %.0f | %.3f | %.3f | %.3f | %.3f | %d |" %
                   (conns, name, r["rps"], r["p50"], r["p90"], r["p99"], r["p99.9"], r["errors"]))
@@ -227,16 +239,27 @@ def main():
               (conns, f["rps"] / n["rps"], f["p50"] / n["p50"], f["p99"] / n["p99"],
                f["p99.9"] / n["p99.9"]))
 
+    print("\n| conns | C++ / JS req/s | C++ / JS p50 | C++ / JS p99 | C++ - JS p50 ms |")
+    print("|---:|---:|---:|---:|---:|")
+    for conns in (50, 1):
+        c, j = results[("flint-cpp", conns)], results[("flint", conns)]
+        print("| %d | %.2fx | %.2fx | %.2fx | %+.3f |" %
+              (conns, c["rps"] / j["rps"], c["p50"] / j["p50"], c["p99"] / j["p99"],
+               c["p50"] - j["p50"]))
+
     print("\n## Cold starts (pool at zero, one request; client-side time to full response)\n")
     print("| case | samples | p50 ms | p90 ms | p99 ms | max ms |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, t in (("Flint, pre-warmed generic worker (LOAD only)", warm_pool),
                      ("Flint, no pre-warmed pool (spawn + LOAD)", no_pool),
+                     ("Flint C++, pre-warmed generic worker (LOAD: dlopen + init)", cpp_pool),
+                     ("Flint C++, no pre-warmed pool (spawn + LOAD)", cpp_no_pool),
                      ("Node.js process start to first response", node_start)):
         print("| %s | %d | %.2f | %.2f | %.2f | %.2f |" %
               (label, len(t), pct(t, 50), pct(t, 90), pct(t, 99), max(t) if t else float("nan")))
-    if miss1 or miss2:
-        print("\n(%d + %d requests found a warm worker and were not counted)" % (miss1, miss2))
+    if miss1 or miss2 or miss3 or miss4:
+        print("\n(%d + %d + %d + %d requests found a warm worker and were not counted)" %
+              (miss1, miss2, miss3, miss4))
     print("\nRatios: Flint cold start p50 / Node process start p50 = %.2fx (pre-warmed), %.2fx (no pool)"
           % (pct(warm_pool, 50) / pct(node_start, 50), pct(no_pool, 50) / pct(node_start, 50)))
 

@@ -11,9 +11,11 @@
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <thread>
 
 #include "sdk/client/flint_client.h"
 #include "sdk/core/text.h"
+#include "tools/cli/bill.h"
 #include "tools/cli/deploy_package.h"
 #include "tools/cli/output.h"
 
@@ -35,6 +37,9 @@ struct Args {
   std::string keep_alive;
   uint32_t max_instances = 0;
   uint32_t concurrency = 0;
+  uint32_t min_instances = 0;
+  uint32_t reserved_concurrency = 0;
+  std::string keep_alive_policy;
   std::vector<std::string> env;
   std::string entry;
   std::string runtime;
@@ -45,6 +50,11 @@ struct Args {
   std::vector<std::string> headers;
   // logs
   uint32_t limit = 0;
+  // top
+  std::string interval = "1s";
+  uint32_t iterations = 0;
+  // bill
+  BillOptions bill;
 };
 
 // The first non-empty line of `text`: flint's errors are one line.
@@ -122,6 +132,16 @@ int Deploy(CliIo& io, const Args& a, const CLI::App& cmd) {
   if (cmd.count("--memory") > 0) c.memory_mb = a.memory_mb;
   if (cmd.count("--max-instances") > 0) c.max_instances = a.max_instances;
   if (cmd.count("--concurrency") > 0) c.concurrency = a.concurrency;
+  if (cmd.count("--min-instances") > 0) c.min_instances = a.min_instances;
+  if (cmd.count("--reserved-concurrency") > 0) c.reserved_concurrency = a.reserved_concurrency;
+  if (cmd.count("--keep-alive-policy") > 0) {
+    if (a.keep_alive_policy != "fixed" && a.keep_alive_policy != "adaptive") {
+      return Fail(
+          io, kExitUsage,
+          "--keep-alive-policy must be 'fixed' or 'adaptive', got '" + a.keep_alive_policy + "'");
+    }
+    c.keep_alive_policy = a.keep_alive_policy;
+  }
   if (cmd.count("--timeout") > 0) {
     Result<uint64_t> ms = ParseDurationMs(a.timeout);
     if (!ms.ok()) return Fail(io, kExitUsage, "--timeout: " + ms.status().message());
@@ -245,7 +265,42 @@ int Describe(CliIo& io, const Args& a) {
   if (a.json) {
     io.out << reply->json << "\n";
   } else {
-    io.out << FormatDetails(reply->value);
+    io.out << FormatDetails(reply->value) << FormatUsage(reply->json);
+  }
+  return kExitOk;
+}
+
+int Bill(CliIo& io, const Args& a) {
+  int code = kExitOk;
+  Result<client::ClientConfig> config = LoadConfig(io, true, &code);
+  if (!config.ok()) return code;
+  client::FlintClient flint(config->url, config->token);
+  BillOptions options = a.bill;
+  if (a.json) options.format = "json";
+  auto report = FetchBill(flint, options);
+  if (!report.ok()) return ApiFailure(io, flint, *config, report.status());
+  io.out << *report;
+  return kExitOk;
+}
+
+int Top(CliIo& io, const Args& a) {
+  Result<uint64_t> interval = ParseDurationMs(a.interval);
+  if (!interval.ok()) return Fail(io, kExitUsage, "--interval: " + interval.status().message());
+  int code = kExitOk;
+  Result<client::ClientConfig> config = LoadConfig(io, true, &code);
+  if (!config.ok()) return code;
+  client::FlintClient flint(config->url, config->token);
+  for (uint32_t i = 0; a.iterations == 0 || i < a.iterations; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(*interval));
+    auto reply = flint.Pools();
+    if (!reply.ok()) return ApiFailure(io, flint, *config, reply.status());
+    if (a.json) {
+      io.out << reply->json << "\n";
+    } else {
+      if (io.stdout_is_tty) io.out << "\x1b[H\x1b[2J";  // home, clear: a refreshing view
+      io.out << FormatTop(reply->value, config->url.ToString());
+    }
+    io.out.flush();
   }
   return kExitOk;
 }
@@ -305,6 +360,12 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
   deploy->add_option("--keep-alive", a.keep_alive, "Idle time before a warm worker stops");
   deploy->add_option("--max-instances", a.max_instances, "Most workers at once");
   deploy->add_option("--concurrency", a.concurrency, "Invocations at once per worker");
+  deploy->add_option("--min-instances", a.min_instances,
+                     "Workers kept warm even without traffic (default 0: scale to zero)");
+  deploy->add_option("--reserved-concurrency", a.reserved_concurrency,
+                     "Workers' worth of node memory reserved for this function only");
+  deploy->add_option("--keep-alive-policy", a.keep_alive_policy,
+                     "fixed or adaptive (default: flintd's --keep-alive-policy)");
   deploy->add_option("--env", a.env, "Environment variable KEY=VALUE (repeatable)")
       ->allow_extra_args(false);
   deploy->add_option("--entry", a.entry, "Entry file inside the folder");
@@ -322,6 +383,17 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
   ls->alias("list");
   CLI::App* describe = app.add_subcommand("describe", "Show a function's config, versions, pool");
   describe->add_option("NAME", a.name, "Function name")->required();
+  CLI::App* bill = app.add_subcommand("bill", "Usage and cost by function, version, day or hour");
+  bill->add_option("--from", a.bill.from, "Start: 2025-01-02, RFC 3339, epoch ms, or 24h (ago)");
+  bill->add_option("--to", a.bill.to, "End (exclusive), same forms (default: now)");
+  bill->add_option("--function", a.bill.function, "Only this function");
+  bill->add_option("--by", a.bill.by, "function, version, day, hour or none")
+      ->capture_default_str();
+  bill->add_option("--format", a.bill.format, "table, json or csv")->capture_default_str();
+  CLI::App* top = app.add_subcommand("top", "Live view of the node's worker pools (like top)");
+  top->add_option("--interval", a.interval, "Refresh interval (e.g. 1s, 500ms)")
+      ->capture_default_str();
+  top->add_option("--iterations,-n", a.iterations, "Refreshes before exiting (0: until Ctrl-C)");
   CLI::App* rm = app.add_subcommand("rm", "Delete a function");
   rm->add_option("NAME", a.name, "Function name")->required();
   CLI::App* logs = app.add_subcommand("logs", "Show a function's recent console output");
@@ -359,7 +431,9 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
   if (invoke->parsed()) return Invoke(io, a, *invoke);
   if (ls->parsed()) return List(io, a);
   if (describe->parsed()) return Describe(io, a);
+  if (bill->parsed()) return Bill(io, a);
   if (rm->parsed()) return Remove(io, a);
+  if (top->parsed()) return Top(io, a);
   if (logs->parsed()) return Logs(io, a);
   if (version->parsed()) {
     io.out << "flint " << FLINT_VERSION << "\n";

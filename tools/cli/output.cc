@@ -44,6 +44,71 @@ std::string FormatFunctionTable(const std::vector<client::FunctionInfo>& functio
   return FormatTable(rows);
 }
 
+namespace {
+
+std::string Millis(double ms) {
+  char buf[32];
+  snprintf(buf, sizeof buf, ms < 10 ? "%.2f ms" : "%.0f ms", ms);
+  return buf;
+}
+
+std::string Seconds(uint64_t ms) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(ms) / 1000.0);
+  return buf;
+}
+
+// "adaptive (pre-warm after 54s, keep 17s)", "adaptive (learning; fixed 10m meanwhile)",
+// "fixed"; `configured` is the function's own choice ("" = the node's default).
+std::string KeepAliveText(const client::PoolInfo& p, const std::string& configured) {
+  std::string policy = p.keep_alive_policy.empty() ? (configured.empty() ? "fixed" : configured)
+                                                   : p.keep_alive_policy;
+  std::string out = policy;
+  if (policy == "adaptive") {
+    if (p.keep_alive_learned) {
+      out += p.prewarm_ms > 0 ? " (pre-warm after " + FormatDurationMs(p.prewarm_ms) + ", keep " +
+                                    FormatDurationMs(p.window_ms) + ")"
+                              : " (keep " + FormatDurationMs(p.window_ms) + ")";
+    } else {
+      out += " (learning)";
+    }
+  }
+  if (configured.empty()) out += ", node default";
+  return out;
+}
+
+}  // namespace
+
+std::string FormatTop(const client::NodeInfo& n, const std::string& base_url) {
+  std::string out = "flintd " + base_url + "  memory " + std::to_string(n.memory_used_mb) + "/" +
+                    std::to_string(n.memory_budget_mb) + " MB (" +
+                    std::to_string(n.memory_reserved_mb) + " reserved)  workers " +
+                    std::to_string(n.workers) + " (" + std::to_string(n.generic_ready) +
+                    " pre-warmed)  invocations " + std::to_string(n.invocations) + "  cold " +
+                    std::to_string(n.cold_starts) + "  evictions " + std::to_string(n.evictions) +
+                    "  idle " + Seconds(n.idle_worker_ms) + "\n\n";
+  std::vector<std::vector<std::string>> rows = {{"NAME", "VER", "START", "IDLE", "BUSY", "QUEUE",
+                                                 "INVOKED", "COLD", "P50", "P99", "EVICT",
+                                                 "IDLE-TIME", "KEEP-ALIVE"}};
+  for (const auto& p : n.pools) {
+    std::string keep = p.keep_alive_policy;
+    if (keep == "adaptive" && p.keep_alive_learned) {
+      keep += p.prewarm_ms > 0
+                  ? " " + FormatDurationMs(p.prewarm_ms) + "+" + FormatDurationMs(p.window_ms)
+                  : " " + FormatDurationMs(p.window_ms);
+    }
+    rows.push_back({p.name, std::to_string(p.version), std::to_string(p.starting),
+                    std::to_string(p.idle), std::to_string(p.busy), std::to_string(p.queue),
+                    std::to_string(p.invocations), std::to_string(p.cold_starts),
+                    p.cold_starts ? Millis(p.cold_start_p50_ms) : "-",
+                    p.cold_starts ? Millis(p.cold_start_p99_ms) : "-", std::to_string(p.evictions),
+                    Seconds(p.idle_worker_ms), keep});
+  }
+  out += FormatTable(rows);
+  if (n.pools.empty()) out += "(no pools: nothing has run yet)\n";
+  return out;
+}
+
 std::string FormatDetails(const client::FunctionDetails& d) {
   const client::FunctionInfo& f = d.function;
   std::vector<std::vector<std::string>> rows = {
@@ -55,7 +120,12 @@ std::string FormatDetails(const client::FunctionDetails& d) {
       {"timeout:", FormatDurationMs(f.timeout_ms)},
       {"keep-alive:", f.keep_alive_ms == 0 ? "default" : FormatDurationMs(f.keep_alive_ms)},
       {"max instances:", std::to_string(f.max_instances)},
+      {"min instances:", std::to_string(f.min_instances)},
       {"concurrency:", std::to_string(f.concurrency)},
+      {"reserved:", f.reserved_concurrency == 0
+                        ? "-"
+                        : std::to_string(f.reserved_concurrency) + " workers (" +
+                              FormatMemory(f.reserved_concurrency * f.memory_mb) + ")"},
   };
   if (f.env.empty()) {
     rows.push_back({"env:", "-"});
@@ -74,6 +144,14 @@ std::string FormatDetails(const client::FunctionDetails& d) {
   rows.push_back({"invocations:", std::to_string(p.invocations) + " (" +
                                       std::to_string(p.cold_starts) + " cold starts, " +
                                       std::to_string(p.errors) + " errors)"});
+  rows.push_back({"keep-alive policy:", KeepAliveText(p, f.keep_alive_policy)});
+  if (p.cold_starts > 0) {
+    rows.push_back({"cold start:",
+                    "p50 " + Millis(p.cold_start_p50_ms) + ", p99 " + Millis(p.cold_start_p99_ms)});
+  }
+  rows.push_back({"evictions:", std::to_string(p.evictions)});
+  rows.push_back({"idle worker time:", Seconds(p.idle_worker_ms)});
+  if (!p.waiting_for.empty()) rows.push_back({"waiting for:", p.waiting_for});
   std::string out = FormatTable(rows);
   if (!d.versions.empty()) {
     out += "versions:\n";

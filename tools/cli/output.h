@@ -23,6 +23,11 @@ std::string FormatFunctionTable(const std::vector<client::FunctionInfo>& functio
 // The `flint describe` report: configuration, pool state and versions.
 std::string FormatDetails(const client::FunctionDetails& details);
 
+// The `flint top` view: a node summary line, then one row per pool (name, version, workers by
+// state, queue, invocations, cold starts and their p50/p99, evictions, idle worker-seconds,
+// keep-alive in force).
+std::string FormatTop(const client::NodeInfo& node, const std::string& base_url);
+
 // One line per record: "TIME LEVEL [REQUEST_ID] MESSAGE".
 std::string FormatLogs(const std::vector<client::LogEntry>& logs);
 

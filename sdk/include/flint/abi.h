@@ -75,14 +75,14 @@ typedef enum flint_log_level {
 } flint_log_level;
 
 typedef struct flint_context {
-  uint32_t struct_size;    /* sizeof(flint_context) of the writer */
+  uint32_t struct_size; /* sizeof(flint_context) of the writer */
   uint32_t function_version;
-  flint_str request_id;    /* empty during flint_init */
+  flint_str request_id; /* empty during flint_init */
   flint_str function_name;
   uint32_t memory_limit_mb;
-  uint32_t timeout_ms;     /* the function's configured timeout */
+  uint32_t timeout_ms;        /* the function's configured timeout */
   uint64_t deadline_epoch_ms; /* wall-clock deadline (ms since the epoch); 0 during flint_init */
-  void* host;              /* opaque, passed back to the callbacks below */
+  void* host;                 /* opaque, passed back to the callbacks below */
   /* Appends one log line to the invocation's logs (or the load's, during flint_init). */
   void (*log)(void* host, uint32_t level, const char* text, size_t size);
   /* Milliseconds left before the deadline (0 when it passed). */

@@ -397,7 +397,12 @@ TEST_CASE("An idle function scales to zero and cold-starts again", "[integration
   INFO("flintd log:\n" << flintd.LogTail());
   REQUIRE(zero);
   CHECK(flintd.FindWorkers("flint-worker sleepy@").empty());
-  WorkerAnswer second = CallWorkerId(flintd, "sleepy");
+  HttpResponse cold = GetOrFail(flintd, "/fn/sleepy");
+  REQUIRE(cold.status == 200);
+  const std::string* cold_header = cold.FindHeader("X-Flint-Cold-Start");
+  CHECK((cold_header != nullptr && *cold_header == "true"));
+  WorkerAnswer second{JsonOrFail(cold.body).value("worker", ""),
+                      JsonOrFail(cold.body).value("count", 0)};
   CHECK(second.worker != first.worker);
   CHECK(second.count == 1);
   auto after = client.Describe("sleepy");
@@ -447,6 +452,31 @@ TEST_CASE("Deployed functions survive a restart of flintd", "[integration]") {
   CHECK(r.body == "still here");
   CliResult ls = flintd.RunCli({"ls"});
   CHECK(ls.out.find("durable") != std::string::npos);
+}
+
+TEST_CASE("flintd killed with SIGKILL takes its workers along and restarts with its functions",
+          "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployOrFail(flintd, "crashy", kWorkerIdFunction);
+  CallWorkerId(flintd, "crashy");
+  std::vector<pid_t> workers = flintd.FindWorkers("flint-worker");
+  REQUIRE_FALSE(workers.empty());
+  flintd.Kill9();
+  bool workers_gone = flint::testing::WaitUntil(
+      [&] {
+        for (pid_t p : workers) {
+          if (flint::testing::ProcessAlive(p)) return false;
+        }
+        return true;
+      },
+      5s);
+  CHECK(workers_gone);
+  flint::Status restarted = flintd.Start();
+  INFO(restarted.ToString());
+  REQUIRE(restarted.ok());
+  WorkerAnswer answer = CallWorkerId(flintd, "crashy");
+  CHECK(answer.count == 1);
 }
 
 TEST_CASE("A new deploy switches traffic to the new version", "[integration]") {

@@ -117,11 +117,11 @@ TEST_CASE("Pool asks for a replacement when a worker dies with requests waiting"
   pool.AddStarting(1);
   (void)pool.WorkerReady(1, 0);
   (void)pool.Admit(2, 0);
-  CHECK(pool.WorkerGone(1));
+  CHECK(pool.WorkerGone(1, 0));
   CHECK(pool.counts().queued == 1);
   Pool empty_queue(Policy(1));
   empty_queue.AddStarting(5);
-  CHECK_FALSE(empty_queue.WorkerGone(5));
+  CHECK_FALSE(empty_queue.WorkerGone(5, 0));
 }
 
 TEST_CASE("Pool cancels a queued request and drains idle workers", "[pool]") {
@@ -131,6 +131,226 @@ TEST_CASE("Pool cancels a queued request and drains idle workers", "[pool]") {
   CHECK_FALSE(pool.Cancel(1));
   pool.AddStarting(1);
   CHECK(pool.WorkerReady(1, 0).empty());
-  CHECK(pool.TakeIdle() == std::vector<WorkerId>{1});
+  CHECK(pool.TakeIdle(0) == std::vector<WorkerId>{1});
   CHECK(pool.empty());
+}
+
+namespace {
+PoolPolicy MinPolicy(uint32_t min_instances, uint32_t max_instances, uint64_t keep_alive) {
+  PoolPolicy p = Policy(max_instances, 1, keep_alive);
+  p.min_instances = min_instances;
+  return p;
+}
+// Starts `worker` and makes it ready at `now`.
+void AddReady(Pool& pool, WorkerId worker, uint64_t now) {
+  pool.AddStarting(worker);
+  (void)pool.WorkerReady(worker, now);
+}
+}  // namespace
+
+TEST_CASE("Pool asks for min_instances workers without traffic, counting starting ones",
+          "[pool][min]") {
+  Pool pool(MinPolicy(2, 5, 100));
+  CHECK(pool.WorkersToStart() == 2);
+  pool.AddStarting(1);
+  CHECK(pool.WorkersToStart() == 1);
+  pool.AddStarting(2);
+  CHECK(pool.WorkersToStart() == 0);
+  CHECK(pool.WorkerGone(1, 0) == false);
+  CHECK(pool.WorkersToStart() == 1);
+}
+
+TEST_CASE("Pool keeps min_instances workers past their keep-alive and scales down to them",
+          "[pool][min]") {
+  Pool pool(MinPolicy(1, 5, 100));
+  for (WorkerId w : {1, 2, 3}) AddReady(pool, w, w);
+  // All three are idle and past their keep-alive: two go, oldest first; one stays.
+  CHECK(pool.TakeExpired(1'000) == std::vector<WorkerId>{1, 2});
+  CHECK(pool.counts().idle == 1);
+  CHECK(pool.TakeExpired(1'000'000).empty());
+  CHECK(pool.WorkersToStart() == 0);
+}
+
+TEST_CASE("Pool with min_instances 0 scales to zero one worker at a time as each expires",
+          "[pool][min]") {
+  Pool pool(MinPolicy(0, 5, 100));
+  AddReady(pool, 1, 0);
+  AddReady(pool, 2, 50);
+  CHECK(pool.TakeExpired(100) == std::vector<WorkerId>{1});
+  CHECK(pool.counts().idle == 1);
+  CHECK(pool.TakeExpired(150) == std::vector<WorkerId>{2});
+  CHECK(pool.empty());
+}
+
+TEST_CASE("Pool offers only idle workers beyond min_instances for eviction, LRU first",
+          "[pool][evict]") {
+  Pool pool(MinPolicy(1, 5, 100'000));
+  AddReady(pool, 1, 30);
+  AddReady(pool, 2, 10);
+  AddReady(pool, 3, 20);
+  REQUIRE(pool.Admit(1, 40).kind == Kind::kDispatch);  // the most recently used: worker 1
+  // Busy worker 1 counts towards min_instances, so both idle workers may go, oldest first.
+  auto evictable = pool.Evictable();
+  REQUIRE(evictable.size() == 2);
+  CHECK(evictable[0].first == 2);
+  CHECK(evictable[1].first == 3);
+  CHECK(pool.Evict(2, 50));
+  CHECK_FALSE(pool.Evict(2, 50));
+  CHECK_FALSE(pool.Evict(1, 50));  // busy
+  CHECK(pool.Evictable().size() == 1);
+  CHECK(pool.Evict(3, 50));
+  // Worker 1 is the last one: protected by min_instances once idle.
+  (void)pool.InvocationDone(1, 60);
+  CHECK(pool.Evictable().empty());
+}
+
+TEST_CASE("Pool reports a queued request that still needs a worker until one is started",
+          "[pool][capacity]") {
+  Pool pool(Policy(2));
+  auto a = pool.Admit(1, 0);
+  REQUIRE(a.start_worker);
+  // The caller could not start one (no memory): the pool keeps asking.
+  CHECK(pool.WantsWorker());
+  pool.AddStarting(1);
+  CHECK_FALSE(pool.WantsWorker());
+  CHECK(pool.Cancel(1));
+  CHECK_FALSE(pool.WantsWorker());
+}
+
+TEST_CASE("Pool counts idle worker-milliseconds from idle to busy or gone", "[pool][idle]") {
+  Pool pool(Policy(3, 1, 1'000));
+  AddReady(pool, 1, 100);                               // idle from 100
+  CHECK(pool.IdleWorkerMs(150) == 50);                  // still idle
+  REQUIRE(pool.Admit(1, 200).kind == Kind::kDispatch);  // +100, busy
+  CHECK(pool.IdleWorkerMs(300) == 100);
+  (void)pool.InvocationDone(1, 300);  // idle again from 300
+  AddReady(pool, 2, 300);             // a second idle worker from 300
+  CHECK(pool.IdleWorkerMs(400) == 100 + 100 + 100);
+  CHECK(pool.TakeExpired(1'300) == std::vector<WorkerId>{1, 2});
+  CHECK(pool.IdleWorkerMs(5'000) == 100 + 1'000 + 1'000);
+  // A starting worker is not idle; a busy one that dies adds nothing.
+  pool.AddStarting(3);
+  CHECK(pool.IdleWorkerMs(9'000) == 2'100);
+}
+
+TEST_CASE("Pool queue limit: rejects once max_queue requests wait, accepts again after", "[pool]") {
+  Pool pool(Policy(1, 1, 1000, /*max_queue=*/2));
+  CHECK(pool.Admit(1, 0).kind == Kind::kQueued);
+  CHECK(pool.Admit(2, 0).kind == Kind::kQueued);
+  CHECK(pool.Admit(3, 0).kind == Kind::kRejected);
+  pool.AddStarting(1);
+  CHECK(pool.WorkerReady(1, 1) == std::vector<InvocationId>{1});
+  CHECK(pool.Admit(4, 2).kind == Kind::kQueued);
+  CHECK(pool.Admit(5, 2).kind == Kind::kRejected);
+}
+
+TEST_CASE("Pool scales up under queue pressure one worker per uncovered request, up to max",
+          "[pool][herd]") {
+  Pool pool(Policy(3));
+  int starts = 0;
+  for (InvocationId id = 1; id <= 10; ++id) {
+    if (pool.Admit(id, 0).start_worker) {
+      pool.AddStarting(id);
+      starts++;
+    }
+  }
+  CHECK(starts == 3);
+  CHECK(pool.counts().starting == 3);
+  CHECK(pool.counts().queued == 10);
+}
+
+namespace {
+PoolPolicy AdaptivePolicy(uint64_t fixed_keep_alive) {
+  PoolPolicy p = Policy(5, 1, fixed_keep_alive);
+  p.keep_alive_mode = KeepAliveMode::kAdaptive;
+  return p;
+}
+// One request served by `worker` at `t`, finishing at t+1.
+void Serve(Pool& pool, InvocationId id, WorkerId worker, uint64_t t) {
+  auto a = pool.Admit(id, t);
+  if (a.kind == Kind::kQueued) {
+    pool.AddStarting(worker);
+    (void)pool.WorkerReady(worker, t);
+  }
+  (void)pool.InvocationDone(a.kind == Kind::kDispatch ? a.worker : worker, t + 1);
+}
+}  // namespace
+
+TEST_CASE("Adaptive pool behaves as fixed keep-alive until it has learned", "[pool][adaptive]") {
+  Pool pool(AdaptivePolicy(500));
+  Serve(pool, 1, 1, 0);
+  CHECK_FALSE(pool.windows().learned);
+  CHECK(pool.TakeExpired(400).empty());
+  CHECK(pool.TakeExpired(501) == std::vector<WorkerId>{1});
+  CHECK_FALSE(pool.TakePrewarm(600));
+}
+
+TEST_CASE("Adaptive pool unloads between periodic calls and pre-warms before the next one",
+          "[pool][adaptive]") {
+  Pool pool(AdaptivePolicy(600'000));
+  // A timer every 60 s: after enough samples the pool predicts the next call.
+  uint64_t t = 0;
+  WorkerId next_worker = 1;
+  for (InvocationId id = 1; id <= 12; ++id, t += 60'000) {
+    Serve(pool, id, next_worker++, t);
+    (void)pool.TakeExpired(t + 2);
+    (void)pool.TakeIdle(t + 59'000);  // start each period from zero workers
+  }
+  t -= 60'000;  // the last arrival
+  KeepAliveWindows w = pool.windows();
+  REQUIRE(w.learned);
+  CHECK(w.prewarm_ms > 40'000);
+  CHECK(w.prewarm_ms < 60'000);
+  CHECK(w.prewarm_ms + w.keep_alive_ms > 60'000);
+  CHECK(w.prewarm_ms + w.keep_alive_ms < 90'000);
+  // Right after the call the worker is unloaded (kept workers cost idle time)...
+  Serve(pool, 100, next_worker++, t + 60'000);
+  t += 60'000;
+  CHECK(pool.TakeExpired(t + 5).size() == 1);
+  CHECK(pool.empty());
+  // ...no pre-warm too early; one pre-warm once the window opens, and only one.
+  CHECK_FALSE(pool.TakePrewarm(t + w.prewarm_ms - 1));
+  CHECK(pool.TakePrewarm(t + w.prewarm_ms));
+  CHECK_FALSE(pool.TakePrewarm(t + w.prewarm_ms + 1));
+  pool.AddStarting(77);
+  (void)pool.WorkerReady(77, t + w.prewarm_ms + 3);
+  // The pre-warmed worker is kept through the window, then expires.
+  CHECK(pool.TakeExpired(t + 60'000).empty());
+  auto hit = pool.Admit(101, t + 60'000);
+  CHECK(hit.kind == Kind::kDispatch);  // warm: no cold start
+  CHECK(hit.worker == 77);
+}
+
+TEST_CASE("Adaptive pool never pre-warms while it has a worker", "[pool][adaptive]") {
+  Pool pool(AdaptivePolicy(600'000));
+  uint64_t t = 0;
+  for (InvocationId id = 1; id <= 10; ++id, t += 10'000) Serve(pool, id, id, t);
+  REQUIRE(pool.windows().learned);
+  CHECK_FALSE(pool.empty());
+  CHECK_FALSE(pool.TakePrewarm(t + pool.windows().prewarm_ms));
+}
+
+TEST_CASE("Fixed pool never pre-warms and reports no learned windows", "[pool][adaptive]") {
+  Pool pool(Policy(2, 1, 100));
+  for (InvocationId id = 1; id <= 20; ++id) Serve(pool, id, id, id * 1000);
+  CHECK_FALSE(pool.windows().learned);
+  (void)pool.TakeIdle(30'000);
+  CHECK_FALSE(pool.TakePrewarm(30'500));
+}
+
+TEST_CASE("Adaptive pool keeps an unpredictable function no longer than the fixed keep-alive",
+          "[pool][adaptive]") {
+  Pool pool(AdaptivePolicy(/*fixed_keep_alive=*/1'000));
+  // Gaps spread over decades: learned, but no pre-warming, and a long 99th percentile.
+  uint64_t t = 0;
+  InvocationId id = 1;
+  for (uint64_t gap : {10, 100, 1'000, 10'000, 100'000, 30, 300, 3'000, 30'000, 50, 500, 5'000}) {
+    Serve(pool, id++, 1, t += gap);
+  }
+  KeepAliveWindows w = pool.windows();
+  REQUIRE(w.learned);
+  REQUIRE(w.prewarm_ms == 0);
+  REQUIRE(w.keep_alive_ms > 1'000);
+  CHECK(pool.TakeExpired(t + 1 + 999).empty());
+  CHECK(pool.TakeExpired(t + 1 + 1'000) == std::vector<WorkerId>{1});
 }

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <functional>
 #include <memory>
 #include <string>
@@ -106,8 +107,34 @@ int CountOf(const std::string& haystack, const std::string& needle) {
   return n;
 }
 
+// Writes to a client that left must fail with EPIPE, not kill the test (flintd does the same).
+const bool kSigpipeIgnored = [] {
+  signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+
 // The loop RunWithServer runs, for handlers that answer later.
 uv_loop_t* g_loop = nullptr;
+
+// Runs `fn` on the test loop after `ms`.
+void After(uint64_t ms, std::function<void()> fn) {
+  struct Later {
+    uv_timer_t timer;
+    std::function<void()> fn;
+  };
+  auto* later = new Later{{}, std::move(fn)};
+  uv_timer_init(g_loop, &later->timer);
+  later->timer.data = later;
+  uv_timer_start(
+      &later->timer,
+      [](uv_timer_t* t) noexcept {
+        auto* l = static_cast<Later*>(t->data);
+        l->fn();
+        uv_close(reinterpret_cast<uv_handle_t*>(t),
+                 [](uv_handle_t* h) noexcept { delete static_cast<Later*>(h->data); });
+      },
+      ms, 0);
+}
 
 // Answers `responder` with "late" after `ms` on the test loop.
 void RespondLater(HttpResponder responder, uint64_t ms) {
@@ -458,4 +485,476 @@ TEST_CASE("HttpServer asks for the body limit per request", "[server]") {
   CHECK(uv_loop_close(&loop) == 0);
   CHECK(large.rfind("HTTP/1.1 200", 0) == 0);
   CHECK(small.rfind("HTTP/1.1 413", 0) == 0);
+}
+
+TEST_CASE("HttpServer gives the handler lower-case names, trimmed values, path and query",
+          "[server]") {
+  HttpRequest seen;
+  std::string got;
+  RunWithServer(
+      {},
+      [&](HttpRequest&& request, HttpResponder responder) {
+        seen = std::move(request);
+        responder.Send({});
+      },
+      [&](uint16_t port) {
+        Client c(port);
+        c.Send(
+            "DELETE /fn/a%20b/x?y=1&z HTTP/1.1\r\nX-Mixed-Case:   v1  \r\nX-Empty:\r\n"
+            "x-second: two\r\n\r\n");
+        got = c.ReadResponses(1);
+      });
+  CHECK(got.rfind("HTTP/1.1 200 OK", 0) == 0);
+  CHECK(seen.method == "DELETE");
+  CHECK(seen.target == "/fn/a%20b/x?y=1&z");
+  CHECK(seen.path == "/fn/a%20b/x");
+  CHECK(seen.query == "y=1&z");
+  CHECK(seen.peer_ip == "127.0.0.1");
+  CHECK(seen.received_at_ms > 0);
+  CHECK(seen.received_at_ns > 0);
+  REQUIRE(seen.headers.size() == 3);
+  CHECK(seen.headers[0] == HttpHeader("x-mixed-case", "v1"));
+  CHECK(seen.headers[1] == HttpHeader("x-empty", ""));
+  CHECK(seen.headers[2] == HttpHeader("x-second", "two"));
+  REQUIRE(seen.FindHeader("x-second") != nullptr);
+  CHECK(*seen.FindHeader("x-second") == "two");
+  CHECK(seen.FindHeader("x-missing") == nullptr);
+}
+
+TEST_CASE("HttpServer counts header bytes, not reads, against the limit", "[server]") {
+  HttpServer::Options options;
+  options.max_header_bytes = 1024;
+  std::string got;
+  RunWithServer(options, Echo(), [&](uint16_t port) {
+    Client c(port);
+    std::string req = "GET /near-limit HTTP/1.1\r\n";
+    for (int i = 0; i < 10; ++i)
+      req += "X-H" + std::to_string(i) + ": " + std::string(60, 'v') + "\r\n";
+    req += "\r\n";
+    REQUIRE(req.size() < 1000);
+    for (char ch : req) c.Send(std::string(1, ch));
+    got = c.ReadResponses(1);
+  });
+  CHECK(got.rfind("HTTP/1.1 200 OK", 0) == 0);
+}
+
+TEST_CASE("HttpServer answers 413 instead of 100 Continue to a body too large", "[server]") {
+  HttpServer::Options options;
+  options.max_body_bytes = 100;
+  std::string got;
+  bool closed = false;
+  RunWithServer(options, Echo(), [&](uint16_t port) {
+    Client c(port);
+    c.Send("PUT /x HTTP/1.1\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n");
+    closed = c.ReadUntilClosed();
+    got = c.received();
+  });
+  CHECK(got.rfind("HTTP/1.1 413", 0) == 0);
+  CHECK(got.find("100 Continue") == std::string::npos);
+  CHECK(got.find("payload_too_large") != std::string::npos);
+  CHECK(closed);
+}
+
+TEST_CASE("HttpServer answers 408 to a client too slow to send its body", "[server]") {
+  HttpServer::Options options;
+  options.body_timeout_ms = 100;
+  std::string got;
+  bool closed = false;
+  RunWithServer(options, Echo(), [&](uint16_t port) {
+    Client c(port);
+    c.Send("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+    closed = c.ReadUntilClosed();
+    got = c.received();
+  });
+  CHECK(got.rfind("HTTP/1.1 408", 0) == 0);
+  CHECK(got.find("request_timeout") != std::string::npos);
+  CHECK(closed);
+}
+
+TEST_CASE("HttpServer keeps an HTTP/1.0 connection alive when the client asks", "[server]") {
+  std::string got;
+  RunWithServer({}, Echo(), [&](uint16_t port) {
+    Client c(port);
+    c.Send("GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    c.ReadResponses(1);
+    c.Send("GET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    got = c.ReadResponses(2);
+  });
+  CHECK(CountOf(got, "connection: keep-alive") == 2);
+  CHECK(got.find("GET /2") != std::string::npos);
+}
+
+TEST_CASE("HttpServer closes an HTTP/1.1 connection after Connection: close", "[server]") {
+  bool closed = false;
+  std::string got;
+  RunWithServer({}, Echo(), [&](uint16_t port) {
+    Client c(port);
+    c.Send("GET /bye HTTP/1.1\r\nConnection: close\r\n\r\nGET /ignored HTTP/1.1\r\n\r\n");
+    closed = c.ReadUntilClosed();
+    got = c.received();
+  });
+  CHECK(closed);
+  CHECK(CountOf(got, "HTTP/1.1 200") == 1);
+  CHECK(got.find("connection: close") != std::string::npos);
+  CHECK(got.find("/ignored") == std::string::npos);
+}
+
+TEST_CASE("HttpServer drops response headers that would break the framing", "[server]") {
+  std::string got;
+  RunWithServer(
+      {},
+      [](HttpRequest&&, HttpResponder responder) {
+        HttpResponse response;
+        response.headers = {{"Content-Length", "999"},
+                            {"x-evil", "a\r\nx-injected: b"},
+                            {"Connection", "upgrade"},
+                            {"x-fine", "yes"}};
+        response.body = "ok";
+        responder.Send(std::move(response));
+      },
+      [&](uint16_t port) {
+        Client c(port);
+        c.Send("GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+        got = c.ReadResponses(2);
+      },
+      nullptr);
+  CHECK(CountOf(got, "HTTP/1.1 200 OK") == 2);
+  CHECK(CountOf(got, "content-length: 2\r\n") == 2);
+  CHECK(got.find("999") == std::string::npos);
+  CHECK(got.find("injected") == std::string::npos);
+  CHECK(got.find("upgrade") == std::string::npos);
+  CHECK(CountOf(got, "x-fine: yes\r\n") == 2);
+}
+
+TEST_CASE("HttpServer adds default headers and counts the requests it served", "[server]") {
+  std::string got;
+  uint64_t served = 0;
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  {
+    HttpServer server(&loop, {}, Echo());
+    server.AddDefaultHeader("x-flint-warning", "dev mode");
+    REQUIRE(server.Listen("127.0.0.1", 0).ok());
+    uint16_t port = server.port();
+    std::atomic<bool> finished{false};
+    std::thread client([&] {
+      Client c(port);
+      c.Send("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nBAD\r\n\r\n");
+      c.ReadUntilClosed();
+      got = c.received();
+      finished = true;
+    });
+    while (!finished) uv_run(&loop, UV_RUN_NOWAIT), usleep(1000);
+    client.join();
+    served = server.requests_served();
+  }
+  while (uv_run(&loop, UV_RUN_NOWAIT) != 0) {
+  }
+  CHECK(uv_loop_close(&loop) == 0);
+  CHECK(CountOf(got, "x-flint-warning: dev mode\r\n") == 3);
+  CHECK(CountOf(got, "HTTP/1.1 200 OK") == 2);
+  CHECK(got.find("HTTP/1.1 400") != std::string::npos);
+  CHECK(served == 3);
+}
+
+TEST_CASE("HttpServer sends a large response whole to a client that reads late", "[server]") {
+  const std::string big(8 * 1024 * 1024, 'z');
+  std::string got;
+  RunWithServer(
+      {},
+      [&](HttpRequest&& request, HttpResponder responder) {
+        HttpResponse response;
+        response.body = request.path == "/big" ? big : "small";
+        responder.Send(std::move(response));
+      },
+      [&](uint16_t port) {
+        Client c(port);
+        c.Send("GET /big HTTP/1.1\r\n\r\nGET /small HTTP/1.1\r\n\r\n");
+        usleep(200'000);  // let the kernel's buffers fill: the rest waits in libuv
+        got = c.ReadResponses(2);
+      });
+  size_t body = got.find("\r\n\r\n");
+  REQUIRE(body != std::string::npos);
+  CHECK(got.find("content-length: 8388608\r\n") < body);
+  REQUIRE(got.size() >= body + 4 + big.size());
+  CHECK(got.compare(body + 4, big.size(), big) == 0);
+  CHECK(got.compare(body + 4 + big.size(), 8, "HTTP/1.1") == 0);
+  CHECK(got.size() > body + 4 + big.size() + 5);
+  CHECK(got.compare(got.size() - 5, 5, "small") == 0);
+}
+
+TEST_CASE("HttpServer answers deferred pipelined requests in order", "[server]") {
+  std::string got;
+  RunWithServer(
+      {},
+      [](HttpRequest&& request, HttpResponder responder) {
+        // The first answers last if the server did not keep order.
+        uint64_t delay = request.path == "/1" ? 80 : 5;
+        auto shared = std::make_shared<HttpResponder>(std::move(responder));
+        After(delay, [shared, path = request.path] {
+          HttpResponse response;
+          response.body = "answer" + path;
+          shared->Send(std::move(response));
+        });
+      },
+      [&](uint16_t port) {
+        Client c(port);
+        c.Send("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n");
+        got = c.ReadResponses(3);
+      });
+  size_t a = got.find("answer/1"), b = got.find("answer/2"), c = got.find("answer/3");
+  REQUIRE(a != std::string::npos);
+  REQUIRE(b != std::string::npos);
+  REQUIRE(c != std::string::npos);
+  CHECK(a < b);
+  CHECK(b < c);
+}
+
+TEST_CASE("HttpServer rejects HTTP versions other than 1.x", "[server]") {
+  std::string got;
+  bool closed = false;
+  RunWithServer({}, Echo(), [&](uint16_t port) {
+    Client c(port);
+    c.Send("GET / HTTP/2.0\r\n\r\n");
+    closed = c.ReadUntilClosed();
+    got = c.received();
+  });
+  CHECK(got.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(closed);
+}
+
+TEST_CASE("HttpServer rejects a body framed both by length and by chunks", "[server]") {
+  std::string got;
+  bool handled = false;
+  RunWithServer(
+      {},
+      [&](HttpRequest&&, HttpResponder responder) {
+        handled = true;
+        responder.Send({});
+      },
+      [&](uint16_t port) {
+        Client c(port);
+        c.Send(
+            "POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "0\r\n\r\n");
+        c.ReadUntilClosed();
+        got = c.received();
+      });
+  CHECK(got.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK_FALSE(handled);
+}
+
+TEST_CASE("HttpServer answers an Upgrade request as HTTP/1.1 and closes", "[server]") {
+  std::string got;
+  bool closed = false;
+  RunWithServer({}, Echo(), [&](uint16_t port) {
+    Client c(port);
+    c.Send("GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nxyz");
+    closed = c.ReadUntilClosed();
+    got = c.received();
+  });
+  CHECK(got.rfind("HTTP/1.1 200 OK", 0) == 0);
+  CHECK(got.find("GET /ws") != std::string::npos);
+  CHECK(closed);
+}
+
+TEST_CASE("HttpServer closes connections beyond max_connections", "[server]") {
+  HttpServer::Options options;
+  options.max_connections = 1;
+  std::string first, second;
+  bool second_closed = false;
+  RunWithServer(options, Echo(), [&](uint16_t port) {
+    Client a(port);
+    a.Send("GET /a HTTP/1.1\r\n\r\n");
+    a.ReadResponses(1);  // accepted and counted
+    Client b(port);
+    second_closed = b.ReadUntilClosed();
+    second = b.received();
+    a.Send("GET /again HTTP/1.1\r\n\r\n");
+    first = a.ReadResponses(2);
+  });
+  CHECK(second_closed);
+  CHECK(second.empty());
+  CHECK(first.find("GET /again") != std::string::npos);
+}
+
+TEST_CASE("HttpServer answers 500 when a handler throws", "[server]") {
+  std::string got;
+  RunWithServer(
+      {}, [](HttpRequest&&, HttpResponder) { throw std::runtime_error("handler bug"); },
+      [&](uint16_t port) {
+        Client c(port);
+        c.Send("GET / HTTP/1.1\r\n\r\n");
+        got = c.ReadResponses(1);
+        c.Send("GET / HTTP/1.1\r\n\r\n");
+        got = c.ReadResponses(2);
+      });
+  CHECK(CountOf(got, "HTTP/1.1 500") == 2);
+  CHECK(got.find("\"code\":\"internal\"") != std::string::npos);
+}
+
+TEST_CASE("HttpResponder knows when its client left, and Send is then a no-op", "[server]") {
+  bool alive_before = false, alive_after = true;
+  std::atomic<bool> handled{false};
+  RunWithServer(
+      {},
+      [&](HttpRequest&&, HttpResponder responder) {
+        alive_before = responder.alive();
+        handled = true;
+        auto shared = std::make_shared<HttpResponder>(std::move(responder));
+        After(150, [&, shared] {
+          alive_after = shared->alive();
+          shared->Send({});
+          shared->Send({});  // a second Send is a no-op as well
+        });
+      },
+      [&](uint16_t port) {
+        {
+          Client c(port);
+          c.Send("GET / HTTP/1.1\r\n\r\n");
+          while (!handled) usleep(1000);
+        }
+        usleep(300'000);
+      });
+  CHECK(alive_before);
+  CHECK_FALSE(alive_after);
+}
+
+TEST_CASE("HttpServer::Shutdown closes idle connections at once and reports done", "[server]") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  g_loop = &loop;
+  bool done = false, closed = false;
+  {
+    HttpServer server(&loop, {}, Echo());
+    REQUIRE(server.Listen("127.0.0.1", 0).ok());
+    uint16_t port = server.port();
+    std::atomic<bool> served{false};
+    std::thread client([&] {
+      Client c(port);
+      c.Send("GET / HTTP/1.1\r\n\r\n");
+      c.ReadResponses(1);
+      served = true;
+      closed = c.ReadUntilClosed();
+    });
+    while (!served || server.connection_count() == 0) uv_run(&loop, UV_RUN_NOWAIT), usleep(1000);
+    bool called_inline = false;
+    server.Shutdown(60'000, [&] {
+      done = true;
+      called_inline = true;
+    });
+    CHECK_FALSE(called_inline);
+    while (!done) uv_run(&loop, UV_RUN_ONCE);
+    client.join();
+    CHECK(server.connection_count() == 0);
+  }
+  while (uv_run(&loop, UV_RUN_NOWAIT) != 0) {
+  }
+  CHECK(uv_loop_close(&loop) == 0);
+  CHECK(closed);
+}
+
+TEST_CASE("HttpServer::Shutdown without connections reports done from the loop", "[server]") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  int done = 0;
+  {
+    HttpServer server(&loop, {}, Echo());
+    REQUIRE(server.Listen("127.0.0.1", 0).ok());
+    server.Shutdown(1000, [&] { done++; });
+    CHECK(done == 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  while (uv_run(&loop, UV_RUN_NOWAIT) != 0) {
+  }
+  CHECK(uv_loop_close(&loop) == 0);
+  CHECK(done == 1);
+}
+
+TEST_CASE("HttpServer::Shutdown closes what remains after the grace period", "[server]") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  g_loop = &loop;
+  bool done = false, closed = false;
+  std::shared_ptr<HttpResponder> never;  // a handler that does not answer in time
+  {
+    HttpServer server(&loop, {}, [&](HttpRequest&&, HttpResponder responder) {
+      never = std::make_shared<HttpResponder>(std::move(responder));
+      server.Shutdown(50, [&] { done = true; });
+    });
+    REQUIRE(server.Listen("127.0.0.1", 0).ok());
+    uint16_t port = server.port();
+    std::thread client([&] {
+      Client c(port);
+      c.Send("GET / HTTP/1.1\r\n\r\n");
+      closed = c.ReadUntilClosed();
+    });
+    while (!done) uv_run(&loop, UV_RUN_ONCE);
+    client.join();
+    CHECK(server.connection_count() == 0);
+    CHECK_FALSE(never->alive());
+    never.reset();  // destroyed after its connection: no 500, no crash
+  }
+  while (uv_run(&loop, UV_RUN_NOWAIT) != 0) {
+  }
+  CHECK(uv_loop_close(&loop) == 0);
+  CHECK(closed);
+}
+
+TEST_CASE("HttpServer parses pipelined requests however the reads split them", "[server]") {
+  std::string stream;
+  for (int i = 0; i < 40; ++i) {
+    std::string n = std::to_string(i);
+    stream += i % 2 == 0 ? "GET /g" + n + "?i=" + n + " HTTP/1.1\r\nHost: t\r\n\r\n"
+                         : "POST /p" + n + " HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nb" +
+                               n.substr(0, 1) + "x\r\n0\r\n\r\n";
+  }
+  std::string got;
+  RunWithServer({}, Echo(), [&](uint16_t port) {
+    Client c(port);
+    uint32_t seed = 12345;
+    for (size_t off = 0; off < stream.size();) {
+      seed = seed * 1103515245 + 12345;
+      size_t n = std::min<size_t>(stream.size() - off, 1 + (seed >> 16) % 97);
+      c.Send(stream.substr(off, n));
+      off += n;
+    }
+    got = c.ReadResponses(40);
+  });
+  CHECK(CountOf(got, "HTTP/1.1 200 OK") == 40);
+  size_t last = 0;
+  for (int i = 0; i < 40; ++i) {
+    std::string n = std::to_string(i);
+    std::string expected = i % 2 == 0 ? "GET /g" + n + " q=i=" + n + " body="
+                                      : "POST /p" + n + " q= body=b" + n.substr(0, 1) + "x";
+    size_t at = got.find(expected, last);
+    INFO(expected);
+    REQUIRE(at != std::string::npos);
+    last = at;
+  }
+}
+
+TEST_CASE("HttpServer sends a large last response whole before it closes", "[server]") {
+  const std::string big(8 * 1024 * 1024, 'q');
+  std::string got;
+  bool closed = false;
+  RunWithServer(
+      {},
+      [&](HttpRequest&&, HttpResponder responder) {
+        HttpResponse response;
+        response.body = big;
+        responder.Send(std::move(response));
+      },
+      [&](uint16_t port) {
+        Client c(port);
+        c.Send("GET /big HTTP/1.0\r\n\r\n");
+        usleep(200'000);
+        closed = c.ReadUntilClosed();
+        got = c.received();
+      });
+  CHECK(closed);
+  size_t body = got.find("\r\n\r\n");
+  REQUIRE(body != std::string::npos);
+  CHECK(got.find("connection: close") < body);
+  CHECK(got.size() == body + 4 + big.size());
 }

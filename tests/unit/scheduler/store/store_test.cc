@@ -69,47 +69,49 @@ TEST_CASE("Store::Open creates the database and applies migrations once", "[stor
   }
   // Reopening applies nothing again (migration 1's CREATE TABLE would fail if it ran twice).
   auto store = OpenStore(dir);
-  CHECK(store->schema_version() == 1);
+  CHECK(store->schema_version() == static_cast<int>(StoreMigrations().size()));
   auto applied = store->AppliedMigrations();
   REQUIRE(applied.ok());
-  REQUIRE(applied->size() == 1);
+  REQUIRE(applied->size() == StoreMigrations().size());
   CHECK((*applied)[0].applied_at_ms == first_applied_at);
 }
 
 TEST_CASE("Store applies later migrations in order on an existing database",
           "[store][migrations]") {
   TempDir tmp;
-  const Migration one = StoreMigrations()[0];
-  const Migration two = {2, "extra table",
-                         "CREATE TABLE extra (x INTEGER NOT NULL) STRICT;"
-                         "INSERT INTO extra (x) VALUES (7);"};
-  const Migration three = {3, "more", "ALTER TABLE extra ADD COLUMN y TEXT;"};
+  // Flint's own migrations, then two more as a later release would add them.
+  const std::vector<Migration> current(StoreMigrations().begin(), StoreMigrations().end());
+  const int n = static_cast<int>(current.size());
+  const Migration next = {n + 1, "extra table",
+                          "CREATE TABLE extra (x INTEGER NOT NULL) STRICT;"
+                          "INSERT INTO extra (x) VALUES (7);"};
+  const Migration after = {n + 2, "more", "ALTER TABLE extra ADD COLUMN y TEXT;"};
+  std::vector<Migration> upgraded = current;
+  upgraded.push_back(next);
+  upgraded.push_back(after);
   {
-    std::vector<Migration> v1 = {one};
-    auto store = Store::OpenWithMigrations(tmp.path(), v1);
+    auto store = Store::OpenWithMigrations(tmp.path(), current);
     REQUIRE(store.ok());
-    CHECK((*store)->schema_version() == 1);
+    CHECK((*store)->schema_version() == n);
     Create(**store, "keep", kDigestA);
   }
   {
-    std::vector<Migration> v3 = {one, two, three};
-    auto store = Store::OpenWithMigrations(tmp.path(), v3);
+    auto store = Store::OpenWithMigrations(tmp.path(), upgraded);
     INFO(store.status().ToString());
     REQUIRE(store.ok());
-    CHECK((*store)->schema_version() == 3);
+    CHECK((*store)->schema_version() == n + 2);
     auto applied = (*store)->AppliedMigrations();
     REQUIRE(applied.ok());
-    REQUIRE(applied->size() == 3);
-    CHECK((*applied)[1].name == "extra table");
-    CHECK((*applied)[2].version == 3);
+    REQUIRE(applied->size() == upgraded.size());
+    CHECK((*applied)[n].name == "extra table");
+    CHECK((*applied)[n + 1].version == n + 2);
     // Data written before the upgrade is still there.
     CHECK((*store)->GetLive("keep").ok());
   }
   // Idempotent: a second open with the same list changes nothing.
-  std::vector<Migration> v3 = {one, two, three};
-  auto store = Store::OpenWithMigrations(tmp.path(), v3);
+  auto store = Store::OpenWithMigrations(tmp.path(), upgraded);
   REQUIRE(store.ok());
-  CHECK((*store)->AppliedMigrations()->size() == 3);
+  CHECK((*store)->AppliedMigrations()->size() == upgraded.size());
 }
 
 TEST_CASE("A failing migration is rolled back entirely and reported", "[store][migrations]") {
@@ -134,16 +136,18 @@ TEST_CASE("A failing migration is rolled back entirely and reported", "[store][m
 
 TEST_CASE("Store refuses a database written by a newer Flint", "[store][migrations]") {
   TempDir tmp;
-  std::vector<Migration> future = {StoreMigrations()[0],
-                                   {2, "from the future", "CREATE TABLE later (x INTEGER);"}};
+  std::vector<Migration> future(StoreMigrations().begin(), StoreMigrations().end());
+  const int newer = static_cast<int>(future.size()) + 1;
+  future.push_back({newer, "from the future", "CREATE TABLE later (x INTEGER);"});
   {
     auto store = Store::OpenWithMigrations(tmp.path(), future);
     REQUIRE(store.ok());
-    CHECK((*store)->schema_version() == 2);
+    CHECK((*store)->schema_version() == newer);
   }
   auto refused = Store::Open(tmp.path());
   REQUIRE_FALSE(refused.ok());
-  CHECK_THAT(refused.status().message(), Catch::Contains("schema version 2"));
+  CHECK_THAT(refused.status().message(),
+             Catch::Contains("schema version " + std::to_string(newer)));
   CHECK_THAT(refused.status().message(), Catch::Contains("newer Flint"));
   // Refusing changed nothing: the newer Flint can still open it.
   auto again = Store::OpenWithMigrations(tmp.path(), future);

@@ -1,0 +1,157 @@
+// Autoscaling with real flintd and flint-worker processes: min_instances started without
+// traffic and kept past the keep-alive, eviction of another function's idle worker under a
+// small --memory-budget, and 503 with a reason when nothing can be evicted. State is polled
+// with generous bounds; nothing asserts on latency.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/support/flintd_fixture.h"
+
+using flint::client::HttpResponse;
+using flint::testing::CliResult;
+using flint::testing::FlintdProcess;
+using flint::testing::TempDir;
+using flint::testing::WaitUntil;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kHello =
+    "export const handler = async () => ({statusCode: 200, body: 'hi'});\n";
+
+void StartOrFail(FlintdProcess& flintd) {
+  flint::Status s = flintd.Start();
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+}
+
+void DeployOrFail(const FlintdProcess& flintd, const std::string& name,
+                  std::vector<std::string> flags = {}) {
+  TempDir dir("flint-fn");
+  dir.Write(name + "/index.mjs", kHello);
+  std::vector<std::string> args = {"deploy", name, dir.path() + "/" + name};
+  args.insert(args.end(), flags.begin(), flags.end());
+  CliResult r = flintd.RunCli(args);
+  INFO(r.Describe() << "\nflintd log:\n" << flintd.LogTail());
+  REQUIRE(r.exit_code == 0);
+}
+
+HttpResponse Invoke(const FlintdProcess& flintd, const std::string& name) {
+  auto r = flintd.HttpGet("/fn/" + name);
+  INFO("GET /fn/" << name << ": " << r.status().ToString() << "\n" << flintd.LogTail());
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+// GET /v1/pools as JSON.
+json Pools(const FlintdProcess& flintd) {
+  auto r = flintd.HttpGet("/v1/pools", {{"Authorization", "Bearer " + flintd.token()}});
+  REQUIRE(r.ok());
+  REQUIRE(r->status == 200);
+  return json::parse(r->body);
+}
+
+// The pool of `name` in GET /v1/pools, or null.
+json PoolOf(const FlintdProcess& flintd, const std::string& name) {
+  json all = Pools(flintd);  // kept alive for the loop: ["pools"] is a reference into it
+  for (const auto& p : all["pools"]) {
+    if (p["name"] == name) return p;
+  }
+  return nullptr;
+}
+
+uint64_t Idle(const FlintdProcess& flintd, const std::string& name) {
+  json p = PoolOf(flintd, name);
+  return p.is_null() ? 0 : p["workers"]["idle"].get<uint64_t>();
+}
+
+}  // namespace
+
+TEST_CASE("min_instances workers start without traffic and outlive the keep-alive",
+          "[integration][autoscale]") {
+  FlintdProcess flintd({"--keep-alive", "200ms"});
+  StartOrFail(flintd);
+  DeployOrFail(flintd, "warm", {"--min-instances", "2", "--max-instances", "4"});
+  bool warmed = WaitUntil([&] { return Idle(flintd, "warm") == 2; }, 20s);
+  INFO(Pools(flintd).dump() << "\n" << flintd.LogTail());
+  REQUIRE(warmed);
+  CHECK(flintd.FindWorkers("warm@").size() == 2);
+  // Five keep-alives later, both are still there.
+  std::this_thread::sleep_for(1s);
+  CHECK(Idle(flintd, "warm") == 2);
+  // The first request finds a warm worker: no cold start.
+  HttpResponse r = Invoke(flintd, "warm");
+  CHECK(r.status == 200);
+  CHECK(r.FindHeader("x-flint-cold-start") == nullptr);
+  // describe shows the setting and the pool.
+  CliResult d = flintd.RunCli({"describe", "warm"});
+  INFO(d.Describe());
+  REQUIRE(d.exit_code == 0);
+  CHECK(d.out.find("min instances:") != std::string::npos);
+  CHECK(d.out.find("2 idle") != std::string::npos);
+  // A function without min_instances scales to zero after its keep-alive.
+  DeployOrFail(flintd, "cold");
+  CHECK(Invoke(flintd, "cold").status == 200);
+  CHECK(WaitUntil([&] { return flintd.FindWorkers("cold@").empty(); }, 20s));
+  CHECK(Idle(flintd, "warm") == 2);
+}
+
+TEST_CASE("A full memory budget evicts the least recently used idle worker of another function",
+          "[integration][autoscale]") {
+  FlintdProcess flintd({"--memory-budget", "256"});
+  StartOrFail(flintd);
+  for (const char* name : {"a", "b", "c"}) DeployOrFail(flintd, name, {"--memory", "128"});
+  CHECK(Invoke(flintd, "a").status == 200);
+  CHECK(Invoke(flintd, "b").status == 200);
+  REQUIRE(WaitUntil([&] { return Idle(flintd, "a") == 1 && Idle(flintd, "b") == 1; }));
+  CHECK(Pools(flintd)["node"]["memory_used_mb"] == 256);
+  // c needs 128 MB: a's worker is the least recently used.
+  HttpResponse r = Invoke(flintd, "c");
+  CHECK(r.status == 200);
+  json a = PoolOf(flintd, "a");
+  CHECK(a["evictions"] == 1);
+  CHECK(Idle(flintd, "a") == 0);
+  CHECK(Idle(flintd, "b") == 1);
+  CHECK(Pools(flintd)["node"]["evictions"] == 1);
+  CHECK(WaitUntil([&] { return flintd.FindWorkers("a@").empty(); }));
+  // flint top shows the pools once and exits.
+  CliResult top = flintd.RunCli({"top", "-n", "1"});
+  INFO(top.Describe());
+  REQUIRE(top.exit_code == 0);
+  CHECK(top.out.find("EVICT") != std::string::npos);
+  CHECK(top.out.find("memory 256/256 MB") != std::string::npos);
+}
+
+TEST_CASE("A request gets 503 with the reason when nothing can be evicted",
+          "[integration][autoscale]") {
+  FlintdProcess flintd({"--memory-budget", "256", "--queue-timeout", "1s"});
+  StartOrFail(flintd);
+  // The whole budget is held by a min_instances worker, which is never evicted.
+  DeployOrFail(flintd, "big", {"--memory", "256", "--min-instances", "1"});
+  REQUIRE(WaitUntil([&] { return Idle(flintd, "big") == 1; }, 20s));
+  DeployOrFail(flintd, "small", {"--memory", "128"});
+  HttpResponse r = Invoke(flintd, "small");
+  CHECK(r.status == 503);
+  CHECK(r.body.find("memory budget") != std::string::npos);
+  CHECK(Idle(flintd, "big") == 1);
+  // A function larger than the whole budget is refused at once, with its reason.
+  DeployOrFail(flintd, "huge", {"--memory", "512"});
+  HttpResponse h = Invoke(flintd, "huge");
+  CHECK(h.status == 503);
+  CHECK(h.body.find("needs 512 MB") != std::string::npos);
+}
+
+TEST_CASE("Reserved concurrency keeps memory for its function only", "[integration][autoscale]") {
+  FlintdProcess flintd({"--memory-budget", "384", "--queue-timeout", "1s"});
+  StartOrFail(flintd);
+  DeployOrFail(flintd, "vip", {"--memory", "128", "--reserved-concurrency", "2"});
+  DeployOrFail(flintd, "other", {"--memory", "256"});
+  // 384 - 256 reserved for vip leaves 128: other's 256 MB worker never fits.
+  HttpResponse r = Invoke(flintd, "other");
+  CHECK(r.status == 503);
+  CHECK(r.body.find("reserved for other functions") != std::string::npos);
+  CHECK(Invoke(flintd, "vip").status == 200);
+  CHECK(Pools(flintd)["node"]["memory_reserved_mb"] == 256);
+}

@@ -1,0 +1,116 @@
+#include "scheduler/core/keep_alive.h"
+
+#include <catch2/catch.hpp>
+#include <random>
+
+using namespace flint::scheduler;
+
+namespace {
+// Feeds arrivals separated by `gaps` (starting at t = 1000) and returns the last arrival time.
+uint64_t Feed(AdaptiveKeepAlive& policy, const std::vector<uint64_t>& gaps) {
+  uint64_t t = 1000;
+  policy.RecordArrival(t);
+  for (uint64_t g : gaps) policy.RecordArrival(t += g);
+  return t;
+}
+}  // namespace
+
+TEST_CASE("AdaptiveKeepAlive bins are 10 ms fine at first and about 10% wide after",
+          "[keepalive]") {
+  AdaptiveKeepAlive policy;
+  CHECK(policy.BinOf(0) == 0);
+  CHECK(policy.BinOf(9) == 0);
+  CHECK(policy.BinOf(10) == 1);
+  CHECK(policy.BinUpper(policy.bin_count() - 1) == 4u * 3600 * 1000);
+  for (size_t i = 1; i < policy.bin_count(); ++i) {
+    uint64_t lo = policy.BinLower(i), hi = policy.BinUpper(i);
+    REQUIRE(hi > lo);
+    if (lo >= 1000 && i + 1 < policy.bin_count()) CHECK(hi <= lo * 1.11 + 1);
+    CHECK(policy.BinOf(lo) == i);
+    CHECK(policy.BinOf(hi - 1) == i);
+  }
+  // A few hundred bins, not millions: it is kept per function.
+  CHECK(policy.bin_count() < 200);
+}
+
+TEST_CASE("AdaptiveKeepAlive is not learned with too few samples", "[keepalive]") {
+  AdaptiveKeepAlive policy;
+  Feed(policy, {60'000, 60'000, 60'000, 60'000});
+  CHECK_FALSE(policy.windows().learned);
+  Feed(policy, {60'000});  // the first arrival of a Feed adds a 1000 ms gap... still learning
+  CHECK(policy.samples() == 6);
+  CHECK(policy.windows().learned);
+}
+
+TEST_CASE("AdaptiveKeepAlive pre-warms before a periodic call and keeps a short window",
+          "[keepalive]") {
+  AdaptiveKeepAlive policy;
+  Feed(policy, std::vector<uint64_t>(20, 300'000));  // every 5 minutes
+  KeepAliveWindows w = policy.windows();
+  REQUIRE(w.learned);
+  // Pre-warm at most 10% + one bin before the call, and the window covers it.
+  CHECK(w.prewarm_ms >= 300'000 * 0.9 * 0.9);
+  CHECK(w.prewarm_ms < 300'000);
+  CHECK(w.prewarm_ms + w.keep_alive_ms > 300'000);
+  CHECK(w.prewarm_ms + w.keep_alive_ms <= 300'000 * 1.1 * 1.11);
+  // Far less held than a 10-minute fixed keep-alive.
+  CHECK(w.keep_alive_ms < 100'000);
+}
+
+TEST_CASE("AdaptiveKeepAlive keeps sub-second gaps at sub-second resolution", "[keepalive]") {
+  AdaptiveKeepAlive policy;
+  Feed(policy, std::vector<uint64_t>(30, 250));
+  KeepAliveWindows w = policy.windows();
+  REQUIRE(w.learned);
+  CHECK(w.prewarm_ms + w.keep_alive_ms >= 250);
+  CHECK(w.prewarm_ms + w.keep_alive_ms < 400);
+}
+
+TEST_CASE("AdaptiveKeepAlive does not pre-warm an unpredictable (spread) function", "[keepalive]") {
+  AdaptiveKeepAlive policy;
+  std::mt19937_64 rng(42);
+  std::exponential_distribution<double> gap(1.0 / 20'000);  // Poisson, mean 20 s
+  std::vector<uint64_t> gaps;
+  for (int i = 0; i < 400; ++i) gaps.push_back(static_cast<uint64_t>(gap(rng)) + 1);
+  Feed(policy, gaps);
+  KeepAliveWindows w = policy.windows();
+  REQUIRE(w.learned);
+  CHECK(w.prewarm_ms == 0);
+  // Kept up to about the 99th percentile (4.6 x the mean for an exponential), with margin.
+  CHECK(w.keep_alive_ms > 60'000);
+  CHECK(w.keep_alive_ms < 200'000);
+}
+
+TEST_CASE("AdaptiveKeepAlive falls back to fixed when most gaps exceed its range", "[keepalive]") {
+  AdaptiveKeepAliveOptions options;
+  options.range_ms = 60'000;
+  AdaptiveKeepAlive policy(options);
+  Feed(policy, {1'000, 1'000, 1'000, 1'000, 1'000, 1'000});
+  REQUIRE(policy.windows().learned);
+  Feed(policy, std::vector<uint64_t>(20, 120'000));
+  CHECK_FALSE(policy.windows().learned);
+}
+
+TEST_CASE("AdaptiveKeepAlive forgets old behaviour as counts are halved", "[keepalive]") {
+  AdaptiveKeepAliveOptions options;
+  options.max_samples = 50;
+  AdaptiveKeepAlive policy(options);
+  uint64_t t = Feed(policy, std::vector<uint64_t>(50, 100'000));
+  for (int i = 0; i < 300; ++i) policy.RecordArrival(t += 2'000);
+  KeepAliveWindows w = policy.windows();
+  REQUIRE(w.learned);
+  CHECK(w.prewarm_ms + w.keep_alive_ms < 10'000);
+  CHECK(policy.samples() <= 50);
+}
+
+TEST_CASE("AdaptiveKeepAlive keeps a worker from the call on for a mostly back-to-back function",
+          "[keepalive]") {
+  AdaptiveKeepAlive policy;
+  std::vector<uint64_t> gaps(100, 5);  // bursts
+  gaps[50] = 30'000;                   // one pause between them
+  Feed(policy, gaps);
+  KeepAliveWindows w = policy.windows();
+  REQUIRE(w.learned);
+  // The head is in the first bin: nothing to gain from unloading.
+  CHECK(w.prewarm_ms == 0);
+}

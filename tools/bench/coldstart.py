@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Cold-start latency of Flint: a function whose pool is at zero gets one request, many times.
+
+For each (function, pre-warmed pool on/off) it starts its own flintd, deploys the function with
+a 100 ms keep-alive, and for every sample waits until the function has no worker left (and, with
+the pre-warmed pool, until a generic worker is ready again), then sends one request. It reports
+p50/p99/p99.9 of
+
+  - e2e:    the client's time for the whole HTTP request (what a caller sees), and
+  - server: flintd's own measure, request needing a worker -> LOADED (GET /v1/pools keeps the
+            last 1024 samples per pool; p50/p99 only).
+
+  python3 tools/bench/coldstart.py --build build-scale --samples 200
+  python3 tools/bench/coldstart.py --build build-scale --samples 50 --json out.json
+
+Functions: functions/hello (JavaScript) and functions/hello-cpp (C++, compiled by flintd at
+deploy) when it exists. Needs a built flintd, flint-worker and flint in --build.
+"""
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def pct(values, p):
+    """Nearest-rank percentile."""
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = max(1, min(len(values), int(-(-p * len(values) // 100))))
+    return values[k - 1]
+
+
+class Flintd:
+    """A flintd on a free port with a temporary data directory; stop() removes everything."""
+
+    def __init__(self, build, extra_args=()):
+        self.build = build
+        self.data = tempfile.mkdtemp(prefix="flint-bench-")
+        self.log = open(os.path.join(self.data, "flintd.log"), "w")
+        self.proc = subprocess.Popen(
+            [os.path.join(build, "scheduler", "flintd"), "--listen", "127.0.0.1:0",
+             "--data-dir", self.data, "--log-level", "warn", *extra_args],
+            stdout=self.log, stderr=self.log, start_new_session=True)
+        url_file = os.path.join(self.data, "flintd.url")
+        deadline = time.time() + 20
+        while not (os.path.exists(url_file) and os.path.getsize(url_file) > 0):
+            if time.time() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("flintd did not start; see " + self.log.name)
+            time.sleep(0.02)
+        self.url = open(url_file).read().strip()
+        self.port = int(self.url.rsplit(":", 1)[1])
+        self.token = open(os.path.join(self.data, "admin.token")).read().strip()
+        self.api = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+
+    def cli(self, *args):
+        env = dict(os.environ, FLINT_DATA_DIR=self.data, FLINT_URL=self.url)
+        out = subprocess.run([os.path.join(self.build, "tools", "cli", "flint"), *args],
+                             env=env, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError("flint %s: %s" % (" ".join(args), out.stderr.strip()))
+        return out.stdout
+
+    def get_json(self, path):
+        for attempt in range(2):
+            try:
+                self.api.request("GET", path, headers={"Authorization": "Bearer " + self.token})
+                r = self.api.getresponse()
+                body = r.read()
+                if r.status != 200:
+                    raise RuntimeError("GET %s: %d %s" % (path, r.status, body[:200]))
+                return json.loads(body)
+            except (http.client.HTTPException, ConnectionError):
+                if attempt:
+                    raise
+                self.api = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+
+    def pools(self):
+        return self.get_json("/v1/pools")
+
+    def pool(self, name):
+        for p in self.pools()["pools"]:
+            if p["name"] == name:
+                return p
+        return None
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+def wait_for(cond, timeout=30, interval=0.01):
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            raise RuntimeError("timed out waiting")
+        time.sleep(interval)
+
+
+def measure(build, path, prewarm, samples):
+    flintd = Flintd(build, ["--prewarm", str(prewarm)])
+    try:
+        name = "cold"
+        flintd.cli("deploy", name, path, "--keep-alive", "100ms")
+        conn = http.client.HTTPConnection("127.0.0.1", flintd.port, timeout=60)
+        e2e, misses = [], 0
+
+        def ready():
+            node = flintd.pools()
+            pool = next((p for p in node["pools"] if p["name"] == name), None)
+            workers = 0 if pool is None else sum(pool["workers"].values())
+            return workers == 0 and node["node"]["generic_ready"] >= prewarm
+
+        for i in range(samples):
+            wait_for(ready)
+            t0 = time.perf_counter()
+            conn.request("GET", "/fn/%s?name=cold" % name)
+            resp = conn.getresponse()
+            resp.read()
+            elapsed = (time.perf_counter() - t0) * 1000.0
+            if resp.status != 200:
+                raise RuntimeError("cold request failed: %d" % resp.status)
+            if resp.getheader("x-flint-cold-start") == "true":
+                e2e.append(elapsed)
+            else:
+                misses += 1
+            if (i + 1) % 50 == 0:
+                log("  %d/%d" % (i + 1, samples))
+        server = flintd.pool(name)["cold_start_ms"]
+        return {"samples": len(e2e), "not_cold": misses,
+                "e2e_p50": pct(e2e, 50), "e2e_p99": pct(e2e, 99), "e2e_p999": pct(e2e, 99.9),
+                "server_p50": server["p50"], "server_p99": server["p99"]}
+    finally:
+        flintd.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--no-cpp", action="store_true", help="skip the C++ function")
+    args = ap.parse_args()
+
+    functions = [("js", os.path.join(ROOT, "functions", "hello"))]
+    cpp = os.path.join(ROOT, "functions", "hello-cpp", "index.cc")
+    if os.path.exists(cpp) and not args.no_cpp:
+        functions.append(("cpp", cpp))
+    results = []
+    for runtime, path in functions:
+        for prewarm in (1, 0):
+            label = "%s, %s" % (runtime, "pre-warmed pool" if prewarm else "no pool (spawn)")
+            log("cold starts: %s (%d samples)" % (label, args.samples))
+            try:
+                r = measure(args.build, path, prewarm, args.samples)
+            except RuntimeError as e:
+                log("  skipped: %s" % e)
+                continue
+            r.update(runtime=runtime, prewarm=prewarm, label=label)
+            results.append(r)
+
+    print("\nCold start latency (pool at zero, one request; ms)")
+    print("| function | workers | samples | e2e p50 | e2e p99 | e2e p99.9 | server p50 | server p99 |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in results:
+        print("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
+            r["runtime"], "pre-warmed" if r["prewarm"] else "spawned", r["samples"],
+            r["e2e_p50"], r["e2e_p99"], r["e2e_p999"], r["server_p50"], r["server_p99"]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

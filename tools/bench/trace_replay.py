@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Replays a synthetic day of serverless invocations against flintd, once per keep-alive policy,
+and reports the cold-start percentage and idle worker-seconds of each.
+
+The workload follows the Azure Functions characterisation in Shahrad et al., "Serverless in the
+Wild: Characterizing and Optimizing the Serverless Workload at a Large Cloud Provider", USENIX
+ATC 2020 (section 3):
+  - invocation frequency spans about 8 orders of magnitude; 45% of applications are invoked at
+    most once per hour on average and 81% at most once per minute (Fig. 5). We draw log10 of a
+    function's daily invocations from a normal distribution N(1.6, 1.55), which gives 44% at
+    most hourly and 84% at most once a minute;
+  - timers are the second most common trigger (about 29% of applications have one, Fig. 3):
+    30% of functions here are timers with periods of 1, 5, 10, 15, 30 or 60 minutes;
+  - inter-arrival times of the rest vary widely (Fig. 6): 50% are Poisson at their rate, 20%
+    bursty (bursts of a few calls seconds apart, bursts arriving as a Poisson process).
+Daily counts are capped (--max-daily, default 1440 = once a minute): functions busier than that
+stay warm under every policy compared here, so the cap changes little but keeps the replay
+within what one small machine can send.
+
+The day is replayed --compress times faster (default 720: a day in 2 minutes), and keep-alive
+values are compressed by the same factor (10 minutes -> 833 ms). Idle worker-seconds are
+reported both as measured and scaled back to trace time (x compress). flintd measures them: GET
+/v1/pools "node.idle_worker_ms" (ready workers running nothing, all pools).
+
+  python3 tools/bench/trace_replay.py --build build-scale
+  python3 tools/bench/trace_replay.py --build build-scale --functions 60 --compress 1440
+"""
+import argparse
+import concurrent.futures
+import heapq
+import http.client
+import json
+import math
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from coldstart import Flintd, log  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DAY = 86400.0
+HANDLER = "export const handler = async () => ({statusCode: 200, body: 'ok'});\n"
+
+
+def generate(functions, seed, max_daily):
+    """Returns (sorted list of (time_s, function_index), per-function descriptions)."""
+    rng = random.Random(seed)
+    events, kinds = [], []
+    for f in range(functions):
+        u = rng.random()
+        if u < 0.30:
+            period = rng.choice([60, 300, 600, 900, 1800, 3600])
+            phase = rng.uniform(0, period)
+            t = phase
+            while t < DAY:
+                events.append((t + rng.uniform(0.0, 1.0), f))
+                t += period
+            kinds.append("timer %ds" % period)
+            continue
+        daily = min(max_daily, 10 ** rng.gauss(1.6, 1.55))
+        if u < 0.80:
+            rate = daily / DAY
+            t = rng.expovariate(rate)
+            while t < DAY:
+                events.append((t, f))
+                t += rng.expovariate(rate)
+            kinds.append("poisson %.1f/day" % daily)
+        else:
+            mean_burst = 5.0
+            burst_rate = daily / mean_burst / DAY
+            t = rng.expovariate(burst_rate)
+            while t < DAY:
+                n = 1 + int(rng.expovariate(1.0 / (mean_burst - 1)))
+                s = t
+                for _ in range(n):
+                    if s >= DAY:
+                        break
+                    events.append((s, f))
+                    s += rng.expovariate(1.0 / 2.0)
+                t += rng.expovariate(burst_rate)
+            kinds.append("bursty %.1f/day" % daily)
+    events.sort()
+    return events, kinds
+
+
+def deploy_all(flintd, functions, flags):
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "index.mjs")
+        with open(path, "w") as f:
+            f.write(HANDLER)
+        for i in range(functions):
+            flintd.cli("deploy", "f%03d" % i, path, *flags)
+
+
+def replay(flintd, events, compress, threads):
+    local = threading.local()
+    cold = [0]
+    errors = [0]
+    lock = threading.Lock()
+
+    def call(fn):
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = http.client.HTTPConnection("127.0.0.1", flintd.port, timeout=60)
+        try:
+            conn.request("GET", "/fn/f%03d" % fn)
+            r = conn.getresponse()
+            r.read()
+            with lock:
+                if r.status != 200:
+                    errors[0] += 1
+                if r.getheader("x-flint-cold-start") == "true":
+                    cold[0] += 1
+        except (OSError, http.client.HTTPException):
+            local.conn = None
+            with lock:
+                errors[0] += 1
+
+    late = 0
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=threads) as pool:
+        for i, (t, fn) in enumerate(events):
+            due = start + t / compress
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -0.05:
+                late += 1
+            pool.submit(call, fn)
+            if i and i % 5000 == 0:
+                log("  %d/%d invocations (%.0f s)" % (i, len(events), time.monotonic() - start))
+    return cold[0], errors[0], late
+
+
+def run_policy(args, events, label, flintd_flags, deploy_flags):
+    flintd = Flintd(args.build, ["--memory-budget", "64G", *flintd_flags])
+    try:
+        deploy_all(flintd, args.functions, deploy_flags)
+        before = flintd.pools()["node"]
+        cold, errors, late = replay(flintd, events, args.compress, args.threads)
+        node = flintd.pools()["node"]
+        idle_ms = node["idle_worker_ms"] - before["idle_worker_ms"]
+        invocations = node["invocations"] - before["invocations"]
+        cold_starts = node["cold_starts"] - before["cold_starts"]
+        return {"policy": label, "invocations": invocations, "cold_starts": cold_starts,
+                "cold_pct": 100.0 * cold_starts / max(1, invocations),
+                "client_cold": cold, "errors": errors, "late": late,
+                "idle_worker_s": idle_ms / 1000.0,
+                "idle_worker_s_trace": idle_ms / 1000.0 * args.compress,
+                "evictions": node["evictions"]}
+    finally:
+        flintd.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--functions", type=int, default=200)
+    ap.add_argument("--compress", type=float, default=720.0)
+    ap.add_argument("--max-daily", type=float, default=1440.0)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=32)
+    ap.add_argument("--policies", default="fixed-10m,fixed-1m,adaptive")
+    ap.add_argument("--json", help="also write the results to this file")
+    args = ap.parse_args()
+
+    events, kinds = generate(args.functions, args.seed, args.max_daily)
+    daily = [0] * args.functions
+    for _, f in events:
+        daily[f] += 1
+    counts = sorted(daily)
+    log("trace: %d functions, %d invocations in a day; per function min %d, median %d, max %d; "
+        "%d timers" % (args.functions, len(events), counts[0], counts[len(counts) // 2],
+                       counts[-1], sum(k.startswith("timer") for k in kinds)))
+
+    def ms(seconds):
+        return "%dms" % max(1, round(seconds * 1000.0 / args.compress))
+
+    policies = {
+        "fixed-10m": (["--keep-alive", ms(600)], ["--keep-alive-policy", "fixed"]),
+        "fixed-1m": (["--keep-alive", ms(60)], ["--keep-alive-policy", "fixed"]),
+        # Adaptive; until it has learned a function it uses the 10-minute fixed keep-alive.
+        "adaptive": (["--keep-alive", ms(600)], ["--keep-alive-policy", "adaptive"]),
+    }
+    results = []
+    for name in args.policies.split(","):
+        flintd_flags, deploy_flags = policies[name]
+        log("replaying with %s (%s)" % (name, " ".join(flintd_flags + deploy_flags)))
+        r = run_policy(args, events, name, flintd_flags, deploy_flags)
+        log("  %s" % json.dumps(r))
+        results.append(r)
+
+    base = next((r for r in results if r["policy"] == "fixed-10m"), None)
+    print("\nTrace replay: %d functions, %d invocations, a day compressed %gx" % (
+        args.functions, len(events), args.compress))
+    print("| policy | cold starts | cold-start % | idle worker-s (measured) | "
+          "idle worker-s (trace time) | vs fixed 10 min |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in results:
+        ratio = r["idle_worker_s"] / base["idle_worker_s"] if base and base["idle_worker_s"] else math.nan
+        print("| %s | %d | %.2f%% | %.1f | %.0f | %.2fx |" % (
+            r["policy"], r["cold_starts"], r["cold_pct"], r["idle_worker_s"],
+            r["idle_worker_s_trace"], ratio))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"args": vars(args), "results": results}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
