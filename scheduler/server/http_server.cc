@@ -172,10 +172,10 @@ namespace detail {
 // response, or kClosing when the response ends the connection.
 // Invariant: tcp != nullptr implies server != nullptr (the server closes every connection
 // before it goes away).
-struct Connection : std::enable_shared_from_this<Connection> {
+struct HttpConnection : std::enable_shared_from_this<HttpConnection> {
   enum class Phase { kIdle, kHeaders, kBody, kWaitingResponse, kClosing };
 
-  Connection(HttpServer* s, uv_loop_t* l) : server(s), loop(l), tcp(new uv_tcp_t), timer(l) {}
+  HttpConnection(HttpServer* s, uv_loop_t* l) : server(s), loop(l), tcp(new uv_tcp_t), timer(l) {}
 
   HttpServer* server;
   uv_loop_t* loop;
@@ -183,9 +183,9 @@ struct Connection : std::enable_shared_from_this<Connection> {
   // One timer serves every deadline. Deadlines move on every request, timers are not re-armed
   // for each: the timer may fire early, and then re-arms itself for the current deadline.
   loop::Timer timer;
-  uint64_t deadline = 0;             // uv_now() at which OnTimer acts on the phase; 0: none
-  uint64_t timer_due = 0;            // uv_now() at which the timer fires; 0: not armed
-  std::shared_ptr<Connection> self;  // set while the handle is open
+  uint64_t deadline = 0;                 // uv_now() at which OnTimer acts on the phase; 0: none
+  uint64_t timer_due = 0;                // uv_now() at which the timer fires; 0: not armed
+  std::shared_ptr<HttpConnection> self;  // set while the handle is open
   llhttp_t parser;
   Phase phase = Phase::kIdle;
   // Counts the requests dispatched; a responder answers only while it holds the current one.
@@ -211,7 +211,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
   Status error;         // set by a parser callback that rejects the request
 
   static const llhttp_settings_t* Settings();
-  static Connection* From(llhttp_t* p) { return static_cast<Connection*>(p->data); }
+  static HttpConnection* From(llhttp_t* p) { return static_cast<HttpConnection*>(p->data); }
   const HttpServer::Options& options() const { return server->options_; }
 
   void Start();
@@ -253,7 +253,7 @@ namespace {
 // (std::bad_alloc, in practice) marks the connection failed; Execute then closes it.
 template <typename F>
 int Guarded(llhttp_t* p, F&& body) noexcept {
-  Connection* c = Connection::From(p);
+  HttpConnection* c = HttpConnection::From(p);
   try {
     return body(c);
   } catch (const std::exception& e) {
@@ -274,12 +274,12 @@ struct WriteReq {
 
 }  // namespace
 
-const llhttp_settings_t* Connection::Settings() {
+const llhttp_settings_t* HttpConnection::Settings() {
   static const llhttp_settings_t settings = [] {
     llhttp_settings_t s;
     llhttp_settings_init(&s);
     s.on_message_begin = [](llhttp_t* p) noexcept {
-      return Guarded(p, [](Connection* c) {
+      return Guarded(p, [](HttpConnection* c) {
         c->phase = Phase::kHeaders;
         c->request = HttpRequest{};
         c->request.headers.reserve(16);
@@ -292,7 +292,7 @@ const llhttp_settings_t* Connection::Settings() {
       });
     };
     s.on_url = [](llhttp_t* p, const char* at, size_t len) noexcept {
-      return Guarded(p, [at, len](Connection* c) {
+      return Guarded(p, [at, len](HttpConnection* c) {
         c->header_bytes += len;
         if (c->header_bytes > c->options().max_header_bytes) return c->HeadersTooLarge();
         c->request.target.append(at, len);
@@ -300,7 +300,7 @@ const llhttp_settings_t* Connection::Settings() {
       });
     };
     s.on_header_field = [](llhttp_t* p, const char* at, size_t len) noexcept {
-      return Guarded(p, [at, len](Connection* c) {
+      return Guarded(p, [at, len](HttpConnection* c) {
         // A previous header whose value-complete callback did not come (defensive).
         if (c->field_complete) {
           if (int rc = c->CommitHeader(); rc != 0) return rc;
@@ -316,7 +316,7 @@ const llhttp_settings_t* Connection::Settings() {
       return 0;
     };
     s.on_header_value = [](llhttp_t* p, const char* at, size_t len) noexcept {
-      return Guarded(p, [at, len](Connection* c) {
+      return Guarded(p, [at, len](HttpConnection* c) {
         c->header_bytes += len;
         if (c->header_bytes > c->options().max_header_bytes) return c->HeadersTooLarge();
         c->value.append(at, len);
@@ -324,10 +324,11 @@ const llhttp_settings_t* Connection::Settings() {
       });
     };
     s.on_header_value_complete = [](llhttp_t* p) noexcept {
-      return Guarded(p, [](Connection* c) { return c->field_complete ? c->CommitHeader() : 0; });
+      return Guarded(p,
+                     [](HttpConnection* c) { return c->field_complete ? c->CommitHeader() : 0; });
     };
     s.on_headers_complete = [](llhttp_t* p) noexcept {
-      return Guarded(p, [p](Connection* c) {
+      return Guarded(p, [p](HttpConnection* c) {
         if (c->field_complete) {
           if (int rc = c->CommitHeader(); rc != 0) return rc;
         }
@@ -377,7 +378,7 @@ const llhttp_settings_t* Connection::Settings() {
       });
     };
     s.on_body = [](llhttp_t* p, const char* at, size_t len) noexcept {
-      return Guarded(p, [at, len](Connection* c) {
+      return Guarded(p, [at, len](HttpConnection* c) {
         if (c->request.body.size() + len > c->body_limit) {
           return c->Reject(Status(
               Code::kPayloadTooLarge,
@@ -388,7 +389,7 @@ const llhttp_settings_t* Connection::Settings() {
       });
     };
     s.on_message_complete = [](llhttp_t* p) noexcept {
-      Connection* c = From(p);
+      HttpConnection* c = From(p);
       c->keep_alive = llhttp_should_keep_alive(p) != 0;
       // Flint speaks no other protocol: an Upgrade (or CONNECT) request gets an ordinary
       // response, after which the bytes that follow cannot be trusted to be HTTP/1.
@@ -402,7 +403,7 @@ const llhttp_settings_t* Connection::Settings() {
   return &settings;
 }
 
-int Connection::CommitHeader() {
+int HttpConnection::CommitHeader() {
   field_complete = false;
   header_bytes += kHeaderOverhead;
   if (header_bytes > options().max_header_bytes) return HeadersTooLarge();
@@ -422,7 +423,7 @@ int Connection::CommitHeader() {
   return 0;
 }
 
-void Connection::Start() {
+void HttpConnection::Start() {
   llhttp_init(&parser, HTTP_REQUEST, Settings());
   parser.data = this;
   uv_tcp_nodelay(tcp, 1);
@@ -441,16 +442,16 @@ void Connection::Start() {
   StartRead();
 }
 
-void Connection::StartRead() {
+void HttpConnection::StartRead() {
   if (reading || tcp == nullptr) return;
   int rc = uv_read_start(
       AsStream(tcp),
       [](uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
-        auto* c = static_cast<Connection*>(h->data);
+        auto* c = static_cast<HttpConnection*>(h->data);
         *buf = uv_buf_init(c->server->read_buffer_.get(), kReadBufferSize);
       },
       [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) noexcept {
-        auto* c = static_cast<Connection*>(s->data);
+        auto* c = static_cast<HttpConnection*>(s->data);
         if (n < 0) {
           c->Close();  // EOF or error; a response still pending will find no connection
         } else if (n > 0) {
@@ -464,7 +465,7 @@ void Connection::StartRead() {
   reading = true;
 }
 
-void Connection::OnRead(const char* data, size_t size) noexcept {
+void HttpConnection::OnRead(const char* data, size_t size) noexcept {
   if (lingering || phase == Phase::kClosing) return;  // discarding what a closing client sends
   try {
     if (pending.empty() && !in_parse && CanParse()) {
@@ -487,7 +488,7 @@ void Connection::OnRead(const char* data, size_t size) noexcept {
   }
 }
 
-bool Connection::CanParse() const {
+bool HttpConnection::CanParse() const {
   return tcp != nullptr &&
          (phase == Phase::kIdle || phase == Phase::kHeaders || phase == Phase::kBody) &&
          uv_stream_get_write_queue_size(AsStream(tcp)) <= kMaxQueuedOutput;
@@ -495,7 +496,7 @@ bool Connection::CanParse() const {
 
 // Parses `data` while the connection can take requests, dispatching each complete one, then
 // flushes the responses produced meanwhile in one write. Returns the bytes consumed.
-size_t Connection::Execute(const char* data, size_t size) {
+size_t HttpConnection::Execute(const char* data, size_t size) {
   size_t consumed = 0;
   in_parse = true;
   while (consumed < size) {
@@ -530,14 +531,14 @@ size_t Connection::Execute(const char* data, size_t size) {
   return consumed;
 }
 
-void Connection::ParsePending() {
+void HttpConnection::ParsePending() {
   if (in_parse || pending.empty() || !CanParse()) return;
   size_t used = Execute(pending.data(), pending.size());
   pending.erase(0, used);
   if (!reading && pending.size() <= kMaxPendingInput && phase != Phase::kClosing) StartRead();
 }
 
-void Connection::Dispatch() {
+void HttpConnection::Dispatch() {
   phase = Phase::kWaitingResponse;
   deadline = 0;  // the handler's own timeouts apply while it works
   if (server->draining_) close_after_response = true;
@@ -552,7 +553,7 @@ void Connection::Dispatch() {
   }
 }
 
-void Connection::Respond(HttpResponse&& response) noexcept {
+void HttpConnection::Respond(HttpResponse&& response) noexcept {
   if (tcp == nullptr || phase != Phase::kWaitingResponse) return;
   bool close = !keep_alive || close_after_response || server->draining_;
   server->requests_served_++;
@@ -568,7 +569,7 @@ void Connection::Respond(HttpResponse&& response) noexcept {
   if (!in_parse) Flush();
 }
 
-void Connection::Serialize(HttpResponse& response, bool close) {
+void HttpConnection::Serialize(HttpResponse& response, bool close) {
   int status = response.status;
   if (status < 200 || status > 999) {
     spdlog::error("http response with invalid status {} answered as 500", status);
@@ -612,7 +613,7 @@ void Connection::Serialize(HttpResponse& response, bool close) {
   }
 }
 
-void Connection::RespondError(const Status& status) {
+void HttpConnection::RespondError(const Status& status) {
   // The stream cannot be trusted after a rejected request: answer, then close.
   keep_alive = false;
   close_after_response = true;
@@ -622,7 +623,7 @@ void Connection::RespondError(const Status& status) {
   Respond(ErrorResponse(status));
 }
 
-void Connection::AfterResponse(bool close) {
+void HttpConnection::AfterResponse(bool close) {
   if (close) {
     phase = Phase::kClosing;
     // Bounds how long the client may take to read the response; Linger shortens it.
@@ -634,7 +635,7 @@ void Connection::AfterResponse(bool close) {
   ParsePending();
 }
 
-void Connection::Flush(std::string&& big_body) {
+void HttpConnection::Flush(std::string&& big_body) {
   if (tcp == nullptr) {
     out.clear();
     return;
@@ -678,7 +679,7 @@ void Connection::Flush(std::string&& big_body) {
           uv_write(&w->req, AsStream(tcp), rest, nbufs, [](uv_write_t* req, int status) noexcept {
             std::unique_ptr<WriteReq> done(reinterpret_cast<WriteReq*>(req));
             if (status == UV_ECANCELED) return;  // the connection is closing
-            static_cast<Connection*>(req->handle->data)->OnWritten(status);
+            static_cast<HttpConnection*>(req->handle->data)->OnWritten(status);
           });
       if (rc != 0) {
         delete w;
@@ -692,7 +693,7 @@ void Connection::Flush(std::string&& big_body) {
   if (close_after_flush) Linger();
 }
 
-void Connection::OnWritten(int status) noexcept {
+void HttpConnection::OnWritten(int status) noexcept {
   if (tcp == nullptr) return;
   if (status < 0) {
     Close();
@@ -707,7 +708,7 @@ void Connection::OnWritten(int status) noexcept {
   }
 }
 
-void Connection::ArmTimer(uint64_t ms) {
+void HttpConnection::ArmTimer(uint64_t ms) {
   uint64_t now = uv_now(loop);
   deadline = now + ms;
   if (timer_due == 0 || timer_due > deadline) {
@@ -716,7 +717,7 @@ void Connection::ArmTimer(uint64_t ms) {
   }
 }
 
-void Connection::OnTimer() noexcept {
+void HttpConnection::OnTimer() noexcept {
   timer_due = 0;
   if (tcp == nullptr || deadline == 0) return;
   uint64_t now = uv_now(loop);
@@ -739,7 +740,7 @@ void Connection::OnTimer() noexcept {
   }
 }
 
-void Connection::Linger() {
+void HttpConnection::Linger() {
   // Half-close, then read (and discard) what the client still sends, so the kernel does not
   // answer unread data with a reset that could destroy the response in flight.
   if (lingering || tcp == nullptr) return;
@@ -747,7 +748,7 @@ void Connection::Linger() {
   phase = Phase::kClosing;
   auto* req = new (std::nothrow) uv_shutdown_t;
   if (req == nullptr || uv_shutdown(req, AsStream(tcp), [](uv_shutdown_t* r, int status) noexcept {
-                          auto* c = static_cast<Connection*>(r->handle->data);
+                          auto* c = static_cast<HttpConnection*>(r->handle->data);
                           delete r;
                           // The response is sent: from now on only the client's close is awaited,
                           // briefly.
@@ -760,7 +761,7 @@ void Connection::Linger() {
   if (!reading) StartRead();
 }
 
-void Connection::Close() {
+void HttpConnection::Close() {
   if (tcp == nullptr) return;
   phase = Phase::kClosing;
   timer.Stop();
@@ -768,7 +769,7 @@ void Connection::Close() {
   tcp = nullptr;
   out.clear();
   uv_close(reinterpret_cast<uv_handle_t*>(handle), [](uv_handle_t* h) noexcept {
-    auto* c = static_cast<Connection*>(h->data);
+    auto* c = static_cast<HttpConnection*>(h->data);
     delete reinterpret_cast<uv_tcp_t*>(h);
     c->self.reset();  // may destroy the connection
   });
@@ -779,9 +780,10 @@ void Connection::Close() {
 
 }  // namespace detail
 
-using detail::Connection;
+using detail::HttpConnection;
 
-HttpResponder::HttpResponder(std::weak_ptr<detail::Connection> connection, uint64_t request_number)
+HttpResponder::HttpResponder(std::weak_ptr<detail::HttpConnection> connection,
+                             uint64_t request_number)
     : connection_(std::move(connection)), request_number_(request_number) {}
 
 HttpResponder::HttpResponder(HttpResponder&& other) noexcept
@@ -807,9 +809,9 @@ HttpResponder::~HttpResponder() {
   }
 }
 
-std::shared_ptr<detail::Connection> HttpResponder::Target() const {
+std::shared_ptr<detail::HttpConnection> HttpResponder::Target() const {
   auto c = connection_.lock();
-  if (c && c->tcp != nullptr && c->phase == Connection::Phase::kWaitingResponse &&
+  if (c && c->tcp != nullptr && c->phase == HttpConnection::Phase::kWaitingResponse &&
       c->request_number == request_number_) {
     return c;
   }
@@ -885,7 +887,7 @@ void HttpServer::OnConnection(uv_stream_t* listener, int status) noexcept {
 }
 
 void HttpServer::Accept() {
-  auto c = std::make_shared<Connection>(this, loop_);
+  auto c = std::make_shared<HttpConnection>(this, loop_);
   FLINT_CHECK(uv_tcp_init(loop_, c->tcp) == 0);
   c->tcp->data = c.get();
   c->self = c;
@@ -923,7 +925,7 @@ const std::string& HttpServer::HttpDate() {
   return date_;
 }
 
-void HttpServer::Forget(Connection* connection) {
+void HttpServer::Forget(HttpConnection* connection) {
   connections_.erase(connection);
   MaybeFinishShutdown();
 }
@@ -935,9 +937,9 @@ void HttpServer::Shutdown(uint64_t grace_ms, std::function<void()> done) {
              [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_tcp_t*>(h); });
     listener_ = nullptr;
   }
-  std::vector<std::shared_ptr<Connection>> idle;
+  std::vector<std::shared_ptr<HttpConnection>> idle;
   for (auto& [raw, c] : connections_) {
-    if (c->phase == Connection::Phase::kIdle && c->pending.empty()) {
+    if (c->phase == HttpConnection::Phase::kIdle && c->pending.empty()) {
       idle.push_back(c);
     } else {
       c->close_after_response = true;
@@ -949,7 +951,7 @@ void HttpServer::Shutdown(uint64_t grace_ms, std::function<void()> done) {
   grace_timer_ = std::make_unique<loop::Timer>(loop_);
   grace_timer_->Start(connections_.empty() ? 0 : grace_ms, 0, [this] {
     if (connections_.empty()) return MaybeFinishShutdown();
-    std::vector<std::shared_ptr<Connection>> rest;
+    std::vector<std::shared_ptr<HttpConnection>> rest;
     for (auto& [raw, c] : connections_) rest.push_back(c);
     // The last Close calls `done`, which may destroy the server: touch nothing after it.
     for (auto& c : rest) c->Close();

@@ -71,7 +71,7 @@ struct HttpResponse {
 HttpResponse ErrorResponse(const Status& status);
 
 namespace detail {
-struct Connection;
+struct HttpConnection;
 }
 
 // Answers one request. Move-only. Send() at most once (a second Send is a no-op); after the
@@ -91,12 +91,12 @@ class HttpResponder {
   bool alive() const;
 
  private:
-  friend struct detail::Connection;
-  HttpResponder(std::weak_ptr<detail::Connection> connection, uint64_t request_number);
+  friend struct detail::HttpConnection;
+  HttpResponder(std::weak_ptr<detail::HttpConnection> connection, uint64_t request_number);
   // The connection if this responder's request is still the one it waits to answer.
-  std::shared_ptr<detail::Connection> Target() const;
+  std::shared_ptr<detail::HttpConnection> Target() const;
 
-  std::weak_ptr<detail::Connection> connection_;
+  std::weak_ptr<detail::HttpConnection> connection_;
   uint64_t request_number_ = 0;
 };
 
@@ -141,10 +141,10 @@ class HttpServer {
   uint64_t requests_served() const { return requests_served_; }
 
  private:
-  friend struct detail::Connection;
+  friend struct detail::HttpConnection;
   static void OnConnection(uv_stream_t* server, int status) noexcept;
   void Accept();
-  void Forget(detail::Connection* connection);
+  void Forget(detail::HttpConnection* connection);
   void MaybeFinishShutdown();
   // The Date header's value, formatted at most once per second.
   const std::string& HttpDate();
@@ -156,7 +156,7 @@ class HttpServer {
   uv_tcp_t* listener_ = nullptr;
   uint16_t port_ = 0;
   std::vector<HttpHeader> default_headers_;
-  std::unordered_map<detail::Connection*, std::shared_ptr<detail::Connection>> connections_;
+  std::unordered_map<detail::HttpConnection*, std::shared_ptr<detail::HttpConnection>> connections_;
   uint64_t requests_served_ = 0;
   bool draining_ = false;
   std::function<void()> shutdown_done_;

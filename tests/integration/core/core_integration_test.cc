@@ -11,23 +11,22 @@
 #include <sstream>
 
 #include "tests/support/flintd_fixture.h"
+#include "tests/support/require.h"
 
 using flint::client::Header;
 using flint::client::HttpResponse;
 using flint::testing::CliResult;
 using flint::testing::FlintdProcess;
+using flint::testing::GetOrFail;
+using flint::testing::JsonOrFail;
+using flint::testing::PostOrFail;
+using flint::testing::ReadFile;
+using flint::testing::StartOrFail;
 using flint::testing::TempDir;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Starts flintd or fails the test with its log.
-void StartOrFail(FlintdProcess& flintd) {
-  flint::Status s = flintd.Start();
-  INFO(s.ToString());
-  REQUIRE(s.ok());
-}
 
 // Deploys `code` as NAME/index.mjs through the CLI, with extra deploy flags.
 CliResult DeployCode(const FlintdProcess& flintd, const std::string& name, const std::string& code,
@@ -44,36 +43,6 @@ void DeployOrFail(const FlintdProcess& flintd, const std::string& name, const st
   CliResult r = DeployCode(flintd, name, code, std::move(flags));
   INFO(r.Describe() << "\nflintd log:\n" << flintd.LogTail());
   REQUIRE(r.exit_code == 0);
-}
-
-HttpResponse GetOrFail(const FlintdProcess& flintd, const std::string& target,
-                       std::vector<Header> headers = {}) {
-  auto r = flintd.HttpGet(target, std::move(headers));
-  INFO("GET " << target << ": " << r.status().ToString());
-  REQUIRE(r.ok());
-  return std::move(r).value();
-}
-
-HttpResponse PostOrFail(const FlintdProcess& flintd, const std::string& target,
-                        const std::string& body) {
-  auto r = flintd.HttpPost(target, body);
-  INFO("POST " << target << ": " << r.status().ToString());
-  REQUIRE(r.ok());
-  return std::move(r).value();
-}
-
-json JsonOrFail(const std::string& text) {
-  json j = json::parse(text, nullptr, false);
-  INFO("not JSON: " << text);
-  REQUIRE_FALSE(j.is_discarded());
-  return j;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 // A handler that reports which worker served it: the id is drawn once per loaded module.

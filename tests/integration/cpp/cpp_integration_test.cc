@@ -8,10 +8,15 @@
 #include <sstream>
 
 #include "tests/support/flintd_fixture.h"
+#include "tests/support/require.h"
 
 using flint::client::HttpResponse;
 using flint::testing::CliResult;
 using flint::testing::FlintdProcess;
+using flint::testing::GetOrFail;
+using flint::testing::PostOrFail;
+using flint::testing::ReadFile;
+using flint::testing::StartOrFail;
 using flint::testing::TempDir;
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -61,12 +66,6 @@ constexpr const char* kMisbehave = R"cc(
   FLINT_HANDLER(Handle)
 )cc";
 
-void StartOrFail(FlintdProcess& flintd) {
-  flint::Status s = flintd.Start();
-  INFO(s.ToString());
-  REQUIRE(s.ok());
-}
-
 CliResult Deploy(const FlintdProcess& flintd, std::vector<std::string> args) {
   args.insert(args.begin(), "deploy");
   return flintd.RunCli(args, {}, 180s);
@@ -76,28 +75,6 @@ void DeployOrFail(const FlintdProcess& flintd, std::vector<std::string> args) {
   CliResult r = Deploy(flintd, std::move(args));
   INFO(r.Describe() << "\nflintd log:\n" << flintd.LogTail());
   REQUIRE(r.exit_code == 0);
-}
-
-HttpResponse GetOrFail(const FlintdProcess& flintd, const std::string& target) {
-  auto r = flintd.HttpGet(target);
-  INFO("GET " << target << ": " << r.status().ToString());
-  REQUIRE(r.ok());
-  return std::move(r).value();
-}
-
-HttpResponse PostOrFail(const FlintdProcess& flintd, const std::string& target,
-                        const std::string& body) {
-  auto r = flintd.HttpPost(target, body);
-  INFO("POST " << target << ": " << r.status().ToString());
-  REQUIRE(r.ok());
-  return std::move(r).value();
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 std::string Header(const HttpResponse& r, const std::string& name) {
