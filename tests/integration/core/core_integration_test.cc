@@ -365,7 +365,9 @@ TEST_CASE("An idle function scales to zero and cold-starts again", "[integration
       15s, 100ms);
   INFO("flintd log:\n" << flintd.LogTail());
   REQUIRE(zero);
-  CHECK(flintd.FindWorkers("flint-worker sleepy@").empty());
+  // The pool let go of its worker; the process itself exits once it has finished stopping.
+  CHECK(flint::testing::WaitUntil(
+      [&] { return flintd.FindWorkers("flint-worker sleepy@").empty(); }, 10s));
   HttpResponse cold = GetOrFail(flintd, "/fn/sleepy");
   REQUIRE(cold.status == 200);
   const std::string* cold_header = cold.FindHeader("X-Flint-Cold-Start");
