@@ -1,8 +1,11 @@
 // flint-worker: hosts one function (JavaScript or C++) for flintd. See runtime/worker/worker.h.
 //
-//   flint-worker --fd 3 --runtime js|cpp [--title <padding>]
+//   flint-worker --fd 3 --runtime js|cpp [--sandbox on --code-root DIR] [--title <padding>]
 //
 // --runtime says what to pre-warm (js: V8 and an isolate; cpp: nothing); LOAD may name either.
+// --sandbox on: enter new namespaces and prepare a private root now, lock down at LOAD
+// (runtime/sandbox/sandbox.h); flintd passes it unless started with --no-isolation.
+// --code-root: flintd's code store, the only place LOAD may then take code from.
 //
 // flintd starts it with a connected Unix stream socket on --fd; stdout is never written.
 #include <poll.h>
@@ -15,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/sandbox/sandbox.h"
 #include "runtime/worker/process_title.h"
 #include "runtime/worker/worker.h"
 
@@ -23,7 +27,8 @@ namespace {
 int Usage(const char* problem) {
   std::fprintf(stderr,
                "flint-worker: %s\n"
-               "usage: flint-worker --fd N --runtime js|cpp [--title PADDING]\n"
+               "usage: flint-worker --fd N --runtime js|cpp [--sandbox on|off --code-root DIR]\n"
+               "                    [--title PADDING]\n"
                "Started by flintd with a connected Unix socket on fd N; not for direct use.\n",
                problem);
   return 2;
@@ -45,6 +50,7 @@ int main(int argc, char** argv) {
 
   flint::runtime::WorkerOptions options;
   bool have_fd = false;
+  std::string code_root;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -62,6 +68,11 @@ int main(int argc, char** argv) {
     } else if (arg == "--runtime") {
       if (value != "js" && value != "cpp") return Usage("--runtime must be js or cpp");
       options.runtime = std::string(value);
+    } else if (arg == "--sandbox") {
+      if (value != "on" && value != "off") return Usage("--sandbox must be on or off");
+      options.sandbox = value == "on";
+    } else if (arg == "--code-root") {
+      code_root = std::string(value);
     } else if (arg == "--title") {
       // Padding only: its memory is reused for the process title.
     } else {
@@ -69,10 +80,22 @@ int main(int argc, char** argv) {
     }
   }
   if (!have_fd) return Usage("--fd is required");
+  if (options.sandbox && code_root.empty()) return Usage("--sandbox on needs --code-root");
   if (!PeerAlive(options.fd)) {
     std::fprintf(stderr, "flint-worker: fd %d is not a connected socket (is flintd gone?)\n",
                  options.fd);
     return 2;
+  }
+
+  if (options.sandbox) {
+    // Before any thread exists: EnterNamespaces forks.
+    flint::Status ready = flint::runtime::sandbox::EnterNamespaces();
+    if (ready.ok()) ready = flint::runtime::sandbox::PrepareRoot(code_root);
+    if (!ready.ok()) {
+      std::fprintf(stderr, "flint-worker: cannot set up the sandbox: %s\n",
+                   ready.ToString().c_str());
+      return 2;
+    }
   }
 
   // The title is set after LOAD; the padding argument makes room for it.

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "scheduler/app/flintd.h"
@@ -64,6 +65,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--worker-path", options.worker_path,
                  "Path of flint-worker (default: beside flintd)");
+  app.add_option("--sdk-include", options.sdk_include_dir,
+                 "Folder holding flint/flint.h for C++ function builds (default: "
+                 "$FLINT_SDK_INCLUDE, else the SDK headers of this build)");
   app.add_option("--prewarm", options.prewarm,
                  "Generic JavaScript workers kept started and ready to load a function")
       ->capture_default_str();
@@ -101,6 +105,27 @@ int main(int argc, char** argv) {
   app.add_option("--price-per-gb-second", price_gb_second,
                  "USD per GB-second from now on (default: AWS Lambda's x86, 0.0000166667)");
   app.add_option("--bill-init", bill_init, "true: bill cold starts' init time (default false)");
+  bool no_isolation = false;
+  app.add_flag("--no-isolation", no_isolation,
+               "Run workers without cgroups or sandbox (development only; every response then "
+               "carries an x-flint-warning header). Without it, flintd needs root and cgroups");
+  // Event triggers (docs/triggers.md).
+  std::string event_max_age = "6h", event_retry_base = "1s";
+  app.add_option("--event-max-payload", options.events.max_payload_bytes,
+                 "Largest async event, topic message or schedule payload, bytes (beyond: 413)")
+      ->capture_default_str();
+  app.add_option("--event-queue-depth", options.events.max_queue_depth,
+                 "Async events queued or running per function before 429")
+      ->capture_default_str();
+  app.add_option("--event-max-retries", options.events.retry.max_retries,
+                 "Retries of a failed async event before it goes to the dead-letter list")
+      ->capture_default_str();
+  app.add_option("--event-retry-base", event_retry_base,
+                 "Backoff before the first retry (doubles each retry, with jitter)")
+      ->capture_default_str();
+  app.add_option("--event-max-age", event_max_age,
+                 "Events older than this are dead-lettered instead of run")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   try {
@@ -122,6 +147,12 @@ int main(int argc, char** argv) {
   auto queue = flint::ParseDurationMs(queue_timeout);
   if (!queue.ok()) return fail("--queue-timeout: " + queue.status().message());
   options.queue_timeout_ms = *queue;
+  auto event_age = flint::ParseDurationMs(event_max_age);
+  if (!event_age.ok()) return fail("--event-max-age: " + event_age.status().message());
+  options.events.retry.max_event_age_ms = *event_age;
+  auto retry_base = flint::ParseDurationMs(event_retry_base);
+  if (!retry_base.ok()) return fail("--event-retry-base: " + retry_base.status().message());
+  options.events.retry.base_delay_ms = *retry_base;
   auto drain = flint::ParseDurationMs(drain_timeout);
   if (!drain.ok()) return fail("--drain-timeout: " + drain.status().message());
   options.drain_timeout_ms = *drain;
@@ -171,6 +202,11 @@ int main(int argc, char** argv) {
       return fail("invalid --memory-budget '" + memory_budget + "': must be at least 1 MB");
     }
     options.memory_budget_mb = mb;
+  }
+  options.isolation = !no_isolation;
+  if (!options.sdk_include_dir.empty() &&
+      !std::filesystem::exists(options.sdk_include_dir + "/flint/flint.h")) {
+    return fail("--sdk-include: no flint/flint.h in " + options.sdk_include_dir);
   }
   if (keep_alive_policy == "adaptive") {
     options.keep_alive_mode = flint::scheduler::KeepAliveMode::kAdaptive;

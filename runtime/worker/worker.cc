@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "runtime/sandbox/sandbox.h"
 #include "sdk/protocol/messages.h"
 
 namespace flint::runtime {
@@ -21,6 +22,7 @@ Worker::~Worker() {
   channel_.Close();
   wakeup_.reset();
   host_.reset();
+  retired_host_.reset();
   if (statm_fd_ >= 0) ::close(statm_fd_);
 }
 
@@ -90,7 +92,7 @@ void Worker::HandleLoad(std::string_view payload) {
   if (request->runtime == "cpp") {
     // Replaces a pre-warmed JS host: its isolate would only take memory from the function.
     if (host_ == nullptr || std::string_view(host_->runtime()) != "cpp") {
-      host_.reset();
+      retired_host_ = std::move(host_);  // disposed of after the first RESULT (OnResult)
       host_ = MakeNativeHost(this);
     }
   } else if (request->runtime == "js") {
@@ -106,6 +108,11 @@ void Worker::HandleLoad(std::string_view payload) {
     return fail("unsupported runtime '" + request->runtime + "' (supported: js, cpp)");
   }
   std::string label = request->function_name + "@" + std::to_string(request->function_version);
+  if (options_.sandbox) {
+    if (Status entered = sandbox::Enter(request->code_dir); !entered.ok()) {
+      return fail("cannot enter the sandbox: " + entered.message());
+    }
+  }
   Result<uint64_t> loaded = host_->Load(*request);
   if (!loaded.ok()) return fail(loaded.status().message());
   protocol::Loaded reply;
@@ -155,6 +162,8 @@ void Worker::OnLog(uint64_t invocation_id, protocol::LogLevel level, std::string
 void Worker::OnResult(uint64_t invocation_id, protocol::InvokeResult result) {
   channel_.Send(MessageType::kResult, invocation_id, result.Encode());
   if (!host_->out_of_memory()) SendStats();
+  // The RESULT is written (or queued) already: the isolate's disposal no longer delays it.
+  retired_host_.reset();
 }
 
 void Worker::SendStats() {

@@ -39,6 +39,8 @@ struct WorkerOptions {
   int fd = 3;                     // the connected socket to flintd (owned by the worker)
   std::string runtime = "js";     // what HELLO announces and what Start() pre-warms
   ProcessTitle* title = nullptr;  // retitled after LOAD when set
+  // Enter the sandbox (runtime/sandbox) at LOAD, before any function code is read.
+  bool sandbox = false;
 };
 
 class Worker final : public loop::FrameChannel::Delegate, public Host::Delegate {
@@ -83,6 +85,9 @@ class Worker final : public loop::FrameChannel::Delegate, public Host::Delegate 
   WorkerOptions options_;
   loop::FrameChannel channel_;
   std::unique_ptr<Host> host_;  // null until LOAD when started with --runtime cpp
+  // A pre-warmed JS host replaced by a C++ LOAD. Disposing of its isolate takes milliseconds,
+  // so it happens after the first RESULT is on its way, not inside the cold start.
+  std::unique_ptr<Host> retired_host_;
   std::unique_ptr<loop::Timer> wakeup_;
   int statm_fd_ = -1;
   bool exiting_ = false;

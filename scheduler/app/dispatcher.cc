@@ -1,34 +1,24 @@
 #include "scheduler/app/dispatcher.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/random.h>
 
 #include <nlohmann/json.hpp>
-#include <random>
+
+#include "scheduler/meter/invocation_id.h"
 
 namespace flint::scheduler {
 namespace {
 
 constexpr uint64_t kHousekeepingMs = 100;
 constexpr uint32_t kMaxStartFailures = 3;
+// How often Finish reads a worker's cgroup usage for the meter, at most.
+constexpr uint64_t kCgroupUsageIntervalMs = 1000;
+constexpr const char* kIsolationOffWarning =
+    "isolation is off (flintd --no-isolation): this function runs without cgroup or sandbox";
 
-// A random (version 4) UUID. Not a secret: a fast generator seeded once from the kernel.
-std::string NewRequestId() {
-  static std::mt19937_64 rng = [] {
-    uint64_t seed = 0;
-    if (getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = uv_hrtime();
-    return std::mt19937_64(seed);
-  }();
-  uint64_t hi = rng(), lo = rng();
-  hi = (hi & ~0xf000ull) | 0x4000ull;                  // version 4
-  lo = (lo & ~(0xc000ull << 48)) | (0x8000ull << 48);  // RFC 4122 variant
-  char out[37];
-  snprintf(out, sizeof out, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-           static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-           static_cast<unsigned>(lo >> 48),
-           static_cast<unsigned long long>(lo & 0xffffffffffffull));
-  return out;
-}
+// A time-ordered (version 7) UUID: ledger inserts stay at the right edge of its key's B-tree
+// (scheduler/meter/invocation_id.h).
+std::string NewRequestId() { return meter::NewInvocationId(); }
 
 const char* LevelName(protocol::LogLevel level) {
   switch (level) {
@@ -97,16 +87,22 @@ Dispatcher::Dispatcher(uv_loop_t* loop, DispatcherOptions options,
       spawner_(std::move(spawner)),
       code_dir_(std::move(code_dir)),
       housekeeping_(loop),
+      scale_timer_(loop),
       capacity_(options_.memory_budget_mb) {}
 
 Dispatcher::~Dispatcher() {
   // Worker destructors SIGKILL anything still running: no orphan survives flintd.
   workers_.clear();
   dead_workers_.clear();
+  // Best effort: what is still busy goes with the Cgroups subtree when flintd exits.
+  if (options_.cgroups != nullptr) {
+    for (WorkerId id : cgroups_to_remove_) (void)options_.cgroups->Remove(CgroupName(id));
+  }
 }
 
 void Dispatcher::Start() {
   housekeeping_.Start(kHousekeepingMs, kHousekeepingMs, [this] { Housekeeping(); });
+  scale_timer_.Unref();  // deadlines alone never keep flintd's loop running
   RefillGeneric();
 }
 
@@ -190,6 +186,9 @@ void Dispatcher::Invoke(const std::shared_ptr<const FunctionVersion>& fn, HttpRe
     record.memory_mb = fn->config.memory_mb;
     record.outcome = meter::Outcome::kThrottled;
     response.headers.emplace_back("x-flint-request-id", record.request_id);
+    if (options_.isolation_off) {
+      response.headers.emplace_back("x-flint-warning", kIsolationOffWarning);
+    }
     SendMetered(responder, std::move(response), record);
   };
   if (shutting_down_) return never_ran(ErrorResponse(Unavailable("flintd is shutting down")));
@@ -197,6 +196,7 @@ void Dispatcher::Invoke(const std::shared_ptr<const FunctionVersion>& fn, HttpRe
   InvocationId id = next_invocation_id_++;
   entry.invocations++;
   auto admission = entry.pool.Admit(id, NowMs());
+  ArmScaleTimer(entry);  // the arrival moved the adaptive windows
   if (admission.kind == Pool::Admission::Kind::kRejected) {
     entry.throttles++;
     HttpResponse response = ErrorResponse(
@@ -223,6 +223,41 @@ void Dispatcher::Invoke(const std::shared_ptr<const FunctionVersion>& fn, HttpRe
   if (admission.start_worker) StartWorkerFor(inv.pool_key, entry);
 }
 
+Status Dispatcher::InvokeEvent(const std::shared_ptr<const FunctionVersion>& fn,
+                               const std::string& event_id, std::string payload,
+                               meter::Trigger trigger, EventDone done) {
+  if (shutting_down_) return Unavailable("flintd is shutting down");
+  PoolEntry& entry = PoolFor(fn);
+  InvocationId id = next_invocation_id_++;
+  auto admission = entry.pool.Admit(id, NowMs());
+  if (admission.kind == Pool::Admission::Kind::kRejected) {
+    return Status(Code::kTooManyRequests, "function '" + fn->name + "' has a full queue");
+  }
+  entry.invocations++;
+  Invocation& inv = invocations_[id];
+  inv.event_done = std::move(done);
+  inv.trigger = trigger;
+  inv.event_id = event_id;
+  inv.pool_key = KeyOf(*fn);
+  inv.request_id = NewRequestId();
+  inv.fn = fn;
+  inv.received_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  inv.received_ns = uv_hrtime();
+  inv.request.received_at_ms = static_cast<uint64_t>(inv.received_ms);
+  inv.request.method = "POST";
+  inv.request.body = std::move(payload);
+  inv.rest_path = "/";
+  if (admission.kind == Pool::Admission::Kind::kDispatch) {
+    Dispatch(id, workers_.at(admission.worker).get(), /*cold=*/false);
+    return Status::Ok();
+  }
+  inv.deadline_ms = NowMs() + options_.queue_timeout_ms;
+  if (admission.start_worker) StartWorkerFor(inv.pool_key, entry);
+  return Status::Ok();
+}
+
 void Dispatcher::Dispatch(InvocationId id, Worker* worker, bool cold) {
   Invocation& inv = invocations_.at(id);
   PoolEntry& entry = *pools_.at(inv.pool_key);
@@ -247,6 +282,10 @@ void Dispatcher::Dispatch(InvocationId id, Worker* worker, bool cold) {
   req.source_ip = std::move(inv.request.peer_ip);
   req.headers = std::move(inv.request.headers);
   req.body = std::move(inv.request.body);
+  if (inv.event_done) {
+    req.kind = protocol::InvokeKind::kEvent;
+    req.headers.push_back({"x-flint-event-id", inv.event_id});
+  }
   // TODO(perf): encode straight into the channel's write buffer to save one copy of the body.
   worker->Invoke(id, req.Encode());
 }
@@ -262,6 +301,18 @@ void Dispatcher::Finish(InvocationId id, HttpResponse response, bool error,
   if (pool != pools_.end() && error) pool->second->errors++;
   response.headers.emplace_back("x-flint-request-id", inv.request_id);
   if (inv.cold) response.headers.emplace_back("x-flint-cold-start", "true");
+  if (options_.isolation_off) {
+    response.headers.emplace_back("x-flint-warning", kIsolationOffWarning);
+  }
+  EventResult event;
+  if (inv.event_done) {
+    event.ran = inv.worker != 0;
+    event.ok = !error;
+    event.outcome = outcome ? *outcome : !error ? meter::Outcome::kOk : meter::Outcome::kCrash;
+    event.body = std::move(response.body);
+    // Never ran: not an attempt and not metered (the event stays queued).
+    if (options_.meter == nullptr || !event.ran) return inv.event_done(std::move(event));
+  }
   if (options_.meter == nullptr || !inv.fn) return inv.responder.Send(std::move(response));
 
   uint64_t now_ns = uv_hrtime();
@@ -274,6 +325,7 @@ void Dispatcher::Finish(InvocationId id, HttpResponse response, bool error,
   record.memory_mb = inv.fn->config.memory_mb;
   record.cold = inv.cold;
   record.init_us = inv.init_us;
+  record.trigger = inv.trigger;
   bool ran = inv.worker != 0;
   record.outcome = outcome    ? *outcome
                    : !error   ? meter::Outcome::kOk
@@ -286,8 +338,36 @@ void Dispatcher::Finish(InvocationId id, HttpResponse response, bool error,
     record.duration_us = (now_ns - inv.dispatched_ns) / 1000;
   }
   if (auto w = workers_.find(inv.worker); ran && w != workers_.end()) {
-    // TODO(cleanup): the cgroup's peak memory once workers run in their own cgroups.
     if (w->second->last_heap_used() > 0) record.peak_memory_bytes = w->second->last_heap_used();
+    // With cgroups, the kernel's figures: the worker's peak memory so far, and the CPU time of
+    // every process in the cgroup. Reading them (open, read, close of several cgroup files)
+    // cost the loop ~60 us per request (tools/bench/metering.py), so Finish reads them at most
+    // once per kCgroupUsageIntervalMs per worker, and whenever the worker measured nothing
+    // (crash, timeout). In between a record carries the handler's thread CPU as the worker
+    // measured it; the record that reads the cgroup also carries the CPU the cgroup used
+    // beyond what the records since the previous read carried (GC and other threads), so the
+    // ledger's CPU total per worker still equals the cgroup's.
+    if (options_.cgroups != nullptr) {
+      CgroupUsageSample& sample = cgroup_cpu_us_[inv.worker];
+      sample.metered_cpu_us += record.cpu_us;
+      if (!measured || sample.read_ns == 0 ||
+          now_ns - sample.read_ns >= kCgroupUsageIntervalMs * 1'000'000) {
+        auto usage = options_.cgroups->ReadUsage(CgroupName(inv.worker));
+        if (usage.ok()) {
+          uint64_t carried = sample.cpu_us + sample.metered_cpu_us;
+          if (usage->cpu_us > carried) record.cpu_us += usage->cpu_us - carried;
+          sample = {now_ns, usage->cpu_us, 0, usage->peak_memory_bytes};
+        }
+      }
+      if (sample.peak_memory_bytes > 0) record.peak_memory_bytes = sample.peak_memory_bytes;
+    }
+  }
+  if (inv.event_done) {
+    if (options_.meter->TryAppend(record)) return inv.event_done(std::move(event));
+    auto pending = std::make_shared<std::pair<EventDone, EventResult>>(std::move(inv.event_done),
+                                                                       std::move(event));
+    options_.meter->AppendThen(record, [pending] { pending->first(std::move(pending->second)); });
+    return;
   }
   SendMetered(inv.responder, std::move(response), record);
 }
@@ -340,8 +420,12 @@ bool Dispatcher::StartWorkerFor(const std::string& key, PoolEntry& entry, bool f
   capacity_.Charge(w->id(), fn.name, fn.config.memory_mb);
   entry.pool.AddStarting(w->id());
   if (for_request) entry.started_ns[w->id()] = uv_hrtime();
-  if (w->state() == Worker::State::kGeneric) w->Load(MakeLoadRequest(fn));
+  if (w->state() == Worker::State::kGeneric) LoadWorker(w, MakeLoadRequest(fn));
   // else: LOAD follows its HELLO (OnWorkerHello).
+  if (w->state() == Worker::State::kLoading) {
+    // The waiting requests go right behind the LOAD: no round trip for LOADED.
+    for (InvocationId id : entry.pool.Pipeline(w->id())) Dispatch(id, w, /*cold=*/true);
+  }
   return true;
 }
 
@@ -371,17 +455,57 @@ Result<Worker*> Dispatcher::AcquireWorker(const std::string& runtime) {
 }
 
 Result<Worker*> Dispatcher::SpawnWorker(const std::string& runtime) {
-  SpawnRequest request{options_.worker_path, runtime, {}};
-  auto spawned = spawner_->Spawn(request);
-  if (!spawned.ok()) return spawned.status();
   WorkerId id = next_worker_id_++;
+  SpawnRequest request;
+  request.worker_path = options_.worker_path;
+  request.runtime = runtime;
+  if (options_.sandbox) request.extra_args = {"--sandbox", "on", "--code-root", options_.code_root};
+  if (options_.cgroups != nullptr) {
+    // Created here, while the worker is pre-warmed (off a request's path); the child joins it
+    // before exec.
+    auto procs = options_.cgroups->Create(CgroupName(id));
+    if (!procs.ok()) return procs.status();
+    request.cgroup_procs = std::move(procs).value();
+  }
+  auto spawned = spawner_->Spawn(request);
+  if (!spawned.ok()) {
+    RemoveCgroup(id);
+    return spawned.status();
+  }
   auto worker = std::make_unique<Worker>(loop_, id, runtime, *spawned, this);
   Worker* raw = worker.get();
   if (auto started = raw->Start(); !started.ok()) {
-    return started;  // the destructor kills and reaps the process
+    worker.reset();  // kills and reaps the process
+    RemoveCgroup(id);
+    return started;
   }
   workers_.emplace(id, std::move(worker));
   return raw;
+}
+
+void Dispatcher::LoadWorker(Worker* worker, const protocol::LoadRequest& request) {
+  if (options_.cgroups != nullptr) {
+    Status limited = options_.cgroups->SetLimits(CgroupName(worker->id()),
+                                                 isolation::LimitsForMemory(request.memory_mb));
+    if (!limited.ok()) {
+      spdlog::error("worker {}: cannot set its cgroup limits: {}; killing it", worker->id(),
+                    limited.message());
+      worker->Kill();
+      return;
+    }
+  }
+  worker->Load(request);
+}
+
+void Dispatcher::RemoveCgroup(WorkerId id) {
+  cgroup_cpu_us_.erase(id);
+  if (options_.cgroups == nullptr) return;
+  Status removed = options_.cgroups->Remove(CgroupName(id));
+  if (removed.ok()) return;
+  if (removed.code() != Code::kUnavailable) {
+    spdlog::warn("removing the cgroup of worker {}: {}", id, removed.message());
+  }
+  cgroups_to_remove_.push_back(id);
 }
 
 void Dispatcher::RefillGeneric() {
@@ -407,12 +531,12 @@ void Dispatcher::CheckLoads(const FunctionVersion& fn, LoadDone done) {
   Worker* w = *worker;
   load_checks_[w->id()] =
       LoadCheck{std::move(done), NowMs() + options_.load_timeout_ms, MakeLoadRequest(fn)};
-  if (w->state() == Worker::State::kGeneric) w->Load(load_checks_[w->id()].request);
+  if (w->state() == Worker::State::kGeneric) LoadWorker(w, load_checks_[w->id()].request);
 }
 
 void Dispatcher::OnWorkerHello(Worker* worker) {
   if (auto check = load_checks_.find(worker->id()); check != load_checks_.end()) {
-    worker->Load(check->second.request);
+    LoadWorker(worker, check->second.request);
     return;
   }
   if (worker->pool_key().empty()) {
@@ -425,7 +549,12 @@ void Dispatcher::OnWorkerHello(Worker* worker) {
     worker->Stop(1000);
     return;
   }
-  worker->Load(MakeLoadRequest(*pool->second->fn));
+  LoadWorker(worker, MakeLoadRequest(*pool->second->fn));
+  if (worker->state() == Worker::State::kLoading) {
+    for (InvocationId id : pool->second->pool.Pipeline(worker->id())) {
+      Dispatch(id, worker, /*cold=*/true);
+    }
+  }
 }
 
 void Dispatcher::OnWorkerLoaded(Worker* worker, const protocol::Loaded& loaded) {
@@ -450,12 +579,21 @@ void Dispatcher::OnWorkerLoaded(Worker* worker, const protocol::Loaded& loaded) 
   spdlog::debug("worker {} loaded {} in {} us ({} us since spawn)", worker->id(),
                 worker->pool_key(), loaded.init_duration_us,
                 (uv_hrtime() - worker->spawned_at_ns()) / 1000);
+  // Invocations pipelined behind the LOAD (StartWorkerFor) start now: their deadlines too.
+  for (InvocationId id : worker->in_flight()) {
+    auto inv = invocations_.find(id);
+    if (inv == invocations_.end() || !inv->second.cold || inv->second.init_us != 0) continue;
+    inv->second.init_us = loaded.init_duration_us;
+    uint64_t grace = entry.fn->runtime == "js" ? options_.timeout_grace_ms : 0;
+    inv->second.deadline_ms = NowMs() + entry.fn->config.timeout_ms + grace;
+  }
   for (InvocationId id : entry.pool.WorkerReady(worker->id(), NowMs())) {
     Dispatch(id, worker, /*cold=*/true);
     if (auto inv = invocations_.find(id); inv != invocations_.end()) {
       inv->second.init_us = loaded.init_duration_us;
     }
   }
+  ArmScaleTimer(entry);  // a pre-warmed worker is idle until its window ends
 }
 
 void Dispatcher::OnWorkerLoadFailed(Worker* worker, const std::string& message) {
@@ -468,8 +606,15 @@ void Dispatcher::OnWorkerLoadFailed(Worker* worker, const std::string& message) 
   auto pool = pools_.find(worker->pool_key());
   if (pool == pools_.end()) return;
   spdlog::error("{} failed to load: {}", worker->pool_key(), message);
-  // A deployed version that no longer loads: fail what waits rather than retry forever.
-  FailQueue(*pool->second, Status(Code::kFunctionError, "function failed to load: " + message));
+  // A deployed version that no longer loads: fail what waits rather than retry forever, and
+  // what was pipelined behind the LOAD (it never ran).
+  Status why(Code::kFunctionError, "function failed to load: " + message);
+  for (InvocationId id : worker->in_flight()) {
+    if (auto inv = invocations_.find(id); inv != invocations_.end()) inv->second.worker = 0;
+    Finish(id, ErrorResponse(why), /*error=*/true);
+  }
+  worker->in_flight().clear();
+  FailQueue(*pool->second, why);
   pool->second->pool.WorkerGone(worker->id(), NowMs());
   pool->second->started_ns.erase(worker->id());
   capacity_.Release(worker->id());
@@ -489,6 +634,7 @@ void Dispatcher::OnWorkerResult(Worker* worker, InvocationId id, protocol::Invok
   for (InvocationId next : pool->second->pool.InvocationDone(worker->id(), NowMs())) {
     Dispatch(next, worker, /*cold=*/false);
   }
+  ArmScaleTimer(*pool->second);
 }
 
 void Dispatcher::OnWorkerLog(Worker* worker, InvocationId id, protocol::LogLine line) {
@@ -524,7 +670,22 @@ void Dispatcher::OnWorkerExit(Worker* worker, const std::string& reason) {
       spawning_generic_--;
     }
   }
+  auto pool = pools_.find(worker->pool_key());
+  // The kernel killed a process of the worker for its memory limit: say so, by the limit.
+  bool oom = false;
+  if (options_.cgroups != nullptr) {
+    auto usage = options_.cgroups->ReadUsage(CgroupName(id));
+    oom = usage.ok() && usage->oom_kills > 0;
+  }
   for (InvocationId inv : worker->in_flight()) {
+    if (oom && pool != pools_.end()) {
+      Finish(inv,
+             ErrorWithType(Code::kFunctionCrashed, "OutOfMemory",
+                           "function exceeded its memory limit of " +
+                               std::to_string(pool->second->fn->config.memory_mb) + " MB"),
+             /*error=*/true, meter::Outcome::kOom);
+      continue;
+    }
     Finish(inv,
            ErrorWithType(Code::kFunctionCrashed, "",
                          "function crashed: its worker exited with " + reason),
@@ -532,7 +693,7 @@ void Dispatcher::OnWorkerExit(Worker* worker, const std::string& reason) {
   }
   worker->in_flight().clear();
   capacity_.Release(id);
-  auto pool = pools_.find(worker->pool_key());
+  RemoveCgroup(id);
   if (pool != pools_.end()) {
     PoolEntry& entry = *pool->second;
     entry.started_ns.erase(id);
@@ -562,6 +723,11 @@ void Dispatcher::FailQueue(PoolEntry& entry, const flint::Status& why) {
 
 void Dispatcher::Housekeeping() {
   dead_workers_.clear();
+  if (!cgroups_to_remove_.empty()) {
+    std::vector<WorkerId> retry;
+    retry.swap(cgroups_to_remove_);
+    for (WorkerId id : retry) RemoveCgroup(id);
+  }
   uint64_t now = NowMs();
 
   // Deadlines: a request that waited too long for a worker, or a worker that outlived its
@@ -621,7 +787,9 @@ void Dispatcher::Housekeeping() {
   // A worker that never finished starting or loading is killed; its exit frees its pool slot.
   for (auto& [wid, w] : workers_) {
     bool starting = w->state() == Worker::State::kStarting || w->state() == Worker::State::kLoading;
-    if (starting && (uv_hrtime() - w->spawned_at_ns()) / 1'000'000 > options_.load_timeout_ms) {
+    // A pre-warmed worker's LOAD is timed from when it was sent, not from the spawn.
+    uint64_t since = w->load_sent_ns() != 0 ? w->load_sent_ns() : w->spawned_at_ns();
+    if (starting && (uv_hrtime() - since) / 1'000'000 > options_.load_timeout_ms) {
       spdlog::warn("worker {} (pid {}) did not start within {} ms; killing it", wid, w->pid(),
                    options_.load_timeout_ms);
       w->Kill();
@@ -664,6 +832,44 @@ void Dispatcher::Housekeeping() {
     auto done = std::move(shutdown_done_);
     shutdown_done_ = nullptr;
     done();
+  }
+}
+
+void Dispatcher::ArmScaleTimer(const PoolEntry& entry) {
+  if (entry.draining || shutting_down_) return;
+  uint64_t now = NowMs();
+  std::optional<uint64_t> due = entry.pool.NextExpiry();
+  if (auto prewarm = entry.pool.NextPrewarm(now); prewarm && (!due || *prewarm < *due)) {
+    due = prewarm;
+  }
+  if (!due) return;
+  uint64_t at = std::max(*due, now);
+  if (scale_due_ms_ != 0 && scale_due_ms_ <= at) return;
+  scale_due_ms_ = at;
+  scale_timer_.Start(at - now, 0, [this] { OnScaleTimer(); });
+}
+
+void Dispatcher::OnScaleTimer() {
+  scale_due_ms_ = 0;
+  if (shutting_down_) return;
+  uint64_t now = NowMs();
+  std::optional<uint64_t> next;
+  for (auto& [key, entry] : pools_) {
+    if (entry->draining) continue;
+    for (WorkerId wid : entry->pool.TakeExpired(now)) {
+      capacity_.Release(wid);
+      if (auto w = workers_.find(wid); w != workers_.end()) w->second->Stop(1000);
+    }
+    if (entry->pool.TakePrewarm(now)) (void)StartWorkerFor(key, *entry, /*for_request=*/false);
+    // Deadlines still due now could not be acted on (min_instances, no memory): housekeeping
+    // retries those; the timer waits only for future ones.
+    for (auto due : {entry->pool.NextExpiry(), entry->pool.NextPrewarm(now)}) {
+      if (due && *due > now && (!next || *due < *next)) next = due;
+    }
+  }
+  if (next && (scale_due_ms_ == 0 || *next < scale_due_ms_)) {
+    scale_due_ms_ = *next;
+    scale_timer_.Start(*next - now, 0, [this] { OnScaleTimer(); });
   }
 }
 
@@ -752,6 +958,8 @@ std::vector<PoolStatus> Dispatcher::PoolStatuses(const std::string& name) const 
 void Dispatcher::Shutdown(std::function<void()> done) {
   shutting_down_ = true;
   shutdown_done_ = std::move(done);
+  scale_timer_.Stop();
+  scale_due_ms_ = 0;
   for (auto& [key, entry] : pools_) {
     FailQueue(*entry, Unavailable("flintd is shutting down"));
   }

@@ -23,6 +23,7 @@
 #include "scheduler/core/latency_window.h"
 #include "scheduler/core/node_capacity.h"
 #include "scheduler/core/pool.h"
+#include "scheduler/isolation/cgroups.h"
 #include "scheduler/meter/meter.h"
 #include "scheduler/server/http_server.h"
 #include "scheduler/spawn/worker_spawner.h"
@@ -44,6 +45,15 @@ struct DispatcherOptions {
   meter::Meter* meter = nullptr;
   uint64_t memory_budget_mb = 1u << 20;  // for all function workers (NodeCapacity)
   KeepAliveMode default_keep_alive_mode = KeepAliveMode::kFixed;
+  // Isolation (docs/security.md). `cgroups`: one cgroup per worker, limits written at LOAD,
+  // CPU time and peak memory read into the meter's records; null: no cgroups. Must outlive the
+  // Dispatcher. `sandbox`: workers start with --sandbox on and may load code from `code_root`
+  // (the code store, absolute) only. `isolation_off`: flintd runs with --no-isolation, and every
+  // response carries an x-flint-warning header saying so.
+  isolation::Cgroups* cgroups = nullptr;
+  bool sandbox = false;
+  std::string code_root;
+  bool isolation_off = false;
 };
 
 struct PoolStatus {
@@ -101,6 +111,24 @@ class Dispatcher final : public Worker::Observer {
   void Invoke(const std::shared_ptr<const FunctionVersion>& fn, HttpRequest&& request,
               std::string rest_path, HttpResponder responder);
 
+  // The outcome of an event invocation (InvokeEvent). `ran`: it reached a worker (false: its
+  // pool's queue timed out or flintd is shutting down; callers retry without counting an
+  // attempt). `body`: the function's response body when ok, flintd's error JSON otherwise.
+  struct EventResult {
+    bool ran = false;
+    bool ok = false;
+    meter::Outcome outcome = meter::Outcome::kOk;
+    std::string body;
+  };
+  using EventDone = std::function<void(EventResult)>;
+  // Runs `fn` for an async event (trigger async, cron or topic): `payload` is the event's JSON,
+  // given to the handler as `event`; `event_id` reaches it as the header x-flint-event-id. The
+  // invocation is metered with `trigger`. Returns an error (TooManyRequests when the pool's
+  // queue is full, Unavailable when shutting down) and never calls `done`; or Ok and calls
+  // `done` exactly once, later, once the meter has the record.
+  Status InvokeEvent(const std::shared_ptr<const FunctionVersion>& fn, const std::string& event_id,
+                     std::string payload, meter::Trigger trigger, EventDone done);
+
   // Loads `fn` in a fresh worker to check it (syntax errors, missing handler) without serving
   // it, then stops that worker. `done` is called exactly once.
   void CheckLoads(const FunctionVersion& fn, LoadDone done);
@@ -141,6 +169,10 @@ class Dispatcher final : public Worker::Observer {
     uint64_t received_ns = 0;
     uint64_t dispatched_ns = 0;
     uint64_t init_us = 0;
+    // Events (InvokeEvent): answered through `event_done` instead of `responder`.
+    EventDone event_done = nullptr;
+    meter::Trigger trigger = meter::Trigger::kHttp;
+    std::string event_id = {};
   };
   struct LoadCheck {
     LoadDone done;
@@ -181,7 +213,18 @@ class Dispatcher final : public Worker::Observer {
   void FailQueue(PoolEntry& entry, const flint::Status& why);
   void RefillGeneric();
   void Housekeeping();
+  // Keep-alive expiry and adaptive pre-warming on time, not at housekeeping's 100 ms grain:
+  // ArmScaleTimer brings the timer forward to `entry`'s next deadline (after its events);
+  // OnScaleTimer stops expired workers, starts pre-warms, and re-arms for the next deadline.
+  void ArmScaleTimer(const PoolEntry& entry);
+  void OnScaleTimer();
   protocol::LoadRequest MakeLoadRequest(const FunctionVersion& fn) const;
+  // Writes the function's limits into the worker's cgroup, then sends LOAD (kills the worker
+  // if the limits cannot be set: it must never run a function unconfined).
+  void LoadWorker(Worker* worker, const protocol::LoadRequest& request);
+  // Removes the worker's cgroup now or, while processes linger in it, on a later housekeeping.
+  void RemoveCgroup(WorkerId id);
+  static std::string CgroupName(WorkerId id) { return "w" + std::to_string(id); }
   uint64_t KeepAliveOf(const FunctionVersion& fn) const;
   PoolPolicy PolicyOf(const FunctionVersion& fn) const;
   static std::string KeyOf(const FunctionVersion& fn);
@@ -192,6 +235,8 @@ class Dispatcher final : public Worker::Observer {
   std::unique_ptr<WorkerSpawner> spawner_;
   CodeDirFn code_dir_;
   loop::Timer housekeeping_;
+  loop::Timer scale_timer_;
+  uint64_t scale_due_ms_ = 0;  // when scale_timer_ fires; 0: not armed
   NodeCapacity capacity_;
   uint64_t retired_idle_ms_ = 0;  // idle worker-ms of pools already removed
   uint64_t retired_cold_starts_ = 0, retired_invocations_ = 0;
@@ -208,6 +253,16 @@ class Dispatcher final : public Worker::Observer {
   WorkerId next_worker_id_ = 1;
   InvocationId next_invocation_id_ = 1;
   size_t spawning_generic_ = 0;  // pre-warmed workers spawned but not yet HELLO
+  // Per worker, what the meter last read from its cgroup (Finish reads it at most once per
+  // kCgroupUsageIntervalMs) and the handler CPU metered since.
+  struct CgroupUsageSample {
+    uint64_t read_ns = 0;
+    uint64_t cpu_us = 0;          // the cgroup's CPU time at the read
+    uint64_t metered_cpu_us = 0;  // handler CPU in the records since the read
+    uint64_t peak_memory_bytes = 0;
+  };
+  std::unordered_map<WorkerId, CgroupUsageSample> cgroup_cpu_us_;
+  std::vector<WorkerId> cgroups_to_remove_;               // cgroups that were still busy
   bool shutting_down_ = false;
   std::function<void()> shutdown_done_;
 };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -156,6 +157,23 @@ Status Flintd::Start() {
                            " (use --worker-path)");
   }
 
+  if (options_.isolation) {
+    // Workers are told where the code store is, and take code from there only: by full path.
+    if (char* real = realpath(options_.data_dir.c_str(), nullptr)) {
+      options_.data_dir = real;
+      free(real);
+    }
+    auto cgroups = isolation::OpenCgroups();
+    if (!cgroups.ok()) return cgroups.status();
+    cgroups_ = std::move(cgroups).value();
+    spdlog::info("isolation on: cgroup {} under flint/{}, namespaces, seccomp", cgroups_->version(),
+                 getpid());
+  } else {
+    spdlog::warn(
+        "isolation is OFF (--no-isolation): functions run without cgroups or sandbox; "
+        "for development only");
+  }
+
   auto store = Store::Open(options_.data_dir);
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
@@ -190,6 +208,10 @@ Status Flintd::Start() {
   dispatch.meter = options_.metering ? meter_.get() : nullptr;
   dispatch.default_keep_alive_mode = options_.keep_alive_mode;
   dispatch.memory_budget_mb = options_.memory_budget_mb;
+  dispatch.cgroups = cgroups_.get();
+  dispatch.sandbox = options_.isolation;
+  dispatch.code_root = code_->root();
+  dispatch.isolation_off = !options_.isolation;
   if (dispatch.memory_budget_mb == 0) {
     uint64_t machine = MachineMemoryMb();
     dispatch.memory_budget_mb =
@@ -209,6 +231,13 @@ Status Flintd::Start() {
   }
   spdlog::info("data directory {}: {} function(s), schema version {}", options_.data_dir,
                functions->size(), store_->schema_version());
+
+  auto event_queue = EventQueue::Open(store_->path());
+  if (!event_queue.ok()) return event_queue.status();
+  event_queue_ = std::move(event_queue).value();
+  auto events = EventService::Start(loop_, event_queue_, dispatcher_.get(), options_.events);
+  if (!events.ok()) return events.status();
+  events_ = std::move(events).value();
 
   server_ = std::make_unique<HttpServer>(
       loop_, options_.http,
@@ -246,6 +275,7 @@ void Flintd::BeginShutdown() {
   stopping_ = true;
   spdlog::info("shutting down: draining requests in flight");
   unlink((options_.data_dir + "/flintd.url").c_str());
+  if (events_) events_->Stop();
   server_->Shutdown(options_.drain_timeout_ms, [this] {
     dispatcher_->Shutdown([this] {
       spdlog::info("flintd stopped");
@@ -294,6 +324,10 @@ void Flintd::HandleInvoke(HttpRequest&& request, HttpResponder responder) {
   }
   auto fn = dispatcher_->FindLive(name);
   if (!fn) return responder.Send(ErrorResponse(NotFound("function '" + name + "' does not exist")));
+  if (const std::string* type = request.FindHeader("x-flint-invocation-type");
+      type != nullptr && (*type == "Event" || *type == "event")) {
+    return events_->Submit(fn, std::move(request), std::move(responder));
+  }
   dispatcher_->Invoke(fn, std::move(request), std::move(rest_path), std::move(responder));
 }
 
@@ -316,6 +350,7 @@ void Flintd::HandleManagement(HttpRequest&& request, HttpResponder responder) {
     response.headers.emplace_back("www-authenticate", "Bearer");
     return responder.Send(std::move(response));
   }
+  if (events_->HandleManagement(request, responder)) return;
   const std::string path = request.path;
   const std::string& method = request.method;
   if (path == "/v1/functions" || path == "/v1/functions/") {
@@ -500,10 +535,12 @@ void Flintd::Deploy(const std::string& name, HttpRequest&& request, HttpResponde
   auto store = store_;
   auto code = code_;
   std::string data_dir = options_.data_dir;
+  BuildOptions build = DefaultBuildOptions();
+  if (!options_.sdk_include_dir.empty()) build.sdk_include_dir = options_.sdk_include_dir;
   loop::RunBlocking(
       loop_,
-      [state, code, data_dir] {
-        state->prepared = PrepareDeploy(state->body, *code, data_dir);
+      [state, code, data_dir, build] {
+        state->prepared = PrepareDeploy(state->body, *code, data_dir, build);
         state->body.clear();
       },
       [this, state, shared, store, name] {

@@ -14,6 +14,8 @@
 #include <unordered_set>
 
 #include "scheduler/app/dispatcher.h"
+#include "scheduler/app/event_service.h"
+#include "scheduler/isolation/cgroups.h"
 #include "scheduler/meter/meter.h"
 #include "scheduler/server/http_server.h"
 #include "scheduler/store/code_store.h"
@@ -33,6 +35,9 @@ struct FlintdOptions {
   uint16_t listen_port = 8080;
   std::string data_dir;
   std::string worker_path;
+  // The folder holding flint/flint.h for C++ builds; empty: DefaultBuildOptions() (the SDK
+  // headers of this build, or $FLINT_SDK_INCLUDE).
+  std::string sdk_include_dir;
   uint64_t keep_alive_ms = 600'000;
   size_t max_body_bytes = 6u << 20;     // invocation payloads, as Lambda's synchronous limit
   size_t max_deploy_bytes = 70u << 20;  // a 50 MB upload, base64-encoded in JSON
@@ -49,6 +54,11 @@ struct FlintdOptions {
   bool metering = true;
   uint64_t ledger_retention_ms = 30ull * 24 * 3600 * 1000;
   std::optional<meter::PriceSheet> prices;
+  // Event triggers (docs/triggers.md): payload and queue-depth limits, retries, event age.
+  EventOptions events;
+  // Every worker in its own cgroup and sandbox (docs/security.md). Off only by the operator's
+  // explicit choice (--no-isolation), for development; Start() fails where it cannot be had.
+  bool isolation = true;
 };
 
 class Flintd {
@@ -85,7 +95,11 @@ class Flintd {
   std::shared_ptr<CodeStore> code_;
   std::shared_ptr<Ledger> ledger_;
   std::unique_ptr<meter::Meter> meter_;  // outlives dispatcher_, which appends to it
+  // Outlives dispatcher_ too, which creates and removes cgroups in it; null: isolation off.
+  std::unique_ptr<isolation::Cgroups> cgroups_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  std::shared_ptr<EventQueue> event_queue_;
+  std::unique_ptr<EventService> events_;  // destroyed before dispatcher_, which it uses
   std::unique_ptr<HttpServer> server_;
   std::unordered_set<std::string> token_hashes_;
   loop::Signal sigterm_;

@@ -39,11 +39,13 @@ Status Worker::Start() {
 void Worker::Load(const protocol::LoadRequest& request) {
   FLINT_CHECK(state_ == State::kGeneric);
   state_ = State::kLoading;
+  load_sent_ns_ = uv_hrtime();
   channel_.Send(MessageType::kLoad, 0, request.Encode());
 }
 
 void Worker::Invoke(InvocationId id, const std::string& payload) {
-  FLINT_CHECK(state_ == State::kReady);
+  // While loading: pipelined behind the LOAD (the worker runs it once loaded, or exits).
+  FLINT_CHECK(state_ == State::kReady || state_ == State::kLoading);
   in_flight_.insert(id);
   channel_.Send(MessageType::kInvoke, id, payload);
 }

@@ -48,6 +48,8 @@ class Worker final : private loop::FrameChannel::Delegate {
   // Starts reading the channel and watching for exit. On error the caller kills the process.
   Status Start();
   void Load(const protocol::LoadRequest& request);
+  // Ready, or loading (the INVOKE follows the LOAD on the socket: the worker runs it once
+  // loaded; if the LOAD fails, the worker exits without running it).
   void Invoke(InvocationId id, const std::string& payload);
   void Cancel(InvocationId id);
   // Asks the worker to exit; SIGKILLs it if it has not after `grace_ms`.
@@ -64,6 +66,8 @@ class Worker final : private loop::FrameChannel::Delegate {
   void set_pool_key(std::string key) { pool_key_ = std::move(key); }
   std::set<InvocationId>& in_flight() { return in_flight_; }
   uint64_t spawned_at_ns() const { return spawned_at_ns_; }
+  // When LOAD was sent (0 before): a pre-warmed worker may wait long before it gets one.
+  uint64_t load_sent_ns() const { return load_sent_ns_; }
   uint64_t last_heap_used() const { return heap_used_; }
 
  private:
@@ -85,6 +89,7 @@ class Worker final : private loop::FrameChannel::Delegate {
   std::unique_ptr<loop::Timer> kill_timer_;
   bool killed_ = false;
   uint64_t spawned_at_ns_;
+  uint64_t load_sent_ns_ = 0;
   uint64_t heap_used_ = 0;
 };
 

@@ -10,19 +10,33 @@
 // of variation is low) the paper falls back to a conservative standard keep-alive.
 //
 // Differences, and why:
-//  - bins are logarithmic (10 ms, then each 10% wider than the last, up to the range) rather
+//  - bins are logarithmic (10 ms, then each 2% wider than the last, up to the range) rather
 //    than 1 minute wide: sub-minute inter-arrival times, common for busy functions and for any
-//    time-compressed replay, get a useful resolution, and the 10% bin width equals the margin;
-//  - too few samples, or too many beyond the range, mean "not learned": the function's fixed
-//    keep-alive applies (the paper uses an ARIMA forecast for the out-of-range case);
-//  - a low coefficient of variation (arrivals spread over many bins, e.g. Poisson) does not
-//    discard the histogram: it only disables pre-warming (unloading between calls of an
-//    unpredictable function causes cold starts), keeping a worker up to the 99th percentile;
+//    time-compressed replay, get a useful resolution, and a periodic function's window is a few
+//    percent of its period wide, not 20%; the margin is 1% on top of the bins' width;
+//  - the window is chosen by cost, not by fixed percentiles: among every window [P, E) whose
+//    ends are edges of non-empty bins, the one that maximises
+//        (calls it would find warm) - (worker time it would hold idle) / cold_start_cost_ms
+//    over the histogram. A worker held idle for `cold_start_cost_ms` is worth one cold start
+//    avoided (Pool: 3/4 of the fixed keep-alive). This is the optimum of "fewest idle
+//    worker-seconds for a given number of cold starts" across functions (a Lagrangian: every
+//    function trades at the same price); for a Poisson function it keeps the worker exactly
+//    when the mean gap is below the cost, since then each idle second buys the most. A periodic
+//    function gets a narrow window around its period (the paper's 5th/99th percentiles, without
+//    their blind spots); a bursty one keeps its worker through the gaps inside a burst and lets it
+//    go between bursts; a rare Poisson-like one (mean gap above the cost), whose next call no
+//    window predicts cheaply, gets no window at all: its worker stops right after the call;
+//  - gaps beyond the range count as misses of every window (the paper uses an ARIMA forecast
+//    for them): a function called every few hours is not kept at all, rather than for a fixed
+//    keep-alive that ends long before its next call;
+//  - before the first gap the fixed keep-alive applies; with fewer than `min_samples` gaps the
+//    cost rule applies without pre-warming (the paper waits for a representative histogram,
+//    keeping a rare function's worker for the standard keep-alive meanwhile);
 //  - counts are halved once they pass `max_samples`, so old behaviour fades out;
 //  - the pre-warm starts `prewarm_lead_ms` earlier still, for the time a worker takes to be
-//    noticed and loaded (negligible against minute-scale windows, decisive for short ones);
-//  - Pool caps the keep-alive of a function it cannot predict (no pre-warm) at the fixed
-//    keep-alive, so such a function never holds a worker longer than the fixed policy would.
+//    loaded (negligible against minute-scale windows, decisive for short ones);
+//  - the window is for one worker: Pool keeps the other idle workers of a function (started for
+//    concurrent calls) no longer than the fixed keep-alive.
 //
 // Times are inter-arrival times (arrival to arrival), measured from the caller's `now_ms`; no
 // clock of its own. Pure and single-threaded (loop thread).
@@ -37,22 +51,34 @@ namespace flint::scheduler {
 
 struct AdaptiveKeepAliveOptions {
   uint64_t range_ms = 4 * 3600 * 1000;  // longest inter-arrival time the histogram holds
-  uint32_t min_samples = 5;             // below: not learned
-  double cv_threshold = 2.0;            // below: no pre-warming (the paper's threshold)
-  double head_percentile = 5.0;         // pre-warm window
-  double tail_percentile = 99.0;        // end of the keep-alive window
-  double margin = 0.10;                 // pre-warm earlier and keep longer by this fraction
-  double max_out_of_range = 0.5;        // fraction of samples beyond range_ms: not learned
-  uint32_t max_samples = 1000;          // counts are halved beyond this many
-  // Pre-warm this much earlier again: a pre-warm is noticed by a periodic check (100 ms in
-  // flintd) and then takes a LOAD (about 1 ms, more when a process must be spawned).
-  uint64_t prewarm_lead_ms = 150;
+  // Below this many gaps: no pre-warming yet (the cost rule still chooses the keep-alive: a
+  // function whose first gaps all exceed the cost is not kept).
+  uint32_t min_samples = 3;
+  // Idle worker time worth one cold start avoided (see the class comment); 0: 450 s. Pool
+  // passes 3/4 of its fixed keep-alive, a value tuned with tools/bench/trace_replay.py: it is
+  // the point of the cold-start/idle-time trade-off where the adaptive policy has a few fewer
+  // cold starts than the fixed keep-alive (a lower cost trades more cold starts for less idle
+  // time, a higher one the reverse).
+  uint64_t cold_start_cost_ms = 0;
+  // Each bin this much wider than the one before (after the first 10 ms ones). Narrow bins
+  // keep a periodic function's window narrow; a window covers whole bins, so they also serve as
+  // part of the margin.
+  double bin_growth = 0.02;
+  double margin = 0.01;  // pre-warm earlier and keep longer by this fraction
+  // Least gain, in cold starts per call, for a window to be used at all, and for unloading
+  // between calls to be preferred over keeping the worker from the call on.
+  double min_gain = 0.05;
+  uint32_t max_samples = 1000;  // counts are halved beyond this many
+  // Pre-warm this much earlier again: a pre-warm is a LOAD into a pre-warmed generic worker
+  // (1-3 ms; more when a process must be spawned); flintd's timer fires on time (1 ms).
+  uint64_t prewarm_lead_ms = 5;
 };
 
 // When to hold a worker, relative to the last arrival A: an idle worker is wanted during
-// [A + prewarm_ms, A + prewarm_ms + keep_alive_ms). prewarm_ms 0: from A on (no unloading).
+// [A + prewarm_ms, A + prewarm_ms + keep_alive_ms). prewarm_ms 0: from A on (no unloading);
+// both 0: not at all (the worker stops as soon as it is idle).
 struct KeepAliveWindows {
-  bool learned = false;  // false: use the fixed keep-alive; the windows below are 0
+  bool learned = false;  // false: no gap seen yet, use the fixed keep-alive; the rest are 0
   uint64_t prewarm_ms = 0;
   uint64_t keep_alive_ms = 0;
 };
@@ -63,7 +89,8 @@ class AdaptiveKeepAlive {
 
   // An invocation arrived at `now_ms` (monotonic, never decreasing).
   void RecordArrival(uint64_t now_ms);
-  // The windows learned so far (recomputed by RecordArrival).
+  // The windows learned so far (recomputed by RecordArrival: after every arrival while few
+  // samples are known, then once per 1/16th of the samples, so a busy function pays little).
   const KeepAliveWindows& windows() const { return windows_; }
   std::optional<uint64_t> last_arrival_ms() const { return last_arrival_ms_; }
   uint64_t samples() const { return total_; }
@@ -80,8 +107,9 @@ class AdaptiveKeepAlive {
   AdaptiveKeepAliveOptions options_;
   std::vector<uint64_t> edges_;  // bin i is [edges_[i], edges_[i+1]); edges_.back() == range
   std::vector<uint64_t> counts_;
-  uint64_t total_ = 0;         // samples in counts_
-  uint64_t out_of_range_ = 0;  // samples beyond the range (halved with counts_)
+  uint64_t total_ = 0;            // samples in counts_
+  uint64_t out_of_range_ = 0;     // samples beyond the range (halved with counts_)
+  uint64_t since_recompute_ = 0;  // arrivals since windows_ was last computed
   std::optional<uint64_t> last_arrival_ms_;
   KeepAliveWindows windows_;
 };

@@ -31,9 +31,18 @@ Pool::Admission Pool::Admit(InvocationId id, uint64_t now_ms) {
 
 bool Pool::NeedsAnotherWorker() const {
   if (workers_.size() >= policy_.max_instances) return false;
-  size_t starting = 0;
-  for (const auto& [wid, w] : workers_) starting += w.ready ? 0 : 1;
-  return queue_.size() > starting * policy_.concurrency;
+  // What the starting workers will still take (Pipeline may have given them some already).
+  size_t absorbed = 0;
+  for (const auto& [wid, w] : workers_) {
+    if (!w.ready) absorbed += policy_.concurrency - std::min(w.in_flight, policy_.concurrency);
+  }
+  return queue_.size() > absorbed;
+}
+
+std::vector<InvocationId> Pool::Pipeline(WorkerId id) {
+  auto it = workers_.find(id);
+  FLINT_CHECK(it != workers_.end() && !it->second.ready);
+  return FillFromQueue(id, it->second);
 }
 
 void Pool::AddStarting(WorkerId worker) {
@@ -95,23 +104,40 @@ std::vector<InvocationId> Pool::TakeQueue() {
   return out;
 }
 
-uint64_t Pool::ExpiryOf(const Worker& w) const {
+WorkerId Pool::Primary() const {
+  WorkerId primary = 0;
+  uint64_t last_used = 0;
+  for (const auto& [wid, w] : workers_) {
+    if (w.ready && (primary == 0 || w.last_used_ms >= last_used)) {
+      primary = wid;
+      last_used = w.last_used_ms;
+    }
+  }
+  return primary;
+}
+
+uint64_t Pool::ExpiryOf(const Worker& w, bool primary) const {
   KeepAliveWindows win = windows();
-  if (!win.learned) return w.last_used_ms + policy_.keep_alive_ms;
+  uint64_t fixed_end = w.last_used_ms + policy_.keep_alive_ms;
+  if (!win.learned) return fixed_end;
   // Invariant: learned implies at least one arrival.
   uint64_t start = *adaptive_.last_arrival_ms() + win.prewarm_ms;
   uint64_t end = start + win.keep_alive_ms;
   // Idle before the predicted window opens: unload now, TakePrewarm brings a worker back.
   if (win.prewarm_ms > 0 && w.idle_since_ms < start) return w.idle_since_ms;
-  // Unpredictable (no pre-warm): never longer than the fixed keep-alive would keep it.
-  if (win.prewarm_ms == 0) end = std::min(end, w.last_used_ms + policy_.keep_alive_ms);
+  // The window predicts the next call, which one worker serves: the others (started for
+  // concurrent calls) are kept no longer than the fixed keep-alive would keep them either.
+  if (!primary) end = std::min(end, fixed_end);
   return std::max(end, w.idle_since_ms);
 }
 
 std::vector<WorkerId> Pool::TakeExpired(uint64_t now_ms) {
   std::vector<std::pair<uint64_t, WorkerId>> expired;
+  WorkerId primary = Primary();
   for (const auto& [wid, w] : workers_) {
-    if (w.idle() && now_ms >= ExpiryOf(w)) expired.emplace_back(w.last_used_ms, wid);
+    if (w.idle() && now_ms >= ExpiryOf(w, wid == primary)) {
+      expired.emplace_back(w.last_used_ms, wid);
+    }
   }
   std::sort(expired.begin(), expired.end());
   size_t spare =
@@ -142,9 +168,11 @@ std::vector<WorkerId> Pool::TakeIdle(uint64_t now_ms) {
 
 std::optional<uint64_t> Pool::NextExpiry() const {
   std::optional<uint64_t> next;
+  if (workers_.size() <= policy_.min_instances) return next;
+  WorkerId primary = Primary();
   for (const auto& [wid, w] : workers_) {
     if (!w.idle()) continue;
-    uint64_t at = ExpiryOf(w);
+    uint64_t at = ExpiryOf(w, wid == primary);
     if (!next || at < *next) next = at;
   }
   return next;
@@ -164,6 +192,15 @@ bool Pool::TakePrewarm(uint64_t now_ms) {
   if (now_ms < start || now_ms >= start + win.keep_alive_ms) return false;
   prewarm_taken_ = true;
   return true;
+}
+
+std::optional<uint64_t> Pool::NextPrewarm(uint64_t now_ms) const {
+  if (!adaptive() || prewarm_taken_ || !workers_.empty()) return std::nullopt;
+  KeepAliveWindows win = adaptive_.windows();
+  if (!win.learned || win.prewarm_ms == 0) return std::nullopt;
+  uint64_t start = *adaptive_.last_arrival_ms() + win.prewarm_ms;
+  if (now_ms >= start + win.keep_alive_ms) return std::nullopt;  // the window has passed
+  return start;
 }
 
 std::vector<std::pair<WorkerId, uint64_t>> Pool::Evictable() const {

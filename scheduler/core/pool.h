@@ -16,9 +16,11 @@
 //    moment it became idle until it got work or left the pool.
 //
 // Keep-alive is either fixed (an idle worker stops `keep_alive_ms` after its last use) or
-// adaptive (AdaptiveKeepAlive learns the inter-arrival times; once learned, an idle worker is
-// kept only inside the predicted window and TakePrewarm() asks for a worker shortly before the
-// next predicted call). Unlearned adaptive pools behave as fixed ones.
+// adaptive (AdaptiveKeepAlive learns the inter-arrival times; once it has, the most recently
+// used worker is kept only inside the predicted window, the others no longer than the fixed
+// keep-alive, and TakePrewarm() asks for a worker shortly before the next predicted call).
+// An adaptive pool behaves as a fixed one until its second arrival. NextExpiry() and
+// NextPrewarm() say when the caller must next call TakeExpired() and TakePrewarm().
 #pragma once
 
 #include <cstddef>
@@ -55,8 +57,9 @@ struct PoolCounts {
 
 class Pool {
  public:
+  // `adaptive.cold_start_cost_ms` 0: 3/4 of the policy's fixed keep-alive.
   explicit Pool(PoolPolicy policy, AdaptiveKeepAliveOptions adaptive = {})
-      : policy_(policy), adaptive_(adaptive) {}
+      : policy_(policy), adaptive_(WithCost(adaptive, policy.keep_alive_ms)) {}
 
   struct Admission {
     enum class Kind { kDispatch, kQueued, kRejected } kind;
@@ -69,6 +72,10 @@ class Pool {
 
   // A worker the caller started on the pool's request (or handed over already loaded).
   void AddStarting(WorkerId worker);
+  // Queued invocations (up to concurrency) to send to a starting `worker` right behind its LOAD,
+  // so that they run as soon as it has loaded without a round trip; they count as its
+  // in-flight invocations from now on.
+  std::vector<InvocationId> Pipeline(WorkerId worker);
   // The worker finished loading. Returns the queued invocations to dispatch to it now.
   std::vector<InvocationId> WorkerReady(WorkerId worker, uint64_t now_ms);
   // An invocation on `worker` finished. Returns queued invocations to dispatch to it now.
@@ -87,7 +94,8 @@ class Pool {
   std::vector<WorkerId> TakeExpired(uint64_t now_ms);
   // Idle workers, removed from the pool (for draining an old version).
   std::vector<WorkerId> TakeIdle(uint64_t now_ms);
-  // When the next idle worker expires, if any (ignores min_instances).
+  // When the next idle worker expires, if any; none while the pool has no more than
+  // min_instances workers (TakeExpired would stop none).
   std::optional<uint64_t> NextExpiry() const;
 
   // Workers to start now to reach min_instances (starting ones count).
@@ -98,6 +106,9 @@ class Pool {
   // Adaptive keep-alive: true once per arrival when a worker should be pre-warmed now (the
   // predicted window has begun and the pool has no worker). The caller starts one.
   bool TakePrewarm(uint64_t now_ms);
+  // When TakePrewarm would next answer true (if nothing arrives before), if ever after
+  // `now_ms` (a time <= now_ms: now). With NextExpiry, what a caller's timer waits for.
+  std::optional<uint64_t> NextPrewarm(uint64_t now_ms) const;
   // Idle workers that may be evicted for another function (beyond min_instances), each with
   // the time it became idle, least recently used first.
   std::vector<std::pair<WorkerId, uint64_t>> Evictable() const;
@@ -125,11 +136,20 @@ class Pool {
   };
   bool NeedsAnotherWorker() const;
   std::vector<InvocationId> FillFromQueue(WorkerId id, Worker& worker);
-  // When an idle `worker` expires under the keep-alive policy.
-  uint64_t ExpiryOf(const Worker& worker) const;
+  // When an idle `worker` expires under the keep-alive policy. `primary`: it is the most
+  // recently used ready worker, the one an adaptive window keeps (Primary()).
+  uint64_t ExpiryOf(const Worker& worker, bool primary) const;
+  WorkerId Primary() const;  // 0 if no worker is ready
   // Adds the idle time of `worker` up to `now_ms` if it is idle (it is leaving idleness).
   void EndIdle(const Worker& worker, uint64_t now_ms);
   bool adaptive() const { return policy_.keep_alive_mode == KeepAliveMode::kAdaptive; }
+  static AdaptiveKeepAliveOptions WithCost(AdaptiveKeepAliveOptions options,
+                                           uint64_t keep_alive_ms) {
+    if (options.cold_start_cost_ms == 0) {
+      options.cold_start_cost_ms = keep_alive_ms * 3 / 4 > 0 ? keep_alive_ms * 3 / 4 : 1;
+    }
+    return options;
+  }
 
   PoolPolicy policy_;
   AdaptiveKeepAlive adaptive_;

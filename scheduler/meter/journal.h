@@ -14,11 +14,11 @@
 //
 // File layout (little-endian, x86-64): a 4096-byte header {char magic[8] = "FLINTJ01";
 // u32 slot_size = 256; u32 slot_count; u64 committed_seq; zero padding}, then slot_count slots
-// of 256 bytes: {u64 seq (0 = never written); u32 checksum (FNV-1a of bytes 16..255);
+// of 256 bytes: {u64 seq (0 = never written); u32 checksum (of bytes 16..255, journal.cc);
 // u32 reserved; payload (EncodeRecord)}. Sequence s lives in slot (s - 1) % slot_count.
 //
-// Threads: Append/published()/free_slots() on the loop thread only; Read/MarkCommitted on the
-// writer thread only; committed() from either. A slot is reused only after the writer committed
+// Threads: Append/free_slots() on the loop thread only; Read/MarkCommitted on the writer thread
+// only; published() and committed() from either. A slot is reused only after the writer committed
 // it, so the two never touch the same slot at once.
 #pragma once
 

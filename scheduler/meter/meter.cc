@@ -1,5 +1,6 @@
 #include "scheduler/meter/meter.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -82,7 +83,7 @@ Result<std::unique_ptr<Meter>> Meter::Start(uv_loop_t* loop, std::shared_ptr<Led
     size_t end = std::min(recovered.records.size(), i + kMaxBatch);
     std::vector<InvocationRecord> chunk(recovered.records.begin() + static_cast<ptrdiff_t>(i),
                                         recovered.records.begin() + static_cast<ptrdiff_t>(end));
-    FLINT_RETURN_IF_ERROR(meter->Store(chunk));
+    FLINT_RETURN_IF_ERROR(meter->Store(std::move(chunk)));
   }
   meter->journal_->MarkCommitted(recovered.last_seq);
   meter->recovered_ = recovered.records.size();
@@ -125,15 +126,15 @@ Status Meter::LoadSheets() {
   return Status::Ok();
 }
 
-Status Meter::Store(const std::vector<InvocationRecord>& records) {
+Status Meter::Store(std::vector<InvocationRecord> records) {
   std::vector<LedgerRecord> rows;
   rows.reserve(records.size());
-  for (const InvocationRecord& r : records) {
+  for (InvocationRecord& r : records) {
     const PriceSheet& sheet = SheetAt(sheets_, r.start_ms);
     Billed billed = Bill(r.outcome, r.duration_us, r.cold, r.init_us, r.memory_mb, sheet);
     LedgerRecord row;
-    row.id = r.request_id;
-    row.function = r.function;
+    row.id = std::move(r.request_id);
+    row.function = std::move(r.function);
     row.version = r.version;
     row.trigger = TriggerName(r.trigger);
     row.start_ms = r.start_ms;
@@ -274,6 +275,8 @@ MeterStats Meter::stats() const {
 }
 
 void Meter::WriterMain() {
+  // Named so that top -H and /proc/<pid>/task/*/comm tell it from the loop (tools/bench).
+  pthread_setname_np(pthread_self(), "flint-ledger");
   bool busy = false;
   uint64_t failures = 0;
   while (true) {
@@ -282,9 +285,12 @@ void Meter::WriterMain() {
     {
       std::unique_lock lock(mu_);
       if (busy) {
-        // Under load: let a batch accumulate, unless something else needs the writer.
-        cv_.wait_for(lock, std::chrono::milliseconds(options_.batch_interval_ms),
-                     [&] { return stop_ || !writer_tasks_.empty() || !flush_waiters_.empty(); });
+        // Under load: let a batch accumulate, unless something else needs the writer or the
+        // journal is filling up (AppendThen wakes the writer when it is full).
+        cv_.wait_for(lock, std::chrono::milliseconds(options_.batch_interval_ms), [&] {
+          return stop_ || !writer_tasks_.empty() || !flush_waiters_.empty() ||
+                 journal_->published() - journal_->committed() >= journal_->slot_count() / 2;
+        });
       } else {
         writer_sleeping_.store(true, std::memory_order_seq_cst);
         cv_.wait_for(lock, std::chrono::milliseconds(options_.rollup_interval_ms), [&] {

@@ -22,8 +22,26 @@ namespace bp = boost::process;
 
 // Runs in the child between fork and exec: async-signal-safe calls only (flintd is threaded).
 struct ChildSetup : bp::extend::handler {
+  // Paths prepared by the parent; the child only opens and writes (no allocation after fork).
+  const std::vector<std::string>* cgroup_procs = nullptr;
+
   template <class Executor>
   void on_exec_setup(Executor& e) const {
+    if (cgroup_procs != nullptr && !cgroup_procs->empty()) {
+      char digits[16];
+      char* end = digits + sizeof digits;
+      char* p = end;
+      for (pid_t pid = getpid(); pid > 0; pid /= 10) *--p = static_cast<char>('0' + pid % 10);
+      for (const std::string& path : *cgroup_procs) {
+        int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, p, static_cast<size_t>(end - p)) != end - p) {
+          e.set_error(std::error_code(errno, std::system_category()), "joining the cgroup");
+          if (fd >= 0) close(fd);
+          return;
+        }
+        close(fd);
+      }
+    }
     // Its own process group, so flintd can signal the worker and anything it started at once.
     setpgid(0, 0);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
@@ -66,7 +84,7 @@ class ProcessSpawner final : public WorkerSpawner {
     try {
       bp::child child(bp::exe = request.worker_path, bp::args = args, env,
                       bp::std_in<bp::null, bp::std_out> stderr, bp::posix::fd.bind(3, sv[1]),
-                      ChildSetup{}, ec);
+                      ChildSetup{{}, &request.cgroup_procs}, ec);
       if (!ec) {
         pid = child.id();
         child.detach();  // flintd reaps through the pidfd, not through Boost

@@ -4,6 +4,9 @@
 // descriptor beyond stdin (/dev/null), stdout and stderr (flintd's stderr); it leads its own
 // process group and receives SIGKILL if flintd dies. The caller owns the returned descriptors
 // and reaps the process (the pidfd becomes readable when it exits). Any thread.
+//
+// With `cgroup_procs` set, the child writes its own pid into each of those files between fork
+// and exec, so the worker is inside its cgroup before it runs a single instruction of its own.
 #pragma once
 
 #include <sys/types.h>
@@ -20,6 +23,7 @@ struct SpawnRequest {
   std::string worker_path;  // absolute path of flint-worker
   std::string runtime;      // "js" or "cpp"
   std::vector<std::string> extra_args;
+  std::vector<std::string> cgroup_procs;  // cgroup.procs files to join before exec
 };
 
 struct SpawnedProcess {

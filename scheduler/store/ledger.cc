@@ -9,6 +9,7 @@ namespace flint::scheduler {
 namespace {
 
 using detail::Connection;
+using detail::Statement;
 using detail::Transaction;
 
 int64_t NowMs() {
@@ -25,6 +26,47 @@ constexpr const char* kInsertSql =
     "e2e_us, billed_ms, memory_mb, mb_ms, cpu_us, peak_memory_bytes, cold, init_us, outcome, "
     "price_sheet_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
     "?16)";
+
+// Rows per INSERT statement in Insert: one statement of 16 rows costs about a fifth less CPU per
+// row than 16 statements of one (less per-statement work: step, reset, transaction checks).
+constexpr size_t kRowsPerInsert = 16;
+
+// kInsertSql with `rows` rows of 16 parameters each (row k's parameters are 16k+1 .. 16k+16).
+std::string InsertSql(size_t rows) {
+  std::string sql = kInsertSql;
+  sql.resize(sql.find(" VALUES ") + 8);
+  for (size_t k = 0; k < rows; ++k) {
+    sql += k ? ", (" : "(";
+    for (size_t c = 1; c <= 16; ++c) {
+      sql += "?" + std::to_string(16 * k + c) + (c < 16 ? ", " : ")");
+    }
+  }
+  return sql;
+}
+
+// Binds `r` to the parameters base+1 .. base+16 of an InsertSql statement.
+void BindRecord(Statement& stmt, int base, const LedgerRecord& r) {
+  stmt.Bind(base + 1, r.id)
+      .Bind(base + 2, r.function)
+      .Bind(base + 3, static_cast<int64_t>(r.version))
+      .Bind(base + 4, r.trigger)
+      .Bind(base + 5, r.start_ms)
+      .Bind(base + 6, AsInt(r.duration_us))
+      .Bind(base + 7, AsInt(r.e2e_us))
+      .Bind(base + 8, AsInt(r.billed_ms))
+      .Bind(base + 9, static_cast<int64_t>(r.memory_mb))
+      .Bind(base + 10, AsInt(r.mb_ms))
+      .Bind(base + 11, AsInt(r.cpu_us));
+  if (r.peak_memory_bytes) {
+    stmt.Bind(base + 12, AsInt(*r.peak_memory_bytes));
+  } else {
+    stmt.BindNull(base + 12);
+  }
+  stmt.Bind(base + 13, int64_t{r.cold ? 1 : 0})
+      .Bind(base + 14, AsInt(r.init_us))
+      .Bind(base + 15, r.outcome)
+      .Bind(base + 16, r.price_sheet_id);
+}
 
 // The per-row contributions of raw rows and of rolled-up hours, as one relation with the same
 // columns: t (start or hour), function, version, price_sheet_id and the sums.
@@ -57,6 +99,7 @@ ON CONFLICT (hour_ms, function, version, price_sheet_id) DO UPDATE SET
 }  // namespace
 
 struct Ledger::Impl {
+  std::string path;
   std::mutex write_mu;
   std::unique_ptr<Connection> write;
   std::mutex read_mu;
@@ -68,9 +111,13 @@ Ledger::~Ledger() = default;
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& db_path) {
   auto impl = std::make_unique<Impl>();
+  impl->path = db_path;
   auto write = Connection::Open(db_path);
   if (!write.ok()) return write.status();
   impl->write = std::move(write).value();
+  // A larger page cache for the writer (16 MiB; SQLite's default is 2 MiB): inserts keyed by ids
+  // that are not time-ordered (a replay, an older id scheme) touch random pages of the table.
+  FLINT_RETURN_IF_ERROR(impl->write->Exec("PRAGMA cache_size=-16384", "open ledger"));
   auto read = Connection::Open(db_path);
   if (!read.ok()) return read.status();
   impl->read = std::move(read).value();
@@ -81,36 +128,22 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& db_path) {
 }
 
 Result<uint64_t> Ledger::Insert(std::span<const LedgerRecord> records) {
+  // Whole groups of kRowsPerInsert rows go through one multi-row statement, the rest one by one.
+  static const std::string kInsertOne = InsertSql(1), kInsertMany = InsertSql(kRowsPerInsert);
   std::lock_guard lock(impl_->write_mu);
   Connection& db = *impl_->write;
   Transaction tx(db);
   FLINT_RETURN_IF_ERROR(tx.Begin("insert ledger records"));
   uint64_t added = 0;
-  for (const LedgerRecord& r : records) {
-    auto stmt = db.Prepare(kInsertSql, "insert ledger record");
+  size_t i = 0;
+  while (i < records.size()) {
+    size_t rows = records.size() - i >= kRowsPerInsert ? kRowsPerInsert : 1;
+    auto stmt = db.Prepare(rows == 1 ? kInsertOne : kInsertMany, "insert ledger records");
     if (!stmt.ok()) return stmt.status();
-    stmt->Bind(1, r.id)
-        .Bind(2, r.function)
-        .Bind(3, static_cast<int64_t>(r.version))
-        .Bind(4, r.trigger)
-        .Bind(5, r.start_ms)
-        .Bind(6, AsInt(r.duration_us))
-        .Bind(7, AsInt(r.e2e_us))
-        .Bind(8, AsInt(r.billed_ms))
-        .Bind(9, static_cast<int64_t>(r.memory_mb))
-        .Bind(10, AsInt(r.mb_ms))
-        .Bind(11, AsInt(r.cpu_us));
-    if (r.peak_memory_bytes) {
-      stmt->Bind(12, AsInt(*r.peak_memory_bytes));
-    } else {
-      stmt->BindNull(12);
-    }
-    stmt->Bind(13, int64_t{r.cold ? 1 : 0})
-        .Bind(14, AsInt(r.init_us))
-        .Bind(15, r.outcome)
-        .Bind(16, r.price_sheet_id);
+    for (size_t k = 0; k < rows; ++k) BindRecord(*stmt, static_cast<int>(k) * 16, records[i + k]);
     FLINT_RETURN_IF_ERROR(stmt->Run());
     added += static_cast<uint64_t>(db.changes());
+    i += rows;
   }
   FLINT_RETURN_IF_ERROR(tx.Commit());
   return added;
@@ -267,6 +300,54 @@ Result<uint64_t> Ledger::CountHours() {
   auto row = stmt->Step();
   if (!row.ok()) return row.status();
   return AsUint(stmt->Int(0));
+}
+
+Result<uint64_t> Ledger::InsertBaseline(std::span<const LedgerRecord> records) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(impl_->path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> closer(db, sqlite3_close_v2);
+  if (rc != SQLITE_OK) return detail::SqliteStatus(db, rc, "baseline insert: open");
+  // The store's settings (Connection::Configure): WAL is a property of the file already.
+  rc = sqlite3_exec(db, "PRAGMA synchronous=NORMAL; BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return detail::SqliteStatus(db, rc, "baseline insert: begin");
+  sqlite3_stmt* stmt = nullptr;
+  rc = sqlite3_prepare_v2(db, kInsertSql, -1, &stmt, nullptr);
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> finalizer(stmt, sqlite3_finalize);
+  if (rc != SQLITE_OK) return detail::SqliteStatus(db, rc, "baseline insert: prepare");
+  uint64_t added = 0;
+  for (const LedgerRecord& r : records) {
+    auto text = [&](int i, const std::string& v) {
+      sqlite3_bind_text(stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    };
+    text(1, r.id);
+    text(2, r.function);
+    sqlite3_bind_int64(stmt, 3, r.version);
+    text(4, r.trigger);
+    sqlite3_bind_int64(stmt, 5, r.start_ms);
+    sqlite3_bind_int64(stmt, 6, AsInt(r.duration_us));
+    sqlite3_bind_int64(stmt, 7, AsInt(r.e2e_us));
+    sqlite3_bind_int64(stmt, 8, AsInt(r.billed_ms));
+    sqlite3_bind_int64(stmt, 9, r.memory_mb);
+    sqlite3_bind_int64(stmt, 10, AsInt(r.mb_ms));
+    sqlite3_bind_int64(stmt, 11, AsInt(r.cpu_us));
+    if (r.peak_memory_bytes) {
+      sqlite3_bind_int64(stmt, 12, AsInt(*r.peak_memory_bytes));
+    } else {
+      sqlite3_bind_null(stmt, 12);
+    }
+    sqlite3_bind_int64(stmt, 13, r.cold ? 1 : 0);
+    sqlite3_bind_int64(stmt, 14, AsInt(r.init_us));
+    text(15, r.outcome);
+    sqlite3_bind_int64(stmt, 16, r.price_sheet_id);
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) return detail::SqliteStatus(db, rc, "baseline insert: step");
+    added += static_cast<uint64_t>(sqlite3_changes(db));
+    sqlite3_reset(stmt);
+  }
+  rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return detail::SqliteStatus(db, rc, "baseline insert: commit");
+  return added;
 }
 
 }  // namespace flint::scheduler

@@ -119,6 +119,12 @@ class Ledger {
   Result<uint64_t> CountRecords();
   Result<uint64_t> CountHours();
 
+  // Benchmark baseline only (scheduler/meter/ledger_bench.cc): inserts `records` into the same
+  // table as Insert, in one transaction, on a connection of its own, with a bare prepared
+  // statement and none of the store's wrapping, i.e. as fast as SQLite itself can store them
+  // with this schema and these settings. Returns the number of new rows.
+  Result<uint64_t> InsertBaseline(std::span<const LedgerRecord> records);
+
  private:
   struct Impl;
   explicit Ledger(std::unique_ptr<Impl> impl);

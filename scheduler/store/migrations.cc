@@ -105,10 +105,54 @@ ALTER TABLE versions ADD COLUMN reserved_concurrency INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE versions ADD COLUMN keep_alive_policy TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Step 4: event triggers (scheduler/store/event_queue.h, docs/triggers.md). `events` is the
+// durable async queue and its history: state 'queued' (waiting or running: a running attempt is
+// not recorded, so a crash re-runs it — at-least-once), 'succeeded' or 'dead' (the dead-letter
+// list). An idempotency key is unique per function. Schedules keep their next due time so a run
+// missed during downtime fires once at start; subscriptions map topics to functions.
+constexpr const char* kMigration4 = R"sql(
+CREATE TABLE events (
+  id TEXT PRIMARY KEY NOT NULL,
+  function TEXT NOT NULL,
+  trigger TEXT NOT NULL CHECK (trigger IN ('async', 'cron', 'topic')),
+  source TEXT NOT NULL DEFAULT '',
+  payload TEXT NOT NULL,
+  idempotency_key TEXT,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'succeeded', 'dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL,
+  due_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  last_error TEXT,
+  result TEXT
+) STRICT;
+
+CREATE UNIQUE INDEX events_by_idempotency_key ON events(function, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+CREATE INDEX events_by_state ON events(state, function);
+
+CREATE TABLE schedules (
+  id TEXT PRIMARY KEY NOT NULL,
+  function TEXT NOT NULL,
+  cron TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  next_due_ms INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE subscriptions (
+  topic TEXT NOT NULL,
+  function TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (topic, function)
+) STRICT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "functions, versions, tokens", kMigration1},
     {2, "invocation ledger, hourly rollups, price sheets", kMigration2},
     {3, "min_instances, reserved_concurrency, keep_alive_policy", kMigration3},
+    {4, "event queue, schedules, subscriptions", kMigration4},
 };
 
 }  // namespace

@@ -399,6 +399,11 @@ Result<std::string> FlintClient::Billing(
   return Manage("GET", target, "");
 }
 
+Result<std::string> FlintClient::Call(const std::string& method, const std::string& target,
+                                      std::string body) {
+  return Manage(method, target, std::move(body));
+}
+
 Result<std::string> FlintClient::Health() {
   HttpRequest request;
   request.target = "/healthz";

@@ -156,6 +156,10 @@ class FlintClient {
   // GET /v1/billing?QUERY (docs/billing.md): the report's body as flintd rendered it (JSON,
   // CSV or a table). `query` pairs are escaped here; empty values are left out.
   Result<std::string> Billing(const std::vector<std::pair<std::string, std::string>>& query);
+  // Any management call (e.g. the event routes of docs/triggers.md): the body of a 2xx answer,
+  // or the error as a Status. `body`, when not empty, is sent as JSON.
+  Result<std::string> Call(const std::string& method, const std::string& target,
+                           std::string body = "");
   // GET /healthz: flintd's status word ("ok", "stopping").
   Result<std::string> Health();
   // ANY /fn/NAME[path]: the function's response, whatever its HTTP status.

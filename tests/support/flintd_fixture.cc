@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -309,6 +310,11 @@ Status FlintdProcess::Start(std::chrono::milliseconds timeout) {
   std::vector<std::string> argv = {FlintdBinary(), "--listen", "127.0.0.1:0", "--data-dir",
                                    data_dir_};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  // Isolation needs root: elsewhere (a developer's shell) flintd runs without it, as it would
+  // refuse to start otherwise. CI runs as root, so the suite runs isolated there.
+  if (::geteuid() != 0 && std::find(argv.begin(), argv.end(), "--no-isolation") == argv.end()) {
+    argv.push_back("--no-isolation");
+  }
   // flintd reads FLINT_DATA_DIR too; make sure nothing from the test's environment leaks in.
   std::map<std::string, std::string> env = {
       {"FLINT_DATA_DIR", data_dir_}, {"FLINT_URL", kUnset}, {"FLINT_TOKEN", kUnset}};

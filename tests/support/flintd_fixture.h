@@ -2,9 +2,10 @@
 // flint CLI, and small helpers (HTTP calls, polling, finding worker processes).
 //
 // FlintdProcess starts flintd with `--listen 127.0.0.1:0 --data-dir <mkdtemp>/data` plus extra
-// arguments, in its own process group, and waits (bounded) for <data-dir>/flintd.url. Every wait
-// is bounded; the destructor stops flintd (SIGTERM, then SIGKILL), kills whatever is left of its
-// process tree and removes the temporary directory, so a failing test leaves nothing behind.
+// arguments (and `--no-isolation` when the tests do not run as root), in its own process group,
+// and waits (bounded) for <data-dir>/flintd.url. Every wait is bounded; the destructor stops
+// flintd (SIGTERM, then SIGKILL), kills whatever is left of its process tree and removes the
+// temporary directory, so a failing test leaves nothing behind.
 // flintd's stdout and stderr go to <tmp>/flintd.log (LogTail() shows the end of it).
 //
 // Binaries and the examples folder come from compile definitions set by

@@ -114,8 +114,8 @@ def wait_for(cond, timeout=30, interval=0.01):
         time.sleep(interval)
 
 
-def measure(build, path, prewarm, samples):
-    flintd = Flintd(build, ["--prewarm", str(prewarm)])
+def measure(build, path, prewarm, samples, extra=()):
+    flintd = Flintd(build, ["--prewarm", str(prewarm), *extra])
     try:
         name = "cold"
         flintd.cli("deploy", name, path, "--keep-alive", "100ms")
@@ -158,26 +158,32 @@ def main():
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument("--no-cpp", action="store_true", help="skip the C++ function")
+    ap.add_argument("--flintd-arg", action="append", default=[],
+                    help="extra flintd argument (repeatable), e.g. --flintd-arg=--no-isolation")
     args = ap.parse_args()
 
     functions = [("js", os.path.join(ROOT, "functions", "hello"))]
     cpp = os.path.join(ROOT, "functions", "hello-cpp", "index.cc")
     if os.path.exists(cpp) and not args.no_cpp:
         functions.append(("cpp", cpp))
+    load_before = os.getloadavg()
     results = []
     for runtime, path in functions:
         for prewarm in (1, 0):
             label = "%s, %s" % (runtime, "pre-warmed pool" if prewarm else "no pool (spawn)")
             log("cold starts: %s (%d samples)" % (label, args.samples))
             try:
-                r = measure(args.build, path, prewarm, args.samples)
+                r = measure(args.build, path, prewarm, args.samples, args.flintd_arg)
             except RuntimeError as e:
                 log("  skipped: %s" % e)
                 continue
             r.update(runtime=runtime, prewarm=prewarm, label=label)
             results.append(r)
 
-    print("\nCold start latency (pool at zero, one request; ms)")
+    load_after = os.getloadavg()
+    print("\nCold start latency (pool at zero, one request; ms); load average %s at the start, "
+          "%s at the end" % (" ".join("%.2f" % x for x in load_before),
+                             " ".join("%.2f" % x for x in load_after)))
     print("| function | workers | samples | e2e p50 | e2e p99 | e2e p99.9 | server p50 | server p99 |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
@@ -186,7 +192,8 @@ def main():
             r["e2e_p50"], r["e2e_p99"], r["e2e_p999"], r["server_p50"], r["server_p99"]))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+            json.dump({"load_before": load_before, "load_after": load_after,
+                       "results": results}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ import json
 import math
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import threading
@@ -136,8 +137,56 @@ def replay(flintd, events, compress, threads):
     return cold[0], errors[0], late
 
 
+def simulate(args, events, compress):
+    """Runs the trace through scheduler/core's Pool with a virtual clock (keep_alive_sim), at
+    the given time compression; returns {policy: result} like run_policy's."""
+    sim = args.sim or os.path.join(args.build, "tests", "unit", "scheduler", "core",
+                                   "keep_alive_sim")
+    out = {}
+    with tempfile.NamedTemporaryFile("w", suffix=".trace", delete=False) as f:
+        for t, fn in events:
+            f.write("%d %d\n" % (round(t * 1000.0 / compress), fn))
+        path = f.name
+    try:
+        for label, seconds in (("fixed-10m", 600), ("fixed-1m", 60)):
+            ka = max(1, round(seconds * 1000.0 / compress))
+            lines = subprocess.run([sim, path, str(ka), str(args.sim_load_ms), "1"],
+                                   capture_output=True, text=True, check=True).stdout
+            for line in lines.splitlines():
+                r = json.loads(line)
+                name = label if r["policy"] == "fixed" else "adaptive"
+                if name == "adaptive" and seconds != 600:
+                    continue  # adaptive falls back to (and prices cold starts at) 10 minutes
+                out[name] = {"policy": name, "invocations": r["invocations"],
+                             "cold_starts": r["cold_starts"],
+                             "cold_pct": 100.0 * r["cold_starts"] / max(1, r["invocations"]),
+                             "idle_worker_s": r["idle_worker_ms"] / 1000.0,
+                             "idle_worker_s_trace": r["idle_worker_ms"] / 1000.0 * compress,
+                             "prewarms": r["prewarms"]}
+    finally:
+        os.unlink(path)
+    return out
+
+
+def print_table(title, results):
+    base = next((r for r in results if r["policy"] == "fixed-10m"), None)
+    print("\n" + title)
+    print("| policy | cold starts | cold-start % | idle worker-s (measured) | "
+          "idle worker-s (trace time) | idle vs fixed 10 min | cold starts vs fixed 10 min |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in results:
+        ratio = (r["idle_worker_s"] / base["idle_worker_s"]
+                 if base and base["idle_worker_s"] else math.nan)
+        cold_ratio = (r["cold_starts"] / base["cold_starts"]
+                      if base and base["cold_starts"] else math.nan)
+        print("| %s | %d | %.2f%% | %.1f | %.0f | %.2fx | %.2fx |" % (
+            r["policy"], r["cold_starts"], r["cold_pct"], r["idle_worker_s"],
+            r["idle_worker_s_trace"], ratio, cold_ratio))
+
+
 def run_policy(args, events, label, flintd_flags, deploy_flags):
-    flintd = Flintd(args.build, ["--memory-budget", "64G", *flintd_flags])
+    flintd = Flintd(args.build, ["--memory-budget", "64G", "--prewarm", str(args.prewarm),
+                                 *args.flintd_arg, *flintd_flags])
     try:
         deploy_all(flintd, args.functions, deploy_flags)
         before = flintd.pools()["node"]
@@ -166,6 +215,17 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=32)
     ap.add_argument("--policies", default="fixed-10m,fixed-1m,adaptive")
+    ap.add_argument("--prewarm", type=int, default=4,
+                    help="flintd's pre-warmed generic workers (the same for every policy)")
+    ap.add_argument("--flintd-arg", action="append", default=[],
+                    help="extra flintd argument (repeatable), e.g. --flintd-arg=--no-isolation")
+    ap.add_argument("--simulate", action="store_true",
+                    help="also run the trace through the pool logic with a virtual clock "
+                         "(keep_alive_sim), at this compression and uncompressed")
+    ap.add_argument("--simulate-only", action="store_true", help="no flintd: the model only")
+    ap.add_argument("--sim", help="path of keep_alive_sim (default: in --build)")
+    ap.add_argument("--sim-load-ms", type=int, default=2,
+                    help="the model's time to load a worker (ms, real time)")
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args()
 
@@ -187,6 +247,18 @@ def main():
         # Adaptive; until it has learned a function it uses the 10-minute fixed keep-alive.
         "adaptive": (["--keep-alive", ms(600)], ["--keep-alive-policy", "adaptive"]),
     }
+    model = {}
+    if args.simulate or args.simulate_only:
+        for compress in (args.compress, 1.0):
+            sim = simulate(args, events, compress)
+            model["%g" % compress] = sim
+            print_table("Model (scheduler/core Pool, virtual clock), compressed %gx:" % compress,
+                        [sim[p] for p in args.policies.split(",") if p in sim])
+        if args.simulate_only:
+            if args.json:
+                with open(args.json, "w") as f:
+                    json.dump({"args": vars(args), "model": model}, f, indent=2)
+            return
     results = []
     for name in args.policies.split(","):
         flintd_flags, deploy_flags = policies[name]
@@ -195,20 +267,13 @@ def main():
         log("  %s" % json.dumps(r))
         results.append(r)
 
-    base = next((r for r in results if r["policy"] == "fixed-10m"), None)
-    print("\nTrace replay: %d functions, %d invocations, a day compressed %gx" % (
-        args.functions, len(events), args.compress))
-    print("| policy | cold starts | cold-start % | idle worker-s (measured) | "
-          "idle worker-s (trace time) | vs fixed 10 min |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for r in results:
-        ratio = r["idle_worker_s"] / base["idle_worker_s"] if base and base["idle_worker_s"] else math.nan
-        print("| %s | %d | %.2f%% | %.1f | %.0f | %.2fx |" % (
-            r["policy"], r["cold_starts"], r["cold_pct"], r["idle_worker_s"],
-            r["idle_worker_s_trace"], ratio))
+    print_table("Trace replay against flintd: %d functions, %d invocations, a day compressed "
+                "%gx (load average %s):" % (args.functions, len(events), args.compress,
+                                            " ".join("%.2f" % x for x in os.getloadavg())),
+                results)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "results": results}, f, indent=2)
+            json.dump({"args": vars(args), "results": results, "model": model}, f, indent=2)
 
 
 if __name__ == "__main__":

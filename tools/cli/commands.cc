@@ -17,6 +17,7 @@
 #include "sdk/core/text.h"
 #include "tools/cli/bill.h"
 #include "tools/cli/deploy_package.h"
+#include "tools/cli/events.h"
 #include "tools/cli/output.h"
 
 #ifndef FLINT_VERSION
@@ -48,6 +49,8 @@ struct Args {
   std::string rest_path;
   std::string method;
   std::vector<std::string> headers;
+  bool async = false;  // docs/triggers.md
+  std::string idempotency_key;
   // logs
   uint32_t limit = 0;
   // top
@@ -57,19 +60,9 @@ struct Args {
   BillOptions bill;
 };
 
-// The first non-empty line of `text`: flint's errors are one line.
-std::string OneLine(const std::string& text) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (!line.empty()) return line;
-  }
-  return text.empty() ? "unknown error" : text;
-}
-
+// A reason of several lines (a C++ deploy's compiler output) is printed whole (FormatError).
 int Fail(CliIo& io, int code, const std::string& reason) {
-  io.err << "flint: " << OneLine(reason) << "\n";
+  io.err << FormatError(reason);
   io.err.flush();
   return code;
 }
@@ -86,7 +79,7 @@ int ApiFailure(CliIo& io, const client::FlintClient& flint, const client::Client
     }
     return Fail(io, kExitUnreachable, status.message());
   }
-  std::string reason = status.message() + " (" + std::to_string(http) + ")";
+  std::string reason = WithHttpStatus(status.message(), http);
   if (http == 401) {
     reason += " \u2014 the token from " + config.token_source + " is not accepted by " +
               config.url.ToString() + "; set FLINT_TOKEN, or FLINT_DATA_DIR to flintd's data dir";
@@ -212,6 +205,13 @@ int Invoke(CliIo& io, const Args& a, const CLI::App& cmd) {
   }
   if (has_data && !has_content_type) {
     request.headers.push_back({"Content-Type", "application/json"});
+  }
+  if (a.async) {
+    request.headers.push_back({"X-Flint-Invocation-Type", "Event"});
+    if (!request.method.empty() && request.method == "GET") request.method = "POST";
+  }
+  if (!a.idempotency_key.empty()) {
+    request.headers.push_back({"X-Flint-Idempotency-Key", a.idempotency_key});
   }
 
   int code = kExitOk;
@@ -378,6 +378,10 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
   invoke->add_option("--method,-X", a.method, "HTTP method (default: POST with --data, else GET)");
   invoke->add_option("--header,-H", a.headers, "Request header NAME:VALUE (repeatable)")
       ->allow_extra_args(false);
+  invoke->add_flag("--async", a.async,
+                   "Queue the call as an event: prints its invocation id once stored (202)");
+  invoke->add_option("--idempotency-key", a.idempotency_key,
+                     "With --async: a repeated key returns the first call's invocation id");
 
   CLI::App* ls = app.add_subcommand("ls", "List deployed functions");
   ls->alias("list");
@@ -402,6 +406,7 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
   CLI::App* up = app.add_subcommand("up", "Run flintd in the foreground (arguments go to flintd)");
   up->allow_extras();
   CLI::App* version = app.add_subcommand("version", "Print flint's version");
+  std::shared_ptr<EventCommands> event_commands = AddEventCommands(app);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);  // CLI11 pops from the back
   try {
@@ -435,6 +440,7 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
   if (rm->parsed()) return Remove(io, a);
   if (top->parsed()) return Top(io, a);
   if (logs->parsed()) return Logs(io, a);
+  if (int code = RunEventCommands(*event_commands, io, a.json); code >= 0) return code;
   if (version->parsed()) {
     io.out << "flint " << FLINT_VERSION << "\n";
     return kExitOk;

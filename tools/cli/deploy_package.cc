@@ -142,7 +142,7 @@ Result<DeployPackage> BuildDeployPackage(const std::string& path, const std::str
       if (package.entry.empty()) {
         return InvalidArgument("no entry file in '" + path +
                                "': add index.mjs (or index.js, handler.mjs, handler.js, main.mjs, "
-                               "main.js) or pass --entry FILE");
+                               "main.js, index.cc, index.cpp) or pass --entry FILE");
       }
     }
   } else {

@@ -22,8 +22,9 @@
 namespace flint::cli {
 
 inline constexpr uint64_t kMaxUploadBytes = 50ull << 20;
-inline constexpr std::array<const char*, 6> kEntryCandidates = {
-    "index.mjs", "index.js", "handler.mjs", "handler.js", "main.mjs", "main.js"};
+inline constexpr std::array<const char*, 8> kEntryCandidates = {
+    "index.mjs", "index.js", "handler.mjs", "handler.js",
+    "main.mjs",  "main.js",  "index.cc",    "index.cpp"};
 
 struct DeployPackage {
   std::string entry;                         // relative path inside the package, '/'-separated

@@ -34,6 +34,32 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+std::string FormatError(const std::string& reason) {
+  size_t begin = 0;
+  // Skip blank leading lines; keep the indentation of the first line that has text.
+  for (size_t nl; (nl = reason.find('\n', begin)) != std::string::npos;) {
+    if (reason.find_first_not_of(" \t\r", begin) < nl) break;
+    begin = nl + 1;
+  }
+  size_t end = reason.find_last_not_of(" \t\r\n");
+  if (end == std::string::npos || end < begin) return "flint: unknown error\n";
+  return "flint: " + reason.substr(begin, end + 1 - begin) + "\n";
+}
+
+std::string WithHttpStatus(const std::string& message, int http_status) {
+  std::string status = " (" + std::to_string(http_status) + ")";
+  size_t nl = message.find('\n');
+  size_t trimmed = message.find_last_not_of(" \t\r\n");
+  if (nl == std::string::npos || trimmed == std::string::npos || trimmed < nl) {
+    return message.substr(0, trimmed == std::string::npos ? 0 : trimmed + 1) + status;
+  }
+  size_t first_end = nl;
+  while (first_end > 0 && (message[first_end - 1] == '\r' || message[first_end - 1] == ' ')) {
+    --first_end;
+  }
+  return message.substr(0, first_end) + status + message.substr(nl);
+}
+
 std::string FormatFunctionTable(const std::vector<client::FunctionInfo>& functions) {
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"NAME", "VERSION", "RUNTIME", "MEMORY", "TIMEOUT", "CREATED"});

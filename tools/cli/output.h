@@ -34,4 +34,13 @@ std::string FormatLogs(const std::vector<client::LogEntry>& logs);
 // Left-aligned columns separated by two spaces; the first row is the header.
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows);
 
+// An error for stderr: "flint: " and `reason` without its leading blank lines and trailing
+// whitespace. A reason of several lines (a compiler's output from a failed C++ deploy) is kept
+// whole, so every file:line message reaches the user.
+std::string FormatError(const std::string& reason);
+
+// `message` with " (HTTP_STATUS)" at the end of its first line: "not found (404)"; for several
+// lines, "compilation failed: a.cc:3:5: error: ... (400)\n<the rest>".
+std::string WithHttpStatus(const std::string& message, int http_status);
+
 }  // namespace flint::cli

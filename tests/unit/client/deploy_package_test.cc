@@ -126,3 +126,19 @@ TEST_CASE("A missing PATH is reported", "[cli][deploy]") {
   REQUIRE_FALSE(p.ok());
   CHECK(p.status().message().find("cannot read '/nonexistent/flint/fn'") != std::string::npos);
 }
+
+TEST_CASE("A folder of C++ sources finds index.cc or index.cpp as its entry", "[cli][deploy]") {
+  TempDir cc;
+  cc.Write("index.cc", "#include <flint/flint.h>\n");
+  cc.Write("orders.h", "#pragma once\n");
+  auto p = BuildDeployPackage(cc.path, "", "");
+  REQUIRE(p.ok());
+  CHECK(p->entry == "index.cc");
+  CHECK(p->runtime == "cpp");
+  TempDir cpp;
+  cpp.Write("index.cpp", "#include <flint/flint.h>\n");
+  CHECK(BuildDeployPackage(cpp.path, "", "")->entry == "index.cpp");
+  // A JavaScript entry still wins in a folder that has both.
+  cpp.Write("index.mjs", "export const handler = () => 1;\n");
+  CHECK(BuildDeployPackage(cpp.path, "", "")->entry == "index.mjs");
+}

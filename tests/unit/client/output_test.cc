@@ -66,3 +66,28 @@ TEST_CASE("logs print one line per record", "[cli][output]") {
   CHECK(flint::cli::FormatLogs({{"t1", "r1", "info", "hello"}, {"t2", "", "error", "bad\n"}}) ==
         "t1 info [r1] hello\nt2 error bad\n");
 }
+
+TEST_CASE("FormatError keeps a compiler's whole output", "[cli][output]") {
+  using flint::cli::FormatError;
+  using flint::cli::WithHttpStatus;
+  CHECK(FormatError("not found") == "flint: not found\n");
+  CHECK(FormatError("\n  \nboom  \n\n") == "flint: boom\n");
+  CHECK(FormatError("") == "flint: unknown error\n");
+  std::string compiler =
+      "compilation failed: hello.cc:3:5: error: 'x' was not declared in this scope\n"
+      "hello.cc: In function 'flint::Response H(const flint::Request&)':\n"
+      "hello.cc:3:5: error: 'x' was not declared in this scope\n"
+      "    3 |   x;\n"
+      "      |   ^\n"
+      "(g++ exit code 1)\n";
+  std::string with_status = WithHttpStatus(compiler, 400);
+  CHECK(with_status.rfind(
+            "compilation failed: hello.cc:3:5: error: 'x' was not declared in this scope (400)\n",
+            0) == 0);
+  CHECK(FormatError(with_status) ==
+        "flint: " + with_status.substr(0, with_status.size() - 1) + "\n");
+  CHECK(FormatError(with_status).find("    3 |   x;\n      |   ^\n(g++ exit code 1)\n") !=
+        std::string::npos);
+  CHECK(WithHttpStatus("function 'x' does not exist", 404) == "function 'x' does not exist (404)");
+  CHECK(WithHttpStatus("gone\n", 410) == "gone (410)");
+}

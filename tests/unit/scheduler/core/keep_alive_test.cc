@@ -15,8 +15,7 @@ uint64_t Feed(AdaptiveKeepAlive& policy, const std::vector<uint64_t>& gaps) {
 }
 }  // namespace
 
-TEST_CASE("AdaptiveKeepAlive bins are 10 ms fine at first and about 10% wide after",
-          "[keepalive]") {
+TEST_CASE("AdaptiveKeepAlive bins are 10 ms fine at first and about 2% wide after", "[keepalive]") {
   AdaptiveKeepAlive policy;
   CHECK(policy.BinOf(0) == 0);
   CHECK(policy.BinOf(9) == 0);
@@ -25,21 +24,34 @@ TEST_CASE("AdaptiveKeepAlive bins are 10 ms fine at first and about 10% wide aft
   for (size_t i = 1; i < policy.bin_count(); ++i) {
     uint64_t lo = policy.BinLower(i), hi = policy.BinUpper(i);
     REQUIRE(hi > lo);
-    if (lo >= 1000 && i + 1 < policy.bin_count()) CHECK(hi <= lo * 1.11 + 1);
+    if (lo >= 1000 && i + 1 < policy.bin_count()) CHECK(hi <= lo * 1.021 + 1);
     CHECK(policy.BinOf(lo) == i);
     CHECK(policy.BinOf(hi - 1) == i);
   }
-  // A few hundred bins, not millions: it is kept per function.
-  CHECK(policy.bin_count() < 200);
+  // Hundreds of bins, not millions: it is kept per function.
+  CHECK(policy.bin_count() < 1000);
 }
 
-TEST_CASE("AdaptiveKeepAlive is not learned with too few samples", "[keepalive]") {
+TEST_CASE(
+    "AdaptiveKeepAlive uses the fixed keep-alive until the first gap, pre-warms only after "
+    "min_samples gaps",
+    "[keepalive]") {
   AdaptiveKeepAlive policy;
-  Feed(policy, {60'000, 60'000, 60'000, 60'000});
   CHECK_FALSE(policy.windows().learned);
-  Feed(policy, {60'000});  // the first arrival of a Feed adds a 1000 ms gap... still learning
-  CHECK(policy.samples() == 6);
-  CHECK(policy.windows().learned);
+  policy.RecordArrival(1000);
+  CHECK_FALSE(policy.windows().learned);  // one call: no gap yet
+  policy.RecordArrival(61'000);
+  KeepAliveWindows w = policy.windows();
+  REQUIRE(w.learned);
+  // One 60 s gap, below the cost: kept from the call on, just past the gap.
+  CHECK(w.prewarm_ms == 0);
+  CHECK(w.keep_alive_ms >= 60'000);
+  CHECK(w.keep_alive_ms < 63'000);
+  policy.RecordArrival(121'000);
+  CHECK(policy.windows().prewarm_ms == 0);  // two gaps: still not enough to unload
+  policy.RecordArrival(181'000);
+  CHECK(policy.samples() == 3);
+  CHECK(policy.windows().prewarm_ms > 50'000);  // three: pre-warm before the next call
 }
 
 TEST_CASE("AdaptiveKeepAlive pre-warms before a periodic call and keeps a short window",
@@ -53,8 +65,8 @@ TEST_CASE("AdaptiveKeepAlive pre-warms before a periodic call and keeps a short 
   CHECK(w.prewarm_ms < 300'000);
   CHECK(w.prewarm_ms + w.keep_alive_ms > 300'000);
   CHECK(w.prewarm_ms + w.keep_alive_ms <= 300'000 * 1.1 * 1.11);
-  // Far less held than a 10-minute fixed keep-alive.
-  CHECK(w.keep_alive_ms < 100'000);
+  // A window a few percent of the period wide: far less held than a 10-minute keep-alive.
+  CHECK(w.keep_alive_ms < 30'000);
 }
 
 TEST_CASE("AdaptiveKeepAlive keeps sub-second gaps at sub-second resolution", "[keepalive]") {
@@ -81,14 +93,56 @@ TEST_CASE("AdaptiveKeepAlive does not pre-warm an unpredictable (spread) functio
   CHECK(w.keep_alive_ms < 200'000);
 }
 
-TEST_CASE("AdaptiveKeepAlive falls back to fixed when most gaps exceed its range", "[keepalive]") {
+TEST_CASE("AdaptiveKeepAlive holds no worker when every gap exceeds its range", "[keepalive]") {
   AdaptiveKeepAliveOptions options;
   options.range_ms = 60'000;
   AdaptiveKeepAlive policy(options);
-  Feed(policy, {1'000, 1'000, 1'000, 1'000, 1'000, 1'000});
-  REQUIRE(policy.windows().learned);
-  Feed(policy, std::vector<uint64_t>(20, 120'000));
-  CHECK_FALSE(policy.windows().learned);
+  Feed(policy, std::vector<uint64_t>(10, 120'000));
+  KeepAliveWindows w = policy.windows();
+  REQUIRE(w.learned);
+  CHECK(w.prewarm_ms == 0);
+  CHECK(w.keep_alive_ms == 0);
+}
+
+TEST_CASE("AdaptiveKeepAlive keeps a Poisson function only when its mean gap is below the cost",
+          "[keepalive]") {
+  auto windows_for = [](double mean_gap_ms) {
+    AdaptiveKeepAliveOptions options;
+    options.cold_start_cost_ms = 60'000;
+    AdaptiveKeepAlive policy(options);
+    std::mt19937_64 rng(7);
+    std::exponential_distribution<double> gap(1.0 / mean_gap_ms);
+    std::vector<uint64_t> gaps;
+    for (int i = 0; i < 400; ++i) gaps.push_back(static_cast<uint64_t>(gap(rng)) + 1);
+    Feed(policy, gaps);
+    return policy.windows();
+  };
+  KeepAliveWindows frequent = windows_for(20'000);  // a third of the cost
+  REQUIRE(frequent.learned);
+  CHECK(frequent.prewarm_ms == 0);
+  CHECK(frequent.keep_alive_ms > 60'000);        // most of its gaps
+  KeepAliveWindows rare = windows_for(180'000);  // three times the cost
+  REQUIRE(rare.learned);
+  CHECK(rare.prewarm_ms == 0);
+  CHECK(rare.keep_alive_ms == 0);  // unloaded after each call
+}
+
+TEST_CASE("AdaptiveKeepAlive keeps a bursty function through its bursts, not between them",
+          "[keepalive]") {
+  AdaptiveKeepAliveOptions options;
+  options.cold_start_cost_ms = 60'000;
+  AdaptiveKeepAlive policy(options);
+  std::vector<uint64_t> gaps;
+  for (int burst = 0; burst < 40; ++burst) {
+    for (int i = 0; i < 4; ++i) gaps.push_back(1'000 + 500 * i);  // calls 1-2.5 s apart
+    gaps.push_back(3'600'000 - 3'000 * burst);                    // about an hour between
+  }
+  Feed(policy, gaps);
+  KeepAliveWindows w = policy.windows();
+  REQUIRE(w.learned);
+  CHECK(w.prewarm_ms == 0);
+  CHECK(w.keep_alive_ms >= 2'500);
+  CHECK(w.keep_alive_ms < 3'000);
 }
 
 TEST_CASE("AdaptiveKeepAlive forgets old behaviour as counts are halved", "[keepalive]") {

@@ -338,19 +338,81 @@ TEST_CASE("Fixed pool never pre-warms and reports no learned windows", "[pool][a
   CHECK_FALSE(pool.TakePrewarm(30'500));
 }
 
-TEST_CASE("Adaptive pool keeps an unpredictable function no longer than the fixed keep-alive",
+TEST_CASE("Adaptive pool stops a rarely called function's worker right after its call",
           "[pool][adaptive]") {
-  Pool pool(AdaptivePolicy(/*fixed_keep_alive=*/1'000));
-  // Gaps spread over decades: learned, but no pre-warming, and a long 99th percentile.
+  Pool pool(AdaptivePolicy(/*fixed_keep_alive=*/8'000));  // cold starts priced at 6 s
   uint64_t t = 0;
   InvocationId id = 1;
-  for (uint64_t gap : {10, 100, 1'000, 10'000, 100'000, 30, 300, 3'000, 30'000, 50, 500, 5'000}) {
-    Serve(pool, id++, 1, t += gap);
+  for (uint64_t gap : {60'000, 45'000, 70'000, 52'000, 38'000}) {
+    Serve(pool, id, id, t += gap);
+    (void)pool.TakeExpired(t + 1);
+    ++id;
   }
   KeepAliveWindows w = pool.windows();
   REQUIRE(w.learned);
-  REQUIRE(w.prewarm_ms == 0);
-  REQUIRE(w.keep_alive_ms > 1'000);
-  CHECK(pool.TakeExpired(t + 1 + 999).empty());
-  CHECK(pool.TakeExpired(t + 1 + 1'000) == std::vector<WorkerId>{1});
+  CHECK(w.keep_alive_ms == 0);
+  Serve(pool, id, id, t += 50'000);
+  CHECK(pool.NextExpiry() == t + 1);  // as soon as it is idle
+  CHECK(pool.TakeExpired(t + 1) == std::vector<WorkerId>{id});
+  CHECK_FALSE(pool.NextPrewarm(t + 1).has_value());
+}
+
+TEST_CASE("Adaptive pool keeps extra workers no longer than the fixed keep-alive",
+          "[pool][adaptive]") {
+  AdaptiveKeepAliveOptions options;
+  options.cold_start_cost_ms = 10'000;
+  Pool pool(AdaptivePolicy(/*fixed_keep_alive=*/1'000), options);
+  // Calls 20-2000 ms apart, in no pattern, well below the cost: the window keeps one worker
+  // from each call on, longer than the fixed keep-alive.
+  uint64_t t = 0;
+  InvocationId id = 1;
+  for (uint64_t gap : {20, 1900, 60, 400, 1500, 250, 30, 2000, 90, 350}) {
+    Serve(pool, id++, 1, t += gap);
+  }
+  REQUIRE(pool.windows().learned);
+  REQUIRE(pool.windows().prewarm_ms == 0);
+  // Two concurrent calls: a second worker starts.
+  t += 500;
+  auto first = pool.Admit(20, t);
+  REQUIRE(first.kind == Kind::kDispatch);
+  auto second = pool.Admit(21, t);
+  REQUIRE(second.kind == Kind::kQueued);
+  pool.AddStarting(2);
+  CHECK(pool.WorkerReady(2, t + 2) == std::vector<InvocationId>{21});
+  (void)pool.InvocationDone(2, t + 3);  // worker 2 finishes first...
+  (void)pool.InvocationDone(1, t + 4);  // ...worker 1 last: it is the one the window keeps
+  // Worker 2 goes after the fixed keep-alive, worker 1 at the window's end.
+  uint64_t window_end = t + pool.windows().keep_alive_ms;
+  REQUIRE(window_end > t + 3 + 1'000);
+  CHECK(pool.NextExpiry() == t + 3 + 1'000);
+  CHECK(pool.TakeExpired(t + 3 + 1'000) == std::vector<WorkerId>{2});
+  CHECK(pool.NextExpiry() == window_end);
+  CHECK(pool.TakeExpired(window_end) == std::vector<WorkerId>{1});
+}
+
+TEST_CASE("Adaptive pool says when to pre-warm, once per arrival", "[pool][adaptive]") {
+  Pool pool(AdaptivePolicy(600'000));
+  uint64_t t = 0;
+  for (InvocationId id = 1; id <= 6; ++id, t += 120'000) {
+    Serve(pool, id, id, t);
+    (void)pool.TakeExpired(t + 1);
+  }
+  t -= 120'000;
+  KeepAliveWindows w = pool.windows();
+  REQUIRE(w.prewarm_ms > 0);
+  REQUIRE(pool.empty());
+  CHECK(pool.NextPrewarm(t + 2) == t + w.prewarm_ms);
+  CHECK(pool.NextPrewarm(t + w.prewarm_ms + 5) == t + w.prewarm_ms);              // due: now
+  CHECK_FALSE(pool.NextPrewarm(t + w.prewarm_ms + w.keep_alive_ms).has_value());  // missed
+  CHECK(pool.TakePrewarm(t + w.prewarm_ms));
+  CHECK_FALSE(pool.NextPrewarm(t + w.prewarm_ms).has_value());  // taken
+}
+
+TEST_CASE("Pool reports no expiry while it holds only min_instances workers", "[pool]") {
+  PoolPolicy policy = Policy(3, 1, 100);
+  policy.min_instances = 1;
+  Pool pool(policy);
+  Serve(pool, 1, 1, 0);
+  CHECK_FALSE(pool.NextExpiry().has_value());
+  CHECK(pool.TakeExpired(10'000).empty());
 }

@@ -2,6 +2,7 @@
 #include "scheduler/meter/journal.h"
 
 #include <catch2/catch.hpp>
+#include <cstring>
 
 #include "tests/unit/scheduler/store/temp_dir.h"
 
@@ -105,4 +106,31 @@ TEST_CASE("A file that is not a journal is refused", "[journal]") {
   fputs("not a journal", f);
   fclose(f);
   CHECK_FALSE(Journal::Open(dir.Sub("j"), 8).ok());
+}
+
+TEST_CASE("Recovery accepts records an older flintd wrote with the FNV-1a checksum", "[journal]") {
+  // The slot layout is unchanged; only the checksum function is newer (journal.cc).
+  JournalSlot legacy = Encoded(Sample(1));
+  uint32_t fnv = 2166136261u;
+  for (size_t i = 16; i < kJournalSlotSize; ++i) fnv = (fnv ^ legacy.bytes[i]) * 16777619u;
+  std::memcpy(legacy.bytes + 8, &fnv, sizeof fnv);
+  // The writer's own reads stay strict: this process wrote every slot it reads.
+  CHECK_FALSE(DecodeRecord(legacy).has_value());
+  TempDir dir;
+  {
+    auto journal = Journal::Open(dir.Sub("j"), 8);
+    REQUIRE(journal.ok());
+    (*journal)->Recover();
+    REQUIRE((*journal)->Append(legacy));
+    JournalSlot damaged = legacy;
+    damaged.bytes[100] ^= 1;
+    REQUIRE((*journal)->Append(damaged));
+    REQUIRE((*journal)->Append(Encoded(Sample(3))));
+  }
+  auto journal = Journal::Open(dir.Sub("j"), 8);
+  REQUIRE(journal.ok());
+  auto recovered = (*journal)->Recover();
+  REQUIRE(recovered.records.size() == 2);
+  CHECK(recovered.records[0].request_id == Sample(1).request_id);
+  CHECK(recovered.records[1].request_id == Sample(3).request_id);
 }

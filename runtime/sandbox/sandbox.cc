@@ -1,0 +1,334 @@
+#include "runtime/sandbox/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace flint::runtime::sandbox {
+namespace {
+
+std::string g_code_root;  // set by PrepareRoot
+
+// The mount point of the private root inside the worker's own mount namespace. The directory
+// itself is shared (and stays, empty); what is mounted on it is private to each worker.
+constexpr const char* kRunDir = "/run/flint";
+constexpr const char* kRoot = "/run/flint/root";
+// Inside the private root: every function's code, staged read-only at start-up and covered by
+// an empty tmpfs at LOAD, once the one function's directory is bound in its place.
+constexpr const char* kStaging = "/.flint-code";
+
+Status Errno(const std::string& what) { return ErrnoStatus(what, errno); }
+
+Status MakeDir(const std::string& path, mode_t mode = 0755) {
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return Errno("mkdir " + path);
+  return Status::Ok();
+}
+
+// mkdir -p, for paths inside the private root.
+Status MakeDirs(const std::string& path) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    FLINT_RETURN_IF_ERROR(MakeDir(path.substr(0, slash)));
+  }
+  return MakeDir(path);
+}
+
+// Binds `source` onto `target` read-only, without setuid binaries or device files.
+Status BindReadOnly(const std::string& source, const std::string& target) {
+  if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+    return Errno("bind " + source);
+  }
+  if (::mount(nullptr, target.c_str(), nullptr,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
+    return Errno("remount read-only " + target);
+  }
+  return Status::Ok();
+}
+
+// Mirrors a top-level system directory: a symlink stays a symlink (merged /usr), a directory
+// is bound read-only, a missing one is skipped.
+Status MirrorSystemDir(const char* dir) {
+  struct stat st;
+  if (::lstat(dir, &st) != 0) return Status::Ok();
+  std::string target = std::string(kRoot) + dir;
+  if (S_ISLNK(st.st_mode)) {
+    char link[PATH_MAX];
+    ssize_t n = ::readlink(dir, link, sizeof link - 1);
+    if (n < 0) return Errno(std::string("readlink ") + dir);
+    link[n] = '\0';
+    if (::symlink(link, target.c_str()) != 0 && errno != EEXIST) return Errno("symlink " + target);
+    return Status::Ok();
+  }
+  if (!S_ISDIR(st.st_mode)) return Status::Ok();
+  FLINT_RETURN_IF_ERROR(MakeDir(target));
+  return BindReadOnly(dir, target);
+}
+
+Status InstallSeccomp() {
+  // TODO(security): an allow-list. This is a deny-list of the calls that reach the kernel's
+  // least-exercised surfaces or could leave the sandbox; V8's set of calls is too wide to list
+  // safely without a trace of every runtime path (docs/security.md).
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (ctx == nullptr) return Internal("seccomp_init failed");
+  const char* denied[] = {
+#if !defined(__SANITIZE_ADDRESS__)
+    // LeakSanitizer stops the world with ptrace when the process exits (ASan builds only).
+    "ptrace",
+#endif
+    "process_vm_readv",
+    "process_vm_writev",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "unshare",
+    "setns",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "bpf",
+    "perf_event_open",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "userfaultfd",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "swapon",
+    "swapoff",
+    "reboot",
+    "syslog",
+    "acct",
+    "quotactl",
+    "ioperm",
+    "iopl",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "lookup_dcookie",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "fanotify_init",
+    "mknod",
+    "mknodat",
+    "sethostname",
+    "setdomainname",
+    "personality",
+    "kcmp",
+    "pidfd_getfd",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+  };
+  int rc = 0;
+  for (const char* name : denied) {
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+    if (rc != 0) break;
+  }
+  // New namespaces through clone() (a user namespace would give back privileges inside it):
+  // one rule per flag, since rules on the same call are OR'ed.
+  for (uint64_t flag : {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID,
+                        CLONE_NEWNET, CLONE_NEWCGROUP}) {
+    if (rc != 0) break;
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                          SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag));
+  }
+  // clone3 passes its flags in memory seccomp cannot read: make it look unsupported, so libc
+  // falls back to clone().
+  if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+  // Every thread (V8's platform threads exist already).
+  if (rc == 0) rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+  if (rc == 0) rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  if (rc != 0) return Internal(std::string("seccomp: ") + std::strerror(-rc));
+  return Status::Ok();
+}
+
+}  // namespace
+
+namespace {
+
+// Waits for `child` and returns its status; closes every descriptor beyond stderr first, so
+// that flintd sees the worker's channel close when the worker goes.
+int WaitFor(pid_t child) {
+  ::syscall(SYS_close_range, 3u, ~0u, 0u);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+}  // namespace
+
+Status EnterNamespaces() {
+  if (::unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
+    return Errno("unshare");
+  }
+  // Three processes: the one flintd started (outside, waits), PID 1 of the new namespace (waits:
+  // the kernel ignores signals a namespace's init sends itself, so abort() in PID 1 would show
+  // as SIGSEGV) and the worker proper, PID 2.
+  pid_t init = ::fork();
+  if (init < 0) return Errno("fork");
+  if (init == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pid_t worker = ::fork();
+    if (worker < 0) ::_exit(2);
+    if (worker == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with PID 1, which dies with flintd's child
+      return Status::Ok();
+    }
+    int status = WaitFor(worker);
+    // PID 1 cannot re-raise a signal on itself: the outer process does, from 128 + N.
+    ::_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                : (WIFEXITED(status) ? WEXITSTATUS(status) : 1));
+  }
+  int status = WaitFor(init);
+  int code =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  if (code > 128) {
+    int sig = code - 128;
+    struct rlimit no_core = {0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    ::signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    ::kill(::getpid(), sig);
+  }
+  ::_exit(code);
+}
+
+Status PrepareRoot(const std::string& code_root) {
+  if (code_root.empty() || code_root[0] != '/') {
+    return InvalidArgument("the code root must be absolute: '" + code_root + "'");
+  }
+  // Nothing mounted from here on propagates back to the host.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    return Errno("making / private");
+  }
+  FLINT_RETURN_IF_ERROR(MakeDir(kRunDir));
+  FLINT_RETURN_IF_ERROR(MakeDir(kRoot));
+  if (::mount("tmpfs", kRoot, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755") != 0) {
+    return Errno("mounting the private root");
+  }
+  for (const char* dir : {"/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin"}) {
+    FLINT_RETURN_IF_ERROR(MirrorSystemDir(dir));
+  }
+  std::string root = kRoot;
+  FLINT_RETURN_IF_ERROR(MakeDir(root + "/etc"));
+  FLINT_RETURN_IF_ERROR(MakeDir(root + "/proc"));
+  if (::mount("proc", (root + "/proc").c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              nullptr) != 0) {
+    return Errno("mounting /proc");
+  }
+  FLINT_RETURN_IF_ERROR(MakeDir(root + "/dev"));
+  if (::mount("tmpfs", (root + "/dev").c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC,
+              "size=64k,mode=0755") != 0) {
+    return Errno("mounting /dev");
+  }
+  for (const char* dev : {"null", "zero", "full", "random", "urandom"}) {
+    std::string source = std::string("/dev/") + dev;
+    std::string target = root + "/dev/" + dev;
+    int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) return Errno("creating " + target);
+    ::close(fd);
+    if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      return Errno("bind " + source);
+    }
+  }
+  FLINT_RETURN_IF_ERROR(MakeDir(root + "/tmp"));
+  std::string tmp_options = "size=" + std::to_string(kTmpBytes) + ",mode=1777";
+  if (::mount("tmpfs", (root + "/tmp").c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
+              tmp_options.c_str()) != 0) {
+    return Errno("mounting /tmp");
+  }
+  // The code store, staged; and the path functions' code will appear at, as on the host.
+  FLINT_RETURN_IF_ERROR(MakeDir(root + kStaging));
+  FLINT_RETURN_IF_ERROR(BindReadOnly(code_root, root + kStaging));
+  FLINT_RETURN_IF_ERROR(MakeDirs(root + code_root));
+  (void)::sethostname("flint", 5);
+
+  // Into the private root now: detaching the host's mount tree costs milliseconds (the kernel
+  // waits for an RCU grace period), too slow for LOAD.
+  if (::chdir(kRoot) != 0) return Errno("chdir to the private root");
+  // pivot_root(".", "."): the old root ends up stacked under the new one; detach it.
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) return Errno("pivot_root");
+  if (::umount2(".", MNT_DETACH) != 0) return Errno("detaching the old root");
+  if (::chdir("/") != 0) return Errno("chdir /");
+  g_code_root = code_root;
+  return Status::Ok();
+}
+
+Status Enter(const std::string& code_dir) {
+  if (g_code_root.empty()) return Internal("sandbox: PrepareRoot was not called");
+  // code_dir must be a directory right below the code root, named without "..".
+  std::string prefix = g_code_root + "/";
+  if (code_dir.rfind(prefix, 0) != 0 || code_dir.size() == prefix.size() ||
+      code_dir.find('/', prefix.size()) != std::string::npos ||
+      code_dir.compare(prefix.size(), std::string::npos, "..") == 0 ||
+      code_dir.compare(prefix.size(), std::string::npos, ".") == 0) {
+    return InvalidArgument("code directory '" + code_dir + "' is not in the code store " +
+                           g_code_root);
+  }
+  std::string name = code_dir.substr(prefix.size());
+  FLINT_RETURN_IF_ERROR(MakeDir(code_dir));
+  FLINT_RETURN_IF_ERROR(BindReadOnly(std::string(kStaging) + "/" + name, code_dir));
+  // Every other function's code disappears under an empty, read-only tmpfs.
+  if (::mount("tmpfs", kStaging, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "size=4k,mode=0") != 0) {
+    return Errno("covering the code store");
+  }
+  // Nothing outside /tmp is writable.
+  if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
+    return Errno("remounting the root read-only");
+  }
+
+  struct rlimit core = {0, 0};
+  struct rlimit fsize = {kMaxFileBytes, kMaxFileBytes};
+  struct rlimit nofile = {kMaxOpenFiles, kMaxOpenFiles};
+  if (::setrlimit(RLIMIT_CORE, &core) != 0 || ::setrlimit(RLIMIT_FSIZE, &fsize) != 0 ||
+      ::setrlimit(RLIMIT_NOFILE, &nofile) != 0) {
+    return Errno("setrlimit");
+  }
+  // A write past RLIMIT_FSIZE fails with EFBIG instead of killing the worker.
+  ::signal(SIGXFSZ, SIG_IGN);
+
+  // For good: no supplementary groups, then gid, then uid (all threads: glibc broadcasts).
+  if (::setgroups(0, nullptr) != 0) return Errno("setgroups");
+  if (::setresgid(kSandboxGid, kSandboxGid, kSandboxGid) != 0) return Errno("setresgid");
+  if (::setresuid(kSandboxUid, kSandboxUid, kSandboxUid) != 0) return Errno("setresuid");
+  // Changing uid made the process undumpable, which hands /proc/self to root: the runtime
+  // reads its own /proc/self/maps (stack bounds). Nothing else can reach it (alone in its PID
+  // namespace, ptrace denied, RLIMIT_CORE 0).
+  if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) return Errno("PR_SET_DUMPABLE");
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("no_new_privs");
+  return InstallSeccomp();
+}
+
+}  // namespace flint::runtime::sandbox

@@ -1,0 +1,819 @@
+#include "scheduler/app/event_service.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/random.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "sdk/core/text.h"
+
+namespace flint::scheduler {
+namespace {
+
+using nlohmann::json;
+
+constexpr uint64_t kTickMs = 20;
+constexpr uint64_t kScheduleCheckMs = 1000;
+constexpr int64_t kRequeueDelayMs = 200;  // an event its pool could not take waits this long
+constexpr size_t kMaxStoredResult = 64 * 1024;
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::mt19937_64& Rng() {
+  static std::mt19937_64 rng = [] {
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = uv_hrtime();
+    return std::mt19937_64(seed);
+  }();
+  return rng;
+}
+
+// A random (version 4) UUID: the event's id.
+std::string NewEventId() {
+  uint64_t hi = Rng()(), lo = Rng()();
+  hi = (hi & ~0xf000ull) | 0x4000ull;
+  lo = (lo & ~(0xc000ull << 48)) | (0x8000ull << 48);
+  char out[37];
+  snprintf(out, sizeof out, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+           static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
+           static_cast<unsigned>(lo >> 48),
+           static_cast<unsigned long long>(lo & 0xffffffffffffull));
+  return out;
+}
+
+double Jitter() { return std::uniform_real_distribution<double>(0.0, 1.0)(Rng()); }
+
+meter::Trigger TriggerOf(const std::string& text) {
+  if (text == "cron") return meter::Trigger::kCron;
+  if (text == "topic") return meter::Trigger::kTopic;
+  return meter::Trigger::kAsync;
+}
+
+std::string Rfc3339(int64_t epoch_ms) {
+  time_t secs = static_cast<time_t>(epoch_ms / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[80];
+  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(epoch_ms % 1000));
+  return buf;
+}
+
+HttpResponse Json(int status, const json& body) {
+  HttpResponse response;
+  response.status = status;
+  response.headers.emplace_back("content-type", "application/json");
+  response.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return response;
+}
+
+HttpResponse NotAllowed(const std::string& method, const std::string& path,
+                        const std::string& allow) {
+  HttpResponse response =
+      ErrorResponse(Status(Code::kMethodNotAllowed, "method " + method + " is not allowed on " +
+                                                        path + " (allowed: " + allow + ")"));
+  response.headers.emplace_back("allow", allow);
+  return response;
+}
+
+// A JSON value as stored in the response: parsed when it is JSON, else the text.
+json AsJson(const std::string& text) {
+  json v = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return v.is_discarded() ? json(text) : v;
+}
+
+json EventJson(const EventRow& r, bool running) {
+  json out = {{"id", r.id},
+              {"function", r.function},
+              {"trigger", r.trigger},
+              {"status", running ? "running" : r.state},
+              {"attempts", r.attempts},
+              {"created_at", Rfc3339(r.created_ms)},
+              {"updated_at", Rfc3339(r.updated_ms)}};
+  if (!r.source.empty()) out["source"] = r.source;
+  if (r.state == "queued") out["next_attempt_at"] = Rfc3339(r.due_ms);
+  if (!r.idempotency_key.empty()) out["idempotency_key"] = r.idempotency_key;
+  if (!r.last_error.empty()) out["error"] = AsJson(r.last_error);
+  if (r.state == "succeeded") out["result"] = AsJson(r.result);
+  return out;
+}
+
+// Topic names: 1-128 characters of [A-Za-z0-9._-].
+Status ValidateTopic(const std::string& topic) {
+  if (topic.empty() || topic.size() > 128) {
+    return InvalidArgument("a topic name has 1 to 128 characters");
+  }
+  for (char c : topic) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return InvalidArgument("invalid topic name '" + topic +
+                             "': use letters, digits, '.', '_' and '-'");
+    }
+  }
+  return Status::Ok();
+}
+
+// The event JSON of a request body: "{}" for an empty body; InvalidArgument if not JSON.
+Result<std::string> EventPayload(std::string&& body, size_t limit) {
+  if (body.size() > limit) {
+    return Status(Code::kPayloadTooLarge, "the event is " + std::to_string(body.size()) +
+                                              " bytes; the limit is " + std::to_string(limit));
+  }
+  if (body.empty()) return std::string("{}");
+  if (!json::accept(body)) return InvalidArgument("the event must be valid JSON");
+  return std::move(body);
+}
+
+std::string QueryParam(const std::string& query, const std::string& name) {
+  for (size_t pos = 0; pos <= query.size();) {
+    size_t amp = query.find('&', pos);
+    std::string part = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
+    if (amp == std::string::npos) break;
+    pos = amp + 1;
+  }
+  return "";
+}
+
+}  // namespace
+
+EventService::EventService(uv_loop_t* loop, std::shared_ptr<EventQueue> queue,
+                           Dispatcher* dispatcher, EventOptions options)
+    : loop_(loop),
+      queue_(std::move(queue)),
+      dispatcher_(dispatcher),
+      options_(options),
+      timer_(loop) {}
+
+Result<std::unique_ptr<EventService>> EventService::Start(uv_loop_t* loop,
+                                                          std::shared_ptr<EventQueue> queue,
+                                                          Dispatcher* dispatcher,
+                                                          EventOptions options) {
+  auto queued = queue->LoadQueued();
+  if (!queued.ok()) return queued.status();
+  auto schedules = queue->Schedules("");
+  if (!schedules.ok()) return schedules.status();
+  std::unique_ptr<EventService> service(
+      new EventService(loop, std::move(queue), dispatcher, options));
+  for (const EventRow& row : *queued) service->Enqueue(row);
+  for (const ScheduleRow& row : *schedules) {
+    auto cron = events::CronSchedule::Parse(row.cron);
+    if (!cron.ok()) {
+      spdlog::error("schedule {} of {}: {}", row.id, row.function, cron.status().message());
+      continue;
+    }
+    service->schedules_.push_back({row, *cron});
+  }
+  if (!queued->empty() || !schedules->empty()) {
+    spdlog::info("events: {} queued event(s) recovered, {} schedule(s)", queued->size(),
+                 schedules->size());
+  }
+  EventService* self = service.get();
+  service->async_ = new uv_async_t;
+  service->async_->data = self;
+  int rc = uv_async_init(loop, service->async_, [](uv_async_t* handle) noexcept {
+    if (handle->data != nullptr) static_cast<EventService*>(handle->data)->OnAsync();
+  });
+  if (rc != 0) {
+    delete service->async_;
+    service->async_ = nullptr;
+    return Internal(std::string("uv_async_init: ") + uv_strerror(rc));
+  }
+  uv_unref(reinterpret_cast<uv_handle_t*>(service->async_));
+  service->writer_ = std::thread([self] { self->WriterMain(); });
+  service->timer_.Start(kTickMs, kTickMs, [self] {
+    self->Pump();
+    uint64_t now = uv_now(self->loop_);
+    if (now - self->last_schedule_check_ms_ >= kScheduleCheckMs) {
+      self->last_schedule_check_ms_ = now;
+      self->CheckSchedules();
+    }
+  });
+  service->timer_.Unref();
+  return service;
+}
+
+EventService::~EventService() {
+  {
+    std::lock_guard lock(mu_);
+    stop_writer_ = true;
+  }
+  cv_.notify_one();
+  if (writer_.joinable()) writer_.join();
+  if (async_ != nullptr) {
+    async_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(async_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
+  }
+}
+
+void EventService::Stop() {
+  stopped_ = true;
+  timer_.Stop();
+}
+
+// ---- the writer thread -------------------------------------------------------------------
+
+void EventService::Write(std::function<Status(EventWrites&)> write,
+                         std::function<void(Status)> done) {
+  bool wake;
+  {
+    std::lock_guard lock(mu_);
+    writes_.push_back({std::move(write), std::move(done)});
+    // Only a waiting writer needs a wake-up; a busy one takes everything queued meanwhile as
+    // its next batch (group commit without a futex call per event).
+    wake = writer_waiting_;
+  }
+  if (wake) cv_.notify_one();
+}
+
+void EventService::WriterMain() {
+  std::vector<WriteOp> batch;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      writer_waiting_ = true;
+      cv_.wait(lock, [this] { return stop_writer_ || !writes_.empty(); });
+      writer_waiting_ = false;
+      if (writes_.empty()) return;  // stopping, and everything is written
+      batch.swap(writes_);
+    }
+    // Every write of the batch runs in one transaction; one that fails (e.g. a constraint)
+    // fails alone, a failed commit fails them all.
+    std::vector<Status> results(batch.size());
+    Status committed = queue_->WriteBatch([&](EventWrites& w) {
+      for (size_t i = 0; i < batch.size(); ++i) results[i] = batch[i].write(w);
+      return Status::Ok();
+    });
+    if (!committed.ok()) {
+      spdlog::error("events: committing {} write(s) failed: {}", batch.size(), committed.message());
+    }
+    std::vector<std::function<void()>> tasks;
+    tasks.reserve(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!batch[i].done) continue;
+      Status s = committed.ok() ? std::move(results[i]) : committed;
+      tasks.push_back([done = std::move(batch[i].done), s = std::move(s)] { done(s); });
+    }
+    batch.clear();
+    {
+      std::lock_guard lock(mu_);
+      for (auto& t : tasks) loop_tasks_.push_back(std::move(t));
+    }
+    if (async_ != nullptr) uv_async_send(async_);
+  }
+}
+
+void EventService::OnAsync() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(mu_);
+    tasks.swap(loop_tasks_);
+  }
+  for (auto& task : tasks) task();
+  Pump();
+}
+
+// ---- delivery ------------------------------------------------------------------------------
+
+uint32_t EventService::LimitOf(const std::string& function) const {
+  auto fn = dispatcher_->FindLive(function);
+  if (!fn) return 1;  // lets the event through, to be dead-lettered
+  // Events may fill the function's slots once over and queue as many again in its pool (so a
+  // worker never idles between two events), no more: the pool's queue is first come, first
+  // served, so a synchronous request waits behind at most one round of events, never behind
+  // the whole backlog, and the backlog never fills the pool's queue (no 429 for HTTP callers).
+  uint64_t slots = uint64_t{fn->config.max_instances} * fn->config.concurrency;
+  // TODO(cleanup): take the pool's queue limit from the Dispatcher instead of assuming 100.
+  return static_cast<uint32_t>(std::max<uint64_t>(1, slots + std::min<uint64_t>(slots, 50)));
+}
+
+size_t EventService::DepthOf(const std::string& function) const {
+  auto it = uncommitted_.find(function);
+  return backlog_.depth(function) + (it == uncommitted_.end() ? 0 : it->second);
+}
+
+void EventService::Enqueue(const EventRow& row) {
+  if (by_id_.count(row.id) > 0) return;  // already queued (e.g. a redrive raced a recovery)
+  events::EventKey key = next_key_++;
+  Pending& p = pending_[key];
+  p.id = row.id;
+  p.function = row.function;
+  p.trigger = TriggerOf(row.trigger);
+  p.payload = row.payload;
+  p.attempts = row.attempts;
+  p.created_ms = row.created_ms;
+  by_id_[row.id] = key;
+  backlog_.Push(row.function, key, row.due_ms);
+}
+
+void EventService::Pump() {
+  if (stopped_) return;
+  int64_t now = WallMs();
+  auto due = backlog_.TakeDue(now, [this](const std::string& f) { return LimitOf(f); });
+  for (auto& [function, key] : due) {
+    auto it = pending_.find(key);
+    FLINT_CHECK(it != pending_.end());
+    Pending& p = it->second;
+    auto fn = dispatcher_->FindLive(function);
+    if (!fn) {
+      Kill(key, "function '" + function + "' does not exist");
+      continue;
+    }
+    if (events::Expired(options_.retry, p.created_ms, now)) {
+      Kill(key, "event expired: older than the maximum event age of " +
+                    std::to_string(options_.retry.max_event_age_ms / 1000) + " s");
+      continue;
+    }
+    p.running = true;
+    Status started =
+        dispatcher_->InvokeEvent(fn, p.id, p.payload, p.trigger,
+                                 [this, key](Dispatcher::EventResult r) { OnResult(key, r); });
+    if (!started.ok()) {
+      // The pool's queue is full or flintd is stopping: not an attempt; try again shortly.
+      p.running = false;
+      backlog_.Done(function);
+      backlog_.Push(function, key, now + kRequeueDelayMs);
+    }
+  }
+}
+
+void EventService::Kill(events::EventKey key, const std::string& why) {
+  auto it = pending_.find(key);
+  if (it == pending_.end()) return;
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  by_id_.erase(p.id);
+  backlog_.Done(p.function);
+  stats_.dead++;
+  json error = {{"error", {{"code", "event_expired"}, {"message", why}}}};
+  spdlog::warn("event {} of {} dead-lettered: {}", p.id, p.function, why);
+  Write([id = p.id, attempts = p.attempts, e = error.dump(),
+         now = WallMs()](EventWrites& w) { return w.MarkDead(id, attempts, e, now); },
+        nullptr);
+}
+
+void EventService::OnResult(events::EventKey key, Dispatcher::EventResult r) {
+  auto it = pending_.find(key);
+  if (it == pending_.end()) return;
+  Pending& p = it->second;
+  p.running = false;
+  backlog_.Done(p.function);
+  int64_t now = WallMs();
+  if (!r.ran) {
+    backlog_.Push(p.function, key, now + kRequeueDelayMs);
+    return;
+  }
+  p.attempts++;
+  if (r.ok) {
+    stats_.succeeded++;
+    if (r.body.size() > kMaxStoredResult) r.body.resize(kMaxStoredResult);
+    Write([id = p.id, attempts = p.attempts, body = std::move(r.body),
+           now](EventWrites& w) { return w.MarkSucceeded(id, attempts, body, now); },
+          nullptr);
+    by_id_.erase(p.id);
+    pending_.erase(it);
+    return;
+  }
+  if (r.body.size() > kMaxStoredResult) r.body.resize(kMaxStoredResult);
+  auto decision =
+      events::DecideAfterFailure(options_.retry, p.attempts, p.created_ms, now, Jitter());
+  if (decision.kind == events::RetryDecision::Kind::kRetry) {
+    stats_.retried++;
+    backlog_.Push(p.function, key, decision.retry_at_ms);
+    Write([id = p.id, attempts = p.attempts, at = decision.retry_at_ms, body = std::move(r.body),
+           now](EventWrites& w) { return w.MarkRetry(id, attempts, at, body, now); },
+          nullptr);
+    return;
+  }
+  stats_.dead++;
+  json error = AsJson(r.body);
+  if (error.is_object()) error["dead_letter_reason"] = decision.reason;
+  spdlog::info("event {} of {} dead-lettered: {}", p.id, p.function, decision.reason);
+  Write([id = p.id, attempts = p.attempts, e = error.dump(),
+         now](EventWrites& w) { return w.MarkDead(id, attempts, e, now); },
+        nullptr);
+  by_id_.erase(p.id);
+  pending_.erase(it);
+}
+
+void EventService::CheckSchedules() {
+  if (stopped_) return;
+  int64_t now = WallMs();
+  for (Schedule& s : schedules_) {
+    events::CatchUp c = events::CheckSchedule(s.cron, s.row.next_due_ms, now);
+    if (!c.fire) continue;
+    int64_t next = c.next_due_ms.value_or(std::numeric_limits<int64_t>::max());
+    s.row.next_due_ms = next;  // at once: the write below is in flight
+    EventRow row;
+    row.id = NewEventId();
+    row.function = s.row.function;
+    row.trigger = "cron";
+    row.source = s.row.id;
+    row.payload = s.row.payload;
+    row.created_ms = row.due_ms = row.updated_ms = now;
+    // The run and the schedule's next due time commit together: a crash neither loses the
+    // run nor runs it twice.
+    Write(
+        [row, schedule = s.row.id, next](EventWrites& w) {
+          auto id = w.Insert(row);
+          if (!id.ok()) return id.status();
+          return w.SetScheduleDue(schedule, next);
+        },
+        [this, row](Status s) {
+          if (!s.ok()) return spdlog::error("schedule run of {}: {}", row.function, s.message());
+          Enqueue(row);
+        });
+  }
+  if (now - last_prune_ms_ > 600'000) {
+    last_prune_ms_ = now;
+    int64_t before = now - static_cast<int64_t>(options_.succeeded_retention_ms);
+    Write([before](EventWrites& w) { return w.PruneSucceeded(before).status(); }, nullptr);
+  }
+}
+
+// ---- accepting -------------------------------------------------------------------------------
+
+void EventService::Submit(const std::shared_ptr<const FunctionVersion>& fn, HttpRequest&& request,
+                          HttpResponder responder) {
+  if (stopped_) return responder.Send(ErrorResponse(Unavailable("flintd is shutting down")));
+  auto payload = EventPayload(std::move(request.body), options_.max_payload_bytes);
+  if (!payload.ok()) return responder.Send(ErrorResponse(payload.status()));
+  if (DepthOf(fn->name) >= options_.max_queue_depth) {
+    HttpResponse response =
+        ErrorResponse(Status(Code::kTooManyRequests, "function '" + fn->name + "' has " +
+                                                         std::to_string(options_.max_queue_depth) +
+                                                         " events queued, its limit"));
+    response.headers.emplace_back("retry-after", "1");
+    return responder.Send(std::move(response));
+  }
+  EventRow row;
+  row.id = NewEventId();
+  row.function = fn->name;
+  row.trigger = "async";
+  row.payload = std::move(payload).value();
+  if (const std::string* key = request.FindHeader("x-flint-idempotency-key")) {
+    row.idempotency_key = key->substr(0, 256);
+  }
+  row.created_ms = row.due_ms = row.updated_ms = WallMs();
+  uncommitted_[row.function]++;
+  auto stored = std::make_shared<std::string>();
+  auto shared = std::make_shared<EventRow>(std::move(row));
+  Write(
+      [shared, stored](EventWrites& w) {
+        auto id = w.Insert(*shared);
+        if (!id.ok()) return id.status();
+        *stored = std::move(id).value();
+        return Status::Ok();
+      },
+      [this, shared, stored, r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
+        if (auto u = uncommitted_.find(shared->function); u != uncommitted_.end()) {
+          if (--u->second == 0) uncommitted_.erase(u);
+        }
+        if (!s.ok()) return r->Send(ErrorResponse(s));
+        bool duplicate = *stored != shared->id;
+        if (!duplicate) {
+          stats_.accepted++;
+          Enqueue(*shared);
+        }
+        HttpResponse response = Json(202, {{"invocation_id", *stored}});
+        response.headers.emplace_back("x-flint-invocation-id", *stored);
+        if (duplicate) response.headers.emplace_back("x-flint-duplicate", "true");
+        r->Send(std::move(response));
+      });
+}
+
+// ---- management ------------------------------------------------------------------------------
+
+bool EventService::HandleManagement(HttpRequest& request, HttpResponder& responder) {
+  const std::string path = request.path;
+  const std::string& method = request.method;
+  auto under = [&](const char* prefix) { return path.rfind(prefix, 0) == 0; };
+  if (under("/v1/invocations/")) {
+    if (method != "GET") {
+      responder.Send(NotAllowed(method, path, "GET"));
+    } else {
+      GetInvocation(path.substr(16), std::move(responder));
+    }
+    return true;
+  }
+  if (under("/v1/dlq/")) {
+    std::string rest = path.substr(8);
+    bool redrive = rest.size() > 8 && rest.compare(rest.size() - 8, 8, "/redrive") == 0;
+    if (redrive) rest.resize(rest.size() - 8);
+    if (Status v = ValidateFunctionName(rest); !v.ok()) {
+      responder.Send(ErrorResponse(v));
+    } else if (redrive) {
+      if (method != "POST") {
+        responder.Send(NotAllowed(method, path, "POST"));
+      } else {
+        Redrive(rest, std::move(responder));
+      }
+    } else if (method != "GET") {
+      responder.Send(NotAllowed(method, path, "GET"));
+    } else {
+      DeadLetters(rest, request, std::move(responder));
+    }
+    return true;
+  }
+  if (path == "/v1/schedules" || path == "/v1/schedules/") {
+    if (method != "GET" && method != "POST") {
+      responder.Send(NotAllowed(method, path, "GET, POST"));
+    } else {
+      Schedules(request, std::move(responder));
+    }
+    return true;
+  }
+  if (under("/v1/schedules/")) {
+    if (method != "DELETE") {
+      responder.Send(NotAllowed(method, path, "DELETE"));
+    } else {
+      DeleteSchedule(path.substr(14), std::move(responder));
+    }
+    return true;
+  }
+  if (path == "/v1/subscriptions" || path == "/v1/subscriptions/") {
+    if (method != "GET" && method != "POST") {
+      responder.Send(NotAllowed(method, path, "GET, POST"));
+    } else {
+      Subscriptions(request, std::move(responder));
+    }
+    return true;
+  }
+  if (under("/v1/subscriptions/")) {
+    std::string rest = path.substr(18);
+    size_t slash = rest.find('/');
+    if (method != "DELETE") {
+      responder.Send(NotAllowed(method, path, "DELETE"));
+    } else if (slash == std::string::npos) {
+      responder.Send(ErrorResponse(NotFound("use DELETE /v1/subscriptions/TOPIC/FUNCTION")));
+    } else {
+      Unsubscribe(rest.substr(0, slash), rest.substr(slash + 1), std::move(responder));
+    }
+    return true;
+  }
+  if (under("/v1/topics/")) {
+    if (method != "POST") {
+      responder.Send(NotAllowed(method, path, "POST"));
+    } else {
+      Publish(path.substr(11), request, std::move(responder));
+    }
+    return true;
+  }
+  return false;
+}
+
+void EventService::GetInvocation(const std::string& id, HttpResponder responder) {
+  auto out = std::make_shared<Result<std::optional<EventRow>>>(Internal("not run"));
+  auto queue = queue_;
+  auto shared = std::make_shared<HttpResponder>(std::move(responder));
+  loop::RunBlocking(
+      loop_, [queue, out, id] { *out = queue->Get(id); },
+      [this, out, shared, id] {
+        if (!out->ok()) return shared->Send(ErrorResponse(out->status()));
+        if (!out->value()) {
+          return shared->Send(ErrorResponse(NotFound("no invocation '" + id + "'")));
+        }
+        bool running = false;
+        if (auto k = by_id_.find(id); k != by_id_.end()) {
+          auto p = pending_.find(k->second);
+          running = p != pending_.end() && p->second.running;
+        }
+        shared->Send(Json(200, {{"invocation", EventJson(*out->value(), running)}}));
+      });
+}
+
+void EventService::DeadLetters(const std::string& function, const HttpRequest& request,
+                               HttpResponder responder) {
+  uint32_t limit = 100;
+  if (std::string l = QueryParam(request.query, "limit"); !l.empty()) {
+    limit = static_cast<uint32_t>(std::strtoul(l.c_str(), nullptr, 10));
+    if (limit == 0 || limit > 1000) limit = 1000;
+  }
+  auto out = std::make_shared<Result<std::vector<EventRow>>>(Internal("not run"));
+  auto queue = queue_;
+  auto shared = std::make_shared<HttpResponder>(std::move(responder));
+  loop::RunBlocking(
+      loop_, [queue, out, function, limit] { *out = queue->DeadLetters(function, limit); },
+      [out, shared, function] {
+        if (!out->ok()) return shared->Send(ErrorResponse(out->status()));
+        json list = json::array();
+        for (const EventRow& r : **out) {
+          json e = EventJson(r, false);
+          e["payload"] = AsJson(r.payload);
+          list.push_back(std::move(e));
+        }
+        shared->Send(Json(200, {{"function", function}, {"dead_letters", list}}));
+      });
+}
+
+void EventService::Redrive(const std::string& function, HttpResponder responder) {
+  auto rows = std::make_shared<std::vector<EventRow>>();
+  Write(
+      [function, rows](EventWrites& w) {
+        auto r = w.Redrive(function, WallMs());
+        if (!r.ok()) return r.status();
+        *rows = std::move(r).value();
+        return Status::Ok();
+      },
+      [this, rows, function, r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
+        if (!s.ok()) return r->Send(ErrorResponse(s));
+        for (const EventRow& row : *rows) Enqueue(row);
+        spdlog::info("redrove {} dead letter(s) of {}", rows->size(), function);
+        r->Send(Json(200, {{"function", function}, {"redriven", rows->size()}}));
+      });
+}
+
+void EventService::Schedules(HttpRequest& request, HttpResponder responder) {
+  if (request.method == "GET") {
+    std::string function = QueryParam(request.query, "function");
+    json list = json::array();
+    for (const Schedule& s : schedules_) {
+      if (!function.empty() && s.row.function != function) continue;
+      json item = {{"id", s.row.id},
+                   {"function", s.row.function},
+                   {"schedule", s.row.cron},
+                   {"payload", AsJson(s.row.payload)},
+                   {"created_at", Rfc3339(s.row.created_ms)}};
+      if (s.row.next_due_ms != std::numeric_limits<int64_t>::max()) {
+        item["next_run_at"] = Rfc3339(s.row.next_due_ms);
+      }
+      list.push_back(std::move(item));
+    }
+    return responder.Send(Json(200, {{"schedules", list}}));
+  }
+  // POST {"function": "NAME", "schedule": "*/5 * * * *", "payload": {...}}
+  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return responder.Send(ErrorResponse(InvalidArgument("the body must be a JSON object")));
+  }
+  auto function = body.find("function");
+  auto text = body.find("schedule");
+  if (function == body.end() || !function->is_string() || text == body.end() ||
+      !text->is_string()) {
+    return responder.Send(ErrorResponse(
+        InvalidArgument("'function' and 'schedule' (a cron expression) are required strings")));
+  }
+  std::string name = function->get<std::string>();
+  if (Status v = ValidateFunctionName(name); !v.ok()) return responder.Send(ErrorResponse(v));
+  if (!dispatcher_->FindLive(name)) {
+    return responder.Send(ErrorResponse(NotFound("function '" + name + "' does not exist")));
+  }
+  auto cron = events::CronSchedule::Parse(text->get<std::string>());
+  if (!cron.ok()) return responder.Send(ErrorResponse(cron.status()));
+  std::string payload = "{}";
+  if (auto p = body.find("payload"); p != body.end() && !p->is_null()) payload = p->dump();
+  if (payload.size() > options_.max_payload_bytes) {
+    return responder.Send(ErrorResponse(
+        Status(Code::kPayloadTooLarge, "the payload is larger than the event limit")));
+  }
+  int64_t now = WallMs();
+  ScheduleRow row;
+  row.id = "sch-" + NewEventId().substr(0, 8);
+  row.function = name;
+  row.cron = cron->text();
+  row.payload = payload;
+  row.next_due_ms = cron->NextAfter(now).value_or(std::numeric_limits<int64_t>::max());
+  row.created_ms = now;
+  Write([row](EventWrites& w) { return w.PutSchedule(row); },
+        [this, row, cron = *cron,
+         r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
+          if (!s.ok()) return r->Send(ErrorResponse(s));
+          schedules_.push_back({row, cron});
+          spdlog::info("schedule {}: {} at '{}' (UTC)", row.id, row.function, row.cron);
+          r->Send(Json(201, {{"schedule",
+                              {{"id", row.id},
+                               {"function", row.function},
+                               {"schedule", row.cron},
+                               {"payload", AsJson(row.payload)},
+                               {"next_run_at", Rfc3339(row.next_due_ms)}}}}));
+        });
+}
+
+void EventService::DeleteSchedule(const std::string& id, HttpResponder responder) {
+  auto found = std::make_shared<bool>(false);
+  Write(
+      [id, found](EventWrites& w) {
+        auto r = w.DeleteSchedule(id);
+        if (!r.ok()) return r.status();
+        *found = *r;
+        return Status::Ok();
+      },
+      [this, id, found, r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
+        if (!s.ok()) return r->Send(ErrorResponse(s));
+        if (!*found) return r->Send(ErrorResponse(NotFound("no schedule '" + id + "'")));
+        std::erase_if(schedules_, [&](const Schedule& x) { return x.row.id == id; });
+        r->Send(Json(200, {{"deleted", id}}));
+      });
+}
+
+void EventService::Subscriptions(HttpRequest& request, HttpResponder responder) {
+  if (request.method == "GET") {
+    std::string topic = QueryParam(request.query, "topic");
+    auto out = std::make_shared<Result<std::vector<SubscriptionRow>>>(Internal("not run"));
+    auto queue = queue_;
+    auto shared = std::make_shared<HttpResponder>(std::move(responder));
+    loop::RunBlocking(
+        loop_, [queue, out, topic] { *out = queue->Subscriptions(topic); },
+        [out, shared] {
+          if (!out->ok()) return shared->Send(ErrorResponse(out->status()));
+          json list = json::array();
+          for (const auto& s : **out) {
+            list.push_back({{"topic", s.topic},
+                            {"function", s.function},
+                            {"created_at", Rfc3339(s.created_ms)}});
+          }
+          shared->Send(Json(200, {{"subscriptions", list}}));
+        });
+    return;
+  }
+  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("topic") ||
+      !body.contains("function") || !body["topic"].is_string() || !body["function"].is_string()) {
+    return responder.Send(
+        ErrorResponse(InvalidArgument("the body must be {\"topic\": ..., \"function\": ...}")));
+  }
+  std::string topic = body["topic"], function = body["function"];
+  if (Status v = ValidateTopic(topic); !v.ok()) return responder.Send(ErrorResponse(v));
+  if (Status v = ValidateFunctionName(function); !v.ok()) return responder.Send(ErrorResponse(v));
+  if (!dispatcher_->FindLive(function)) {
+    return responder.Send(ErrorResponse(NotFound("function '" + function + "' does not exist")));
+  }
+  Write([topic, function](EventWrites& w) { return w.Subscribe(topic, function, WallMs()); },
+        [topic, function, r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
+          if (!s.ok()) return r->Send(ErrorResponse(s));
+          r->Send(Json(201, {{"subscription", {{"topic", topic}, {"function", function}}}}));
+        });
+}
+
+void EventService::Unsubscribe(const std::string& topic, const std::string& function,
+                               HttpResponder responder) {
+  auto found = std::make_shared<bool>(false);
+  Write(
+      [topic, function, found](EventWrites& w) {
+        auto r = w.Unsubscribe(topic, function);
+        if (!r.ok()) return r.status();
+        *found = *r;
+        return Status::Ok();
+      },
+      [topic, function, found,
+       r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
+        if (!s.ok()) return r->Send(ErrorResponse(s));
+        if (!*found) {
+          return r->Send(ErrorResponse(
+              NotFound("function '" + function + "' is not subscribed to '" + topic + "'")));
+        }
+        r->Send(Json(200, {{"unsubscribed", {{"topic", topic}, {"function", function}}}}));
+      });
+}
+
+void EventService::Publish(const std::string& topic, HttpRequest& request,
+                           HttpResponder responder) {
+  if (stopped_) return responder.Send(ErrorResponse(Unavailable("flintd is shutting down")));
+  if (Status v = ValidateTopic(topic); !v.ok()) return responder.Send(ErrorResponse(v));
+  auto payload = EventPayload(std::move(request.body), options_.max_payload_bytes);
+  if (!payload.ok()) return responder.Send(ErrorResponse(payload.status()));
+  auto rows = std::make_shared<std::vector<EventRow>>();
+  int64_t now = WallMs();
+  // The subscribers are read and every event inserted in one transaction: the fan-out is
+  // committed atomically with the publish.
+  Write(
+      [topic, rows, now, payload = std::move(payload).value()](EventWrites& w) {
+        auto subs = w.Subscribers(topic);
+        if (!subs.ok()) return subs.status();
+        for (const std::string& function : *subs) {
+          EventRow row;
+          row.id = NewEventId();
+          row.function = function;
+          row.trigger = "topic";
+          row.source = topic;
+          row.payload = payload;
+          row.created_ms = row.due_ms = row.updated_ms = now;
+          auto id = w.Insert(row);
+          if (!id.ok()) return id.status();
+          rows->push_back(std::move(row));
+        }
+        return Status::Ok();
+      },
+      [this, topic, rows, r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
+        if (!s.ok()) return r->Send(ErrorResponse(s));
+        json ids = json::array();
+        json deliveries = json::array();
+        for (const EventRow& row : *rows) {
+          Enqueue(row);
+          stats_.accepted++;
+          ids.push_back(row.id);
+          deliveries.push_back({{"function", row.function}, {"invocation_id", row.id}});
+        }
+        r->Send(Json(202, {{"topic", topic}, {"deliveries", deliveries}}));
+      });
+}
+
+}  // namespace flint::scheduler

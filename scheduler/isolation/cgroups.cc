@@ -1,0 +1,340 @@
+#include "scheduler/isolation/cgroups.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <libcgroup.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace flint::scheduler::isolation {
+namespace {
+
+constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
+constexpr const char* kSubtree = "flint";
+
+Status WriteFile(const std::string& path, const std::string& value) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open " + path, errno);
+  ssize_t n = ::write(fd, value.data(), value.size());
+  int err = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(value.size())) return ErrnoStatus("write " + path, err);
+  return Status::Ok();
+}
+
+// The whole (small) file, or an error.
+Result<std::string> ReadFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open " + path, errno);
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  int err = errno;
+  ::close(fd);
+  if (n < 0) return ErrnoStatus("read " + path, err);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+uint64_t ParseU64(const std::string& text) { return std::strtoull(text.c_str(), nullptr, 10); }
+
+// The value of `key` in a "key value" per line file (cpu.stat, memory.events, oom_control).
+uint64_t KeyedValue(const std::string& text, const std::string& key) {
+  std::istringstream in(text);
+  std::string k;
+  uint64_t v = 0;
+  while (in >> k >> v) {
+    if (k == key) return v;
+  }
+  return 0;
+}
+
+std::vector<std::string> SubDirs(const std::string& path) {
+  std::vector<std::string> out;
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return out;
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_type != DT_DIR || std::strcmp(e->d_name, ".") == 0 ||
+        std::strcmp(e->d_name, "..") == 0) {
+      continue;
+    }
+    out.emplace_back(e->d_name);
+  }
+  ::closedir(dir);
+  return out;
+}
+
+// The process that made the subtree `flint/<pid>` still runs (a recycled pid only delays the
+// clean-up of an empty subtree; it never removes a live one).
+bool OwnerAlive(const std::string& pid_text) {
+  if (pid_text.empty() ||
+      !std::all_of(pid_text.begin(), pid_text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return true;  // not ours to judge: leave it alone
+  }
+  struct stat st;
+  return ::stat(("/proc/" + pid_text).c_str(), &st) == 0;
+}
+
+// Removes `dir` and the cgroups below it, deepest first. Fails (and leaves the rest) where a
+// process is still inside: Flint never kills what it cannot prove it started.
+Status RemoveTree(const std::string& dir) {
+  for (const std::string& child : SubDirs(dir)) {
+    FLINT_RETURN_IF_ERROR(RemoveTree(dir + "/" + child));
+  }
+  if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+    if (errno == EBUSY) return Unavailable("cgroup " + dir + " still has processes");
+    return ErrnoStatus("rmdir " + dir, errno);
+  }
+  return Status::Ok();
+}
+
+// At exit: processes killed a moment ago may take a few milliseconds to leave their cgroups.
+void RemoveTreePatiently(const std::string& dir) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    if (RemoveTree(dir).code() != Code::kUnavailable) return;
+    ::usleep(5000);
+  }
+}
+
+// Removes subtrees of flintd processes that are gone (a crash leaves them behind).
+void RemoveStale(const std::string& flint_dir) {
+  for (const std::string& owner : SubDirs(flint_dir)) {
+    if (OwnerAlive(owner)) continue;
+    (void)RemoveTree(flint_dir + "/" + owner);
+  }
+}
+
+std::string SelfPid() { return std::to_string(::getpid()); }
+
+// Shared by both versions: a set of directories `base/<name>` per worker.
+class CgroupsBase : public Cgroups {
+ public:
+  Result<std::vector<std::string>> Create(const std::string& name) override {
+    if (name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
+      return InvalidArgument("bad cgroup name '" + name + "'");
+    }
+    std::vector<std::string> procs;
+    for (const std::string& base : bases_) {
+      std::string dir = base + "/" + name;
+      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        Status failed = ErrnoStatus("mkdir " + dir, errno);
+        (void)Remove(name);
+        return failed;
+      }
+      procs.push_back(dir + "/cgroup.procs");
+    }
+    return procs;
+  }
+
+  Status Remove(const std::string& name) override {
+    Status result = Status::Ok();
+    for (const std::string& base : bases_) {
+      std::string dir = base + "/" + name;
+      if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+        result = errno == EBUSY ? Unavailable("cgroup " + dir + " still has processes")
+                                : ErrnoStatus("rmdir " + dir, errno);
+      }
+    }
+    return result;
+  }
+
+ protected:
+  std::vector<std::string> bases_;  // every hierarchy's flint/<pid>, without duplicates
+};
+
+class CgroupsV1 final : public CgroupsBase {
+ public:
+  std::string version() const override { return "v1"; }
+
+  // `mounts`: controller -> mount point (cpu and cpuacct may share one).
+  Status Open(const std::vector<std::pair<std::string, std::string>>& mounts) {
+    std::string own = std::string(kSubtree) + "/" + SelfPid();
+    for (const auto& [controller, mount] : mounts) {
+      char resolved[PATH_MAX];
+      std::string root = ::realpath(mount.c_str(), resolved) ? resolved : mount;
+      std::string flint_dir = root + "/" + kSubtree;
+      RemoveStale(flint_dir);
+      std::string base = root + "/" + own;
+      if (controller == "cpu") cpu_ = base;
+      if (controller == "cpuacct") cpuacct_ = base;
+      if (controller == "memory") memory_ = base;
+      if (controller == "pids") pids_ = base;
+      if (std::find(bases_.begin(), bases_.end(), base) == bases_.end()) bases_.push_back(base);
+    }
+    // The subtree through libcgroup (creating flint/ as needed in every hierarchy).
+    struct cgroup* cg = cgroup_new_cgroup(own.c_str());
+    if (cg == nullptr) return Internal("cgroup_new_cgroup failed");
+    for (const auto& [controller, mount] : mounts) {
+      if (cgroup_add_controller(cg, controller.c_str()) == nullptr) {
+        cgroup_free(&cg);
+        return Internal("cgroup_add_controller(" + controller + ") failed");
+      }
+    }
+    int rc = cgroup_create_cgroup(cg, 0);
+    cgroup_free(&cg);
+    if (rc != 0) {
+      return Internal("creating cgroup " + own + ": " + cgroup_strerror(rc));
+    }
+    return Status::Ok();
+  }
+
+  ~CgroupsV1() override {
+    for (const std::string& base : bases_) RemoveTreePatiently(base);
+  }
+
+  Status SetLimits(const std::string& name, const Limits& limits) override {
+    std::string mem = memory_ + "/" + name + "/";
+    FLINT_RETURN_IF_ERROR(
+        WriteFile(mem + "memory.limit_in_bytes", std::to_string(limits.memory_bytes)));
+    // Swap off: memory+swap = memory. The file is missing without swap accounting (no swap to
+    // turn off then); swappiness 0 covers the rest.
+    (void)WriteFile(mem + "memory.memsw.limit_in_bytes", std::to_string(limits.memory_bytes));
+    (void)WriteFile(mem + "memory.swappiness", "0");
+    std::string cpu = cpu_ + "/" + name + "/";
+    FLINT_RETURN_IF_ERROR(
+        WriteFile(cpu + "cpu.cfs_period_us", std::to_string(limits.cpu_period_us)));
+    FLINT_RETURN_IF_ERROR(WriteFile(cpu + "cpu.cfs_quota_us", std::to_string(limits.cpu_quota_us)));
+    return WriteFile(pids_ + "/" + name + "/pids.max", std::to_string(limits.pids_max));
+  }
+
+  Result<Usage> ReadUsage(const std::string& name) override {
+    Usage usage;
+    auto cpu = ReadFile(cpuacct_ + "/" + name + "/cpuacct.usage");
+    if (!cpu.ok()) return cpu.status();
+    usage.cpu_us = ParseU64(*cpu) / 1000;
+    if (auto peak = ReadFile(memory_ + "/" + name + "/memory.max_usage_in_bytes"); peak.ok()) {
+      usage.peak_memory_bytes = ParseU64(*peak);
+    }
+    if (auto oom = ReadFile(memory_ + "/" + name + "/memory.oom_control"); oom.ok()) {
+      usage.oom_kills = KeyedValue(*oom, "oom_kill");
+    }
+    return usage;
+  }
+
+ private:
+  std::string cpu_, cpuacct_, memory_, pids_;
+};
+
+class CgroupsV2 final : public CgroupsBase {
+ public:
+  std::string version() const override { return "v2"; }
+
+  Status Open() {
+    std::string flint_dir = std::string(kCgroupRoot) + "/" + kSubtree;
+    std::string base = flint_dir + "/" + SelfPid();
+    auto available = ReadFile(std::string(kCgroupRoot) + "/cgroup.controllers");
+    if (!available.ok()) return available.status();
+    for (const char* c : {"memory", "cpu", "pids"}) {
+      if (available->find(c) == std::string::npos) {
+        return Unavailable(std::string("cgroup v2 controller '") + c + "' is not available");
+      }
+    }
+    RemoveStale(flint_dir);
+    // libcgroup 2.0.2 knows v2 mounts but not v2 file names; the subtree is plain mkdirs, each
+    // level handing memory, cpu and pids down to its children (v2's no-internal-process rule
+    // is kept: flintd's own process never joins these groups).
+    FLINT_RETURN_IF_ERROR(
+        WriteFile(std::string(kCgroupRoot) + "/cgroup.subtree_control", "+memory +cpu +pids"));
+    for (const std::string& dir : {flint_dir, base}) {
+      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        return ErrnoStatus("mkdir " + dir, errno);
+      }
+      FLINT_RETURN_IF_ERROR(WriteFile(dir + "/cgroup.subtree_control", "+memory +cpu +pids"));
+    }
+    bases_.push_back(base);
+    return Status::Ok();
+  }
+
+  ~CgroupsV2() override {
+    for (const std::string& base : bases_) RemoveTreePatiently(base);
+  }
+
+  Status SetLimits(const std::string& name, const Limits& limits) override {
+    std::string dir = bases_[0] + "/" + name + "/";
+    FLINT_RETURN_IF_ERROR(WriteFile(dir + "memory.max", std::to_string(limits.memory_bytes)));
+    (void)WriteFile(dir + "memory.swap.max", "0");  // missing without swap accounting
+    FLINT_RETURN_IF_ERROR(WriteFile(dir + "cpu.max", std::to_string(limits.cpu_quota_us) + " " +
+                                                         std::to_string(limits.cpu_period_us)));
+    return WriteFile(dir + "pids.max", std::to_string(limits.pids_max));
+  }
+
+  Result<Usage> ReadUsage(const std::string& name) override {
+    std::string dir = bases_[0] + "/" + name + "/";
+    Usage usage;
+    auto cpu = ReadFile(dir + "cpu.stat");
+    if (!cpu.ok()) return cpu.status();
+    usage.cpu_us = KeyedValue(*cpu, "usage_usec");
+    if (auto peak = ReadFile(dir + "memory.peak"); peak.ok()) {  // kernel >= 5.19
+      usage.peak_memory_bytes = ParseU64(*peak);
+    }
+    if (auto events = ReadFile(dir + "memory.events"); events.ok()) {
+      usage.oom_kills = KeyedValue(*events, "oom_kill");
+    }
+    return usage;
+  }
+};
+
+}  // namespace
+
+Limits LimitsForMemory(uint32_t memory_mb) {
+  Limits limits;
+  limits.memory_bytes = uint64_t{memory_mb} << 20;
+  limits.cpu_quota_us =
+      std::max(kMinCpuQuotaUs, uint64_t{memory_mb} * kCpuPeriodUs / kMemoryMbPerVcpu);
+  return limits;
+}
+
+Result<std::unique_ptr<Cgroups>> OpenCgroups() {
+  if (::geteuid() != 0) {
+    return Status(Code::kUnavailable,
+                  "isolation needs root (to create cgroups and namespaces); run flintd as root, "
+                  "or pass --no-isolation for development (functions then run unisolated)");
+  }
+  struct statfs fs;
+  if (::statfs(kCgroupRoot, &fs) != 0) {
+    return Status(Code::kUnavailable,
+                  std::string("no cgroup file system at ") + kCgroupRoot +
+                      "; mount cgroups, or pass --no-isolation for development");
+  }
+  if (fs.f_type == CGROUP2_SUPER_MAGIC) {
+    auto v2 = std::make_unique<CgroupsV2>();
+    if (Status opened = v2->Open(); !opened.ok()) {
+      return Status(Code::kUnavailable,
+                    "cgroup v2: " + opened.message() + "; or pass --no-isolation for development");
+    }
+    return std::unique_ptr<Cgroups>(std::move(v2));
+  }
+  int rc = cgroup_init();
+  if (rc != 0) {
+    return Status(Code::kUnavailable, std::string("libcgroup cannot initialise: ") +
+                                          cgroup_strerror(rc) +
+                                          "; pass --no-isolation for development");
+  }
+  std::vector<std::pair<std::string, std::string>> mounts;
+  for (const char* controller : {"cpu", "cpuacct", "memory", "pids"}) {
+    char* mount = nullptr;
+    if (cgroup_get_subsys_mount_point(controller, &mount) != 0 || mount == nullptr) {
+      return Status(Code::kUnavailable,
+                    std::string("cgroup v1 controller '") + controller +
+                        "' is not mounted; pass --no-isolation for development");
+    }
+    mounts.emplace_back(controller, mount);
+    std::free(mount);
+  }
+  auto v1 = std::make_unique<CgroupsV1>();
+  if (Status opened = v1->Open(mounts); !opened.ok()) {
+    return Status(Code::kUnavailable,
+                  "cgroup v1: " + opened.message() + "; or pass --no-isolation for development");
+  }
+  return std::unique_ptr<Cgroups>(std::move(v1));
+}
+
+}  // namespace flint::scheduler::isolation

@@ -1,0 +1,38 @@
+#include "scheduler/meter/invocation_id.h"
+
+#include <sys/random.h>
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+namespace flint::scheduler::meter {
+
+std::string InvocationId(int64_t unix_ms, uint64_t rand_a, uint64_t rand_b) {
+  uint64_t ms = static_cast<uint64_t>(unix_ms) & 0xffff'ffff'ffffull;
+  uint64_t hi = (ms << 16) | 0x7000u | (rand_a & 0x0fffu);                       // version 7
+  uint64_t lo = (rand_b & 0x3fff'ffff'ffff'ffffull) | 0x8000'0000'0000'0000ull;  // variant 10
+  char out[37];
+  std::snprintf(out, sizeof out, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
+                static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xffff'ffff'ffffull));
+  return out;
+}
+
+std::string NewInvocationId() {
+  thread_local std::mt19937_64 rng = [] {
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, 0) != sizeof seed) {
+      seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
+    return std::mt19937_64(seed);
+  }();
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  uint64_t a = rng(), b = rng();
+  return InvocationId(now, a, b);
+}
+
+}  // namespace flint::scheduler::meter

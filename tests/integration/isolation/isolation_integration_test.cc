@@ -1,0 +1,234 @@
+// Isolation end to end: hostile functions (tests/functions/hostile-*) against a real flintd
+// running as root, each attempt asserting the exact outcome, and that flintd and a
+// well-behaved function beside it keep working. Without root every test WARNs and returns
+// (Catch2 2.13 has no SKIP). No assertion depends on timing.
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <sstream>
+#include <string>
+
+#include "tests/support/flintd_fixture.h"
+#include "tests/support/require.h"
+
+using flint::client::HttpResponse;
+using flint::testing::CliResult;
+using flint::testing::FlintdProcess;
+using flint::testing::GetOrFail;
+using flint::testing::StartOrFail;
+using flint::testing::TempDir;
+using namespace std::chrono_literals;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kTestFunctions = FLINT_TEST_FUNCTIONS_DIR;
+
+#define FLINT_REQUIRE_ROOT()                                                         \
+  do {                                                                               \
+    if (::geteuid() != 0) {                                                          \
+      WARN("skipped: isolation tests need root (cgroups, namespaces); run as root"); \
+      return;                                                                        \
+    }                                                                                \
+  } while (0)
+
+void DeployOrFail(const FlintdProcess& flintd, std::vector<std::string> args) {
+  args.insert(args.begin(), "deploy");
+  CliResult r = flintd.RunCli(args, {}, 180s);
+  INFO(r.Describe() << "\nflintd log:\n" << flintd.LogTail());
+  REQUIRE(r.exit_code == 0);
+}
+
+void DeployGood(const FlintdProcess& flintd) {
+  TempDir dir("flint-good");
+  DeployOrFail(flintd, {"good", dir.Write("index.mjs",
+                                          "export const handler = async () => "
+                                          "({ statusCode: 200, body: 'fine' });")});
+}
+
+// flintd answers, and the well-behaved function beside the hostile one still works.
+void CheckOthersUnharmed(const FlintdProcess& flintd) {
+  HttpResponse health = GetOrFail(flintd, "/healthz");
+  CHECK(health.status == 200);
+  HttpResponse good = GetOrFail(flintd, "/fn/good");
+  INFO(good.body << "\nflintd log:\n" << flintd.LogTail());
+  CHECK(good.status == 200);
+  CHECK(good.body == "fine");
+}
+
+// The answer of the hostile C++ function to ?do=what&arg=arg (HTTP 200 expected).
+std::string Attempt(const FlintdProcess& flintd, const std::string& what,
+                    const std::string& arg = "") {
+  HttpResponse r = GetOrFail(flintd, "/fn/hostile?do=" + what + "&arg=" + arg);
+  INFO(what << ": " << r.status << " " << r.body << "\nflintd log:\n" << flintd.LogTail());
+  CHECK(r.status == 200);
+  return r.body;
+}
+
+// A file of `flintd`'s code store holding `needle`.
+std::string CodeFileContaining(const FlintdProcess& flintd, const std::string& needle) {
+  for (const auto& e : fs::recursive_directory_iterator(flintd.data_dir())) {
+    if (!e.is_regular_file() || e.path().filename() != "index.mjs") continue;
+    if (flint::testing::ReadFile(e.path()).find(needle) != std::string::npos) return e.path();
+  }
+  return "";
+}
+
+// The cgroup directories flintd `pid` made in every hierarchy on this host.
+std::vector<std::string> CgroupDirsOf(pid_t pid) {
+  std::vector<std::string> out;
+  for (const char* h : {"cpu", "cpuacct", "memory", "pids", ""}) {
+    std::string dir =
+        std::string("/sys/fs/cgroup/") + h + (*h ? "/" : "") + "flint/" + std::to_string(pid);
+    if (fs::exists(dir)) out.push_back(dir);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("A C++ function cannot see or reach anything outside its sandbox", "[isolation]") {
+  FLINT_REQUIRE_ROOT();
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployGood(flintd);
+  REQUIRE(GetOrFail(flintd, "/fn/good").status == 200);
+  DeployOrFail(flintd, {"hostile", kTestFunctions + "/hostile-cpp/hostile.cc"});
+
+  // An unprivileged user.
+  CHECK(Attempt(flintd, "uid") == "65534:65534");
+  // Files: nothing of the host's /etc, nor another function's code; its own code is there,
+  // read-only, as is everything else but /tmp.
+  CHECK(Attempt(flintd, "read", "/etc/shadow") == "ENOENT");
+  CHECK(Attempt(flintd, "read", "/etc/passwd") == "ENOENT");
+  std::string other = CodeFileContaining(flintd, "fine");
+  REQUIRE_FALSE(other.empty());
+  CHECK(Attempt(flintd, "read", other) == "ENOENT");
+  CHECK(Attempt(flintd, "read", flintd.data_dir() + "/flint.db") == "ENOENT");
+  CHECK(Attempt(flintd, "write", "/etc/evil") == "EROFS");
+  CHECK(Attempt(flintd, "write", "/usr/evil") == "EROFS");
+  CHECK(Attempt(flintd, "write", "/evil") == "EROFS");
+  CHECK(Attempt(flintd, "write", "/tmp/fine") == "ok");
+  // Network: none at all, not even flintd's own port on loopback.
+  std::string port = flintd.url().substr(flintd.url().rfind(':') + 1);
+  CHECK(Attempt(flintd, "connect", port) == "ENETUNREACH");
+  // Processes: only its own PID namespace, holding itself and its waiting PID 1; flintd is out
+  // of reach.
+  CHECK(Attempt(flintd, "procs") == "2");
+  CHECK(Attempt(flintd, "kill", std::to_string(flintd.pid())) == "ESRCH");
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan builds allow ptrace (LeakSanitizer needs it): flintd is still out of sight.
+  CHECK(Attempt(flintd, "ptrace", std::to_string(flintd.pid())) == "ESRCH");
+#else
+  CHECK(Attempt(flintd, "ptrace", std::to_string(flintd.pid())) == "EPERM");
+#endif
+  CHECK(Attempt(flintd, "ptrace", "1") == "EPERM");
+  CheckOthersUnharmed(flintd);
+}
+
+TEST_CASE("A C++ function that exhausts its limits is contained", "[isolation]") {
+  FLINT_REQUIRE_ROOT();
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployGood(flintd);
+  DeployOrFail(flintd, {"hostile", kTestFunctions + "/hostile-cpp/hostile.cc", "--memory", "256",
+                        "--timeout", "2s"});
+
+  // A private /tmp of 64 MB.
+  CHECK(Attempt(flintd, "fill-tmp") == "ENOSPC");
+  CheckOthersUnharmed(flintd);
+
+  // Fork without end: the pids limit stops it.
+  std::string forked = Attempt(flintd, "fork");
+  std::istringstream in(forked);
+  int made = -1;
+  std::string why;
+  in >> made >> why;
+  CHECK(why == "EAGAIN");
+  CHECK(made > 0);
+  CHECK(made < 64);
+  CheckOthersUnharmed(flintd);
+
+  // Allocate without end: the kernel kills it at the cgroup's limit; the caller is told which.
+  HttpResponse oom = GetOrFail(flintd, "/fn/hostile?do=alloc");
+  INFO(oom.body << "\nflintd log:\n" << flintd.LogTail());
+  CHECK(oom.status == 502);
+  CHECK(oom.body.find("function exceeded its memory limit of 256 MB") != std::string::npos);
+  CheckOthersUnharmed(flintd);
+  // ... and the pool replaces the worker.
+  CHECK(Attempt(flintd, "uid") == "65534:65534");
+
+  // Spin forever: killed at its timeout.
+  HttpResponse spin = GetOrFail(flintd, "/fn/hostile?do=spin");
+  CHECK(spin.status == 504);
+  CheckOthersUnharmed(flintd);
+}
+
+TEST_CASE("A function spinning on every core gets no more CPU than its quota", "[isolation]") {
+  FLINT_REQUIRE_ROOT();
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployGood(flintd);
+  // 512 MB: 512/1769 of one CPU (29%).
+  DeployOrFail(flintd, {"hostile", kTestFunctions + "/hostile-cpp/hostile.cc", "--memory", "512",
+                        "--timeout", "10s"});
+  std::string answer = Attempt(flintd, "spin-all", "1500");
+  std::istringstream in(answer);
+  double cpu_us = 0, wall_us = 0;
+  unsigned threads = 0;
+  in >> cpu_us >> wall_us >> threads;
+  INFO("cpu " << cpu_us << " us over " << wall_us << " us wall, " << threads << " threads");
+  REQUIRE(wall_us > 0);
+  // CPU accounting, not timing: unthrottled, the threads would use `threads` CPUs; the quota
+  // allows 0.29 (CFS may overrun a period slightly).
+  CHECK(cpu_us / wall_us < 0.45);
+  CHECK(cpu_us > 0);
+  CheckOthersUnharmed(flintd);
+}
+
+TEST_CASE("A JavaScript function that exhausts its limits is contained", "[isolation]") {
+  FLINT_REQUIRE_ROOT();
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployGood(flintd);
+  // The allocation loop runs on 7.2% of a CPU (128 MB): give it time to reach the heap limit.
+  DeployOrFail(flintd, {"hostile-js", kTestFunctions + "/hostile-js", "--timeout", "30s"});
+  DeployOrFail(flintd, {"spinner", kTestFunctions + "/hostile-js", "--timeout", "1s"});
+  HttpResponse oom = GetOrFail(flintd, "/fn/hostile-js?do=alloc");
+  INFO(oom.body << "\nflintd log:\n" << flintd.LogTail());
+  CHECK(oom.status == 502);
+  CHECK(oom.body.find("function exceeded its memory limit of 128 MB") != std::string::npos);
+  CheckOthersUnharmed(flintd);
+  HttpResponse spin = GetOrFail(flintd, "/fn/spinner?do=spin");
+  CHECK(spin.status == 504);
+  CheckOthersUnharmed(flintd);
+  CHECK(GetOrFail(flintd, "/fn/hostile-js").body == "ok");
+}
+
+TEST_CASE("flintd removes its cgroups when it stops", "[isolation]") {
+  FLINT_REQUIRE_ROOT();
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployGood(flintd);
+  REQUIRE(GetOrFail(flintd, "/fn/good").status == 200);
+  pid_t pid = flintd.pid();
+  CHECK_FALSE(CgroupDirsOf(pid).empty());
+  CHECK(flintd.Stop() == 0);
+  std::vector<std::string> left = CgroupDirsOf(pid);
+  INFO("left behind: " << (left.empty() ? "" : left[0]));
+  CHECK(left.empty());
+}
+
+TEST_CASE("flintd --no-isolation says so on every response", "[isolation]") {
+  FlintdProcess flintd({"--no-isolation"});
+  StartOrFail(flintd);
+  DeployGood(flintd);
+  HttpResponse r = GetOrFail(flintd, "/fn/good");
+  CHECK(r.status == 200);
+  const std::string* warning = r.FindHeader("x-flint-warning");
+  REQUIRE(warning != nullptr);
+  CHECK(warning->find("isolation is off") != std::string::npos);
+}

@@ -1,0 +1,196 @@
+#include "scheduler/isolation/cgroups.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include "scheduler/isolation/fake_cgroups.h"
+
+namespace iso = flint::scheduler::isolation;
+
+namespace {
+
+#define FLINT_REQUIRE_ROOT()                                          \
+  do {                                                                \
+    if (::geteuid() != 0) {                                           \
+      WARN("skipped: real cgroups need root; run the tests as root"); \
+      return;                                                         \
+    }                                                                 \
+  } while (0)
+
+// Forks a child that joins the cgroup through `procs`, waits for a byte on a pipe, then runs
+// `body` and exits 0. Returns (once the child is inside) its pid and the pipe's write end.
+template <class Body>
+std::pair<pid_t, int> ForkInto(const std::vector<std::string>& procs, Body body) {
+  int go[2];
+  int joined[2];
+  REQUIRE(::pipe(go) == 0);
+  REQUIRE(::pipe(joined) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(go[1]);
+    ::close(joined[0]);
+    std::string me = std::to_string(::getpid());
+    for (const auto& path : procs) {
+      FILE* f = std::fopen(path.c_str(), "w");
+      if (f == nullptr || std::fputs(me.c_str(), f) < 0 || std::fclose(f) != 0) ::_exit(3);
+    }
+    if (::write(joined[1], "j", 1) != 1) ::_exit(4);
+    char c;
+    if (::read(go[0], &c, 1) != 1) ::_exit(4);
+    body();
+    ::_exit(0);
+  }
+  ::close(go[0]);
+  ::close(joined[1]);
+  char c;
+  CHECK(::read(joined[0], &c, 1) == 1);
+  ::close(joined[0]);
+  return {pid, go[1]};
+}
+
+int Run(std::pair<pid_t, int> child) {
+  REQUIRE(::write(child.second, "g", 1) == 1);
+  ::close(child.second);
+  int status = 0;
+  REQUIRE(::waitpid(child.first, &status, 0) == child.first);
+  return status;
+}
+
+}  // namespace
+
+TEST_CASE("LimitsForMemory gives one vCPU per 1769 MB, as Lambda does", "[isolation]") {
+  CHECK(iso::LimitsForMemory(1769).cpu_quota_us == iso::kCpuPeriodUs);
+  CHECK(iso::LimitsForMemory(3538).cpu_quota_us == 2 * iso::kCpuPeriodUs);
+  CHECK(iso::LimitsForMemory(128).cpu_quota_us == 7235);  // 7.2% of 100 ms
+  CHECK(iso::LimitsForMemory(128).memory_bytes == 128ull << 20);
+  CHECK(iso::LimitsForMemory(128).pids_max == iso::kPidsMax);
+  CHECK(iso::LimitsForMemory(1).cpu_quota_us == iso::kMinCpuQuotaUs);
+}
+
+TEST_CASE("FakeCgroups records creation, limits and removal", "[isolation]") {
+  iso::FakeCgroups fake;
+  auto procs = fake.Create("w1");
+  REQUIRE(procs.ok());
+  CHECK(procs->size() == 1);
+  CHECK(fake.SetLimits("w1", iso::LimitsForMemory(256)).ok());
+  CHECK(fake.limits["w1"].memory_bytes == 256ull << 20);
+  fake.busy.insert("w1");
+  CHECK(fake.Remove("w1").code() == flint::Code::kUnavailable);
+  fake.busy.clear();
+  CHECK(fake.Remove("w1").ok());
+  CHECK_FALSE(fake.SetLimits("w1", {}).ok());
+}
+
+TEST_CASE("Cgroups (root): a cgroup accounts CPU time and is removed once empty", "[isolation]") {
+  FLINT_REQUIRE_ROOT();
+  auto opened = iso::OpenCgroups();
+  INFO(opened.status().ToString());
+  REQUIRE(opened.ok());
+  iso::Cgroups& cgroups = **opened;
+  auto procs = cgroups.Create("cpu-test");
+  REQUIRE(procs.ok());
+  REQUIRE(cgroups.SetLimits("cpu-test", iso::LimitsForMemory(256)).ok());
+  auto child = ForkInto(*procs, [] {
+    // 50 ms of CPU time, by the process's own clock.
+    timespec ts{};
+    do {
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    } while (ts.tv_sec == 0 && ts.tv_nsec < 50'000'000);
+  });
+  CHECK(cgroups.Remove("cpu-test").code() == flint::Code::kUnavailable);  // the child is inside
+  int status = Run(child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  auto usage = cgroups.ReadUsage("cpu-test");
+  REQUIRE(usage.ok());
+  CHECK(usage->cpu_us >= 50'000);
+  CHECK(usage->oom_kills == 0);
+  CHECK(usage->peak_memory_bytes > 0);
+  CHECK(cgroups.Remove("cpu-test").ok());
+}
+
+TEST_CASE("Cgroups (root): the kernel kills a process past the memory limit", "[isolation]") {
+  FLINT_REQUIRE_ROOT();
+  auto opened = iso::OpenCgroups();
+  REQUIRE(opened.ok());
+  iso::Cgroups& cgroups = **opened;
+  auto procs = cgroups.Create("oom-test");
+  REQUIRE(procs.ok());
+  iso::Limits limits = iso::LimitsForMemory(32);
+  limits.cpu_quota_us = iso::kCpuPeriodUs;  // quick
+  REQUIRE(cgroups.SetLimits("oom-test", limits).ok());
+  int status = Run(ForkInto(*procs, [] {
+    for (int i = 0; i < 256; ++i) {
+      char* p = static_cast<char*>(std::malloc(1 << 20));
+      if (p == nullptr) ::_exit(5);
+      std::memset(p, i, 1 << 20);  // touched, so really charged
+    }
+  }));
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  auto usage = cgroups.ReadUsage("oom-test");
+  REQUIRE(usage.ok());
+  CHECK(usage->oom_kills >= 1);
+  CHECK(cgroups.Remove("oom-test").ok());
+}
+
+TEST_CASE("Cgroups (root): the pids limit stops a fork bomb", "[isolation]") {
+  FLINT_REQUIRE_ROOT();
+  auto opened = iso::OpenCgroups();
+  REQUIRE(opened.ok());
+  iso::Cgroups& cgroups = **opened;
+  auto procs = cgroups.Create("pids-test");
+  REQUIRE(procs.ok());
+  iso::Limits limits = iso::LimitsForMemory(128);
+  limits.pids_max = 8;
+  REQUIRE(cgroups.SetLimits("pids-test", limits).ok());
+  int status = Run(ForkInto(*procs, [] {
+    int made = 0;
+    pid_t kids[64];
+    for (; made < 64; ++made) {
+      pid_t pid = ::fork();
+      if (pid == 0) ::_exit(0);
+      if (pid < 0) break;
+      kids[made] = pid;
+    }
+    int failed_with = errno;
+    for (int i = 0; i < made; ++i) ::waitpid(kids[i], nullptr, 0);
+    // The parent counts against the limit: 7 forks at most.
+    ::_exit(made <= 7 && failed_with == EAGAIN ? 0 : 10 + made);
+  }));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(cgroups.Remove("pids-test").ok());
+}
+
+TEST_CASE("Cgroups (root): a subtree left by a dead flintd is removed, a live one is kept",
+          "[isolation]") {
+  FLINT_REQUIRE_ROOT();
+  std::string stale;
+  std::string live;
+  {
+    auto first = iso::OpenCgroups();
+    REQUIRE(first.ok());
+    // A pid no process has (beyond pid_max), as a crashed flintd leaves it.
+    std::string base =
+        (*first)->version() == "v1" ? "/sys/fs/cgroup/memory/flint/" : "/sys/fs/cgroup/flint/";
+    stale = base + "4194305";
+    REQUIRE(::mkdir(stale.c_str(), 0755) == 0);
+    REQUIRE(::mkdir((stale + "/w1").c_str(), 0755) == 0);
+    live = base + std::to_string(::getpid());
+    CHECK(std::filesystem::exists(live));
+  }
+  CHECK_FALSE(std::filesystem::exists(live));  // removed with the Cgroups
+  auto second = iso::OpenCgroups();
+  REQUIRE(second.ok());
+  CHECK_FALSE(std::filesystem::exists(stale));
+}

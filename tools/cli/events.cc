@@ -1,0 +1,259 @@
+#include "tools/cli/events.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "sdk/client/flint_client.h"
+#include "sdk/core/text.h"
+
+namespace flint::cli {
+
+using nlohmann::json;
+
+struct EventCommands {
+  CLI::App* invocation = nullptr;
+  CLI::App* dlq = nullptr;
+  CLI::App* schedule = nullptr;
+  CLI::App* subscribe = nullptr;
+  CLI::App* unsubscribe = nullptr;
+  CLI::App* subscriptions = nullptr;
+  CLI::App* publish = nullptr;
+  std::vector<std::string> words;  // positional arguments of the parsed command
+  std::string data;
+  uint32_t limit = 0;
+};
+
+namespace {
+
+// TODO(cleanup): commands.cc has the same three helpers in its anonymous namespace.
+int Fail(CliIo& io, int code, const std::string& reason) {
+  std::string line = reason.substr(0, reason.find('\n'));
+  io.err << "flint: " << (line.empty() ? "unknown error" : line) << "\n";
+  io.err.flush();
+  return code;
+}
+
+Result<std::string> ReadData(const std::string& data, std::istream& in) {
+  if (data.empty() || data[0] != '@') return data;
+  std::string path = data.substr(1);
+  if (path == "-") {
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return InvalidArgument("cannot read '" + path + "': " + std::strerror(errno));
+  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
+// Runs one management call and prints its answer (raw with --json, else through `format`).
+int Call(CliIo& io, bool raw, const std::string& method, const std::string& target,
+         const std::string& body, const std::function<std::string(const json&)>& format) {
+  Result<client::ClientConfig> config = client::ResolveClientConfig(io.getenv);
+  if (!config.ok()) return Fail(io, kExitUsage, config.status().message());
+  if (config->token.empty()) {
+    return Fail(io, kExitUsage,
+                "no admin token: set FLINT_TOKEN, or FLINT_DATA_DIR to flintd's data directory");
+  }
+  client::FlintClient flint(config->url, config->token);
+  Result<std::string> answer = flint.Call(method, target, body);
+  if (!answer.ok()) {
+    int http = flint.last_http_status();
+    if (http == 0) {
+      return Fail(io, kExitUnreachable,
+                  answer.status().message() + " \u2014 is it running? (start it with 'flint up')");
+    }
+    return Fail(io, kExitFailed, answer.status().message() + " (" + std::to_string(http) + ")");
+  }
+  if (raw) {
+    io.out << *answer << "\n";
+    return kExitOk;
+  }
+  json j = json::parse(*answer, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    io.out << *answer << "\n";
+    return kExitOk;
+  }
+  io.out << format(j);
+  return kExitOk;
+}
+
+std::string Str(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+std::string FormatInvocation(const json& j) {
+  const json& e = j.at("invocation");
+  std::ostringstream out;
+  out << "id:        " << Str(e, "id") << "\n"
+      << "function:  " << Str(e, "function") << "\n"
+      << "trigger:   " << Str(e, "trigger")
+      << (e.contains("source") ? " (" + Str(e, "source") + ")" : "") << "\n"
+      << "status:    " << Str(e, "status") << "\n"
+      << "attempts:  " << Str(e, "attempts") << "\n"
+      << "created:   " << Str(e, "created_at") << "\n"
+      << "updated:   " << Str(e, "updated_at") << "\n";
+  if (e.contains("next_attempt_at")) out << "next:      " << Str(e, "next_attempt_at") << "\n";
+  if (e.contains("result")) out << "result:    " << Str(e, "result") << "\n";
+  if (e.contains("error")) out << "error:     " << Str(e, "error") << "\n";
+  return out.str();
+}
+
+std::string FormatDlq(const json& j) {
+  const json& list = j.at("dead_letters");
+  if (list.empty()) return "no dead letters for " + Str(j, "function") + "\n";
+  std::ostringstream out;
+  out << "ID                                    ATTEMPTS  UPDATED                   ERROR\n";
+  for (const json& e : list) {
+    std::string error = Str(e, "error");
+    if (e.contains("error") && e["error"].is_object() && e["error"].contains("error")) {
+      error = Str(e["error"]["error"], "message");
+    }
+    char line[128];
+    snprintf(line, sizeof line, "%-37s %-9s %-25s ", Str(e, "id").c_str(),
+             Str(e, "attempts").c_str(), Str(e, "updated_at").c_str());
+    out << line << error.substr(0, 120) << "\n";
+  }
+  return out.str();
+}
+
+std::string FormatSchedules(const json& j) {
+  const json& list = j.at("schedules");
+  if (list.empty()) return "no schedules\n";
+  std::ostringstream out;
+  out << "ID            FUNCTION              SCHEDULE (UTC)        NEXT RUN\n";
+  for (const json& s : list) {
+    char line[256];
+    snprintf(line, sizeof line, "%-13s %-21s %-21s %s\n", Str(s, "id").c_str(),
+             Str(s, "function").c_str(), Str(s, "schedule").c_str(), Str(s, "next_run_at").c_str());
+    out << line;
+  }
+  return out.str();
+}
+
+}  // namespace
+
+std::shared_ptr<EventCommands> AddEventCommands(CLI::App& app) {
+  auto c = std::make_shared<EventCommands>();
+  c->invocation = app.add_subcommand("invocation", "Show an async invocation's status and result");
+  c->invocation->add_option("ID", c->words, "Invocation id (from 'flint invoke --async')")
+      ->required()
+      ->expected(1);
+  c->dlq =
+      app.add_subcommand("dlq", "List a function's dead letters; 'dlq redrive NAME' retries them");
+  c->dlq->add_option("ARGS", c->words, "NAME, or redrive NAME")->required()->expected(1, 2);
+  c->dlq->add_option("--limit,-n", c->limit, "Most dead letters to list (default 100)");
+  c->schedule = app.add_subcommand(
+      "schedule", "Cron schedules (UTC): 'add NAME CRON [--data JSON]', 'ls [NAME]', 'rm ID'");
+  c->schedule->add_option("ARGS", c->words, "add NAME CRON | ls [NAME] | rm ID")
+      ->required()
+      ->expected(1, 3);
+  c->schedule->add_option("--data,-d", c->data, "JSON payload of each run, @FILE or @-");
+  c->subscribe = app.add_subcommand("subscribe", "Subscribe a function to a topic");
+  c->subscribe->add_option("ARGS", c->words, "NAME TOPIC")->required()->expected(2);
+  c->unsubscribe = app.add_subcommand("unsubscribe", "Unsubscribe a function from a topic");
+  c->unsubscribe->add_option("ARGS", c->words, "NAME TOPIC")->required()->expected(2);
+  c->subscriptions = app.add_subcommand("subscriptions", "List topic subscriptions");
+  c->subscriptions->add_option("TOPIC", c->words, "Only this topic")->expected(0, 1);
+  c->publish = app.add_subcommand("publish", "Publish a message to every function on a topic");
+  c->publish->add_option("TOPIC", c->words, "Topic")->required()->expected(1);
+  c->publish->add_option("--data,-d", c->data, "The message (JSON), @FILE or @-");
+  return c;
+}
+
+int RunEventCommands(const EventCommands& c, CliIo& io, bool json_out) {
+  const std::vector<std::string>& w = c.words;
+  if (c.invocation->parsed()) {
+    return Call(io, json_out, "GET", "/v1/invocations/" + w[0], "", FormatInvocation);
+  }
+  if (c.dlq->parsed()) {
+    bool redrive = w.size() == 2 && w[0] == "redrive";
+    if (w.size() == 2 && !redrive) {
+      return Fail(io, kExitUsage, "use 'flint dlq NAME' or 'flint dlq redrive NAME'");
+    }
+    const std::string& name = redrive ? w[1] : w[0];
+    if (Status v = ValidateFunctionName(name); !v.ok()) return Fail(io, kExitUsage, v.message());
+    if (redrive) {
+      return Call(io, json_out, "POST", "/v1/dlq/" + name + "/redrive", "", [](const json& j) {
+        return "re-queued " + Str(j, "redriven") + " dead letter(s) of " + Str(j, "function") +
+               "\n";
+      });
+    }
+    std::string target = "/v1/dlq/" + name;
+    if (c.limit > 0) target += "?limit=" + std::to_string(c.limit);
+    return Call(io, json_out, "GET", target, "", FormatDlq);
+  }
+  if (c.schedule->parsed()) {
+    const std::string& verb = w[0];
+    if (verb == "add" && w.size() == 3) {
+      if (Status v = ValidateFunctionName(w[1]); !v.ok()) return Fail(io, kExitUsage, v.message());
+      json body = {{"function", w[1]}, {"schedule", w[2]}};
+      if (!c.data.empty()) {
+        auto data = ReadData(c.data, io.in);
+        if (!data.ok()) return Fail(io, kExitUsage, "--data: " + data.status().message());
+        json payload = json::parse(*data, nullptr, /*allow_exceptions=*/false);
+        if (payload.is_discarded()) return Fail(io, kExitUsage, "--data must be JSON");
+        body["payload"] = payload;
+      }
+      return Call(io, json_out, "POST", "/v1/schedules", body.dump(), [](const json& j) {
+        const json& s = j.at("schedule");
+        return "schedule " + Str(s, "id") + ": " + Str(s, "function") + " at '" +
+               Str(s, "schedule") + "' (UTC), next run " + Str(s, "next_run_at") + "\n";
+      });
+    }
+    if ((verb == "ls" || verb == "list") && w.size() <= 2) {
+      std::string target = "/v1/schedules";
+      if (w.size() == 2) target += "?function=" + w[1];
+      return Call(io, json_out, "GET", target, "", FormatSchedules);
+    }
+    if (verb == "rm" && w.size() == 2) {
+      return Call(io, json_out, "DELETE", "/v1/schedules/" + w[1], "",
+                  [](const json& j) { return "deleted schedule " + Str(j, "deleted") + "\n"; });
+    }
+    return Fail(io, kExitUsage,
+                "use 'flint schedule add NAME \"CRON\" [--data JSON]', 'flint schedule ls "
+                "[NAME]' or 'flint schedule rm ID'");
+  }
+  if (c.subscribe->parsed()) {
+    json body = {{"function", w[0]}, {"topic", w[1]}};
+    return Call(io, json_out, "POST", "/v1/subscriptions", body.dump(),
+                [&](const json&) { return w[0] + " is subscribed to " + w[1] + "\n"; });
+  }
+  if (c.unsubscribe->parsed()) {
+    return Call(io, json_out, "DELETE", "/v1/subscriptions/" + w[1] + "/" + w[0], "",
+                [&](const json&) { return w[0] + " is unsubscribed from " + w[1] + "\n"; });
+  }
+  if (c.subscriptions->parsed()) {
+    std::string target = "/v1/subscriptions";
+    if (!w.empty()) target += "?topic=" + w[0];
+    return Call(io, json_out, "GET", target, "", [](const json& j) {
+      std::string out;
+      for (const json& s : j.at("subscriptions")) {
+        out += Str(s, "topic") + " -> " + Str(s, "function") + "\n";
+      }
+      return out.empty() ? std::string("no subscriptions\n") : out;
+    });
+  }
+  if (c.publish->parsed()) {
+    std::string body = "{}";
+    if (!c.data.empty()) {
+      auto data = ReadData(c.data, io.in);
+      if (!data.ok()) return Fail(io, kExitUsage, "--data: " + data.status().message());
+      body = std::move(data).value();
+    }
+    return Call(io, json_out, "POST", "/v1/topics/" + w[0], body, [](const json& j) {
+      std::string out;
+      for (const json& d : j.at("deliveries")) {
+        out += Str(d, "function") + " " + Str(d, "invocation_id") + "\n";
+      }
+      return out.empty() ? "no subscribers to " + Str(j, "topic") + "\n" : out;
+    });
+  }
+  return -1;
+}
+
+}  // namespace flint::cli
