@@ -17,6 +17,7 @@
 
 #include <climits>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -224,13 +225,33 @@ Status EnterNamespaces() {
   ::_exit(code);
 }
 
+// Fails if /proc/self/mountinfo shows a shared mount (optional field "shared:N"): a mount made
+// below it would appear in the host's namespace too.
+Status RequireNoSharedMounts() {
+  std::ifstream in("/proc/self/mountinfo");
+  if (!in) return Errno("reading /proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t end = line.find(" - ");
+    if (line.find(" shared:") < end) {
+      return Unavailable(
+          "the sandbox cannot make / private (running under chroot?) and this mount "
+          "is shared with the host: " +
+          line);
+    }
+  }
+  return Status::Ok();
+}
+
 Status PrepareRoot(const std::string& code_root) {
   if (code_root.empty() || code_root[0] != '/') {
     return InvalidArgument("the code root must be absolute: '" + code_root + "'");
   }
-  // Nothing mounted from here on propagates back to the host.
+  // Nothing mounted from here on propagates back to the host. Under chroot, "/" is not a mount
+  // point and cannot be made private; going on is safe only if no mount we can see is shared.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    return Errno("making / private");
+    if (errno != EINVAL) return Errno("making / private");
+    FLINT_RETURN_IF_ERROR(RequireNoSharedMounts());
   }
   FLINT_RETURN_IF_ERROR(MakeDir(kRunDir));
   FLINT_RETURN_IF_ERROR(MakeDir(kRoot));
@@ -277,9 +298,17 @@ Status PrepareRoot(const std::string& code_root) {
   // Into the private root now: detaching the host's mount tree costs milliseconds (the kernel
   // waits for an RCU grace period), too slow for LOAD.
   if (::chdir(kRoot) != 0) return Errno("chdir to the private root");
-  // pivot_root(".", "."): the old root ends up stacked under the new one; detach it.
-  if (::syscall(SYS_pivot_root, ".", ".") != 0) return Errno("pivot_root");
-  if (::umount2(".", MNT_DETACH) != 0) return Errno("detaching the old root");
+  // pivot_root(".", "."): the old root ends up stacked under the new one; detach it. Under
+  // chroot pivot_root is refused (EINVAL); move the private root over "/" and chroot into it
+  // instead. The host's tree stays beneath, out of reach once the worker has dropped its
+  // privileges (before any function code runs).
+  if (::syscall(SYS_pivot_root, ".", ".") == 0) {
+    if (::umount2(".", MNT_DETACH) != 0) return Errno("detaching the old root");
+  } else {
+    if (errno != EINVAL) return Errno("pivot_root");
+    if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) return Errno("moving the private root");
+    if (::chroot(".") != 0) return Errno("chroot into the private root");
+  }
   if (::chdir("/") != 0) return Errno("chdir /");
   g_code_root = code_root;
   return Status::Ok();
