@@ -12,6 +12,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "scheduler/app/api_json.h"
 #include "scheduler/app/deploy.h"
 #include "scheduler/meter/report.h"
 #include "scheduler/store/admin_token.h"
@@ -22,24 +23,6 @@ namespace flint::scheduler {
 namespace {
 
 using nlohmann::json;
-
-std::string Rfc3339(int64_t epoch_ms) {
-  time_t secs = static_cast<time_t>(epoch_ms / 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[80];
-  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(epoch_ms % 1000));
-  return buf;
-}
-
-HttpResponse Json(int status, const json& body) {
-  HttpResponse response;
-  response.status = status;
-  response.headers.emplace_back("content-type", "application/json");
-  response.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return response;
-}
 
 json FunctionInfo(const FunctionVersion& fn) {
   json env = json::object();
@@ -662,8 +645,7 @@ void Flintd::Prices(HttpRequest&& request, HttpResponder responder) {
   }
   meter_->SetPrices(sheet, [shared, sheet_json](Result<meter::PriceSheet> added) {
     if (!added.ok()) return shared->Send(ErrorResponse(added.status()));
-    spdlog::info("price sheet {} takes effect at {}", added->id,
-                 Rfc3339(added->effective_from_ms));
+    spdlog::info("price sheet {} takes effect at {}", added->id, Rfc3339(added->effective_from_ms));
     shared->Send(Json(201, {{"price_sheet", sheet_json(*added)}}));
   });
 }

@@ -106,17 +106,6 @@ Result<client::ClientConfig> LoadConfig(CliIo& io, bool need_token, int* exit_co
   return config;
 }
 
-Result<std::string> ReadDataArg(const std::string& data, std::istream& in) {
-  if (data.empty() || data[0] != '@') return data;
-  std::string path = data.substr(1);
-  if (path == "-") {
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return InvalidArgument("cannot read '" + path + "': " + std::strerror(errno));
-  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-}
-
 int Deploy(CliIo& io, const Args& a, const CLI::App& cmd) {
   Status name_ok = ValidateFunctionName(a.name);
   if (!name_ok.ok()) return Fail(io, kExitUsage, name_ok.message());
@@ -462,6 +451,17 @@ bool IsExecutable(const std::string& path) {
 }
 
 }  // namespace
+
+Result<std::string> ReadDataArg(const std::string& data, std::istream& in) {
+  if (data.empty() || data[0] != '@') return data;
+  std::string path = data.substr(1);
+  if (path == "-") {
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return InvalidArgument("cannot read '" + path + "': " + std::strerror(errno));
+  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
 
 std::vector<std::string> FlintdCandidates(const std::string& self_exe) {
   std::vector<std::string> out;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sdk/client/client_config.h"
+#include "sdk/core/status.h"
 
 namespace flint::cli {
 
@@ -29,6 +30,10 @@ struct CliIo {
   client::GetEnv getenv;
   bool stdout_is_tty = false;
 };
+
+// The payload of a `--data` option: the text itself, or "@FILE" for a file's bytes ("@-":
+// `in`). Shared by invoke, publish and schedule.
+Result<std::string> ReadDataArg(const std::string& data, std::istream& in);
 
 // Runs every command except `up`. argv[0] is the program name.
 int RunCli(const std::vector<std::string>& args, CliIo& io);

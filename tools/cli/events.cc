@@ -9,6 +9,7 @@
 
 #include "sdk/client/flint_client.h"
 #include "sdk/core/text.h"
+#include "tools/cli/commands.h"
 
 namespace flint::cli {
 
@@ -35,17 +36,6 @@ int Fail(CliIo& io, int code, const std::string& reason) {
   io.err << "flint: " << (line.empty() ? "unknown error" : line) << "\n";
   io.err.flush();
   return code;
-}
-
-Result<std::string> ReadData(const std::string& data, std::istream& in) {
-  if (data.empty() || data[0] != '@') return data;
-  std::string path = data.substr(1);
-  if (path == "-") {
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return InvalidArgument("cannot read '" + path + "': " + std::strerror(errno));
-  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
 }
 
 // Runs one management call and prints its answer (raw with --json, else through `format`).
@@ -193,7 +183,7 @@ int RunEventCommands(const EventCommands& c, CliIo& io, bool json_out) {
       if (Status v = ValidateFunctionName(w[1]); !v.ok()) return Fail(io, kExitUsage, v.message());
       json body = {{"function", w[1]}, {"schedule", w[2]}};
       if (!c.data.empty()) {
-        auto data = ReadData(c.data, io.in);
+        auto data = ReadDataArg(c.data, io.in);
         if (!data.ok()) return Fail(io, kExitUsage, "--data: " + data.status().message());
         json payload = json::parse(*data, nullptr, /*allow_exceptions=*/false);
         if (payload.is_discarded()) return Fail(io, kExitUsage, "--data must be JSON");
@@ -241,7 +231,7 @@ int RunEventCommands(const EventCommands& c, CliIo& io, bool json_out) {
   if (c.publish->parsed()) {
     std::string body = "{}";
     if (!c.data.empty()) {
-      auto data = ReadData(c.data, io.in);
+      auto data = ReadDataArg(c.data, io.in);
       if (!data.ok()) return Fail(io, kExitUsage, "--data: " + data.status().message());
       body = std::move(data).value();
     }
