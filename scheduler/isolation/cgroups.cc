@@ -104,6 +104,14 @@ void RemoveTreePatiently(const std::string& dir) {
   }
 }
 
+// Removes flintd's own subtree, then the shared flint/ above it if no other flintd uses it
+// (rmdir of a cgroup with children fails with EBUSY: another flintd's subtree stays intact).
+void RemoveOwnTree(const std::string& base) {
+  RemoveTreePatiently(base);
+  std::string parent = base.substr(0, base.rfind('/'));
+  (void)::rmdir(parent.c_str());
+}
+
 // Removes subtrees of flintd processes that are gone (a crash leaves them behind).
 void RemoveStale(const std::string& flint_dir) {
   for (const std::string& owner : SubDirs(flint_dir)) {
@@ -179,6 +187,8 @@ class CgroupsV1 final : public CgroupsBase {
       }
     }
     int rc = cgroup_create_cgroup(cg, 0);
+    // Once more if another flintd removed the shared flint/ between our mkdirs as it exited.
+    if (rc != 0) rc = cgroup_create_cgroup(cg, 0);
     cgroup_free(&cg);
     if (rc != 0) {
       return Internal("creating cgroup " + own + ": " + cgroup_strerror(rc));
@@ -187,7 +197,7 @@ class CgroupsV1 final : public CgroupsBase {
   }
 
   ~CgroupsV1() override {
-    for (const std::string& base : bases_) RemoveTreePatiently(base);
+    for (const std::string& base : bases_) RemoveOwnTree(base);
   }
 
   Status SetLimits(const std::string& name, const Limits& limits) override {
@@ -243,18 +253,27 @@ class CgroupsV2 final : public CgroupsBase {
     // is kept: flintd's own process never joins these groups).
     FLINT_RETURN_IF_ERROR(
         WriteFile(std::string(kCgroupRoot) + "/cgroup.subtree_control", "+memory +cpu +pids"));
-    for (const std::string& dir : {flint_dir, base}) {
-      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-        return ErrnoStatus("mkdir " + dir, errno);
+    // Twice if another flintd removed the shared flint/ between our mkdirs as it exited.
+    Status made;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      made = Status::Ok();
+      for (const std::string& dir : {flint_dir, base}) {
+        if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+          made = ErrnoStatus("mkdir " + dir, errno);
+          break;
+        }
+        made = WriteFile(dir + "/cgroup.subtree_control", "+memory +cpu +pids");
+        if (!made.ok()) break;
       }
-      FLINT_RETURN_IF_ERROR(WriteFile(dir + "/cgroup.subtree_control", "+memory +cpu +pids"));
+      if (made.ok()) break;
     }
+    FLINT_RETURN_IF_ERROR(made);
     bases_.push_back(base);
     return Status::Ok();
   }
 
   ~CgroupsV2() override {
-    for (const std::string& base : bases_) RemoveTreePatiently(base);
+    for (const std::string& base : bases_) RemoveOwnTree(base);
   }
 
   Status SetLimits(const std::string& name, const Limits& limits) override {
