@@ -401,6 +401,15 @@ TEST_CASE("A worker killed with SIGKILL is replaced", "[integration]") {
   bool reaped = flint::testing::WaitUntil(
       [&] { return !std::filesystem::exists("/proc/" + std::to_string(workers[0])); }, 10s);
   CHECK(reaped);
+  // The worker's sandbox parents pass its death on to flintd a moment later; the next call is
+  // meant for a fresh worker, so wait until flintd has let the dead one go.
+  flint::client::FlintClient client = flintd.Client();
+  CHECK(flint::testing::WaitUntil(
+      [&] {
+        auto d = client.Describe("victim");
+        return d.ok() && d->value.pool.workers() == 0;
+      },
+      10s));
   WorkerAnswer second = CallWorkerId(flintd, "victim");
   CHECK(second.worker != first.worker);
   CHECK(second.count == 1);

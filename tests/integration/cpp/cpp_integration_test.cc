@@ -98,8 +98,15 @@ void ExpectCrashThenRecovery(const FlintdProcess& flintd, const std::string& wha
   HttpResponse crashed = GetOrFail(flintd, "/fn/bad?do=" + what);
   INFO(crashed.body);
   CHECK(crashed.status == 502);
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's own SIGSEGV handler may end the worker first ("exit code 1"): only the mapping to a
+  // crash is checked there; the plain build checks the signal.
+  (void)signal_text;
+  CHECK(crashed.body.find("function crashed: its worker exited with ") != std::string::npos);
+#else
   CHECK(crashed.body.find("function crashed: its worker exited with " + signal_text) !=
         std::string::npos);
+#endif
   HttpResponse next = GetOrFail(flintd, "/fn/bad");
   CHECK(next.status == 200);
   CHECK(next.body == "inits=1 calls=1");  // a new worker, initialised once
