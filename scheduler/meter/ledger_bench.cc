@@ -91,28 +91,8 @@ std::vector<LedgerRecord> ToRows(const std::vector<meter::InvocationRecord>& rec
   meter::PriceSheet sheet = meter::DefaultPriceSheet();
   std::vector<LedgerRecord> rows;
   rows.reserve(records.size());
-  for (const auto& r : records) {
-    meter::Billed billed =
-        meter::Bill(r.outcome, r.duration_us, r.cold, r.init_us, r.memory_mb, sheet);
-    LedgerRecord row;
-    row.id = r.request_id;
-    row.function = r.function;
-    row.version = r.version;
-    row.trigger = meter::TriggerName(r.trigger);
-    row.start_ms = r.start_ms;
-    row.duration_us = r.duration_us;
-    row.e2e_us = r.e2e_us;
-    row.billed_ms = billed.billed_ms;
-    row.memory_mb = r.memory_mb;
-    row.mb_ms = billed.mb_ms;
-    row.cpu_us = r.cpu_us;
-    row.peak_memory_bytes = r.peak_memory_bytes;
-    row.cold = r.cold;
-    row.init_us = r.init_us;
-    row.outcome = meter::OutcomeName(r.outcome);
-    row.price_sheet_id = 1;
-    rows.push_back(std::move(row));
-  }
+  sheet.id = 1;
+  for (const auto& r : records) rows.push_back(meter::ToLedgerRow(r, sheet));
   return rows;
 }
 

@@ -126,30 +126,34 @@ Status Meter::LoadSheets() {
   return Status::Ok();
 }
 
+LedgerRecord ToLedgerRow(InvocationRecord r, const PriceSheet& sheet) {
+  Billed billed = Bill(r.outcome, r.duration_us, r.cold, r.init_us, r.memory_mb, sheet);
+  LedgerRecord row;
+  row.id = std::move(r.request_id);
+  row.function = std::move(r.function);
+  row.version = r.version;
+  row.trigger = TriggerName(r.trigger);
+  row.start_ms = r.start_ms;
+  row.duration_us = r.duration_us;
+  row.e2e_us = r.e2e_us;
+  row.billed_ms = billed.billed_ms;
+  row.memory_mb = r.memory_mb;
+  row.mb_ms = billed.mb_ms;
+  row.cpu_us = r.cpu_us;
+  row.peak_memory_bytes = r.peak_memory_bytes;
+  row.cold = r.cold;
+  row.init_us = r.init_us;
+  row.outcome = OutcomeName(r.outcome);
+  row.price_sheet_id = sheet.id;
+  return row;
+}
+
 Status Meter::Store(std::vector<InvocationRecord> records) {
   std::vector<LedgerRecord> rows;
   rows.reserve(records.size());
   for (InvocationRecord& r : records) {
     const PriceSheet& sheet = SheetAt(sheets_, r.start_ms);
-    Billed billed = Bill(r.outcome, r.duration_us, r.cold, r.init_us, r.memory_mb, sheet);
-    LedgerRecord row;
-    row.id = std::move(r.request_id);
-    row.function = std::move(r.function);
-    row.version = r.version;
-    row.trigger = TriggerName(r.trigger);
-    row.start_ms = r.start_ms;
-    row.duration_us = r.duration_us;
-    row.e2e_us = r.e2e_us;
-    row.billed_ms = billed.billed_ms;
-    row.memory_mb = r.memory_mb;
-    row.mb_ms = billed.mb_ms;
-    row.cpu_us = r.cpu_us;
-    row.peak_memory_bytes = r.peak_memory_bytes;
-    row.cold = r.cold;
-    row.init_us = r.init_us;
-    row.outcome = OutcomeName(r.outcome);
-    row.price_sheet_id = sheet.id;
-    rows.push_back(std::move(row));
+    rows.push_back(ToLedgerRow(std::move(r), sheet));
   }
   auto inserted = ledger_->Insert(rows);
   if (!inserted.ok()) return inserted.status();

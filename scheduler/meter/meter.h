@@ -35,6 +35,9 @@
 
 namespace flint::scheduler::meter {
 
+// The ledger row of `record`, billed under `sheet` (the one in force at its start).
+LedgerRecord ToLedgerRow(InvocationRecord record, const PriceSheet& sheet);
+
 struct MeterOptions {
   std::string journal_path;        // <data-dir>/ledger.journal
   uint32_t journal_slots = 65536;  // 16 MiB: over a second of records at full speed

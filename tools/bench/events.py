@@ -24,6 +24,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import flintd_launch  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 LUA = r"""
@@ -52,19 +55,8 @@ def log(msg):
 class Flintd:
     def __init__(self, build, extra):
         self.build = build
-        self.data = tempfile.mkdtemp(prefix="flint-events-")
-        self.log = open(os.path.join(self.data, "flintd.log"), "w")
-        self.proc = subprocess.Popen(
-            [os.path.join(build, "scheduler", "flintd"), "--listen", "127.0.0.1:0",
-             "--data-dir", self.data, "--log-level", "warn", *extra],
-            stdout=self.log, stderr=self.log, start_new_session=True)
-        url_file = os.path.join(self.data, "flintd.url")
-        deadline = time.time() + 20
-        while not (os.path.exists(url_file) and os.path.getsize(url_file) > 0):
-            if time.time() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("flintd did not start; see " + self.log.name)
-            time.sleep(0.02)
-        self.url = open(url_file).read().strip()
+        self.data, self.log, self.proc, self.url = flintd_launch.launch(
+            build, extra, "flint-events-")
         self.db = sqlite3.connect(os.path.join(self.data, "flint.db"), timeout=10)
 
     def cli(self, *args):

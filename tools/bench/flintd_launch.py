@@ -1,0 +1,24 @@
+"""Starts a flintd for a benchmark: a free port, a temporary data directory, its log in there.
+
+Shared by the scripts in tools/bench/, which import it from their own directory."""
+import os
+import subprocess
+import tempfile
+import time
+
+
+def launch(build, extra_args=(), prefix="flint-bench-"):
+    """Returns (data_dir, log_file, process, url) once flintd has written its URL file."""
+    data = tempfile.mkdtemp(prefix=prefix)
+    log = open(os.path.join(data, "flintd.log"), "w")
+    proc = subprocess.Popen(
+        [os.path.join(build, "scheduler", "flintd"), "--listen", "127.0.0.1:0",
+         "--data-dir", data, "--log-level", "warn", *extra_args],
+        stdout=log, stderr=log, start_new_session=True)
+    url_file = os.path.join(data, "flintd.url")
+    deadline = time.time() + 20
+    while not (os.path.exists(url_file) and os.path.getsize(url_file) > 0):
+        if time.time() > deadline or proc.poll() is not None:
+            raise RuntimeError("flintd did not start; see " + log.name)
+        time.sleep(0.02)
+    return data, log, proc, open(url_file).read().strip()
