@@ -63,6 +63,9 @@ Result<std::unique_ptr<EventQueue>> EventQueue::Open(const std::string& db_path)
   auto write = Connection::Open(db_path);
   if (!write.ok()) return write.status();
   impl->write = std::move(write).value();
+  // The queue's hot pages (the index's right edge, recently accepted rows being marked done)
+  // stay in memory between batches instead of being read back from the file.
+  FLINT_RETURN_IF_ERROR(impl->write->Exec("PRAGMA cache_size=-16384", "open event queue"));
   auto read = Connection::Open(db_path);
   if (!read.ok()) return read.status();
   impl->read = std::move(read).value();
