@@ -78,6 +78,11 @@ Result<DeployRequest> ParseDeploy(const std::string& body) {
     if (doc.contains("keep_alive_policy")) {
       c.keep_alive_policy = doc.at("keep_alive_policy").get<std::string>();
     }
+    if (doc.contains("network")) c.network = doc.at("network").get<std::string>();
+    if (doc.contains("max_retries")) c.max_retries = doc.at("max_retries").get<int32_t>();
+    if (doc.contains("max_event_age_ms")) {
+      c.max_event_age_ms = doc.at("max_event_age_ms").get<uint64_t>();
+    }
     if (doc.contains("env")) {
       if (!doc.at("env").is_object()) return InvalidArgument("'env' must be an object");
       for (auto& [k, v] : doc.at("env").items()) {

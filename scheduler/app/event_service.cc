@@ -6,6 +6,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "scheduler/app/api_json.h"
 #include "scheduler/meter/invocation_id.h"
@@ -303,9 +304,10 @@ void EventService::Pump() {
       Kill(key, "function '" + function + "' does not exist");
       continue;
     }
-    if (events::Expired(options_.retry, p.created_ms, now)) {
+    events::RetryPolicy policy = RetryPolicyOf(fn.get());
+    if (events::Expired(policy, p.created_ms, now)) {
       Kill(key, "event expired: older than the maximum event age of " +
-                    std::to_string(options_.retry.max_event_age_ms / 1000) + " s");
+                    std::to_string(policy.max_event_age_ms / 1000) + " s");
       continue;
     }
     p.running = true;
@@ -319,6 +321,15 @@ void EventService::Pump() {
       backlog_.Push(function, key, now + kRequeueDelayMs);
     }
   }
+}
+
+events::RetryPolicy EventService::RetryPolicyOf(const FunctionVersion* fn) const {
+  events::RetryPolicy policy = options_.retry;
+  if (fn == nullptr) return policy;
+  if (fn->config.max_retries >= 0)
+    policy.max_retries = static_cast<uint32_t>(fn->config.max_retries);
+  if (fn->config.max_event_age_ms > 0) policy.max_event_age_ms = fn->config.max_event_age_ms;
+  return policy;
 }
 
 void EventService::Kill(events::EventKey key, const std::string& why) {
@@ -359,8 +370,8 @@ void EventService::OnResult(events::EventKey key, Dispatcher::EventResult r) {
     return;
   }
   if (r.body.size() > kMaxStoredResult) r.body.resize(kMaxStoredResult);
-  auto decision =
-      events::DecideAfterFailure(options_.retry, p.attempts, p.created_ms, now, Jitter());
+  auto decision = events::DecideAfterFailure(RetryPolicyOf(dispatcher_->FindLive(p.function).get()),
+                                             p.attempts, p.created_ms, now, Jitter());
   if (decision.kind == events::RetryDecision::Kind::kRetry) {
     stats_.retried++;
     backlog_.Push(p.function, key, decision.retry_at_ms);
@@ -758,12 +769,30 @@ void EventService::Publish(const std::string& topic, HttpRequest& request,
   if (!payload.ok()) return responder.Send(ErrorResponse(payload.status()));
   auto rows = std::make_shared<std::vector<EventRow>>();
   int64_t now = WallMs();
+  // Subscribers whose queue is full: the publish is refused as a whole (429, nothing stored)
+  // rather than delivered to some subscribers only; the publisher retries it later.
+  std::set<std::string> full;
+  for (std::string& f : backlog_.FunctionsWithDepthAtLeast(1)) {
+    if (DepthOf(f) >= options_.max_queue_depth) full.insert(std::move(f));
+  }
+  for (const auto& [f, n] : uncommitted_) {
+    if (DepthOf(f) >= options_.max_queue_depth) full.insert(f);
+  }
   // The subscribers are read and every event inserted in one transaction: the fan-out is
   // committed atomically with the publish.
   Write(
-      [topic, rows, now, payload = std::move(payload).value()](EventWrites& w) {
+      [topic, rows, now, full = std::move(full), max_depth = options_.max_queue_depth,
+       payload = std::move(payload).value()](EventWrites& w) {
         auto subs = w.Subscribers(topic);
         if (!subs.ok()) return subs.status();
+        for (const std::string& function : *subs) {
+          if (full.count(function) > 0) {
+            return Status(Code::kTooManyRequests,
+                          "topic '" + topic + "': subscriber '" + function + "' has " +
+                              std::to_string(max_depth) +
+                              " events queued, its limit; nothing was published");
+          }
+        }
         for (const std::string& function : *subs) {
           EventRow row;
           row.id = NewEventId();
@@ -779,7 +808,11 @@ void EventService::Publish(const std::string& topic, HttpRequest& request,
         return Status::Ok();
       },
       [this, topic, rows, r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
-        if (!s.ok()) return r->Send(ErrorResponse(s));
+        if (!s.ok()) {
+          HttpResponse response = ErrorResponse(s);
+          if (s.code() == Code::kTooManyRequests) response.headers.emplace_back("retry-after", "1");
+          return r->Send(std::move(response));
+        }
         json ids = json::array();
         json deliveries = json::array();
         for (const EventRow& row : *rows) {

@@ -105,6 +105,9 @@ class EventService {
   void Pump();
   void OnResult(events::EventKey key, Dispatcher::EventResult result);
   void Kill(events::EventKey key, const std::string& why);
+  // The node's retry policy with `fn`'s own max_retries / max_event_age_ms where it sets them
+  // (fn may be null: a deleted function keeps the node's policy).
+  events::RetryPolicy RetryPolicyOf(const FunctionVersion* fn) const;
   void CheckSchedules();
   uint32_t LimitOf(const std::string& function) const;
   size_t DepthOf(const std::string& function) const;

@@ -40,6 +40,9 @@ json FunctionInfo(const FunctionVersion& fn) {
           {"min_instances", fn.config.min_instances},
           {"reserved_concurrency", fn.config.reserved_concurrency},
           {"keep_alive_policy", fn.config.keep_alive_policy},
+          {"network", fn.config.network},
+          {"max_retries", fn.config.max_retries},
+          {"max_event_age_ms", fn.config.max_event_age_ms},
           {"env", env},
           {"created_at", Rfc3339(fn.created_at_ms)}};
 }

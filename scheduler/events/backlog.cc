@@ -59,6 +59,14 @@ size_t EventBacklog::depth(const std::string& function) const {
   return it == functions_.end() ? 0 : it->second.queued.size() + it->second.running;
 }
 
+std::vector<std::string> EventBacklog::FunctionsWithDepthAtLeast(size_t depth) const {
+  std::vector<std::string> out;
+  for (const auto& [function, f] : functions_) {
+    if (f.queued.size() + f.running >= depth) out.push_back(function);
+  }
+  return out;
+}
+
 size_t EventBacklog::running(const std::string& function) const {
   auto it = functions_.find(function);
   return it == functions_.end() ? 0 : it->second.running;

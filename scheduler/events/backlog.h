@@ -41,6 +41,8 @@ class EventBacklog {
   // Queued plus running events of `function`.
   size_t depth(const std::string& function) const;
   size_t running(const std::string& function) const;
+  // The functions whose depth() is at least `depth` (> 0).
+  std::vector<std::string> FunctionsWithDepthAtLeast(size_t depth) const;
   size_t total_queued() const { return total_queued_; }
   // The earliest due time of a queued event of a function with spare capacity... or of any
   // function: callers use it to arm a timer.

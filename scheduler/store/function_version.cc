@@ -94,6 +94,19 @@ Status ValidateFunctionConfig(const FunctionConfig& c) {
     return InvalidArgument("keep_alive_policy must be 'fixed' or 'adaptive', got '" +
                            detail::Printable(c.keep_alive_policy) + "'");
   }
+  if (c.network != "none" && c.network != "outbound") {
+    return InvalidArgument("network must be 'none' or 'outbound', got '" +
+                           detail::Printable(c.network) + "'");
+  }
+  if (c.max_retries < -1 || c.max_retries > kMaxEventRetries) {
+    return InvalidArgument("max_retries must be between 0 and " + std::to_string(kMaxEventRetries) +
+                           " (or -1 for the node's default), got " + std::to_string(c.max_retries));
+  }
+  if (c.max_event_age_ms != 0 &&
+      (c.max_event_age_ms < kMinEventAgeMs || c.max_event_age_ms > kMaxEventAgeMs)) {
+    return OutOfRange<uint64_t>("max_event_age_ms", kMinEventAgeMs, kMaxEventAgeMs,
+                                c.max_event_age_ms);
+  }
   size_t env_bytes = 0;
   std::set<std::string_view> names;
   for (const auto& [name, value] : c.env) {

@@ -27,6 +27,10 @@ inline constexpr uint32_t kMaxInstancesLimit = 1000;
 inline constexpr uint32_t kMaxConcurrency = 1000;
 // Total bytes of every env name and value, like AWS Lambda's 4 KB.
 inline constexpr size_t kMaxEnvBytes = 4096;
+// Retries of a failed event (async, cron, topic) after its first attempt.
+inline constexpr int32_t kMaxEventRetries = 10;
+inline constexpr uint64_t kMinEventAgeMs = 1000;
+inline constexpr uint64_t kMaxEventAgeMs = 6 * 3'600'000ull;  // six hours, as Lambda
 
 struct FunctionConfig {
   uint32_t memory_mb = 128;     // kMinMemoryMb..kMaxMemoryMb
@@ -39,7 +43,12 @@ struct FunctionConfig {
   // other function), 0..kMaxInstancesLimit.
   uint32_t reserved_concurrency = 0;
   std::string keep_alive_policy;  // "" = the node's default, "fixed" or "adaptive"
-  std::vector<EnvVar> env;      // names unique, [A-Za-z_][A-Za-z0-9_]*; order is kept
+  // "none": the worker has no network at all; "outbound": it may connect out (not to the host's
+  // loopback), see docs/security.md.
+  std::string network = "none";
+  int32_t max_retries = -1;       // events: -1 = the node's default, else 0..kMaxEventRetries
+  uint64_t max_event_age_ms = 0;  // events: 0 = the node's default, else kMin..kMaxEventAgeMs
+  std::vector<EnvVar> env;        // names unique, [A-Za-z_][A-Za-z0-9_]*; order is kept
 
   bool operator==(const FunctionConfig&) const = default;
 };

@@ -148,11 +148,20 @@ CREATE TABLE subscriptions (
 ) STRICT;
 )sql";
 
+// Step 5: per-function network access and event retry settings (FunctionConfig). -1 and 0
+// mean the node's defaults.
+constexpr const char* kMigration5 = R"sql(
+ALTER TABLE versions ADD COLUMN network TEXT NOT NULL DEFAULT 'none';
+ALTER TABLE versions ADD COLUMN max_retries INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE versions ADD COLUMN max_event_age_ms INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "functions, versions, tokens", kMigration1},
     {2, "invocation ledger, hourly rollups, price sheets", kMigration2},
     {3, "min_instances, reserved_concurrency, keep_alive_policy", kMigration3},
     {4, "event queue, schedules, subscriptions", kMigration4},
+    {5, "network, max_retries, max_event_age_ms", kMigration5},
 };
 
 }  // namespace

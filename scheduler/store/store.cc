@@ -66,7 +66,8 @@ Result<std::vector<EnvVar>> DecodeEnv(const std::string& text, std::string_view 
 constexpr const char* kVersionColumns =
     "v.name, v.version, v.runtime, v.entry, v.code_digest, v.memory_mb, v.timeout_ms, "
     "v.keep_alive_ms, v.max_instances, v.concurrency, v.env_json, v.created_at_ms, "
-    "v.min_instances, v.reserved_concurrency, v.keep_alive_policy";
+    "v.min_instances, v.reserved_concurrency, v.keep_alive_policy, v.network, v.max_retries, "
+    "v.max_event_age_ms";
 
 Result<FunctionVersion> ReadVersion(const Statement& row) {
   FunctionVersion v;
@@ -77,7 +78,8 @@ Result<FunctionVersion> ReadVersion(const Statement& row) {
   auto fits_u32 = [](int64_t x) { return x >= 0 && x <= std::numeric_limits<uint32_t>::max(); };
   if (!fits_u32(version) || !fits_u32(row.Int(5)) || !fits_u32(row.Int(6)) || row.Int(7) < 0 ||
       !fits_u32(row.Int(8)) || !fits_u32(row.Int(9)) || !fits_u32(row.Int(12)) ||
-      !fits_u32(row.Int(13))) {
+      !fits_u32(row.Int(13)) || row.Int(16) < -1 || row.Int(16) > kMaxEventRetries ||
+      row.Int(17) < 0) {
     return Internal("store: function '" + v.name + "' version " + std::to_string(version) +
                     " has out-of-range values");
   }
@@ -97,6 +99,9 @@ Result<FunctionVersion> ReadVersion(const Statement& row) {
   v.config.min_instances = static_cast<uint32_t>(row.Int(12));
   v.config.reserved_concurrency = static_cast<uint32_t>(row.Int(13));
   v.config.keep_alive_policy = row.Text(14);
+  v.config.network = row.Text(15);
+  v.config.max_retries = static_cast<int32_t>(row.Int(16));
+  v.config.max_event_age_ms = static_cast<uint64_t>(row.Int(17));
   return v;
 }
 
@@ -291,8 +296,8 @@ Result<FunctionVersion> Store::CreateVersion(const std::string& name, const std:
   Result<Statement> insert = db.Prepare(
       "INSERT INTO versions (name, version, runtime, entry, code_digest, memory_mb, timeout_ms, "
       "  keep_alive_ms, max_instances, concurrency, env_json, created_at_ms, min_instances, "
-      "  reserved_concurrency, keep_alive_policy) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+      "  reserved_concurrency, keep_alive_policy, network, max_retries, max_event_age_ms) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
       "create version");
   if (!insert.ok()) return insert.status();
   insert->Bind(1, name)
@@ -309,7 +314,10 @@ Result<FunctionVersion> Store::CreateVersion(const std::string& name, const std:
       .Bind(12, v.created_at_ms)
       .Bind(13, int64_t{config.min_instances})
       .Bind(14, int64_t{config.reserved_concurrency})
-      .Bind(15, std::string_view(config.keep_alive_policy));
+      .Bind(15, std::string_view(config.keep_alive_policy))
+      .Bind(16, std::string_view(config.network))
+      .Bind(17, int64_t{config.max_retries})
+      .Bind(18, static_cast<int64_t>(config.max_event_age_ms));
   FLINT_RETURN_IF_ERROR(insert->Run());
   FLINT_RETURN_IF_ERROR(tx.Commit());
   return v;

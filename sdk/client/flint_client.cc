@@ -47,6 +47,11 @@ FunctionInfo DecodeFunctionInfo(const json& j) {
   info.min_instances = GetUint(j, "min_instances");
   info.reserved_concurrency = GetUint(j, "reserved_concurrency");
   info.keep_alive_policy = GetString(j, "keep_alive_policy");
+  info.network = GetString(j, "network");
+  if (auto it = j.find("max_retries"); it != j.end() && it->is_number_integer()) {
+    info.max_retries = it->get<int64_t>();
+  }
+  info.max_event_age_ms = GetUint(j, "max_event_age_ms");
   info.created_at = GetString(j, "created_at");
   if (auto it = j.find("env"); it != j.end() && it->is_object()) {
     for (const auto& [k, v] : it->items())
@@ -222,6 +227,9 @@ std::string DeployRequestJson(const DeploySpec& spec) {
   if (c.min_instances) j["min_instances"] = *c.min_instances;
   if (c.reserved_concurrency) j["reserved_concurrency"] = *c.reserved_concurrency;
   if (c.keep_alive_policy) j["keep_alive_policy"] = *c.keep_alive_policy;
+  if (c.network) j["network"] = *c.network;
+  if (c.max_retries) j["max_retries"] = *c.max_retries;
+  if (c.max_event_age_ms) j["max_event_age_ms"] = *c.max_event_age_ms;
   if (!c.env.empty()) j["env"] = c.env;
   // Replace invalid UTF-8 in names or env values rather than throwing.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -31,6 +31,9 @@ struct FunctionConfig {
   std::optional<uint32_t> min_instances;
   std::optional<uint32_t> reserved_concurrency;
   std::optional<std::string> keep_alive_policy;  // "fixed" or "adaptive"
+  std::optional<std::string> network;            // "none" or "outbound"
+  std::optional<uint32_t> max_retries;           // events: retries after the first attempt
+  std::optional<uint64_t> max_event_age_ms;      // events: older ones are dead-lettered
   std::map<std::string, std::string> env;        // sent only when not empty
 };
 
@@ -55,6 +58,9 @@ struct FunctionInfo {
   uint64_t min_instances = 0;
   uint64_t reserved_concurrency = 0;
   std::string keep_alive_policy;  // "" = the node's default
+  std::string network;            // "none" or "outbound"
+  int64_t max_retries = -1;       // -1 = the node's default
+  uint64_t max_event_age_ms = 0;  // 0 = the node's default
   std::map<std::string, std::string> env;
   std::string created_at;
 };

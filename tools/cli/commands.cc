@@ -41,6 +41,9 @@ struct Args {
   uint32_t min_instances = 0;
   uint32_t reserved_concurrency = 0;
   std::string keep_alive_policy;
+  std::string network;
+  uint32_t max_retries = 0;
+  std::string max_event_age;
   std::vector<std::string> env;
   std::string entry;
   std::string runtime;
@@ -133,6 +136,19 @@ int Deploy(CliIo& io, const Args& a, const CLI::App& cmd) {
     Result<uint64_t> ms = ParseDurationMs(a.keep_alive);
     if (!ms.ok()) return Fail(io, kExitUsage, "--keep-alive: " + ms.status().message());
     c.keep_alive_ms = *ms;
+  }
+  if (cmd.count("--network") > 0) {
+    if (a.network != "none" && a.network != "outbound") {
+      return Fail(io, kExitUsage,
+                  "--network must be 'none' or 'outbound', got '" + a.network + "'");
+    }
+    c.network = a.network;
+  }
+  if (cmd.count("--max-retries") > 0) c.max_retries = a.max_retries;
+  if (cmd.count("--max-event-age") > 0) {
+    Result<uint64_t> ms = ParseDurationMs(a.max_event_age);
+    if (!ms.ok()) return Fail(io, kExitUsage, "--max-event-age: " + ms.status().message());
+    c.max_event_age_ms = *ms;
   }
   for (const std::string& kv : a.env) {
     size_t eq = kv.find('=');
@@ -355,6 +371,12 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
                      "Workers' worth of node memory reserved for this function only");
   deploy->add_option("--keep-alive-policy", a.keep_alive_policy,
                      "fixed or adaptive (default: flintd's --keep-alive-policy)");
+  deploy->add_option("--network", a.network,
+                     "none (default) or outbound: may open connections out, not to the host");
+  deploy->add_option("--max-retries", a.max_retries,
+                     "Retries of a failed event (default: flintd's --event-max-retries, 2)");
+  deploy->add_option("--max-event-age", a.max_event_age,
+                     "Oldest an event may get before it is dead-lettered (e.g. 10m; default 6h)");
   deploy->add_option("--env", a.env, "Environment variable KEY=VALUE (repeatable)")
       ->allow_extra_args(false);
   deploy->add_option("--entry", a.entry, "Entry file inside the folder");

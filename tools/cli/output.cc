@@ -153,6 +153,10 @@ std::string FormatDetails(const client::FunctionDetails& d) {
                         : std::to_string(f.reserved_concurrency) + " workers (" +
                               FormatMemory(f.reserved_concurrency * f.memory_mb) + ")"},
   };
+  rows.push_back({"network:", f.network.empty() ? "none" : f.network});
+  rows.push_back({"event retries:", f.max_retries < 0 ? "default" : std::to_string(f.max_retries)});
+  rows.push_back({"event max age:",
+                  f.max_event_age_ms == 0 ? "default" : FormatDurationMs(f.max_event_age_ms)});
   if (f.env.empty()) {
     rows.push_back({"env:", "-"});
   } else {

@@ -187,6 +187,41 @@ TEST_CASE("An event older than the maximum age goes to the dead-letter list",
   CHECK(dead["error"].dump().find("expired") != std::string::npos);
 }
 
+TEST_CASE("A function's own retry maximum and event age override the node's",
+          "[integration][events]") {
+  FlintdProcess flintd({"--event-retry-base", "50ms"});
+  StartOrFail(flintd);
+  DeployJs(flintd, "no-retry", kEchoOrFail, {"--max-retries", "0"});
+  DeployJs(flintd, "five-retries", kEchoOrFail, {"--max-retries", "5"});
+  std::string once = AcceptOrFail(flintd, "no-retry", R"({"fail": true})");
+  std::string six = AcceptOrFail(flintd, "five-retries", R"({"fail": true})");
+  CHECK(WaitForStatus(flintd, once, "dead")["attempts"] == 1);
+  CHECK(WaitForStatus(flintd, six, "dead", 60s)["attempts"] == 6);
+
+  json info = CallOrFail(flintd, "GET", "/v1/functions/five-retries");
+  CHECK(info["function"]["max_retries"] == 5);
+  CHECK(info["function"]["max_event_age_ms"] == 0);
+  CliResult described = flintd.RunCli({"describe", "five-retries"});
+  REQUIRE(described.exit_code == 0);
+  CHECK(described.out.find("event retries:") != std::string::npos);
+
+  // Retries back off (50 ms, 100 ms, ...) for longer than this function's events may live.
+  DeployJs(flintd, "short-lived", kEchoOrFail, {"--max-retries", "10", "--max-event-age", "1s"});
+  std::string aged = AcceptOrFail(flintd, "short-lived", R"({"fail": true})");
+  json dead = WaitForStatus(flintd, aged, "dead");
+  CHECK(dead["attempts"].get<int>() < 11);
+  CHECK(dead["error"].dump().find("1 s") != std::string::npos);
+
+  CliResult bad = flintd.RunCli({"deploy", "x", "/nonexistent", "--max-retries", "11"});
+  CHECK(bad.exit_code != 0);
+  auto refused = flintd.Client().Call(
+      "PUT", "/v1/functions/bad-age",
+      R"({"files": {"index.mjs": "ZXhwb3J0IGNvbnN0IGhhbmRsZXIgPSAoKSA9PiAxOw=="}, )"
+      R"("max_event_age_ms": 10})");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("max_event_age_ms") != std::string::npos);
+}
+
 TEST_CASE("A topic publish fans out to every subscribed function", "[integration][events]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
@@ -271,6 +306,23 @@ TEST_CASE("Bad cron strings, unknown functions and oversized or excess events ar
   HttpResponse full = PostEvent(flintd, "limits", "{}");
   CHECK(full.status == 429);
   CHECK(full.FindHeader("retry-after") != nullptr);
+
+  // A publish reaching a full subscriber is refused whole: no other subscriber gets it either.
+  DeployJs(flintd, "roomy", kEchoOrFail);
+  REQUIRE(flintd.RunCli({"subscribe", "limits", "busy"}).exit_code == 0);
+  REQUIRE(flintd.RunCli({"subscribe", "roomy", "busy"}).exit_code == 0);
+  HttpRequest publish;
+  publish.method = "POST";
+  publish.target = "/v1/topics/busy";
+  publish.headers.push_back({"Authorization", "Bearer " + flintd.token()});
+  publish.body = "{}";
+  auto refused = flintd.Http(publish);
+  REQUIRE(refused.ok());
+  CHECK(refused->status == 429);
+  CHECK(refused->body.find("subscriber 'limits'") != std::string::npos);
+  CHECK(refused->FindHeader("retry-after") != nullptr);
+  std::this_thread::sleep_for(300ms);  // time for a wrongly queued delivery to run
+  CHECK(CallOrFail(flintd, "GET", "/v1/functions/roomy")["pool"]["invocations"] == 0);
 }
 
 // A C++ function that appends each event's JSON to <EVENT_LOG_DIR>/seen.log: the proof, outside

@@ -72,3 +72,30 @@ TEST_CASE("ValidateFunctionConfig checks env names, duplicates, values and total
   c.env = {{"A", std::string(4000, 'v')}, {"B", std::string(95, 'v')}};
   CHECK_THAT(MessageOf(c), Catch::Contains("4097 bytes"));
 }
+
+TEST_CASE("ValidateFunctionConfig checks network access and event retry settings",
+          "[store][config]") {
+  FunctionConfig c;
+  CHECK(c.network == "none");
+  c.network = "outbound";
+  c.max_retries = 0;
+  c.max_event_age_ms = kMinEventAgeMs;
+  CHECK(ValidateFunctionConfig(c).ok());
+  c.max_retries = kMaxEventRetries;
+  c.max_event_age_ms = kMaxEventAgeMs;
+  CHECK(ValidateFunctionConfig(c).ok());
+
+  c = {};
+  c.network = "all";
+  CHECK(MessageOf(c) == "network must be 'none' or 'outbound', got 'all'");
+  c = {};
+  c.max_retries = 11;
+  CHECK(MessageOf(c) ==
+        "max_retries must be between 0 and 10 (or -1 for the node's default), got 11");
+  c = {};
+  c.max_retries = -2;
+  CHECK(MessageOf(c).find("max_retries") == 0);
+  c = {};
+  c.max_event_age_ms = 999;
+  CHECK(MessageOf(c) == "max_event_age_ms must be between 1000 and 21600000, got 999");
+}

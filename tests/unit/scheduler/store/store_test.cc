@@ -163,6 +163,9 @@ TEST_CASE("CreateVersion numbers versions 1, 2, 3 and makes the newest live", "[
   config.keep_alive_ms = 60000;
   config.max_instances = 3;
   config.concurrency = 8;
+  config.network = "outbound";
+  config.max_retries = 0;
+  config.max_event_age_ms = 60000;
   config.env = {{"ZED", "last"}, {"ALPHA", "first"}, {"EMPTY", ""}};
 
   FunctionVersion v1 = Create(*store, "hello", kDigestA);
