@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
   app.add_option("--prewarm", options.prewarm,
                  "Generic JavaScript workers kept started and ready to load a function")
       ->capture_default_str();
+  app.add_option("--prewarm-cpp", options.prewarm_cpp,
+                 "Generic C++ workers (no V8) kept started and ready to load a function")
+      ->capture_default_str();
   app.add_option(
       "--memory-budget", memory_budget,
       "Memory for all function workers, e.g. 2048, 512M, 4G (default: half of MemTotal)");

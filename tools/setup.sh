@@ -16,7 +16,7 @@ packages=(
   libcgroup-dev cgroup-tools catch2 nlohmann-json3-dev libseccomp-dev libcap-dev
   node-llhttp libcli11-dev libspdlog-dev libfmt-dev libssl-dev
   libbrotli1 libc-ares2 libicu72 libnghttp2-14 libssl3 libuv1 zlib1g
-  wrk
+  wrk slirp4netns
 )
 
 missing=()

@@ -5,7 +5,6 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <sched.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -20,6 +19,8 @@
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "runtime/sandbox/seccomp_policy.h"
 
 namespace flint::runtime::sandbox {
 namespace {
@@ -79,95 +80,6 @@ Status MirrorSystemDir(const char* dir) {
   if (!S_ISDIR(st.st_mode)) return Status::Ok();
   FLINT_RETURN_IF_ERROR(MakeDir(target));
   return BindReadOnly(dir, target);
-}
-
-Status InstallSeccomp() {
-  // TODO(security): an allow-list. This is a deny-list of the calls that reach the kernel's
-  // least-exercised surfaces or could leave the sandbox; V8's set of calls is too wide to list
-  // safely without a trace of every runtime path (docs/security.md).
-  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-  if (ctx == nullptr) return Internal("seccomp_init failed");
-  const char* denied[] = {
-#if !defined(__SANITIZE_ADDRESS__)
-    // LeakSanitizer stops the world with ptrace when the process exits (ASan builds only).
-    "ptrace",
-#endif
-    "process_vm_readv",
-    "process_vm_writev",
-    "mount",
-    "umount2",
-    "pivot_root",
-    "chroot",
-    "unshare",
-    "setns",
-    "kexec_load",
-    "kexec_file_load",
-    "init_module",
-    "finit_module",
-    "delete_module",
-    "bpf",
-    "perf_event_open",
-    "keyctl",
-    "add_key",
-    "request_key",
-    "userfaultfd",
-    "open_by_handle_at",
-    "name_to_handle_at",
-    "swapon",
-    "swapoff",
-    "reboot",
-    "syslog",
-    "acct",
-    "quotactl",
-    "ioperm",
-    "iopl",
-    "settimeofday",
-    "clock_settime",
-    "clock_adjtime",
-    "adjtimex",
-    "lookup_dcookie",
-    "io_uring_setup",
-    "io_uring_enter",
-    "io_uring_register",
-    "fanotify_init",
-    "mknod",
-    "mknodat",
-    "sethostname",
-    "setdomainname",
-    "personality",
-    "kcmp",
-    "pidfd_getfd",
-    "move_mount",
-    "open_tree",
-    "fsopen",
-    "fsmount",
-    "fspick",
-    "mount_setattr",
-  };
-  int rc = 0;
-  for (const char* name : denied) {
-    int nr = seccomp_syscall_resolve_name(name);
-    if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
-    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
-    if (rc != 0) break;
-  }
-  // New namespaces through clone() (a user namespace would give back privileges inside it):
-  // one rule per flag, since rules on the same call are OR'ed.
-  for (uint64_t flag : {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID,
-                        CLONE_NEWNET, CLONE_NEWCGROUP}) {
-    if (rc != 0) break;
-    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-                          SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag));
-  }
-  // clone3 passes its flags in memory seccomp cannot read: make it look unsupported, so libc
-  // falls back to clone().
-  if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-  // Every thread (V8's platform threads exist already).
-  if (rc == 0) rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-  if (rc == 0) rc = seccomp_load(ctx);
-  seccomp_release(ctx);
-  if (rc != 0) return Internal(std::string("seccomp: ") + std::strerror(-rc));
-  return Status::Ok();
 }
 
 }  // namespace
@@ -263,6 +175,17 @@ Status PrepareRoot(const std::string& code_root) {
   }
   std::string root = kRoot;
   FLINT_RETURN_IF_ERROR(MakeDir(root + "/etc"));
+  // DNS for a function with network "outbound": slirp4netns' resolver (scheduler/isolation/
+  // outbound_network.h). Without a network, a lookup fails at once (ENETUNREACH).
+  {
+    constexpr char kResolvConf[] = "nameserver 10.0.2.3\n";
+    std::string path = root + "/etc/resolv.conf";
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return Errno("creating " + path);
+    bool written = ::write(fd, kResolvConf, sizeof kResolvConf - 1) == sizeof kResolvConf - 1;
+    ::close(fd);
+    if (!written) return Errno("writing " + path);
+  }
   FLINT_RETURN_IF_ERROR(MakeDir(root + "/proc"));
   if (::mount("proc", (root + "/proc").c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
               nullptr) != 0) {
@@ -314,6 +237,26 @@ Status PrepareRoot(const std::string& code_root) {
   return Status::Ok();
 }
 
+namespace {
+
+bool g_ids_prepared = false;  // PrepareEnter dropped the groups and the gid
+
+// No supplementary groups, then the sandbox's gid. Root keeps its capabilities (uid 0): mounts
+// still work.
+Status DropGroups() {
+  if (::setgroups(0, nullptr) != 0) return Errno("setgroups");
+  if (::setresgid(kSandboxGid, kSandboxGid, kSandboxGid) != 0) return Errno("setresgid");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PrepareEnter() {
+  FLINT_RETURN_IF_ERROR(DropGroups());
+  g_ids_prepared = true;
+  return PrepareSeccompPolicy();
+}
+
 Status Enter(const std::string& code_dir) {
   if (g_code_root.empty()) return Internal("sandbox: PrepareRoot was not called");
   // code_dir must be a directory right below the code root, named without "..".
@@ -348,16 +291,17 @@ Status Enter(const std::string& code_dir) {
   // A write past RLIMIT_FSIZE fails with EFBIG instead of killing the worker.
   ::signal(SIGXFSZ, SIG_IGN);
 
-  // For good: no supplementary groups, then gid, then uid (all threads: glibc broadcasts).
-  if (::setgroups(0, nullptr) != 0) return Errno("setgroups");
-  if (::setresgid(kSandboxGid, kSandboxGid, kSandboxGid) != 0) return Errno("setresgid");
+  // For good: no supplementary groups, then gid (both done by PrepareEnter, when it ran), then
+  // uid. With threads, glibc signals every thread and waits for each to change its own ids: a
+  // few tens of microseconds per call when idle, much more when a thread waits for a CPU.
+  if (!g_ids_prepared) FLINT_RETURN_IF_ERROR(DropGroups());
   if (::setresuid(kSandboxUid, kSandboxUid, kSandboxUid) != 0) return Errno("setresuid");
   // Changing uid made the process undumpable, which hands /proc/self to root: the runtime
   // reads its own /proc/self/maps (stack bounds). Nothing else can reach it (alone in its PID
   // namespace, ptrace denied, RLIMIT_CORE 0).
   if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) return Errno("PR_SET_DUMPABLE");
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("no_new_privs");
-  return InstallSeccomp();
+  return InstallSeccompPolicy();
 }
 
 }  // namespace flint::runtime::sandbox

@@ -10,6 +10,10 @@
 //                      devices, a private size-limited /tmp, and the code store staged
 //                      read-only at a hidden path; then pivot_root into it (detaching the
 //                      host's tree costs milliseconds, so it happens here).
+//   PrepareEnter()     at start-up, before any thread exists: what Enter can do without
+//                      knowing the function -- drop the supplementary groups and the gid
+//                      (single-threaded, glibc need not signal every thread) and compile the
+//                      seccomp filter (about 1.5 ms).
 //   Enter(code_dir)    at LOAD, before any function code is read or run: bind the function's
 //                      directory of the code store at its usual path, cover the staged store
 //                      with an empty tmpfs, remount the root read-only, rlimits, drop to an
@@ -37,6 +41,9 @@ Status EnterNamespaces();
 // Builds the private root (see above) inside the new mount namespace and enters it.
 // `code_root`: the code store, whose directories LOAD names (absolute).
 Status PrepareRoot(const std::string& code_root);
+// Does Enter's function-independent work ahead (see above); optional, Enter does what it did
+// not. Call after PrepareRoot and before any thread exists. On error the caller must exit.
+Status PrepareEnter();
 // Locks the process into the sandbox for the function whose code is in `code_dir`, which must
 // be a directory right below the code root. After this returns, the process is unprivileged
 // for good; on error the caller must exit.

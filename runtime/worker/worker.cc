@@ -21,12 +21,17 @@ Worker::Worker(uv_loop_t* loop, WorkerOptions options)
 Worker::~Worker() {
   channel_.Close();
   wakeup_.reset();
+  retire_timer_.reset();
   host_.reset();
   retired_host_.reset();
   if (statm_fd_ >= 0) ::close(statm_fd_);
 }
 
 Status Worker::Start() {
+  if (options_.sandbox) {
+    // Before V8 starts its threads: the sandbox's function-independent part, off LOAD's path.
+    FLINT_RETURN_IF_ERROR(sandbox::PrepareEnter());
+  }
   if (options_.runtime == "js") {
     Result<std::unique_ptr<Host>> host = MakeJsHost(this);
     if (!host.ok()) return host.status();
@@ -162,8 +167,20 @@ void Worker::OnLog(uint64_t invocation_id, protocol::LogLevel level, std::string
 void Worker::OnResult(uint64_t invocation_id, protocol::InvokeResult result) {
   channel_.Send(MessageType::kResult, invocation_id, result.Encode());
   if (!host_->out_of_memory()) SendStats();
-  // The RESULT is written (or queued) already: the isolate's disposal no longer delays it.
-  retired_host_.reset();
+  if (retired_host_ != nullptr) DisposeRetiredHostLater();
+}
+
+void Worker::DisposeRetiredHostLater() {
+  // Disposing of the isolate takes half a millisecond or more. A RESULT queued behind a write
+  // in flight goes out only on the loop's next turn, which the disposal would hold up: wait
+  // until the channel has handed everything to the kernel (checked every millisecond).
+  if (retire_timer_ != nullptr) return;
+  retire_timer_ = std::make_unique<loop::Timer>(loop_);
+  retire_timer_->Start(1, 1, [this] {
+    if (channel_.is_open() && channel_.pending_bytes() > 0) return;
+    retire_timer_->Stop();
+    retired_host_.reset();
+  });
 }
 
 void Worker::SendStats() {

@@ -76,6 +76,8 @@ class Worker final : public loop::FrameChannel::Delegate, public Host::Delegate 
   // After any call into the host: exit on out-of-memory, else re-arm the wake-up timer.
   void AfterHostCall();
   void SendStats();
+  // Disposes of retired_host_ once the frames queued so far are written.
+  void DisposeRetiredHostLater();
   void ProtocolViolation(std::string_view what);
   // Stops serving; closes the socket once queued frames are out, then stops the loop.
   void Exit(int code);
@@ -86,8 +88,9 @@ class Worker final : public loop::FrameChannel::Delegate, public Host::Delegate 
   loop::FrameChannel channel_;
   std::unique_ptr<Host> host_;  // null until LOAD when started with --runtime cpp
   // A pre-warmed JS host replaced by a C++ LOAD. Disposing of its isolate takes milliseconds,
-  // so it happens after the first RESULT is on its way, not inside the cold start.
+  // so it happens after the first RESULT is written, not inside the cold start.
   std::unique_ptr<Host> retired_host_;
+  std::unique_ptr<loop::Timer> retire_timer_;
   std::unique_ptr<loop::Timer> wakeup_;
   int statm_fd_ = -1;
   bool exiting_ = false;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "scheduler/meter/invocation_id.h"
@@ -11,6 +12,8 @@ namespace {
 
 constexpr uint64_t kHousekeepingMs = 100;
 constexpr uint32_t kMaxStartFailures = 3;
+// Housekeeping passes in a row that may put off refilling the pre-warmed workers.
+constexpr uint32_t kMaxRefillDeferrals = 5;
 // How often Finish reads a worker's cgroup usage for the meter, at most.
 constexpr uint64_t kCgroupUsageIntervalMs = 1000;
 constexpr const char* kIsolationOffWarning =
@@ -300,7 +303,23 @@ void Dispatcher::Finish(InvocationId id, HttpResponse response, bool error,
   auto pool = pools_.find(inv.pool_key);
   if (pool != pools_.end() && error) pool->second->errors++;
   response.headers.emplace_back("x-flint-request-id", inv.request_id);
-  if (inv.cold) response.headers.emplace_back("x-flint-cold-start", "true");
+  if (inv.cold) {
+    response.headers.emplace_back("x-flint-cold-start", "true");
+    if (spdlog::should_log(spdlog::level::debug)) {
+      // Where a cold start's time went, as flintd sees it (docs/benchmarks.md).
+      auto w = workers_.find(inv.worker);
+      uint64_t load_sent = w != workers_.end() ? w->second->load_sent_ns() : 0;
+      uint64_t now = uv_hrtime();
+      auto us = [](uint64_t from, uint64_t to) -> int64_t {
+        return from == 0 || to == 0 ? -1 : static_cast<int64_t>(to - from) / 1000;
+      };
+      spdlog::debug(
+          "cold start {}: request -> LOAD sent {} us, -> LOADED {} us (worker init {} us), "
+          "-> RESULT {} us",
+          inv.request_id, us(inv.received_ns, load_sent), us(load_sent, inv.loaded_ns), inv.init_us,
+          us(inv.loaded_ns, now));
+    }
+  }
   if (options_.isolation_off) {
     response.headers.emplace_back("x-flint-warning", kIsolationOffWarning);
   }
@@ -327,10 +346,10 @@ void Dispatcher::Finish(InvocationId id, HttpResponse response, bool error,
   record.init_us = inv.init_us;
   record.trigger = inv.trigger;
   bool ran = inv.worker != 0;
-  record.outcome = outcome    ? *outcome
-                   : !error   ? meter::Outcome::kOk
-                   : ran      ? meter::Outcome::kCrash
-                              : meter::Outcome::kThrottled;
+  record.outcome = outcome  ? *outcome
+                   : !error ? meter::Outcome::kOk
+                   : ran    ? meter::Outcome::kCrash
+                            : meter::Outcome::kThrottled;
   if (measured) {
     record.duration_us = measured->first;
     record.cpu_us = measured->second;
@@ -361,6 +380,11 @@ void Dispatcher::Finish(InvocationId id, HttpResponse response, bool error,
       }
       if (sample.peak_memory_bytes > 0) record.peak_memory_bytes = sample.peak_memory_bytes;
     }
+  }
+  if (auto pool = pools_.find(inv.pool_key); pool != pools_.end()) {
+    pool->second->cpu_us += record.cpu_us;
+    pool->second->peak_memory_bytes =
+        std::max<uint64_t>(pool->second->peak_memory_bytes, record.peak_memory_bytes.value_or(0));
   }
   if (inv.event_done) {
     if (options_.meter->TryAppend(record)) return inv.event_done(std::move(event));
@@ -420,7 +444,9 @@ bool Dispatcher::StartWorkerFor(const std::string& key, PoolEntry& entry, bool f
   capacity_.Charge(w->id(), fn.name, fn.config.memory_mb);
   entry.pool.AddStarting(w->id());
   if (for_request) entry.started_ns[w->id()] = uv_hrtime();
-  if (w->state() == Worker::State::kGeneric) LoadWorker(w, MakeLoadRequest(fn));
+  if (w->state() == Worker::State::kGeneric) {
+    LoadWorker(w, MakeLoadRequest(fn), fn.config.network == "outbound");
+  }
   // else: LOAD follows its HELLO (OnWorkerHello).
   if (w->state() == Worker::State::kLoading) {
     // The waiting requests go right behind the LOAD: no round trip for LOADED.
@@ -443,10 +469,13 @@ void Dispatcher::EvictWorker(WorkerId id) {
 }
 
 Result<Worker*> Dispatcher::AcquireWorker(const std::string& runtime) {
-  // A generic worker can load a function of any runtime: LOAD names the runtime.
-  if (!generic_.empty()) {
-    Worker* w = workers_.at(generic_.front()).get();
-    generic_.erase(generic_.begin());
+  // A generic worker can load a function of any runtime (LOAD names it); one pre-warmed for
+  // the function's runtime is best, another still beats spawning.
+  for (GenericPool* generic :
+       {&GenericFor(runtime), &GenericFor(runtime == "cpp" ? "js" : "cpp")}) {
+    if (generic->ready.empty()) continue;
+    Worker* w = workers_.at(generic->ready.front()).get();
+    generic->ready.erase(generic->ready.begin());
     // Refilled by the next housekeeping pass, not here: spawning a process blocks the loop for
     // a millisecond or more, which this cold start would otherwise wait for.
     return w;
@@ -483,7 +512,7 @@ Result<Worker*> Dispatcher::SpawnWorker(const std::string& runtime) {
   return raw;
 }
 
-void Dispatcher::LoadWorker(Worker* worker, const protocol::LoadRequest& request) {
+void Dispatcher::LoadWorker(Worker* worker, const protocol::LoadRequest& request, bool outbound) {
   if (options_.cgroups != nullptr) {
     Status limited = options_.cgroups->SetLimits(CgroupName(worker->id()),
                                                  isolation::LimitsForMemory(request.memory_mb));
@@ -494,7 +523,8 @@ void Dispatcher::LoadWorker(Worker* worker, const protocol::LoadRequest& request
       return;
     }
   }
-  worker->Load(request);
+  // Without the sandbox (--no-isolation) a worker shares flintd's network namespace already.
+  worker->Load(request, outbound && options_.sandbox);
 }
 
 void Dispatcher::RemoveCgroup(WorkerId id) {
@@ -510,14 +540,20 @@ void Dispatcher::RemoveCgroup(WorkerId id) {
 
 void Dispatcher::RefillGeneric() {
   if (shutting_down_) return;
-  while (generic_.size() + spawning_generic_ < options_.prewarm_js) {
-    auto worker = SpawnWorker("js");
-    if (!worker.ok()) {
-      // Retried by the next housekeeping pass; a missing binary must not spin the loop.
-      spdlog::error("cannot start a pre-warmed worker: {}", worker.status().message());
-      return;
+  for (const auto& [runtime, want] :
+       {std::pair<std::string, uint32_t>{"js", options_.prewarm_js},
+        std::pair<std::string, uint32_t>{"cpp", options_.prewarm_cpp}}) {
+    GenericPool& generic = GenericFor(runtime);
+    while (generic.ready.size() + generic.spawning < want) {
+      auto worker = SpawnWorker(runtime);
+      if (!worker.ok()) {
+        // Retried by the next housekeeping pass; a missing binary must not spin the loop.
+        spdlog::error("cannot start a pre-warmed {} worker: {}", runtime,
+                      worker.status().message());
+        return;
+      }
+      generic.spawning++;
     }
-    spawning_generic_++;
   }
 }
 
@@ -529,19 +565,23 @@ void Dispatcher::CheckLoads(const FunctionVersion& fn, LoadDone done) {
     return;
   }
   Worker* w = *worker;
+  bool outbound = fn.config.network == "outbound";
   load_checks_[w->id()] =
-      LoadCheck{std::move(done), NowMs() + options_.load_timeout_ms, MakeLoadRequest(fn)};
-  if (w->state() == Worker::State::kGeneric) LoadWorker(w, load_checks_[w->id()].request);
+      LoadCheck{std::move(done), NowMs() + options_.load_timeout_ms, MakeLoadRequest(fn), outbound};
+  if (w->state() == Worker::State::kGeneric) {
+    LoadWorker(w, load_checks_[w->id()].request, outbound);
+  }
 }
 
 void Dispatcher::OnWorkerHello(Worker* worker) {
   if (auto check = load_checks_.find(worker->id()); check != load_checks_.end()) {
-    LoadWorker(worker, check->second.request);
+    LoadWorker(worker, check->second.request, check->second.outbound);
     return;
   }
   if (worker->pool_key().empty()) {
-    spawning_generic_--;
-    generic_.push_back(worker->id());
+    GenericPool& generic = GenericFor(worker->runtime());
+    generic.spawning--;
+    generic.ready.push_back(worker->id());
     return;
   }
   auto pool = pools_.find(worker->pool_key());
@@ -549,7 +589,8 @@ void Dispatcher::OnWorkerHello(Worker* worker) {
     worker->Stop(1000);
     return;
   }
-  LoadWorker(worker, MakeLoadRequest(*pool->second->fn));
+  LoadWorker(worker, MakeLoadRequest(*pool->second->fn),
+             pool->second->fn->config.network == "outbound");
   if (worker->state() == Worker::State::kLoading) {
     for (InvocationId id : pool->second->pool.Pipeline(worker->id())) {
       Dispatch(id, worker, /*cold=*/true);
@@ -584,6 +625,7 @@ void Dispatcher::OnWorkerLoaded(Worker* worker, const protocol::Loaded& loaded) 
     auto inv = invocations_.find(id);
     if (inv == invocations_.end() || !inv->second.cold || inv->second.init_us != 0) continue;
     inv->second.init_us = loaded.init_duration_us;
+    inv->second.loaded_ns = uv_hrtime();
     uint64_t grace = entry.fn->runtime == "js" ? options_.timeout_grace_ms : 0;
     inv->second.deadline_ms = NowMs() + entry.fn->config.timeout_ms + grace;
   }
@@ -622,11 +664,11 @@ void Dispatcher::OnWorkerLoadFailed(Worker* worker, const std::string& message) 
 
 void Dispatcher::OnWorkerResult(Worker* worker, InvocationId id, protocol::InvokeResult result) {
   bool error = result.outcome != protocol::Outcome::kOk;
-  meter::Outcome outcome = result.outcome == protocol::Outcome::kOk        ? meter::Outcome::kOk
-                           : result.outcome == protocol::Outcome::kTimeout ? meter::Outcome::kTimeout
-                           : result.outcome == protocol::Outcome::kOutOfMemory
-                               ? meter::Outcome::kOom
-                               : meter::Outcome::kError;
+  meter::Outcome outcome =
+      result.outcome == protocol::Outcome::kOk            ? meter::Outcome::kOk
+      : result.outcome == protocol::Outcome::kTimeout     ? meter::Outcome::kTimeout
+      : result.outcome == protocol::Outcome::kOutOfMemory ? meter::Outcome::kOom
+                                                          : meter::Outcome::kError;
   std::pair<uint64_t, uint64_t> measured{result.duration_us, result.cpu_us};
   Finish(id, ResponseFromResult(std::move(result)), error, outcome, measured);
   auto pool = pools_.find(worker->pool_key());
@@ -663,11 +705,12 @@ void Dispatcher::OnWorkerExit(Worker* worker, const std::string& reason) {
     done(Status(Code::kFunctionCrashed,
                 "the worker exited while loading the function (" + reason + ")"));
   } else if (worker->pool_key().empty()) {
-    auto it = std::find(generic_.begin(), generic_.end(), id);
-    if (it != generic_.end()) {
-      generic_.erase(it);
+    GenericPool& generic = GenericFor(worker->runtime());
+    auto it = std::find(generic.ready.begin(), generic.ready.end(), id);
+    if (it != generic.ready.end()) {
+      generic.ready.erase(it);
     } else if (worker->state() == Worker::State::kStarting) {
-      spawning_generic_--;
+      generic.spawning--;
     }
   }
   auto pool = pools_.find(worker->pool_key());
@@ -817,12 +860,23 @@ void Dispatcher::Housekeeping() {
 
   if (!shutting_down_) {
     ScalePools();
-    RefillGeneric();
+    // Spawning blocks the loop until the child has joined its cgroups and exec'd (milliseconds,
+    // far more under load): not while a cold start is being answered, which would wait for it
+    // (tools/bench/coldstart.py's p99). Deferred for at most kMaxRefillDeferrals passes.
+    bool cold_in_flight = std::any_of(invocations_.begin(), invocations_.end(), [](const auto& i) {
+      return i.second.cold && i.second.worker != 0;
+    });
+    if (!cold_in_flight || ++refill_deferrals_ > kMaxRefillDeferrals) {
+      refill_deferrals_ = 0;
+      RefillGeneric();
+    }
     return;
   }
   if (invocations_.empty()) {
-    for (WorkerId wid : generic_) workers_.at(wid)->Stop(1000);
-    generic_.clear();
+    for (GenericPool* generic : {&generic_js_, &generic_cpp_}) {
+      for (WorkerId wid : generic->ready) workers_.at(wid)->Stop(1000);
+      generic->ready.clear();
+    }
     for (auto& [wid, w] : workers_) {
       if (w->state() != Worker::State::kDead) w->Stop(1000);
     }
@@ -906,6 +960,8 @@ PoolStatus Dispatcher::StatusOf(const PoolEntry& entry) const {
   status.idle_worker_ms = entry.pool.IdleWorkerMs(NowMs());
   status.cold_start_p50_us = entry.cold_latency.Percentile(50);
   status.cold_start_p99_us = entry.cold_latency.Percentile(99);
+  status.cpu_us = entry.cpu_us;
+  status.peak_memory_bytes = entry.peak_memory_bytes;
   status.memory_mb = entry.fn->config.memory_mb;
   status.min_instances = entry.pool.policy().min_instances;
   status.adaptive = entry.pool.policy().keep_alive_mode == KeepAliveMode::kAdaptive;
@@ -930,7 +986,7 @@ NodeStatus Dispatcher::Node() const {
   node.memory_used_mb = capacity_.used_mb();
   node.memory_reserved_mb = capacity_.reserved_mb();
   node.workers = workers_.size();
-  node.generic_ready = generic_.size();
+  node.generic_ready = generic_js_.ready.size() + generic_cpp_.ready.size();
   node.idle_worker_ms = retired_idle_ms_;
   node.evictions = evictions_;
   node.cold_starts = retired_cold_starts_;

@@ -38,8 +38,12 @@ struct DispatcherOptions {
   size_t max_queue = 100;              // per function version
   uint64_t queue_timeout_ms = 10'000;  // longest a request waits for a worker
   uint64_t load_timeout_ms = 10'000;   // longest a LOAD may take
-  uint32_t prewarm_js = 1;             // generic JS workers kept ready
-  uint64_t timeout_grace_ms = 1'000;   // past a function's timeout before flintd kills the worker
+  uint32_t prewarm_js = 1;             // generic JS workers kept ready (V8 and an isolate)
+  // Generic C++ workers kept ready: no V8, one thread, a few MB. A C++ cold start takes one of
+  // these first (dropping privileges and loading seccomp is cheapest with a single thread),
+  // else a JS one.
+  uint32_t prewarm_cpp = 1;
+  uint64_t timeout_grace_ms = 1'000;  // past a function's timeout before flintd kills the worker
   // Records every invocation before its response is sent (docs/billing.md); null: metering off.
   // Must outlive the Dispatcher.
   meter::Meter* meter = nullptr;
@@ -68,6 +72,8 @@ struct PoolStatus {
   uint64_t idle_worker_ms = 0;     // time its ready workers spent idle
   uint64_t cold_start_p50_us = 0;  // request needing a worker -> LOADED, recent samples
   uint64_t cold_start_p99_us = 0;
+  uint64_t cpu_us = 0;             // CPU time of its invocations, from the cgroups when isolated
+  uint64_t peak_memory_bytes = 0;  // the highest peak memory of one of its workers
   uint32_t memory_mb = 0;
   uint32_t min_instances = 0;
   bool adaptive = false;       // keep-alive policy in force
@@ -150,6 +156,8 @@ class Dispatcher final : public Worker::Observer {
     bool draining = false;
     uint32_t start_failures = 0;  // consecutive workers that died before LOADED
     uint64_t invocations = 0, cold_starts = 0, errors = 0, throttles = 0, evictions = 0;
+    uint64_t cpu_us = 0;             // metered CPU time of its invocations (cgroup figures)
+    uint64_t peak_memory_bytes = 0;  // the highest peak memory any of its workers reached
     LatencyWindow cold_latency = LatencyWindow();            // microseconds
     std::unordered_map<WorkerId, uint64_t> started_ns = {};  // workers started for a request
     std::string blocked = {};  // why the last attempt to start a worker had to wait
@@ -168,6 +176,7 @@ class Dispatcher final : public Worker::Observer {
     int64_t received_ms = 0;
     uint64_t received_ns = 0;
     uint64_t dispatched_ns = 0;
+    uint64_t loaded_ns = 0;  // cold: when its worker's LOADED arrived
     uint64_t init_us = 0;
     // Events (InvokeEvent): answered through `event_done` instead of `responder`.
     EventDone event_done = nullptr;
@@ -178,6 +187,7 @@ class Dispatcher final : public Worker::Observer {
     LoadDone done;
     uint64_t deadline_ms = 0;
     protocol::LoadRequest request;
+    bool outbound = false;  // the function's network is "outbound"
   };
 
   // Worker::Observer
@@ -220,8 +230,9 @@ class Dispatcher final : public Worker::Observer {
   void OnScaleTimer();
   protocol::LoadRequest MakeLoadRequest(const FunctionVersion& fn) const;
   // Writes the function's limits into the worker's cgroup, then sends LOAD (kills the worker
-  // if the limits cannot be set: it must never run a function unconfined).
-  void LoadWorker(Worker* worker, const protocol::LoadRequest& request);
+  // if the limits cannot be set: it must never run a function unconfined). `outbound`: the
+  // function's network is "outbound"; the LOAD waits until the worker's network is up.
+  void LoadWorker(Worker* worker, const protocol::LoadRequest& request, bool outbound);
   // Removes the worker's cgroup now or, while processes linger in it, on a later housekeeping.
   void RemoveCgroup(WorkerId id);
   static std::string CgroupName(WorkerId id) { return "w" + std::to_string(id); }
@@ -246,13 +257,22 @@ class Dispatcher final : public Worker::Observer {
   std::unordered_map<std::string, std::unique_ptr<PoolEntry>> pools_;  // by "name@version"
   std::unordered_map<WorkerId, std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<Worker>> dead_workers_;  // destroyed on the next housekeeping
-  std::vector<WorkerId> generic_;                      // kGeneric workers with no function yet
+  // kGeneric workers with no function yet, per runtime they pre-warmed ("js", "cpp").
+  struct GenericPool {
+    std::vector<WorkerId> ready;
+    size_t spawning = 0;  // spawned but not yet HELLO
+  };
+  GenericPool& GenericFor(const std::string& runtime) {
+    return runtime == "cpp" ? generic_cpp_ : generic_js_;
+  }
+  GenericPool generic_js_;
+  GenericPool generic_cpp_;
   std::unordered_map<WorkerId, LoadCheck> load_checks_;
   std::unordered_map<InvocationId, Invocation> invocations_;
   LogBuffer logs_;
   WorkerId next_worker_id_ = 1;
   InvocationId next_invocation_id_ = 1;
-  size_t spawning_generic_ = 0;  // pre-warmed workers spawned but not yet HELLO
+  uint32_t refill_deferrals_ = 0;  // housekeeping passes that put off RefillGeneric
   // Per worker, what the meter last read from its cgroup (Finish reads it at most once per
   // kCgroupUsageIntervalMs) and the handler CPU metered since.
   struct CgroupUsageSample {
@@ -262,7 +282,7 @@ class Dispatcher final : public Worker::Observer {
     uint64_t peak_memory_bytes = 0;
   };
   std::unordered_map<WorkerId, CgroupUsageSample> cgroup_cpu_us_;
-  std::vector<WorkerId> cgroups_to_remove_;               // cgroups that were still busy
+  std::vector<WorkerId> cgroups_to_remove_;  // cgroups that were still busy
   bool shutting_down_ = false;
   std::function<void()> shutdown_done_;
 };

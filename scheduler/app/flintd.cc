@@ -69,6 +69,8 @@ json PoolJson(const PoolStatus& p) {
       {"throttles", p.throttles},
       {"evictions", p.evictions},
       {"idle_worker_ms", p.idle_worker_ms},
+      {"cpu_ms", Ms(p.cpu_us)},
+      {"peak_memory_mb", static_cast<double>(p.peak_memory_bytes) / (1 << 20)},
       {"memory_mb", p.memory_mb},
       {"min_instances", p.min_instances},
       {"keep_alive", keep_alive}};
@@ -191,6 +193,7 @@ Status Flintd::Start() {
   dispatch.max_queue = options_.max_queue;
   dispatch.queue_timeout_ms = options_.queue_timeout_ms;
   dispatch.prewarm_js = options_.prewarm;
+  dispatch.prewarm_cpp = options_.prewarm_cpp;
   dispatch.meter = options_.metering ? meter_.get() : nullptr;
   dispatch.default_keep_alive_mode = options_.keep_alive_mode;
   dispatch.memory_budget_mb = options_.memory_budget_mb;

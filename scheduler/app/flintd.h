@@ -2,8 +2,8 @@
 // store and signal handling on one libuv loop.
 //
 // Routes: GET /healthz; ANY /fn/NAME[/rest] (invoke, open); /v1/functions[/NAME[/logs]] and
-// GET /v1/pools (management, bearer token). Blocking work (SQLite, writing uploaded code) runs on libuv's
-// thread pool; the loop thread only routes. Loop thread only, except the constructor.
+// GET /v1/pools (management, bearer token). Blocking work (SQLite, writing uploaded code) runs on
+// libuv's thread pool; the loop thread only routes. Loop thread only, except the constructor.
 #pragma once
 
 #include <uv.h>
@@ -43,7 +43,8 @@ struct FlintdOptions {
   size_t max_deploy_bytes = 70u << 20;  // a 50 MB upload, base64-encoded in JSON
   size_t max_queue = 100;
   uint64_t queue_timeout_ms = 10'000;
-  uint32_t prewarm = 1;
+  uint32_t prewarm = 1;           // generic JS workers kept ready
+  uint32_t prewarm_cpp = 1;       // generic C++ workers kept ready
   uint64_t memory_budget_mb = 0;  // for all workers; 0: kDefaultMemoryShare of MemTotal
   KeepAliveMode keep_alive_mode = KeepAliveMode::kFixed;  // functions that do not choose
   uint64_t drain_timeout_ms = 30'000;

@@ -26,6 +26,8 @@ Worker::~Worker() {
   }
   exit_watch_.reset();
   if (process_.pidfd >= 0) close(process_.pidfd);
+  StopNetworkWatch();
+  network_.reset();  // ends and reaps slirp4netns
 }
 
 Status Worker::Start() {
@@ -36,27 +38,92 @@ Status Worker::Start() {
   return exit_watch_->StartReadable([this] { OnProcessReadable(); });
 }
 
-void Worker::Load(const protocol::LoadRequest& request) {
+void Worker::Load(const protocol::LoadRequest& request, bool outbound_network) {
   FLINT_CHECK(state_ == State::kGeneric);
   state_ = State::kLoading;
   load_sent_ns_ = uv_hrtime();
-  channel_.Send(MessageType::kLoad, 0, request.Encode());
+  if (outbound_network) StartNetwork();
+  Send(MessageType::kLoad, 0, request.Encode());
+}
+
+void Worker::StartNetwork() {
+  // The LOAD waits for the network: the function must find it up from its first instruction.
+  // The process flintd spawned made the worker's network namespace (unshare) and stays in it
+  // until the worker ends; it is not reaped before OnProcessReadable, so its pid is stable.
+  holding_ = true;
+  network_timer_ = std::make_unique<loop::Timer>(loop_);
+  Status failed = Status::Ok();
+  auto network = isolation::OutboundNetwork::Start(process_.pid);
+  if (network.ok()) {
+    network_ = std::move(network).value();
+    network_watch_ = std::make_unique<loop::Poll>(loop_, network_->ready_fd());
+    Status watching = network_watch_->StartReadable([this] { OnNetworkReadable(); });
+    if (!watching.ok()) failed = network_->Failure("watching its ready fd: " + watching.message());
+  } else {
+    failed = network.status();
+  }
+  // A failure is reported from the timer, never from inside Load (the caller is mid-update).
+  if (!failed.ok()) {
+    network_timer_->Start(0, 0, [this, failed] { OnNetworkFailed(failed); });
+    return;
+  }
+  network_timer_->Start(isolation::kOutboundNetworkReadyTimeoutMs, 0, [this] {
+    OnNetworkFailed(network_->Failure("slirp4netns was not ready within " +
+                                      std::to_string(isolation::kOutboundNetworkReadyTimeoutMs) +
+                                      " ms"));
+  });
+}
+
+void Worker::Send(MessageType type, InvocationId id, std::string_view payload) {
+  if (holding_) {
+    held_.push_back({type, id, std::string(payload)});
+    return;
+  }
+  channel_.Send(type, id, payload);
+}
+
+void Worker::OnNetworkReadable() {
+  Result<bool> ready = network_->CheckReady();
+  if (!ready.ok()) return OnNetworkFailed(ready.status());
+  if (!*ready) return;
+  StopNetworkWatch();
+  holding_ = false;
+  spdlog::debug("worker {} (pid {}): outbound network up after {} us (slirp4netns pid {})", id_,
+                process_.pid, (uv_hrtime() - load_sent_ns_) / 1000, network_->pid());
+  for (HeldFrame& frame : held_) channel_.Send(frame.type, frame.id, frame.payload);
+  held_.clear();
+}
+
+void Worker::OnNetworkFailed(const Status& why) {
+  StopNetworkWatch();
+  held_.clear();  // nothing reaches the worker any more: it is killed
+  if (state_ != State::kLoading) return;
+  spdlog::error("worker {} (pid {}): {}; killing it", id_, process_.pid, why.message());
+  // As for LOAD_FAILED: the function never ran, and never runs without the network it asked for.
+  state_ = State::kGeneric;
+  Kill();
+  observer_->OnWorkerLoadFailed(this, why.message());
+}
+
+void Worker::StopNetworkWatch() {
+  network_watch_.reset();  // before the fd it watches closes with network_
+  if (network_timer_) network_timer_->Stop();
 }
 
 void Worker::Invoke(InvocationId id, const std::string& payload) {
   // While loading: pipelined behind the LOAD (the worker runs it once loaded, or exits).
   FLINT_CHECK(state_ == State::kReady || state_ == State::kLoading);
   in_flight_.insert(id);
-  channel_.Send(MessageType::kInvoke, id, payload);
+  Send(MessageType::kInvoke, id, payload);
 }
 
 void Worker::Cancel(InvocationId id) {
-  if (in_flight_.erase(id) > 0) channel_.Send(MessageType::kCancel, id, {});
+  if (in_flight_.erase(id) > 0) Send(MessageType::kCancel, id, {});
 }
 
 void Worker::Stop(uint64_t grace_ms) {
   if (state_ == State::kDead) return;
-  channel_.Send(MessageType::kShutdown, 0, {});
+  Send(MessageType::kShutdown, 0, {});
   if (!kill_timer_) kill_timer_ = std::make_unique<loop::Timer>(loop_);
   kill_timer_->Start(grace_ms, 0, [this] { Kill(); });
 }
@@ -147,6 +214,10 @@ void Worker::OnProcessReadable() {
   exit_watch_->Stop();
   channel_.Close();
   if (kill_timer_) kill_timer_->Stop();
+  // Invariant: slirp4netns ends with its worker (scheduler/isolation/outbound_network.h).
+  StopNetworkWatch();
+  network_.reset();
+  held_.clear();
   state_ = State::kDead;
   observer_->OnWorkerExit(this, DescribeWaitStatus(status));
 }

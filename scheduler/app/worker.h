@@ -14,8 +14,11 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "scheduler/core/pool.h"
+#include "scheduler/isolation/outbound_network.h"
 #include "scheduler/spawn/worker_spawner.h"
 #include "sdk/loop/frame_channel.h"
 #include "sdk/loop/uv_handles.h"
@@ -47,7 +50,12 @@ class Worker final : private loop::FrameChannel::Delegate {
 
   // Starts reading the channel and watching for exit. On error the caller kills the process.
   Status Start();
-  void Load(const protocol::LoadRequest& request);
+  // With `outbound_network` (a function with network "outbound", sandboxed worker), the worker
+  // first gets an OutboundNetwork for its network namespace, and the LOAD and every frame after
+  // it are held back until that is up; a network that cannot start or is not up within
+  // kOutboundNetworkReadyTimeoutMs fails the LOAD (OnWorkerLoadFailed, saying why, never from
+  // inside this call). The network ends when the worker is reaped or destroyed.
+  void Load(const protocol::LoadRequest& request, bool outbound_network = false);
   // Ready, or loading (the INVOKE follows the LOAD on the socket: the worker runs it once
   // loaded; if the LOAD fails, the worker exits without running it).
   void Invoke(InvocationId id, const std::string& payload);
@@ -75,6 +83,12 @@ class Worker final : private loop::FrameChannel::Delegate {
   void OnChannelClosed(const Status& why) override;
   void OnProcessReadable();
   void ProtocolError(const std::string& what);
+  // Sends a frame, or holds it while the outbound network comes up.
+  void Send(protocol::MessageType type, InvocationId id, std::string_view payload);
+  void StartNetwork();
+  void OnNetworkReadable();
+  void OnNetworkFailed(const Status& why);
+  void StopNetworkWatch();
 
   uv_loop_t* loop_;
   WorkerId id_;
@@ -91,6 +105,17 @@ class Worker final : private loop::FrameChannel::Delegate {
   uint64_t spawned_at_ns_;
   uint64_t load_sent_ns_ = 0;
   uint64_t heap_used_ = 0;
+  // Outbound network (Load); frames wait in held_ while it comes up.
+  std::unique_ptr<isolation::OutboundNetwork> network_;
+  std::unique_ptr<loop::Poll> network_watch_;
+  std::unique_ptr<loop::Timer> network_timer_;
+  struct HeldFrame {
+    protocol::MessageType type;
+    InvocationId id;
+    std::string payload;
+  };
+  std::vector<HeldFrame> held_;
+  bool holding_ = false;
 };
 
 }  // namespace flint::scheduler

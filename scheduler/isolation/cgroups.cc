@@ -13,8 +13,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <set>
-#include <sstream>
+#include <string_view>
+#include <unordered_map>
 
 namespace flint::scheduler::isolation {
 namespace {
@@ -47,15 +49,73 @@ Result<std::string> ReadFile(const std::string& path) {
 uint64_t ParseU64(const std::string& text) { return std::strtoull(text.c_str(), nullptr, 10); }
 
 // The value of `key` in a "key value" per line file (cpu.stat, memory.events, oom_control).
-uint64_t KeyedValue(const std::string& text, const std::string& key) {
-  std::istringstream in(text);
-  std::string k;
-  uint64_t v = 0;
-  while (in >> k >> v) {
-    if (k == key) return v;
+uint64_t KeyedValue(std::string_view text, std::string_view key) {
+  while (!text.empty()) {
+    size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    if (line.size() > key.size() && line.compare(0, key.size(), key) == 0 &&
+        line[key.size()] == ' ') {
+      return std::strtoull(std::string(line.substr(key.size() + 1)).c_str(), nullptr, 10);
+    }
+    if (eol == std::string_view::npos) break;
+    text.remove_prefix(eol + 1);
   }
   return 0;
 }
+
+// One cgroup file, opened once and then read or written at offset 0 (pread, pwrite: a seq_file
+// read at offset 0 starts over): no path lookup per access. If the descriptor is closed (or
+// could not be opened) it falls back to the path. Move-only; closes on destruction.
+class CgroupFile {
+ public:
+  CgroupFile() = default;
+  CgroupFile(std::string path, int flags) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), flags | O_CLOEXEC);
+    if (fd_ < 0 && errno == ENOENT) missing_ = true;
+  }
+  CgroupFile(CgroupFile&& other) noexcept
+      : path_(std::move(other.path_)), fd_(other.fd_), missing_(other.missing_) {
+    other.fd_ = -1;
+  }
+  CgroupFile& operator=(CgroupFile&& other) noexcept {
+    if (this != &other) {
+      Close();
+      path_ = std::move(other.path_);
+      fd_ = other.fd_;
+      missing_ = other.missing_;
+      other.fd_ = -1;
+    }
+    return *this;
+  }
+  ~CgroupFile() { Close(); }
+
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  // The whole (small) file, or an error.
+  Result<std::string> Read() const {
+    if (missing_) return ErrnoStatus("open " + path_, ENOENT);
+    if (fd_ < 0) return ReadFile(path_);
+    char buf[4096];
+    ssize_t n = ::pread(fd_, buf, sizeof buf, 0);
+    if (n < 0) return ErrnoStatus("read " + path_, errno);
+    return std::string(buf, static_cast<size_t>(n));
+  }
+  Status Write(const std::string& value) const {
+    if (missing_) return ErrnoStatus("open " + path_, ENOENT);
+    if (fd_ < 0) return WriteFile(path_, value);
+    ssize_t n = ::pwrite(fd_, value.data(), value.size(), 0);
+    if (n != static_cast<ssize_t>(value.size())) return ErrnoStatus("write " + path_, errno);
+    return Status::Ok();
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool missing_ = false;  // the kernel has no such file: never retried by path
+};
 
 std::vector<std::string> SubDirs(const std::string& path) {
   std::vector<std::string> out;
@@ -122,7 +182,8 @@ void RemoveStale(const std::string& flint_dir) {
 
 std::string SelfPid() { return std::to_string(::getpid()); }
 
-// Shared by both versions: a set of directories `base/<name>` per worker.
+// Shared by both versions: a set of directories `base/<name>` per worker, and the files of
+// each kept open (see cgroups.h).
 class CgroupsBase : public Cgroups {
  public:
   Result<std::vector<std::string>> Create(const std::string& name) override {
@@ -139,7 +200,42 @@ class CgroupsBase : public Cgroups {
       }
       procs.push_back(dir + "/cgroup.procs");
     }
+    auto group = std::make_unique<Group>();
+    OpenFiles(name, *group);
+    // Best effort here: a default that could not be written stays unwritten, and SetLimits
+    // writes it (and reports its error) at LOAD.
+    WriteDefaults(name, *group);
+    groups_[name] = std::move(group);
     return procs;
+  }
+
+  Status SetLimits(const std::string& name, const Limits& limits) override {
+    auto it = groups_.find(name);
+    if (it == groups_.end()) return NotFound("no cgroup " + name);
+    Group& group = *it->second;
+    Status written = WriteLimits(name, group, limits);
+    // A worker is loaded once: the limit files are not needed again (a later call uses paths).
+    group.memory_limit.Close();
+    group.swap_limit.Close();
+    group.cpu_limit.Close();
+    return written;
+  }
+
+  Result<Usage> ReadUsage(const std::string& name) override {
+    auto it = groups_.find(name);
+    if (it == groups_.end()) return NotFound("no cgroup " + name);
+    const Group& group = *it->second;
+    auto cpu = group.cpu_usage.Read();
+    if (!cpu.ok()) return cpu.status();
+    Usage usage;
+    usage.cpu_us = CpuUs(*cpu);
+    if (auto peak = group.peak_memory.Read(); peak.ok()) {
+      usage.peak_memory_bytes = ParseU64(*peak);
+    }
+    if (auto oom = group.oom_events.Read(); oom.ok()) {
+      usage.oom_kills = KeyedValue(*oom, "oom_kill");
+    }
+    return usage;
   }
 
   Status Remove(const std::string& name) override {
@@ -151,11 +247,31 @@ class CgroupsBase : public Cgroups {
                                 : ErrnoStatus("rmdir " + dir, errno);
       }
     }
+    // Open descriptors do not keep a cgroup from being removed; they are kept while it is
+    // still there (a process lingers in it) and closed once it is gone.
+    if (result.ok()) groups_.erase(name);
     return result;
   }
 
  protected:
+  // What the files of a cgroup hold; kUnknown until written.
+  static constexpr uint64_t kUnknown = ~uint64_t{0};
+  struct Group {
+    // Read by ReadUsage, open for the cgroup's life.
+    CgroupFile cpu_usage, peak_memory, oom_events;
+    // Written by SetLimits, then closed.
+    CgroupFile memory_limit, swap_limit, cpu_limit;
+    Limits written = {kUnknown, kUnknown, kUnknown, kUnknown};
+  };
+
+  virtual void OpenFiles(const std::string& name, Group& group) = 0;
+  virtual void WriteDefaults(const std::string& name, Group& group) = 0;
+  virtual Status WriteLimits(const std::string& name, Group& group, const Limits& limits) = 0;
+  // CPU time in microseconds from the cpu_usage file's text.
+  virtual uint64_t CpuUs(const std::string& text) const = 0;
+
   std::vector<std::string> bases_;  // every hierarchy's flint/<pid>, without duplicates
+  std::unordered_map<std::string, std::unique_ptr<Group>> groups_;
 };
 
 class CgroupsV1 final : public CgroupsBase {
@@ -197,37 +313,62 @@ class CgroupsV1 final : public CgroupsBase {
   }
 
   ~CgroupsV1() override {
+    groups_.clear();
     for (const std::string& base : bases_) RemoveOwnTree(base);
   }
 
-  Status SetLimits(const std::string& name, const Limits& limits) override {
+  void OpenFiles(const std::string& name, Group& group) override {
     std::string mem = memory_ + "/" + name + "/";
-    FLINT_RETURN_IF_ERROR(
-        WriteFile(mem + "memory.limit_in_bytes", std::to_string(limits.memory_bytes)));
-    // Swap off: memory+swap = memory. The file is missing without swap accounting (no swap to
-    // turn off then); swappiness 0 covers the rest.
-    (void)WriteFile(mem + "memory.memsw.limit_in_bytes", std::to_string(limits.memory_bytes));
-    (void)WriteFile(mem + "memory.swappiness", "0");
-    std::string cpu = cpu_ + "/" + name + "/";
-    FLINT_RETURN_IF_ERROR(
-        WriteFile(cpu + "cpu.cfs_period_us", std::to_string(limits.cpu_period_us)));
-    FLINT_RETURN_IF_ERROR(WriteFile(cpu + "cpu.cfs_quota_us", std::to_string(limits.cpu_quota_us)));
-    return WriteFile(pids_ + "/" + name + "/pids.max", std::to_string(limits.pids_max));
+    group.cpu_usage = CgroupFile(cpuacct_ + "/" + name + "/cpuacct.usage", O_RDONLY);
+    group.peak_memory = CgroupFile(mem + "memory.max_usage_in_bytes", O_RDONLY);
+    group.oom_events = CgroupFile(mem + "memory.oom_control", O_RDONLY);
+    group.memory_limit = CgroupFile(mem + "memory.limit_in_bytes", O_WRONLY);
+    // Missing without swap accounting (no swap to turn off then).
+    group.swap_limit = CgroupFile(mem + "memory.memsw.limit_in_bytes", O_WRONLY);
+    group.cpu_limit = CgroupFile(cpu_ + "/" + name + "/cpu.cfs_quota_us", O_WRONLY);
   }
 
-  Result<Usage> ReadUsage(const std::string& name) override {
-    Usage usage;
-    auto cpu = ReadFile(cpuacct_ + "/" + name + "/cpuacct.usage");
-    if (!cpu.ok()) return cpu.status();
-    usage.cpu_us = ParseU64(*cpu) / 1000;
-    if (auto peak = ReadFile(memory_ + "/" + name + "/memory.max_usage_in_bytes"); peak.ok()) {
-      usage.peak_memory_bytes = ParseU64(*peak);
+  void WriteDefaults(const std::string& name, Group& group) override {
+    // swappiness 0 covers what memsw cannot (it is missing without swap accounting).
+    (void)WriteFile(memory_ + "/" + name + "/memory.swappiness", "0");
+    if (WriteFile(cpu_ + "/" + name + "/cpu.cfs_period_us", std::to_string(kCpuPeriodUs)).ok()) {
+      group.written.cpu_period_us = kCpuPeriodUs;
     }
-    if (auto oom = ReadFile(memory_ + "/" + name + "/memory.oom_control"); oom.ok()) {
-      usage.oom_kills = KeyedValue(*oom, "oom_kill");
+    if (WriteFile(pids_ + "/" + name + "/pids.max", std::to_string(kPidsMax)).ok()) {
+      group.written.pids_max = kPidsMax;
     }
-    return usage;
   }
+
+  Status WriteLimits(const std::string& name, Group& group, const Limits& limits) override {
+    Limits& written = group.written;
+    if (limits.memory_bytes != written.memory_bytes) {
+      // Swap off: memory+swap = memory. The kernel keeps memory <= memory+swap at every step,
+      // so a raise writes memory+swap first (the file is missing without swap accounting).
+      std::string bytes = std::to_string(limits.memory_bytes);
+      bool raise = written.memory_bytes != kUnknown && limits.memory_bytes > written.memory_bytes;
+      if (raise) (void)group.swap_limit.Write(bytes);
+      FLINT_RETURN_IF_ERROR(group.memory_limit.Write(bytes));
+      if (!raise) (void)group.swap_limit.Write(bytes);
+      written.memory_bytes = limits.memory_bytes;
+    }
+    if (limits.cpu_period_us != written.cpu_period_us) {
+      FLINT_RETURN_IF_ERROR(WriteFile(cpu_ + "/" + name + "/cpu.cfs_period_us",
+                                      std::to_string(limits.cpu_period_us)));
+      written.cpu_period_us = limits.cpu_period_us;
+    }
+    if (limits.cpu_quota_us != written.cpu_quota_us) {
+      FLINT_RETURN_IF_ERROR(group.cpu_limit.Write(std::to_string(limits.cpu_quota_us)));
+      written.cpu_quota_us = limits.cpu_quota_us;
+    }
+    if (limits.pids_max != written.pids_max) {
+      FLINT_RETURN_IF_ERROR(
+          WriteFile(pids_ + "/" + name + "/pids.max", std::to_string(limits.pids_max)));
+      written.pids_max = limits.pids_max;
+    }
+    return Status::Ok();
+  }
+
+  uint64_t CpuUs(const std::string& text) const override { return ParseU64(text) / 1000; }
 
  private:
   std::string cpu_, cpuacct_, memory_, pids_;
@@ -273,32 +414,49 @@ class CgroupsV2 final : public CgroupsBase {
   }
 
   ~CgroupsV2() override {
+    groups_.clear();
     for (const std::string& base : bases_) RemoveOwnTree(base);
   }
 
-  Status SetLimits(const std::string& name, const Limits& limits) override {
+  void OpenFiles(const std::string& name, Group& group) override {
     std::string dir = bases_[0] + "/" + name + "/";
-    FLINT_RETURN_IF_ERROR(WriteFile(dir + "memory.max", std::to_string(limits.memory_bytes)));
-    (void)WriteFile(dir + "memory.swap.max", "0");  // missing without swap accounting
-    FLINT_RETURN_IF_ERROR(WriteFile(dir + "cpu.max", std::to_string(limits.cpu_quota_us) + " " +
-                                                         std::to_string(limits.cpu_period_us)));
-    return WriteFile(dir + "pids.max", std::to_string(limits.pids_max));
+    group.cpu_usage = CgroupFile(dir + "cpu.stat", O_RDONLY);
+    group.peak_memory = CgroupFile(dir + "memory.peak", O_RDONLY);  // kernel >= 5.19
+    group.oom_events = CgroupFile(dir + "memory.events", O_RDONLY);
+    group.memory_limit = CgroupFile(dir + "memory.max", O_WRONLY);
+    group.cpu_limit = CgroupFile(dir + "cpu.max", O_WRONLY);
   }
 
-  Result<Usage> ReadUsage(const std::string& name) override {
+  void WriteDefaults(const std::string& name, Group& group) override {
     std::string dir = bases_[0] + "/" + name + "/";
-    Usage usage;
-    auto cpu = ReadFile(dir + "cpu.stat");
-    if (!cpu.ok()) return cpu.status();
-    usage.cpu_us = KeyedValue(*cpu, "usage_usec");
-    if (auto peak = ReadFile(dir + "memory.peak"); peak.ok()) {  // kernel >= 5.19
-      usage.peak_memory_bytes = ParseU64(*peak);
+    (void)WriteFile(dir + "memory.swap.max", "0");  // missing without swap accounting
+    if (WriteFile(dir + "pids.max", std::to_string(kPidsMax)).ok()) {
+      group.written.pids_max = kPidsMax;
     }
-    if (auto events = ReadFile(dir + "memory.events"); events.ok()) {
-      usage.oom_kills = KeyedValue(*events, "oom_kill");
-    }
-    return usage;
   }
+
+  Status WriteLimits(const std::string& name, Group& group, const Limits& limits) override {
+    Limits& written = group.written;
+    if (limits.memory_bytes != written.memory_bytes) {
+      FLINT_RETURN_IF_ERROR(group.memory_limit.Write(std::to_string(limits.memory_bytes)));
+      written.memory_bytes = limits.memory_bytes;
+    }
+    if (limits.cpu_quota_us != written.cpu_quota_us ||
+        limits.cpu_period_us != written.cpu_period_us) {
+      FLINT_RETURN_IF_ERROR(group.cpu_limit.Write(std::to_string(limits.cpu_quota_us) + " " +
+                                                  std::to_string(limits.cpu_period_us)));
+      written.cpu_quota_us = limits.cpu_quota_us;
+      written.cpu_period_us = limits.cpu_period_us;
+    }
+    if (limits.pids_max != written.pids_max) {
+      FLINT_RETURN_IF_ERROR(
+          WriteFile(bases_[0] + "/" + name + "/pids.max", std::to_string(limits.pids_max)));
+      written.pids_max = limits.pids_max;
+    }
+    return Status::Ok();
+  }
+
+  uint64_t CpuUs(const std::string& text) const override { return KeyedValue(text, "usage_usec"); }
 };
 
 }  // namespace

@@ -9,6 +9,14 @@
 // spawned child writes its own pid into every `cgroup.procs` file listed by Create() before it
 // execs, so the worker never runs outside it. Limits are written at LOAD.
 //
+// Create() also opens the files read by ReadUsage and written by SetLimits and keeps them
+// open (one descriptor per file per worker, read and written at offset 0): a path lookup in
+// the cgroup file system costs more than the read itself, and ReadUsage runs on the event loop
+// after invocations, SetLimits on the cold-start path. It writes the limits that do not depend
+// on the function (CPU period, pids, swap) at once, so SetLimits at LOAD writes only the memory
+// and CPU quota; the limit files are closed once written (a worker is loaded once), the usage
+// files when the cgroup is removed.
+//
 // Tests substitute a fake through the interface. Loop thread only (no internal locking).
 #pragma once
 
@@ -53,9 +61,10 @@ class Cgroups {
   virtual ~Cgroups() = default;
   // "v1" or "v2".
   virtual std::string version() const = 0;
-  // Creates the cgroup `name` (one path component, e.g. "w12") with no limits yet and returns
-  // the files a process writes its pid to in order to join it.
+  // Creates the cgroup `name` (one path component, e.g. "w12") with no memory or CPU limit yet
+  // and returns the files a process writes its pid to in order to join it.
   virtual Result<std::vector<std::string>> Create(const std::string& name) = 0;
+  // Makes the cgroup's files hold `limits` (files that hold them already are not written).
   virtual Status SetLimits(const std::string& name, const Limits& limits) = 0;
   virtual Result<Usage> ReadUsage(const std::string& name) = 0;
   // Removes the cgroup. Unavailable (retry later) while a process is still inside.

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,6 +15,7 @@
 #include <mutex>
 #include <system_error>
 
+#include "scheduler/spawn/child_setup.h"
 #include "scheduler/spawn/worker_spawner.h"
 
 namespace flint::scheduler {
@@ -29,11 +29,7 @@ struct ToolChildSetup : bp::extend::handler {
   template <class Executor>
   void on_exec_setup(Executor& e) const {
     // Its own process group, so a timeout kills the compiler and everything it started.
-    setpgid(0, 0);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
-      e.set_error(std::error_code(errno, std::system_category()), "prctl(PR_SET_PDEATHSIG)");
-      return;
-    }
+    if (!detail::OwnGroupDyingWithParent(e)) return;
     if (syscall(SYS_close_range, 3u, ~0u, 0u) != 0) {
       e.set_error(std::error_code(errno, std::system_category()), "close_range");
     }

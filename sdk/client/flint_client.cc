@@ -81,6 +81,8 @@ PoolInfo DecodePool(const json& p) {
   pool.throttles = GetUint(p, "throttles");
   pool.evictions = GetUint(p, "evictions");
   pool.idle_worker_ms = GetUint(p, "idle_worker_ms");
+  pool.cpu_ms = GetDouble(p, "cpu_ms");
+  pool.peak_memory_mb = GetDouble(p, "peak_memory_mb");
   pool.memory_mb = GetUint(p, "memory_mb");
   pool.min_instances = GetUint(p, "min_instances");
   pool.waiting_for = GetString(p, "waiting_for");

@@ -87,6 +87,8 @@ struct PoolInfo {
   uint64_t throttles = 0;
   uint64_t evictions = 0;
   uint64_t idle_worker_ms = 0;
+  double cpu_ms = 0;          // CPU time of its invocations (the cgroups' figures when isolated)
+  double peak_memory_mb = 0;  // the highest peak memory one of its workers reached
   uint64_t memory_mb = 0;
   uint64_t min_instances = 0;
   std::string keep_alive_policy;  // in force: "fixed" or "adaptive"

@@ -203,7 +203,7 @@ def main():
         node.wait()
 
     log("cold starts, no pre-warmed pool (%d samples)" % args.cold)
-    bare = Flintd(args.build, ["--prewarm", "0"])
+    bare = Flintd(args.build, ["--prewarm", "0", "--prewarm-cpp", "0"])
     try:
         bare.cli("deploy", "hello-cold", hello, "--keep-alive", "100ms")
         no_pool, miss2 = cold_starts(bare, "hello-cold", args.cold, 0.1)

@@ -2,8 +2,9 @@
 """Cold-start latency of Flint: a function whose pool is at zero gets one request, many times.
 
 For each (function, pre-warmed pool on/off) it starts its own flintd, deploys the function with
-a 100 ms keep-alive, and for every sample waits until the function has no worker left (and, with
-the pre-warmed pool, until a generic worker is ready again), then sends one request. It reports
+a 100 ms keep-alive, and for every sample waits until the function has no worker left, the last
+one's process has exited (see settled()) and, with the pre-warmed pool, a generic worker is
+ready again, then sends one request. It reports
 p50/p99/p99.9 of
 
   - e2e:    the client's time for the whole HTTP request (what a caller sees), and
@@ -98,6 +99,19 @@ class Flintd:
         shutil.rmtree(self.data, ignore_errors=True)
 
 
+def settled(node, name, prewarm):
+    """The function `name` has no worker, `prewarm` generic workers are ready, and no other
+    worker process is alive than those the pools count: the previous sample's worker has not
+    only left its pool (which it does when told to stop) but exited and been reaped, with its
+    cgroup removed. Otherwise a sample measures the cold start racing the last one's teardown
+    (an exiting V8 process, the sandbox's PID 1, the cgroup's removal) for the 2 CPUs."""
+    pool = next((p for p in node["pools"] if p["name"] == name), None)
+    workers = 0 if pool is None else sum(pool["workers"].values())
+    in_pools = sum(sum(p["workers"].values()) for p in node["pools"])
+    generic = node["node"]["generic_ready"]
+    return workers == 0 and generic >= prewarm and node["node"]["workers"] == generic + in_pools
+
+
 def wait_for(cond, timeout=30, interval=0.01):
     deadline = time.time() + timeout
     while not cond():
@@ -106,19 +120,18 @@ def wait_for(cond, timeout=30, interval=0.01):
         time.sleep(interval)
 
 
-def measure(build, path, prewarm, samples, extra=()):
-    flintd = Flintd(build, ["--prewarm", str(prewarm), *extra])
+def measure(build, path, prewarm, samples, extra=(), memory=None):
+    # One pre-warmed generic worker per runtime (JS and C++), or none at all.
+    flintd = Flintd(build, ["--prewarm", str(prewarm), "--prewarm-cpp", str(prewarm), *extra])
     try:
         name = "cold"
-        flintd.cli("deploy", name, path, "--keep-alive", "100ms")
+        flintd.cli("deploy", name, path, "--keep-alive", "100ms",
+                   *(["--memory", str(memory)] if memory else []))
         conn = http.client.HTTPConnection("127.0.0.1", flintd.port, timeout=60)
         e2e, misses = [], 0
 
         def ready():
-            node = flintd.pools()
-            pool = next((p for p in node["pools"] if p["name"] == name), None)
-            workers = 0 if pool is None else sum(pool["workers"].values())
-            return workers == 0 and node["node"]["generic_ready"] >= prewarm
+            return settled(flintd.pools(), name, 2 * prewarm)
 
         for i in range(samples):
             wait_for(ready)
@@ -150,6 +163,10 @@ def main():
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument("--no-cpp", action="store_true", help="skip the C++ function")
+    ap.add_argument("--memory", type=int,
+                    help="deploy with this memory size (MB; default: the function's, 128)")
+    ap.add_argument("--no-spawn", action="store_true",
+                    help="pre-warmed pool only (skip the --prewarm 0 cases)")
     ap.add_argument("--flintd-arg", action="append", default=[],
                     help="extra flintd argument (repeatable), e.g. --flintd-arg=--no-isolation")
     args = ap.parse_args()
@@ -161,11 +178,12 @@ def main():
     load_before = os.getloadavg()
     results = []
     for runtime, path in functions:
-        for prewarm in (1, 0):
+        for prewarm in ((1,) if args.no_spawn else (1, 0)):
             label = "%s, %s" % (runtime, "pre-warmed pool" if prewarm else "no pool (spawn)")
             log("cold starts: %s (%d samples)" % (label, args.samples))
             try:
-                r = measure(args.build, path, prewarm, args.samples, args.flintd_arg)
+                r = measure(args.build, path, prewarm, args.samples, args.flintd_arg,
+                            args.memory)
             except RuntimeError as e:
                 log("  skipped: %s" % e)
                 continue

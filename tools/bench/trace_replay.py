@@ -17,13 +17,27 @@ Daily counts are capped (--max-daily, default 1440 = once a minute): functions b
 stay warm under every policy compared here, so the cap changes little but keeps the replay
 within what one small machine can send.
 
-The day is replayed --compress times faster (default 720: a day in 2 minutes), and keep-alive
-values are compressed by the same factor (10 minutes -> 833 ms). Idle worker-seconds are
-reported both as measured and scaled back to trace time (x compress). flintd measures them: GET
-/v1/pools "node.idle_worker_ms" (ready workers running nothing, all pools).
+The first N functions are the same whatever --functions is (one random stream, function by
+function), so a smaller run replays a prefix of the 200-function day with the same mix.
 
-  python3 tools/bench/trace_replay.py --build build-scale
-  python3 tools/bench/trace_replay.py --build build-scale --functions 60 --compress 1440
+The day is replayed --compress times faster (default 720: a day in 2 minutes), and keep-alive
+values are compressed by the same factor (10 minutes -> 833 ms). Each policy gets its own flintd
+(tools/bench/flintd_launch.py, through coldstart.Flintd) with --prewarm generic workers; the
+replay starts once they are all ready after the deploys. Idle worker-seconds are reported both
+as measured and scaled back to trace time (x compress); flintd measures them (GET /v1/pools
+"node.idle_worker_ms": ready workers running nothing, all pools), read --tail trace seconds
+after the day's last call (default 1 hour), so that like the model they include the last
+workers' keep-alive. For each policy the replay also reports the client's send lag (how late
+each call left: a late call changes the inter-arrival times flintd learns from), flintd's
+cold-start latency (median over pools of the pool's p50), errors, warnings in flintd's log and
+the load average. A compressed day needs a worker start (a LOAD into a pre-warmed worker, and
+a process spawn to refill the generic pool) per cold start and per adaptive pre-warm: at 144x
+that is 2-15 a second for 50 functions, which a quiet 2-vCPU machine sustains and a loaded one
+does not (see docs/benchmarks.md).
+
+  python3 tools/bench/trace_replay.py --build build-replay --functions 50 --compress 144 \
+      --prewarm 8 --flintd-arg=--no-isolation --simulate     # ~11 min per policy
+  python3 tools/bench/trace_replay.py --build build-replay --simulate-only   # the model, seconds
 """
 import argparse
 import concurrent.futures
@@ -98,20 +112,28 @@ def deploy_all(flintd, functions, flags):
 
 
 def replay(flintd, events, compress, threads):
+    """Sends every event at its (compressed) time. Returns the client's count of responses
+    marked X-Flint-Cold-Start, errors, and the send lag of each call: how much later than due
+    the request actually left (a call waits for a free thread, and the loop for the CPU), in
+    real seconds."""
     local = threading.local()
     cold = [0]
     errors = [0]
+    lags = []
     lock = threading.Lock()
+    start = time.monotonic()
 
-    def call(fn):
+    def call(fn, due):
         conn = getattr(local, "conn", None)
         if conn is None:
             conn = local.conn = http.client.HTTPConnection("127.0.0.1", flintd.port, timeout=60)
+        lag = time.monotonic() - due
         try:
             conn.request("GET", "/fn/f%03d" % fn)
             r = conn.getresponse()
             r.read()
             with lock:
+                lags.append(lag)
                 if r.status != 200:
                     errors[0] += 1
                 if r.getheader("x-flint-cold-start") == "true":
@@ -119,22 +141,23 @@ def replay(flintd, events, compress, threads):
         except (OSError, http.client.HTTPException):
             local.conn = None
             with lock:
+                lags.append(lag)
                 errors[0] += 1
 
-    late = 0
-    start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=threads) as pool:
         for i, (t, fn) in enumerate(events):
             due = start + t / compress
             delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            elif delay < -0.05:
-                late += 1
-            pool.submit(call, fn)
+            pool.submit(call, fn, due)
             if i and i % 5000 == 0:
-                log("  %d/%d invocations (%.0f s)" % (i, len(events), time.monotonic() - start))
-    return cold[0], errors[0], late
+                with lock:
+                    sent, lag = len(lags), (lags[-1] if lags else 0.0)
+                log("  %d/%d invocations due, %d answered (%.0f s; last send lag %.0f ms, "
+                    "load %.2f)" % (i, len(events), sent, time.monotonic() - start,
+                                    1000 * lag, os.getloadavg()[0]))
+    return cold[0], errors[0], sorted(lags)
 
 
 def simulate(args, events, compress):
@@ -170,18 +193,48 @@ def simulate(args, events, compress):
 
 def print_table(title, results):
     base = next((r for r in results if r["policy"] == "fixed-10m"), None)
+    live = any("errors" in r for r in results)
     print("\n" + title)
-    print("| policy | cold starts | cold-start % | idle worker-s (measured) | "
-          "idle worker-s (trace time) | idle vs fixed 10 min | cold starts vs fixed 10 min |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| policy | invocations | cold starts | cold-start % | idle worker-s (measured) | "
+          "idle worker-s (trace time) | idle vs fixed 10 min | cold starts vs fixed 10 min |" +
+          (" errors | send lag p99 ms | cold start p50 ms |" if live else ""))
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" +
+          (" ---: | ---: | ---: |" if live else ""))
     for r in results:
         ratio = (r["idle_worker_s"] / base["idle_worker_s"]
                  if base and base["idle_worker_s"] else math.nan)
         cold_ratio = (r["cold_starts"] / base["cold_starts"]
                       if base and base["cold_starts"] else math.nan)
-        print("| %s | %d | %.2f%% | %.1f | %.0f | %.2fx | %.2fx |" % (
-            r["policy"], r["cold_starts"], r["cold_pct"], r["idle_worker_s"],
-            r["idle_worker_s_trace"], ratio, cold_ratio))
+        row = "| %s | %d | %d | %.2f%% | %.1f | %.0f | %.2fx | %.2fx |" % (
+            r["policy"], r["invocations"], r["cold_starts"], r["cold_pct"], r["idle_worker_s"],
+            r["idle_worker_s_trace"], ratio, cold_ratio)
+        if live:
+            row += " %d | %.1f | %.2f |" % (r["errors"], r["send_lag_ms"]["p99"],
+                                           r["cold_start_ms_p50_median_pool"])
+        print(row)
+
+
+def wait_generic(flintd, n, timeout=60):
+    """Waits until flintd has `n` pre-warmed generic workers ready (deploying used some)."""
+    deadline = time.monotonic() + timeout
+    while flintd.pools()["node"]["generic_ready"] < n:
+        if time.monotonic() > deadline:
+            raise RuntimeError("flintd has fewer than %d pre-warmed workers after %d s" %
+                               (n, timeout))
+        time.sleep(0.05)
+
+
+def log_problems(flintd):
+    """flintd's warnings and errors (its log is in the data directory stop() removes)."""
+    try:
+        with open(os.path.join(flintd.data, "flintd.log"), errors="replace") as f:
+            return [line.rstrip() for line in f if "warn" in line or "error" in line]
+    except OSError:
+        return []
+
+
+def pct(values, p):
+    return values[min(len(values) - 1, int(len(values) * p / 100.0))] if values else math.nan
 
 
 def run_policy(args, events, label, flintd_flags, deploy_flags):
@@ -189,18 +242,44 @@ def run_policy(args, events, label, flintd_flags, deploy_flags):
                                  *args.flintd_arg, *flintd_flags])
     try:
         deploy_all(flintd, args.functions, deploy_flags)
+        wait_generic(flintd, args.prewarm)
+        load_start = os.getloadavg()
         before = flintd.pools()["node"]
-        cold, errors, late = replay(flintd, events, args.compress, args.threads)
-        node = flintd.pools()["node"]
+        t0 = time.monotonic()
+        cold, errors, lags = replay(flintd, events, args.compress, args.threads)
+        replay_s = time.monotonic() - t0
+        # Like the model, count the idle time after the day's last call until keep-alive lets
+        # the workers go (fixed 10 minutes: 10 minutes; adaptive: its windows), up to --tail.
+        tail = t0 + (DAY + args.tail) / args.compress - time.monotonic()
+        if tail > 0:
+            time.sleep(tail)
+        status = flintd.pools()
+        node = status["node"]
+        load_end = os.getloadavg()
         idle_ms = node["idle_worker_ms"] - before["idle_worker_ms"]
         invocations = node["invocations"] - before["invocations"]
         cold_starts = node["cold_starts"] - before["cold_starts"]
+        p50s = sorted(p["cold_start_ms"]["p50"] for p in status["pools"] if p["cold_starts"])
+        problems = log_problems(flintd)
+        for line in problems[:5]:
+            log("  flintd: " + line)
+        if len(problems) > 5:
+            log("  flintd: ... %d more warnings/errors" % (len(problems) - 5))
         return {"policy": label, "invocations": invocations, "cold_starts": cold_starts,
                 "cold_pct": 100.0 * cold_starts / max(1, invocations),
-                "client_cold": cold, "errors": errors, "late": late,
+                "client_cold": cold, "errors": errors,
+                "send_lag_ms": {"p50": 1000 * pct(lags, 50), "p99": 1000 * pct(lags, 99),
+                                "max": 1000 * (lags[-1] if lags else math.nan)},
+                "late_100ms": sum(1 for x in lags if x > 0.1),
+                "cold_start_ms_p50_median_pool": pct(p50s, 50),
                 "idle_worker_s": idle_ms / 1000.0,
                 "idle_worker_s_trace": idle_ms / 1000.0 * args.compress,
-                "evictions": node["evictions"]}
+                "evictions": node["evictions"], "replay_s": replay_s,
+                "flintd_warnings": len(problems),
+                "load_start": load_start, "load_end": load_end,
+                "pools": [{k: p[k] for k in ("name", "invocations", "cold_starts", "errors",
+                                             "idle_worker_ms", "cold_start_ms", "keep_alive")}
+                          for p in status["pools"]]}
     finally:
         flintd.stop()
 
@@ -213,7 +292,9 @@ def main():
     ap.add_argument("--compress", type=float, default=720.0)
     ap.add_argument("--max-daily", type=float, default=1440.0)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--threads", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=256,
+                    help="client threads; each waits for its response, so a slow cold start "
+                         "holds one (too few and calls are sent late: see send lag)")
     ap.add_argument("--policies", default="fixed-10m,fixed-1m,adaptive")
     ap.add_argument("--prewarm", type=int, default=4,
                     help="flintd's pre-warmed generic workers (the same for every policy)")
@@ -226,6 +307,9 @@ def main():
     ap.add_argument("--sim", help="path of keep_alive_sim (default: in --build)")
     ap.add_argument("--sim-load-ms", type=int, default=2,
                     help="the model's time to load a worker (ms, real time)")
+    ap.add_argument("--tail", type=float, default=3600.0,
+                    help="trace seconds after the day's end during which idle time still "
+                         "counts (the model counts it until every worker has gone)")
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args()
 
@@ -264,13 +348,24 @@ def main():
         flintd_flags, deploy_flags = policies[name]
         log("replaying with %s (%s)" % (name, " ".join(flintd_flags + deploy_flags)))
         r = run_policy(args, events, name, flintd_flags, deploy_flags)
-        log("  %s" % json.dumps(r))
+        log("  %s" % json.dumps({k: v for k, v in r.items() if k != "pools"}))
         results.append(r)
+        if args.json:  # after every policy: a long run that is stopped keeps what it measured
+            with open(args.json, "w") as f:
+                json.dump({"args": vars(args), "results": results, "model": model}, f, indent=2)
 
     print_table("Trace replay against flintd: %d functions, %d invocations, a day compressed "
                 "%gx (load average %s):" % (args.functions, len(events), args.compress,
                                             " ".join("%.2f" % x for x in os.getloadavg())),
                 results)
+    for r in results:
+        print("%s: replay %.0f s, load average %s at the start, %s at the end; %d calls sent "
+              "more than 100 ms late (send lag p50 %.1f ms, max %.0f ms); %d client-seen cold "
+              "starts; %d flintd warnings/errors" % (
+                  r["policy"], r["replay_s"], " ".join("%.2f" % x for x in r["load_start"]),
+                  " ".join("%.2f" % x for x in r["load_end"]), r["late_100ms"],
+                  r["send_lag_ms"]["p50"], r["send_lag_ms"]["max"], r["client_cold"],
+                  r["flintd_warnings"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "results": results, "model": model}, f, indent=2)

@@ -72,6 +72,13 @@ std::string FormatFunctionTable(const std::vector<client::FunctionInfo>& functio
 
 namespace {
 
+// "23.4 MB of 128 MB": the peak beside the limit it is measured against.
+std::string PeakMemoryText(double peak_mb, uint64_t limit_mb) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.1f MB of ", peak_mb);
+  return buf + FormatMemory(limit_mb);
+}
+
 std::string Millis(double ms) {
   char buf[32];
   snprintf(buf, sizeof buf, ms < 10 ? "%.2f ms" : "%.0f ms", ms);
@@ -181,6 +188,9 @@ std::string FormatDetails(const client::FunctionDetails& d) {
   }
   rows.push_back({"evictions:", std::to_string(p.evictions)});
   rows.push_back({"idle worker time:", Seconds(p.idle_worker_ms)});
+  rows.push_back({"CPU time:", Millis(p.cpu_ms)});
+  rows.push_back(
+      {"peak memory:", p.peak_memory_mb > 0 ? PeakMemoryText(p.peak_memory_mb, f.memory_mb) : "-"});
   if (!p.waiting_for.empty()) rows.push_back({"waiting for:", p.waiting_for});
   std::string out = FormatTable(rows);
   if (!d.versions.empty()) {

@@ -155,3 +155,37 @@ TEST_CASE("Reserved concurrency keeps memory for its function only", "[integrati
   CHECK(Invoke(flintd, "vip").status == 200);
   CHECK(Pools(flintd)["node"]["memory_reserved_mb"] == 256);
 }
+
+TEST_CASE("Generic workers are pre-warmed per runtime and either serves both runtimes",
+          "[integration][autoscale]") {
+  // Only a C++ generic worker (no V8): a C++ function loads into it, and so does a JavaScript
+  // function when no JavaScript one is ready (it starts V8 at LOAD).
+  FlintdProcess flintd({"--prewarm", "0", "--prewarm-cpp", "1", "--keep-alive", "100ms"});
+  StartOrFail(flintd);
+  auto generic_ready = [&] { return Pools(flintd)["node"]["generic_ready"].get<uint64_t>(); };
+  REQUIRE(WaitUntil([&] { return generic_ready() == 1; }, 20s));
+  CHECK(flintd.FindWorkers("--runtime js").empty());
+  CHECK_FALSE(flintd.FindWorkers("--runtime cpp").empty());
+
+  TempDir dir("flint-fn");
+  std::string cc = dir.Write("hi/index.cc", R"cc(
+#include <flint/flint.h>
+    flint::Response Hi(const flint::Request&, flint::Context&) {
+      return flint::Response::Text("hi");
+    }
+    FLINT_HANDLER(Hi)
+  )cc");
+  CliResult built = flintd.RunCli({"deploy", "hi-cpp", cc}, {}, 180s);
+  INFO(built.Describe() << "\n" << flintd.LogTail());
+  REQUIRE(built.exit_code == 0);
+  REQUIRE(WaitUntil([&] { return generic_ready() == 1; }, 20s));
+  DeployOrFail(flintd, "hi-js");  // its load check runs in the C++ generic worker
+  for (const char* name : {"hi-cpp", "hi-js"}) {
+    REQUIRE(WaitUntil([&] { return generic_ready() == 1; }, 20s));
+    HttpResponse r = Invoke(flintd, name);
+    INFO(name << ": " << r.body);
+    CHECK(r.status == 200);
+    CHECK(r.body == "hi");
+    CHECK(r.FindHeader("x-flint-cold-start") != nullptr);
+  }
+}

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
@@ -194,6 +195,19 @@ TEST_CASE("A function spinning on every core gets no more CPU than its quota", "
   CHECK(cpu_us / wall_us < 0.45);
   CHECK(cpu_us > 0);
   CheckOthersUnharmed(flintd);
+
+  // The cgroup's accounting reaches flint describe: the pool's CPU time covers at least what
+  // the function's threads measured themselves, and its peak memory is the cgroup's.
+  auto described = flintd.Client().Call("GET", "/v1/functions/hostile");
+  REQUIRE(described.ok());
+  nlohmann::json pool = nlohmann::json::parse(*described).at("pool");
+  INFO(pool.dump());
+  CHECK(pool.at("cpu_ms").get<double>() >= 0.9 * cpu_us / 1000);
+  CHECK(pool.at("peak_memory_mb").get<double>() > 1);
+  CHECK(pool.at("peak_memory_mb").get<double>() <= 512);
+  CliResult text = flintd.RunCli({"describe", "hostile"});
+  CHECK(text.out.find("CPU time:") != std::string::npos);
+  CHECK(text.out.find(" MB of 512 MB") != std::string::npos);
 }
 
 TEST_CASE("A JavaScript function that exhausts its limits is contained", "[isolation]") {

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "scheduler/isolation/fake_cgroups.h"
@@ -117,6 +118,65 @@ TEST_CASE("Cgroups (root): a cgroup accounts CPU time and is removed once empty"
   CHECK(usage->oom_kills == 0);
   CHECK(usage->peak_memory_bytes > 0);
   CHECK(cgroups.Remove("cpu-test").ok());
+}
+
+namespace {
+
+// A file of a cgroup of `cgroups`: in the `v1_dir` hierarchy (v1) or the unified tree (v2).
+std::string CgroupFilePath(iso::Cgroups& cgroups, const std::string& name, const char* v1_dir,
+                           const std::string& file) {
+  std::string pid = std::to_string(::getpid());
+  if (cgroups.version() == "v1") {
+    return std::string("/sys/fs/cgroup/") + v1_dir + "/flint/" + pid + "/" + name + "/" + file;
+  }
+  return "/sys/fs/cgroup/flint/" + pid + "/" + name + "/" + file;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::string text;
+  std::getline(in, text);
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("Cgroups (root): limits written at LOAD and rewritten later land in the files",
+          "[isolation]") {
+  FLINT_REQUIRE_ROOT();
+  auto opened = iso::OpenCgroups();
+  REQUIRE(opened.ok());
+  iso::Cgroups& cgroups = **opened;
+  REQUIRE(cgroups.Create("limits-test").ok());
+  bool v1 = cgroups.version() == "v1";
+  // The function-independent limits are in place before any LOAD.
+  CHECK(Slurp(CgroupFilePath(cgroups, "limits-test", "pids", "pids.max")) ==
+        std::to_string(iso::kPidsMax));
+  std::string memory_file = v1 ? "memory.limit_in_bytes" : "memory.max";
+  std::string cpu_file = v1 ? "cpu.cfs_quota_us" : "cpu.max";
+  REQUIRE(cgroups.SetLimits("limits-test", iso::LimitsForMemory(256)).ok());
+  CHECK(Slurp(CgroupFilePath(cgroups, "limits-test", "memory", memory_file)) ==
+        std::to_string(256ull << 20));
+  std::string quota = std::to_string(iso::LimitsForMemory(256).cpu_quota_us);
+  CHECK(Slurp(CgroupFilePath(cgroups, "limits-test", "cpu", cpu_file)) ==
+        (v1 ? quota : quota + " " + std::to_string(iso::kCpuPeriodUs)));
+  // Again, with other values: the descriptors were closed after the first call.
+  iso::Limits more = iso::LimitsForMemory(512);
+  more.pids_max = 16;
+  REQUIRE(cgroups.SetLimits("limits-test", more).ok());
+  CHECK(Slurp(CgroupFilePath(cgroups, "limits-test", "memory", memory_file)) ==
+        std::to_string(512ull << 20));
+  CHECK(Slurp(CgroupFilePath(cgroups, "limits-test", "pids", "pids.max")) == "16");
+  // Usage read twice through the same descriptors reads the file from its start each time.
+  auto first = cgroups.ReadUsage("limits-test");
+  auto second = cgroups.ReadUsage("limits-test");
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  CHECK(second->cpu_us >= first->cpu_us);
+  CHECK(second->oom_kills == 0);
+  CHECK(cgroups.Remove("limits-test").ok());
+  CHECK(cgroups.ReadUsage("limits-test").status().code() == flint::Code::kNotFound);
+  CHECK(cgroups.SetLimits("limits-test", more).code() == flint::Code::kNotFound);
 }
 
 TEST_CASE("Cgroups (root): the kernel kills a process past the memory limit", "[isolation]") {
