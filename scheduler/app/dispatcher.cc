@@ -758,6 +758,24 @@ void Dispatcher::OnWorkerExit(Worker* worker, const std::string& reason) {
   }
 }
 
+void Dispatcher::OnWorkerChannelClosed(Worker* worker) {
+  // A worker killed from outside, or crashing, closes its channel a moment before its process
+  // (and its sandbox's waiting parents) can be reaped: take it out of its pool now, so no
+  // request is sent to it in between (it would fail with a crash it had nothing to do with).
+  // Busy or loading workers keep their place: their invocations fail at OnWorkerExit.
+  if (worker->pool_key().empty()) {
+    GenericPool& generic = GenericFor(worker->runtime());
+    auto it = std::find(generic.ready.begin(), generic.ready.end(), worker->id());
+    if (it != generic.ready.end()) generic.ready.erase(it);
+    return;
+  }
+  auto pool = pools_.find(worker->pool_key());
+  if (pool != pools_.end() && pool->second->pool.Evict(worker->id(), NowMs())) {
+    spdlog::debug("worker {} of {} closed its channel while idle", worker->id(),
+                  worker->pool_key());
+  }
+}
+
 void Dispatcher::FailQueue(PoolEntry& entry, const flint::Status& why) {
   for (InvocationId id : entry.pool.TakeQueue()) {
     Finish(id, ErrorResponse(why), /*error=*/true);

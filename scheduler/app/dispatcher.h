@@ -196,6 +196,7 @@ class Dispatcher final : public Worker::Observer {
   void OnWorkerLoadFailed(Worker* worker, const std::string& message) override;
   void OnWorkerResult(Worker* worker, InvocationId id, protocol::InvokeResult result) override;
   void OnWorkerLog(Worker* worker, InvocationId id, protocol::LogLine line) override;
+  void OnWorkerChannelClosed(Worker* worker) override;
   void OnWorkerExit(Worker* worker, const std::string& reason) override;
 
   PoolEntry& PoolFor(const std::shared_ptr<const FunctionVersion>& fn);

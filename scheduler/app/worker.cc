@@ -206,6 +206,7 @@ void Worker::OnChannelClosed(const Status& why) {
     kill_timer_ = std::make_unique<loop::Timer>(loop_);
     kill_timer_->Start(500, 0, [this] { Kill(); });
   }
+  if (state_ != State::kDead) observer_->OnWorkerChannelClosed(this);
 }
 
 void Worker::OnProcessReadable() {

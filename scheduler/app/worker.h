@@ -38,6 +38,9 @@ class Worker final : private loop::FrameChannel::Delegate {
     virtual void OnWorkerLoadFailed(Worker* worker, const std::string& message) = 0;
     virtual void OnWorkerResult(Worker* worker, InvocationId id, protocol::InvokeResult result) = 0;
     virtual void OnWorkerLog(Worker* worker, InvocationId id, protocol::LogLine line) = 0;
+    // The worker closed its end of the channel: it is exiting (OnWorkerExit follows once it is
+    // reaped, within moments). Nothing new may be sent to it meanwhile.
+    virtual void OnWorkerChannelClosed(Worker* worker) = 0;
     // The process is gone and reaped; `reason` reads like "signal SIGSEGV (11)".
     virtual void OnWorkerExit(Worker* worker, const std::string& reason) = 0;
   };
