@@ -3,11 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "scheduler/spawn/helper_process.h"
@@ -21,6 +24,28 @@ void CloseAll(std::initializer_list<int> fds) {
   for (int fd : fds) {
     if (fd >= 0) ::close(fd);
   }
+}
+
+// slirp4netns --enable-sandbox makes / a private mount and pivots into an empty root: that needs
+// / to be a mount point, which it is not when flintd runs in a chroot (some CI runners and image
+// builders). The same check as the worker sandbox's chroot fallback, once per process.
+bool RootIsMountPoint() {
+  static const bool is_mount_point = [] {
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string id, parent, devices, root, mount_point;
+      if (fields >> id >> parent >> devices >> root >> mount_point && mount_point == "/") {
+        return true;
+      }
+    }
+    spdlog::warn(
+        "/ is not a mount point (a chroot?): slirp4netns runs without its own sandbox "
+        "(--enable-sandbox), still with its seccomp filter");
+    return false;
+  }();
+  return is_mount_point;
 }
 
 }  // namespace
@@ -44,15 +69,13 @@ Result<std::unique_ptr<OutboundNetwork>> OutboundNetwork::Start(
   // The helper's fd 3 is the ready pipe's write end, fd 4 the exit pipe's read end.
   HelperSpawn spawn;
   spawn.program = options.program;
-  spawn.args = {"--configure",
-                "--mtu=" + std::to_string(options.mtu),
-                "--disable-host-loopback",
-                "--enable-sandbox",
-                "--enable-seccomp",
-                "--ready-fd=3",
-                "--exit-fd=4",
-                std::to_string(target),
-                "tap0"};
+  spawn.args = {"--configure", "--mtu=" + std::to_string(options.mtu), "--disable-host-loopback"};
+  if (RootIsMountPoint()) spawn.args.push_back("--enable-sandbox");
+  for (const char* arg : {"--enable-seccomp", "--ready-fd=3", "--exit-fd=4"}) {
+    spawn.args.push_back(arg);
+  }
+  spawn.args.push_back(std::to_string(target));
+  spawn.args.push_back("tap0");
   spawn.fds = {ready[1], exit_pipe[0]};
   spawn.output_fd = output;
   Result<pid_t> pid = SpawnHelper(spawn);
