@@ -24,13 +24,20 @@ namespace {
 constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
 constexpr const char* kSubtree = "flint";
 
-Status WriteFile(const std::string& path, const std::string& value) {
+// 0, or the errno of the open (as a negative number) or of the write.
+int WriteFileErrno(const std::string& path, const std::string& value) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open " + path, errno);
+  if (fd < 0) return -errno;
   ssize_t n = ::write(fd, value.data(), value.size());
-  int err = errno;
+  int err = n < 0 ? errno : EIO;
   ::close(fd);
-  if (n != static_cast<ssize_t>(value.size())) return ErrnoStatus("write " + path, err);
+  return n == static_cast<ssize_t>(value.size()) ? 0 : err;
+}
+
+Status WriteFile(const std::string& path, const std::string& value) {
+  int err = WriteFileErrno(path, value);
+  if (err < 0) return ErrnoStatus("open " + path, -err);
+  if (err > 0) return ErrnoStatus("write " + path, err);
   return Status::Ok();
 }
 
@@ -181,6 +188,21 @@ void RemoveStale(const std::string& flint_dir) {
 }
 
 std::string SelfPid() { return std::to_string(::getpid()); }
+
+// Whether the space-separated list `names` (cgroup.controllers, cgroup.subtree_control) holds
+// `name` as a whole word: "cpuset" is not "cpu".
+bool ListHas(std::string_view names, std::string_view name) {
+  while (!names.empty()) {
+    size_t start = names.find_first_not_of(" \n");
+    if (start == std::string_view::npos) break;
+    names.remove_prefix(start);
+    size_t end = names.find_first_of(" \n");
+    if (names.substr(0, end) == name) return true;
+    if (end == std::string_view::npos) break;
+    names.remove_prefix(end);
+  }
+  return false;
+}
 
 // Shared by both versions: a set of directories `base/<name>` per worker, and the files of
 // each kept open (see cgroups.h).
@@ -383,17 +405,35 @@ class CgroupsV2 final : public CgroupsBase {
     std::string base = flint_dir + "/" + SelfPid();
     auto available = ReadFile(std::string(kCgroupRoot) + "/cgroup.controllers");
     if (!available.ok()) return available.status();
+    auto enabled = ReadFile(std::string(kCgroupRoot) + "/cgroup.subtree_control");
+    if (!enabled.ok()) return enabled.status();
+    std::string missing;  // controllers the root does not hand down yet, as "+name ..."
     for (const char* c : {"memory", "cpu", "pids"}) {
-      if (available->find(c) == std::string::npos) {
-        return Unavailable(std::string("cgroup v2 controller '") + c + "' is not available");
+      if (!ListHas(*available, c)) {
+        return Unavailable(std::string("controller '") + c + "' is not available in " +
+                           kCgroupRoot + "/cgroup.controllers");
       }
+      if (!ListHas(*enabled, c)) missing += std::string(missing.empty() ? "+" : " +") + c;
     }
     RemoveStale(flint_dir);
     // libcgroup 2.0.2 knows v2 mounts but not v2 file names; the subtree is plain mkdirs, each
     // level handing memory, cpu and pids down to its children (v2's no-internal-process rule
-    // is kept: flintd's own process never joins these groups).
-    FLINT_RETURN_IF_ERROR(
-        WriteFile(std::string(kCgroupRoot) + "/cgroup.subtree_control", "+memory +cpu +pids"));
+    // is kept: flintd's own process never joins these groups). The root is written only for
+    // what it lacks: a host (systemd) usually enables them already.
+    if (!missing.empty()) {
+      std::string control = std::string(kCgroupRoot) + "/cgroup.subtree_control";
+      int err = WriteFileErrno(control, missing);
+      if (err == EBUSY) {
+        // Only the real root may hold processes and hand controllers down; a cgroup
+        // namespace's root (a container) that holds processes cannot.
+        return Unavailable("cannot enable " + missing + " in " + control +
+                           ": it holds processes (v2 lets only the real root cgroup hold "
+                           "processes and hand controllers to children; in a container, move "
+                           "its processes into a child cgroup first)");
+      }
+      if (err < 0) return ErrnoStatus("open " + control, -err);
+      if (err > 0) return ErrnoStatus("write " + control + " (" + missing + ")", err);
+    }
     // Twice if another flintd removed the shared flint/ between our mkdirs as it exited.
     Status made;
     for (int attempt = 0; attempt < 2; ++attempt) {

@@ -188,17 +188,23 @@ TEST_CASE("The seccomp policy allows what a runtime needs", "[seccomp]") {
                  Outcome(::nanosleep(&pause, nullptr));
         }) == "ok ok");
   CHECK(UnderPolicy([] { return Outcome(::kill(::getpid(), 0)); }) == "ok");
-  // A file anyone may read (not /dev/null: in a chroot it may be missing or closed to nobody).
+  // A file anyone may read, opened relative to a directory descriptor taken before the child
+  // drops root: in a chroot whose root directory nobody may search (a fresh build root made
+  // with mkdtemp, mode 0700), every absolute path is EACCES to nobody, /dev/null included.
   char path[] = "/tmp/flint-seccomp-XXXXXX";
   int made = ::mkstemp(path);
   REQUIRE(made >= 0);
   REQUIRE(::fchmod(made, 0644) == 0);
   ::close(made);
-  CHECK(UnderPolicy([&path] {
-          int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  int tmp_dir = ::open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(tmp_dir >= 0);
+  const char* name = path + std::strlen("/tmp/");
+  CHECK(UnderPolicy([tmp_dir, name] {
+          int fd = ::openat(tmp_dir, name, O_RDONLY | O_CLOEXEC);
           std::string opened = Outcome(fd);  // before close() can overwrite errno
           return opened + " " + Outcome(::close(fd));
         }) == "ok ok");
+  ::close(tmp_dir);
   ::unlink(path);
   CHECK(UnderPolicy([] { return Outcome(::personality(PER_LINUX)); }) == "ok");
 }

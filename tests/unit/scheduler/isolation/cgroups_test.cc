@@ -233,6 +233,31 @@ TEST_CASE("Cgroups (root): the pids limit stops a fork bomb", "[isolation]") {
   CHECK(cgroups.Remove("pids-test").ok());
 }
 
+TEST_CASE("Cgroups (root): flintd's own process stays outside the subtree it hands down",
+          "[isolation]") {
+  FLINT_REQUIRE_ROOT();
+  auto opened = iso::OpenCgroups();
+  REQUIRE(opened.ok());
+  // v2's no-internal-process rule: a cgroup that holds a process cannot enable controllers
+  // for its children, so flintd never joins flint/ or anything below it.
+  std::ifstream self("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(self, line)) {
+    INFO(line);
+    CHECK(line.find("/flint/") == std::string::npos);
+  }
+  if ((*opened)->version() == "v2") {
+    std::string base = "/sys/fs/cgroup/flint/" + std::to_string(::getpid());
+    for (const std::string& dir : {std::string("/sys/fs/cgroup/flint"), base}) {
+      std::string handed = Slurp(dir + "/cgroup.subtree_control") + " ";
+      INFO(dir << ": " << handed);
+      for (const char* controller : {"cpu ", "memory ", "pids "}) {
+        CHECK(handed.find(controller) != std::string::npos);
+      }
+    }
+  }
+}
+
 TEST_CASE("Cgroups (root): a subtree left by a dead flintd is removed, a live one is kept",
           "[isolation]") {
   FLINT_REQUIRE_ROOT();
