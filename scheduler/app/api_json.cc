@@ -23,4 +23,13 @@ HttpResponse Json(int status, const nlohmann::json& body) {
   return response;
 }
 
+HttpResponse MethodNotAllowed(const std::string& method, const std::string& path,
+                              const std::string& allow) {
+  HttpResponse response =
+      ErrorResponse(Status(Code::kMethodNotAllowed, "method " + method + " is not allowed on " +
+                                                        path + " (allowed: " + allow + ")"));
+  response.headers.emplace_back("allow", allow);
+  return response;
+}
+
 }  // namespace flint::scheduler

@@ -17,4 +17,8 @@ std::string Rfc3339(int64_t epoch_ms);
 // never thrown.
 HttpResponse Json(int status, const nlohmann::json& body);
 
+// 405 naming the method and path, with an Allow header listing `allow` (e.g. "GET, POST").
+HttpResponse MethodNotAllowed(const std::string& method, const std::string& path,
+                              const std::string& allow);
+
 }  // namespace flint::scheduler

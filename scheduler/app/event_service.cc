@@ -50,15 +50,6 @@ meter::Trigger TriggerOf(const std::string& text) {
   return meter::Trigger::kAsync;
 }
 
-HttpResponse NotAllowed(const std::string& method, const std::string& path,
-                        const std::string& allow) {
-  HttpResponse response =
-      ErrorResponse(Status(Code::kMethodNotAllowed, "method " + method + " is not allowed on " +
-                                                        path + " (allowed: " + allow + ")"));
-  response.headers.emplace_back("allow", allow);
-  return response;
-}
-
 // A JSON value as stored in the response: parsed when it is JSON, else the text.
 json AsJson(const std::string& text) {
   json v = json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -153,17 +144,7 @@ Result<std::unique_ptr<EventService>> EventService::Start(uv_loop_t* loop,
                  schedules->size());
   }
   EventService* self = service.get();
-  service->async_ = new uv_async_t;
-  service->async_->data = self;
-  int rc = uv_async_init(loop, service->async_, [](uv_async_t* handle) noexcept {
-    if (handle->data != nullptr) static_cast<EventService*>(handle->data)->OnAsync();
-  });
-  if (rc != 0) {
-    delete service->async_;
-    service->async_ = nullptr;
-    return Internal(std::string("uv_async_init: ") + uv_strerror(rc));
-  }
-  uv_unref(reinterpret_cast<uv_handle_t*>(service->async_));
+  service->async_ = std::make_unique<loop::Async>(loop, [self] { self->OnAsync(); });
   service->writer_ = std::thread([self] { self->WriterMain(); });
   service->timer_.Start(kTickMs, kTickMs, [self] {
     self->Pump();
@@ -184,11 +165,7 @@ EventService::~EventService() {
   }
   cv_.notify_one();
   if (writer_.joinable()) writer_.join();
-  if (async_ != nullptr) {
-    async_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(async_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
-  }
+  async_.reset();  // after the writer, which may Send until it ends
 }
 
 void EventService::Stop() {
@@ -244,7 +221,7 @@ void EventService::WriterMain() {
       std::lock_guard lock(mu_);
       for (auto& t : tasks) loop_tasks_.push_back(std::move(t));
     }
-    if (async_ != nullptr) uv_async_send(async_);
+    if (async_ != nullptr) async_->Send();
   }
 }
 
@@ -485,7 +462,7 @@ bool EventService::HandleManagement(HttpRequest& request, HttpResponder& respond
   auto under = [&](const char* prefix) { return path.rfind(prefix, 0) == 0; };
   if (under("/v1/invocations/")) {
     if (method != "GET") {
-      responder.Send(NotAllowed(method, path, "GET"));
+      responder.Send(MethodNotAllowed(method, path, "GET"));
     } else {
       GetInvocation(path.substr(16), std::move(responder));
     }
@@ -499,12 +476,12 @@ bool EventService::HandleManagement(HttpRequest& request, HttpResponder& respond
       responder.Send(ErrorResponse(v));
     } else if (redrive) {
       if (method != "POST") {
-        responder.Send(NotAllowed(method, path, "POST"));
+        responder.Send(MethodNotAllowed(method, path, "POST"));
       } else {
         Redrive(rest, std::move(responder));
       }
     } else if (method != "GET") {
-      responder.Send(NotAllowed(method, path, "GET"));
+      responder.Send(MethodNotAllowed(method, path, "GET"));
     } else {
       DeadLetters(rest, request, std::move(responder));
     }
@@ -512,7 +489,7 @@ bool EventService::HandleManagement(HttpRequest& request, HttpResponder& respond
   }
   if (path == "/v1/schedules" || path == "/v1/schedules/") {
     if (method != "GET" && method != "POST") {
-      responder.Send(NotAllowed(method, path, "GET, POST"));
+      responder.Send(MethodNotAllowed(method, path, "GET, POST"));
     } else {
       Schedules(request, std::move(responder));
     }
@@ -520,7 +497,7 @@ bool EventService::HandleManagement(HttpRequest& request, HttpResponder& respond
   }
   if (under("/v1/schedules/")) {
     if (method != "DELETE") {
-      responder.Send(NotAllowed(method, path, "DELETE"));
+      responder.Send(MethodNotAllowed(method, path, "DELETE"));
     } else {
       DeleteSchedule(path.substr(14), std::move(responder));
     }
@@ -528,7 +505,7 @@ bool EventService::HandleManagement(HttpRequest& request, HttpResponder& respond
   }
   if (path == "/v1/subscriptions" || path == "/v1/subscriptions/") {
     if (method != "GET" && method != "POST") {
-      responder.Send(NotAllowed(method, path, "GET, POST"));
+      responder.Send(MethodNotAllowed(method, path, "GET, POST"));
     } else {
       Subscriptions(request, std::move(responder));
     }
@@ -538,7 +515,7 @@ bool EventService::HandleManagement(HttpRequest& request, HttpResponder& respond
     std::string rest = path.substr(18);
     size_t slash = rest.find('/');
     if (method != "DELETE") {
-      responder.Send(NotAllowed(method, path, "DELETE"));
+      responder.Send(MethodNotAllowed(method, path, "DELETE"));
     } else if (slash == std::string::npos) {
       responder.Send(ErrorResponse(NotFound("use DELETE /v1/subscriptions/TOPIC/FUNCTION")));
     } else {
@@ -548,7 +525,7 @@ bool EventService::HandleManagement(HttpRequest& request, HttpResponder& respond
   }
   if (under("/v1/topics/")) {
     if (method != "POST") {
-      responder.Send(NotAllowed(method, path, "POST"));
+      responder.Send(MethodNotAllowed(method, path, "POST"));
     } else {
       Publish(path.substr(11), request, std::move(responder));
     }

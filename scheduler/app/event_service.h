@@ -127,7 +127,7 @@ class EventService {
   Dispatcher* dispatcher_;
   EventOptions options_;
   loop::Timer timer_;
-  uv_async_t* async_ = nullptr;  // freed by its close callback
+  std::unique_ptr<loop::Async> async_;  // the writer wakes the loop (OnAsync)
   bool stopped_ = false;
   EventStats stats_;
 

@@ -78,15 +78,6 @@ json PoolJson(const PoolStatus& p) {
   return pool;
 }
 
-HttpResponse MethodNotAllowed(const std::string& method, const std::string& path,
-                              const std::string& allow) {
-  HttpResponse response =
-      ErrorResponse(Status(Code::kMethodNotAllowed, "method " + method + " is not allowed on " +
-                                                        path + " (allowed: " + allow + ")"));
-  response.headers.emplace_back("allow", allow);
-  return response;
-}
-
 std::string ExecutableDir() {
   char buf[4096];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);

@@ -91,13 +91,7 @@ Result<std::unique_ptr<Meter>> Meter::Start(uv_loop_t* loop, std::shared_ptr<Led
     spdlog::info("ledger: replayed {} record(s) from the journal", recovered.records.size());
   }
 
-  meter->async_ = new uv_async_t;
-  meter->async_->data = meter.get();
-  int rc = uv_async_init(loop, meter->async_, [](uv_async_t* handle) noexcept {
-    static_cast<Meter*>(handle->data)->OnAsync();
-  });
-  FLINT_CHECK(rc == 0);
-  uv_unref(reinterpret_cast<uv_handle_t*>(meter->async_));
+  meter->async_ = std::make_unique<loop::Async>(loop, [m = meter.get()] { m->OnAsync(); });
   meter->last_rollup_ms_ = 0;  // roll up on the writer's first pass
   meter->writer_ = std::thread([m = meter.get()] { m->WriterMain(); });
   return meter;
@@ -111,11 +105,7 @@ Meter::~Meter() {
   }
   cv_.notify_one();
   if (writer_.joinable()) writer_.join();
-  if (async_ != nullptr) {
-    async_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(async_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
-  }
+  async_.reset();  // after the writer, which may Send until it ends
 }
 
 Status Meter::LoadSheets() {
@@ -255,7 +245,7 @@ void Meter::PostToLoop(std::function<void()> task) {
     std::lock_guard lock(mu_);
     loop_tasks_.push_back(std::move(task));
   }
-  uv_async_send(async_);
+  async_->Send();
 }
 
 void Meter::OnAsync() {
@@ -346,7 +336,7 @@ void Meter::WriterMain() {
     }
     // Deferred responses wait for journal space, which this batch just freed.
     if (busy && deferred_count_.load() > 0) wake_loop = true;
-    if (wake_loop) uv_async_send(async_);
+    if (wake_loop) async_->Send();
 
     int64_t now = NowMs();
     if (now - static_cast<int64_t>(last_rollup_ms_) >=

@@ -32,6 +32,7 @@
 #include "scheduler/meter/journal.h"
 #include "scheduler/store/ledger.h"
 #include "sdk/core/status.h"
+#include "sdk/loop/uv_handles.h"
 
 namespace flint::scheduler::meter {
 
@@ -103,7 +104,7 @@ class Meter {
   std::shared_ptr<Ledger> ledger_;
   std::unique_ptr<Journal> journal_;
   MeterOptions options_;
-  uv_async_t* async_ = nullptr;  // freed by its close callback
+  std::unique_ptr<loop::Async> async_;  // the writer wakes the loop (OnAsync)
 
   // Writer thread only (and Start before it runs).
   std::vector<PriceSheet> sheets_;

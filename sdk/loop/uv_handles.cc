@@ -66,6 +66,25 @@ Status Poll::StartReadable(std::function<void()> callback) {
 
 void Poll::Stop() { uv_poll_stop(&block_->handle); }
 
+struct Async::Block {
+  uv_async_t handle;
+  std::function<void()> callback;
+};
+
+Async::Async(uv_loop_t* loop, std::function<void()> callback) : block_(new Block) {
+  block_->callback = std::move(callback);
+  FLINT_CHECK(uv_async_init(loop, &block_->handle, [](uv_async_t* h) noexcept {
+                auto callback = static_cast<Block*>(h->data)->callback;
+                if (callback) callback();
+              }) == 0);
+  block_->handle.data = block_;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&block_->handle));
+}
+
+Async::~Async() { CloseBlock(block_); }
+
+void Async::Send() { uv_async_send(&block_->handle); }
+
 struct Signal::Block {
   uv_signal_t handle;
   std::function<void()> callback;

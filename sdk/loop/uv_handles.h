@@ -64,6 +64,22 @@ class Signal {
   Block* block_;
 };
 
+// Wakes the loop from another thread: `callback` runs on the loop thread after Send (several
+// Sends before it runs may give one call). Send is the one call of this file that any thread
+// may make; construct and destroy on the loop thread. Does not keep the loop alive.
+class Async {
+ public:
+  Async(uv_loop_t* loop, std::function<void()> callback);
+  ~Async();
+  Async(const Async&) = delete;
+  Async& operator=(const Async&) = delete;
+  void Send();
+
+ private:
+  struct Block;
+  Block* block_;
+};
+
 // Runs `work` on libuv's thread pool, then `done` on the loop thread. `work` must not touch
 // loop-thread state; share results through captured shared_ptrs.
 void RunBlocking(uv_loop_t* loop, std::function<void()> work, std::function<void()> done);

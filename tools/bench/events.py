@@ -16,7 +16,6 @@ rounds are printed with the ratios to synchronous throughput.
 import argparse
 import os
 import re
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -52,26 +51,17 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-class Flintd:
+class Flintd(flintd_launch.BenchFlintd):
     def __init__(self, build, extra):
-        self.build = build
-        self.data, self.log, self.proc, self.url = flintd_launch.launch(
-            build, extra, "flint-events-")
+        super().__init__(build, extra, "flint-events-")
         self.db = sqlite3.connect(os.path.join(self.data, "flint.db"), timeout=10)
-
-    def cli(self, *args):
-        env = dict(os.environ, FLINT_DATA_DIR=self.data)
-        subprocess.run([os.path.join(self.build, "tools", "cli", "flint"), *args], env=env,
-                       check=True, stdout=subprocess.DEVNULL)
 
     def events(self, state):
         return self.db.execute("SELECT COUNT(*) FROM events WHERE state = ?", (state,)).fetchone()[0]
 
     def stop(self):
         self.db.close()
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(timeout=30)
-        subprocess.run(["rm", "-rf", self.data])
+        super().stop()
 
 
 def wrk(url, conns, duration, lua, is_async):

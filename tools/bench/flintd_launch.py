@@ -2,6 +2,8 @@
 
 Shared by the scripts in tools/bench/, which import it from their own directory."""
 import os
+import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -22,3 +24,22 @@ def launch(build, extra_args=(), prefix="flint-bench-"):
             raise RuntimeError("flintd did not start; see " + log.name)
         time.sleep(0.02)
     return data, log, proc, open(url_file).read().strip()
+
+
+class BenchFlintd:
+    """A launched flintd: cli() runs the flint CLI against it, stop() ends it (SIGTERM) and
+    removes its data directory."""
+
+    def __init__(self, build, extra_args=(), prefix="flint-bench-"):
+        self.build = build
+        self.data, self.log, self.proc, self.url = launch(build, extra_args, prefix)
+
+    def cli(self, *args):
+        env = dict(os.environ, FLINT_DATA_DIR=self.data)
+        subprocess.run([os.path.join(self.build, "tools", "cli", "flint"), *args], env=env,
+                       check=True, stdout=subprocess.DEVNULL)
+
+    def stop(self):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        shutil.rmtree(self.data, ignore_errors=True)

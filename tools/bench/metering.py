@@ -16,7 +16,6 @@ response wrk received.
 import argparse
 import os
 import re
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -35,16 +34,9 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-class Flintd:
+class Flintd(flintd_launch.BenchFlintd):
     def __init__(self, build, extra):
-        self.build = build
-        self.data, self.log, self.proc, self.url = flintd_launch.launch(
-            build, extra, "flint-metering-")
-
-    def cli(self, *args):
-        env = dict(os.environ, FLINT_DATA_DIR=self.data)
-        subprocess.run([os.path.join(self.build, "tools", "cli", "flint"), *args], env=env,
-                       check=True, stdout=subprocess.DEVNULL)
+        super().__init__(build, extra, "flint-metering-")
 
     def rows(self):
         db = sqlite3.connect(os.path.join(self.data, "flint.db"), timeout=10)
@@ -67,11 +59,6 @@ class Flintd:
                    else "ledger" if comm == "flint-ledger" else "other")
             out[key] += ns
         return out
-
-    def stop(self):
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(timeout=30)
-        subprocess.run(["rm", "-rf", self.data])
 
 
 def wrk(url, conns, duration):

@@ -12,11 +12,13 @@
 #include <thread>
 
 #include "tests/support/flintd_fixture.h"
+#include "tests/support/require.h"
 
 using flint::client::HttpRequest;
 using flint::client::HttpResponse;
 using flint::testing::CliResult;
 using flint::testing::FlintdProcess;
+using flint::testing::StartOrFail;
 using flint::testing::TempDir;
 using flint::testing::WaitUntil;
 using nlohmann::json;
@@ -32,12 +34,6 @@ export const handler = async (event, context) => {
   return { got: event, requestId: context.requestId };
 };
 )";
-
-void StartOrFail(FlintdProcess& flintd) {
-  flint::Status s = flintd.Start();
-  INFO(s.ToString());
-  REQUIRE(s.ok());
-}
 
 void DeployJs(const FlintdProcess& flintd, const std::string& name, const std::string& code,
               std::vector<std::string> flags = {}) {

@@ -13,6 +13,7 @@
 
 #include "tests/support/flintd_fixture.h"
 #include "tests/support/require.h"
+#include "tests/support/skip_unless_root.h"
 
 using flint::client::HttpResponse;
 using flint::testing::CliResult;
@@ -27,14 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kTestFunctions = FLINT_TEST_FUNCTIONS_DIR;
-
-#define FLINT_REQUIRE_ROOT()                                                         \
-  do {                                                                               \
-    if (::geteuid() != 0) {                                                          \
-      WARN("skipped: isolation tests need root (cgroups, namespaces); run as root"); \
-      return;                                                                        \
-    }                                                                                \
-  } while (0)
 
 void DeployOrFail(const FlintdProcess& flintd, std::vector<std::string> args) {
   args.insert(args.begin(), "deploy");
@@ -92,7 +85,7 @@ std::vector<std::string> CgroupDirsOf(pid_t pid) {
 }  // namespace
 
 TEST_CASE("A C++ function cannot see or reach anything outside its sandbox", "[isolation]") {
-  FLINT_REQUIRE_ROOT();
+  FLINT_SKIP_UNLESS_ROOT("isolation tests (cgroups, namespaces)");
   FlintdProcess flintd;
   StartOrFail(flintd);
   DeployGood(flintd);
@@ -131,7 +124,7 @@ TEST_CASE("A C++ function cannot see or reach anything outside its sandbox", "[i
 }
 
 TEST_CASE("A C++ function that exhausts its limits is contained", "[isolation]") {
-  FLINT_REQUIRE_ROOT();
+  FLINT_SKIP_UNLESS_ROOT("isolation tests (cgroups, namespaces)");
 #if defined(__SANITIZE_ADDRESS__)
   // The worker's ASan runtime intercepts the function's malloc and fork: its shadow memory and
   // quarantine, not the function, meet the cgroup's limits first. The plain build runs this.
@@ -176,7 +169,7 @@ TEST_CASE("A C++ function that exhausts its limits is contained", "[isolation]")
 }
 
 TEST_CASE("A function spinning on every core gets no more CPU than its quota", "[isolation]") {
-  FLINT_REQUIRE_ROOT();
+  FLINT_SKIP_UNLESS_ROOT("isolation tests (cgroups, namespaces)");
   FlintdProcess flintd;
   StartOrFail(flintd);
   DeployGood(flintd);
@@ -211,7 +204,7 @@ TEST_CASE("A function spinning on every core gets no more CPU than its quota", "
 }
 
 TEST_CASE("A JavaScript function that exhausts its limits is contained", "[isolation]") {
-  FLINT_REQUIRE_ROOT();
+  FLINT_SKIP_UNLESS_ROOT("isolation tests (cgroups, namespaces)");
   FlintdProcess flintd;
   StartOrFail(flintd);
   DeployGood(flintd);
@@ -230,7 +223,7 @@ TEST_CASE("A JavaScript function that exhausts its limits is contained", "[isola
 }
 
 TEST_CASE("flintd removes its cgroups when it stops", "[isolation]") {
-  FLINT_REQUIRE_ROOT();
+  FLINT_SKIP_UNLESS_ROOT("isolation tests (cgroups, namespaces)");
   FlintdProcess flintd;
   StartOrFail(flintd);
   DeployGood(flintd);

@@ -17,6 +17,7 @@
 
 #include "tests/support/flintd_fixture.h"
 #include "tests/support/require.h"
+#include "tests/support/skip_unless_root.h"
 
 using flint::client::HttpResponse;
 using flint::testing::CliResult;
@@ -30,14 +31,6 @@ namespace {
 const std::string kNetworkFunction =
     std::string(FLINT_TEST_FUNCTIONS_DIR) + "/network-cpp/network.cc";
 constexpr const char* kGreeting = "hello from the host";
-
-#define FLINT_REQUIRE_ROOT()                                                           \
-  do {                                                                                 \
-    if (::geteuid() != 0) {                                                            \
-      WARN("skipped: network tests need root (namespaces, slirp4netns); run as root"); \
-      return;                                                                          \
-    }                                                                                  \
-  } while (0)
 
 // The IPv4 address of the first interface that is up and not loopback ("" if none).
 std::string HostAddress() {
@@ -142,7 +135,7 @@ bool AllGone(const std::vector<pid_t>& pids) {
 }  // namespace
 
 TEST_CASE("A function with network none cannot connect anywhere", "[isolation][network]") {
-  FLINT_REQUIRE_ROOT();
+  FLINT_SKIP_UNLESS_ROOT("network tests (namespaces, slirp4netns)");
   std::string host = HostAddress();
   if (host.empty()) host = "10.0.2.2";  // no interface: any address will do to see the refusal
   GreetingServer server(host);
@@ -161,7 +154,7 @@ TEST_CASE("A function with network none cannot connect anywhere", "[isolation][n
 
 TEST_CASE("A function with network outbound connects out, but not to the host's loopback",
           "[isolation][network]") {
-  FLINT_REQUIRE_ROOT();
+  FLINT_SKIP_UNLESS_ROOT("network tests (namespaces, slirp4netns)");
   std::string host = HostAddress();
   if (host.empty()) {
     WARN("skipped: this machine has no non-loopback IPv4 address to stand for the internet");
@@ -209,7 +202,7 @@ TEST_CASE("A function with network outbound connects out, but not to the host's 
 }
 
 TEST_CASE("slirp4netns does not outlive a flintd that is killed", "[isolation][network]") {
-  FLINT_REQUIRE_ROOT();
+  FLINT_SKIP_UNLESS_ROOT("network tests (namespaces, slirp4netns)");
   std::string host = HostAddress();
   if (host.empty()) {
     WARN("skipped: this machine has no non-loopback IPv4 address to stand for the internet");

@@ -13,18 +13,11 @@
 #include <string>
 
 #include "scheduler/isolation/fake_cgroups.h"
+#include "tests/support/skip_unless_root.h"
 
 namespace iso = flint::scheduler::isolation;
 
 namespace {
-
-#define FLINT_REQUIRE_ROOT()                                          \
-  do {                                                                \
-    if (::geteuid() != 0) {                                           \
-      WARN("skipped: real cgroups need root; run the tests as root"); \
-      return;                                                         \
-    }                                                                 \
-  } while (0)
 
 // Forks a child that joins the cgroup through `procs`, waits for a byte on a pipe, then runs
 // `body` and exits 0. Returns (once the child is inside) its pid and the pipe's write end.
@@ -92,7 +85,7 @@ TEST_CASE("FakeCgroups records creation, limits and removal", "[isolation]") {
 }
 
 TEST_CASE("Cgroups (root): a cgroup accounts CPU time and is removed once empty", "[isolation]") {
-  FLINT_REQUIRE_ROOT();
+  FLINT_SKIP_UNLESS_ROOT("real cgroups");
   auto opened = iso::OpenCgroups();
   INFO(opened.status().ToString());
   REQUIRE(opened.ok());
@@ -143,7 +136,7 @@ std::string Slurp(const std::string& path) {
 
 TEST_CASE("Cgroups (root): limits written at LOAD and rewritten later land in the files",
           "[isolation]") {
-  FLINT_REQUIRE_ROOT();
+  FLINT_SKIP_UNLESS_ROOT("real cgroups");
   auto opened = iso::OpenCgroups();
   REQUIRE(opened.ok());
   iso::Cgroups& cgroups = **opened;
@@ -180,7 +173,7 @@ TEST_CASE("Cgroups (root): limits written at LOAD and rewritten later land in th
 }
 
 TEST_CASE("Cgroups (root): the kernel kills a process past the memory limit", "[isolation]") {
-  FLINT_REQUIRE_ROOT();
+  FLINT_SKIP_UNLESS_ROOT("real cgroups");
   auto opened = iso::OpenCgroups();
   REQUIRE(opened.ok());
   iso::Cgroups& cgroups = **opened;
@@ -205,7 +198,7 @@ TEST_CASE("Cgroups (root): the kernel kills a process past the memory limit", "[
 }
 
 TEST_CASE("Cgroups (root): the pids limit stops a fork bomb", "[isolation]") {
-  FLINT_REQUIRE_ROOT();
+  FLINT_SKIP_UNLESS_ROOT("real cgroups");
   auto opened = iso::OpenCgroups();
   REQUIRE(opened.ok());
   iso::Cgroups& cgroups = **opened;
@@ -235,7 +228,7 @@ TEST_CASE("Cgroups (root): the pids limit stops a fork bomb", "[isolation]") {
 
 TEST_CASE("Cgroups (root): flintd's own process stays outside the subtree it hands down",
           "[isolation]") {
-  FLINT_REQUIRE_ROOT();
+  FLINT_SKIP_UNLESS_ROOT("real cgroups");
   auto opened = iso::OpenCgroups();
   REQUIRE(opened.ok());
   // v2's no-internal-process rule: a cgroup that holds a process cannot enable controllers
@@ -260,7 +253,7 @@ TEST_CASE("Cgroups (root): flintd's own process stays outside the subtree it han
 
 TEST_CASE("Cgroups (root): a subtree left by a dead flintd is removed, a live one is kept",
           "[isolation]") {
-  FLINT_REQUIRE_ROOT();
+  FLINT_SKIP_UNLESS_ROOT("real cgroups");
   std::string stale;
   std::string live;
   {
