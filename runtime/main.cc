@@ -8,10 +8,13 @@
 // --code-root: flintd's code store, the only place LOAD may then take code from.
 //
 // flintd starts it with a connected Unix stream socket on --fd; stdout is never written.
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -87,10 +90,19 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (options.runtime == "cpp") {
+    // Beside this executable; opened now, while its directory is still in view.
+    char exe[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+      std::string path(exe, static_cast<size_t>(n));
+      path = path.substr(0, path.rfind('/') + 1) + "flint-native-warmup.so";
+      options.native_warmup_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    }
+  }
   if (options.sandbox) {
     // Before any thread exists: EnterNamespaces forks.
-    flint::Status ready = flint::runtime::sandbox::EnterNamespaces();
-    if (ready.ok()) ready = flint::runtime::sandbox::PrepareRoot(code_root);
+    flint::Status ready = flint::runtime::sandbox::EnterNamespaces(code_root);
     if (!ready.ok()) {
       std::fprintf(stderr, "flint-worker: cannot set up the sandbox: %s\n",
                    ready.ToString().c_str());

@@ -128,6 +128,16 @@ std::string DlError() {
 
 uint32_t NativeHost::SupportedAbiVersion() { return FLINT_ABI_VERSION; }
 
+Status NativeHost::WarmUp(const std::string& path) {
+  dlerror();
+  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) return Unavailable("cannot load the warm-up object: " + DlError());
+  auto run = reinterpret_cast<int (*)()>(dlsym(lib, "flint_native_warmup"));
+  if (run == nullptr) return Unavailable("the warm-up object exports no flint_native_warmup");
+  (void)run();
+  return Status::Ok();
+}
+
 std::unique_ptr<NativeHost> NativeHost::Create(Delegate* delegate) {
   return std::unique_ptr<NativeHost>(new NativeHost(delegate));
 }

@@ -9,12 +9,14 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -25,15 +27,21 @@
 namespace flint::runtime::sandbox {
 namespace {
 
-std::string g_code_root;  // set by PrepareRoot
+// The worker's side (set by EnterNamespaces in the worker): the code root, and its end of the
+// socket to PID 1, -1 once Enter has used it.
+std::string g_code_root;
+int g_code_request_fd = -1;
+bool g_privileges_dropped = false;  // DropPrivileges ran
 
 // The mount point of the private root inside the worker's own mount namespace. The directory
 // itself is shared (and stays, empty); what is mounted on it is private to each worker.
 constexpr const char* kRunDir = "/run/flint";
 constexpr const char* kRoot = "/run/flint/root";
-// Inside the private root: every function's code, staged read-only at start-up and covered by
-// an empty tmpfs at LOAD, once the one function's directory is bound in its place.
-constexpr const char* kStaging = "/.flint-code";
+// Inside the private root: every function's code, staged read-only at start-up below a
+// directory only root may enter (the worker is nobody from start-up on), for PID 1 to bind the
+// one function's directory from at LOAD.
+constexpr const char* kStagingParent = "/.flint-code";
+constexpr const char* kStaging = "/.flint-code/store";
 
 Status Errno(const std::string& what) { return ErrnoStatus(what, errno); }
 
@@ -86,40 +94,72 @@ Status MirrorSystemDir(const char* dir) {
 
 namespace {
 
-// Waits for `child` and returns its status; closes every descriptor beyond stderr first, so
-// that flintd sees the worker's channel close when the worker goes.
+// Waits for `child` and returns its status.
 int WaitFor(pid_t child) {
-  ::syscall(SYS_close_range, 3u, ~0u, 0u);
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   return status;
 }
 
+// Closes every descriptor beyond stderr but `keep` (-1: none), so that flintd sees the worker's
+// channel close when the worker goes, not when the processes waiting for it do.
+void CloseInheritedExcept(int keep) {
+  if (keep < 0) {
+    ::syscall(SYS_close_range, 3u, ~0u, 0u);
+    return;
+  }
+  if (keep > 3) ::syscall(SYS_close_range, 3u, static_cast<unsigned>(keep - 1), 0u);
+  ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0u, 0u);
+}
+
+Status PrepareRoot(const std::string& code_root);
+void ServeCodeRequest(int fd, const std::string& code_root);
+
 }  // namespace
 
-Status EnterNamespaces() {
+Status EnterNamespaces(const std::string& code_root) {
+  if (code_root.empty() || code_root[0] != '/') {
+    return InvalidArgument("the code root must be absolute: '" + code_root + "'");
+  }
   if (::unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
     return Errno("unshare");
   }
-  // Three processes: the one flintd started (outside, waits), PID 1 of the new namespace (waits:
-  // the kernel ignores signals a namespace's init sends itself, so abort() in PID 1 would show
-  // as SIGSEGV) and the worker proper, PID 2.
+  // Three processes: the one flintd started (outside, waits), PID 1 of the new namespace (builds
+  // the private root, serves the one request for the function's code, then waits: the kernel
+  // ignores signals a namespace's init sends itself, so abort() in PID 1 would show as SIGSEGV)
+  // and the worker proper, PID 2.
   pid_t init = ::fork();
   if (init < 0) return Errno("fork");
   if (init == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // PID 1 builds the root (its /proc must be mounted from inside the new PID namespace) and
+    // the worker inherits it.
+    if (Status root = PrepareRoot(code_root); !root.ok()) {
+      std::fprintf(stderr, "flint-worker: cannot set up the sandbox: %s\n",
+                   root.ToString().c_str());
+      ::_exit(2);
+    }
+    int channel[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel) != 0) ::_exit(2);
     pid_t worker = ::fork();
     if (worker < 0) ::_exit(2);
     if (worker == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with PID 1, which dies with flintd's child
+      ::close(channel[0]);
+      g_code_root = code_root;
+      g_code_request_fd = channel[1];
       return Status::Ok();
     }
+    ::close(channel[1]);
+    CloseInheritedExcept(channel[0]);
+    ServeCodeRequest(channel[0], code_root);
     int status = WaitFor(worker);
     // PID 1 cannot re-raise a signal on itself: the outer process does, from 128 + N.
     ::_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                 : (WIFEXITED(status) ? WEXITSTATUS(status) : 1));
   }
+  CloseInheritedExcept(-1);
   int status = WaitFor(init);
   int code =
       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
@@ -136,6 +176,8 @@ Status EnterNamespaces() {
   }
   ::_exit(code);
 }
+
+namespace {
 
 // Fails if /proc/self/mountinfo shows a shared mount (optional field "shared:N"): a mount made
 // below it would appear in the host's namespace too.
@@ -155,10 +197,8 @@ Status RequireNoSharedMounts() {
   return Status::Ok();
 }
 
+// Runs in PID 1 (see EnterNamespaces), before the worker exists.
 Status PrepareRoot(const std::string& code_root) {
-  if (code_root.empty() || code_root[0] != '/') {
-    return InvalidArgument("the code root must be absolute: '" + code_root + "'");
-  }
   // Nothing mounted from here on propagates back to the host. Under chroot, "/" is not a mount
   // point and cannot be made private; going on is safe only if no mount we can see is shared.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
@@ -213,6 +253,9 @@ Status PrepareRoot(const std::string& code_root) {
     return Errno("mounting /tmp");
   }
   // The code store, staged; and the path functions' code will appear at, as on the host.
+  FLINT_RETURN_IF_ERROR(MakeDir(root + kStagingParent, 0700));
+  if (::chmod((root + kStagingParent).c_str(), 0700) != 0)
+    return Errno("chmod " + root + kStagingParent);
   FLINT_RETURN_IF_ERROR(MakeDir(root + kStaging));
   FLINT_RETURN_IF_ERROR(BindReadOnly(code_root, root + kStaging));
   FLINT_RETURN_IF_ERROR(MakeDirs(root + code_root));
@@ -223,8 +266,8 @@ Status PrepareRoot(const std::string& code_root) {
   if (::chdir(kRoot) != 0) return Errno("chdir to the private root");
   // pivot_root(".", "."): the old root ends up stacked under the new one; detach it. Under
   // chroot pivot_root is refused (EINVAL); move the private root over "/" and chroot into it
-  // instead. The host's tree stays beneath, out of reach once the worker has dropped its
-  // privileges (before any function code runs).
+  // instead. The host's tree stays beneath, out of the reach of the worker, which drops its
+  // privileges at start-up.
   if (::syscall(SYS_pivot_root, ".", ".") == 0) {
     if (::umount2(".", MNT_DETACH) != 0) return Errno("detaching the old root");
   } else {
@@ -233,32 +276,81 @@ Status PrepareRoot(const std::string& code_root) {
     if (::chroot(".") != 0) return Errno("chroot into the private root");
   }
   if (::chdir("/") != 0) return Errno("chdir /");
-  g_code_root = code_root;
   return Status::Ok();
 }
 
-namespace {
-
-bool g_ids_prepared = false;  // PrepareEnter dropped the groups and the gid
-
-// No supplementary groups, then the sandbox's gid. Root keeps its capabilities (uid 0): mounts
-// still work.
-Status DropGroups() {
-  if (::setgroups(0, nullptr) != 0) return Errno("setgroups");
-  if (::setresgid(kSandboxGid, kSandboxGid, kSandboxGid) != 0) return Errno("setresgid");
+// In PID 1: binds the function's code at its usual path, read-only (the bind inherits the
+// staged store's read-only, nosuid and nodev flags), and makes the root read-only. A name that
+// is not one directory of the store is refused.
+Status BindFunctionCode(const std::string& code_root, const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.find('\0') != std::string::npos) {
+    return InvalidArgument("'" + name + "' is not a directory of the code store");
+  }
+  std::string code_dir = code_root + "/" + name;
+  FLINT_RETURN_IF_ERROR(MakeDir(code_dir));
+  std::string staged = std::string(kStaging) + "/" + name;
+  if (::mount(staged.c_str(), code_dir.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    return Errno("bind " + staged);
+  }
+  // Nothing outside /tmp is writable.
+  if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
+    return Errno("remounting the root read-only");
+  }
   return Status::Ok();
+}
+
+// In PID 1: answers the worker's one request (the name of the function's directory), then
+// closes the socket for good, so that the function, which runs in the worker after it, can
+// never ask again. Returns at once if the worker goes first.
+void ServeCodeRequest(int fd, const std::string& code_root) {
+  char name[NAME_MAX + 1];
+  ssize_t n;
+  // MSG_TRUNC: n is the message's whole length, so a longer name is refused, not cut short.
+  while ((n = ::recv(fd, name, sizeof name, MSG_TRUNC)) < 0 && errno == EINTR) {
+  }
+  if (n > 0) {
+    Status bound = n > static_cast<ssize_t>(sizeof name)
+                       ? InvalidArgument("the function's directory name is too long")
+                       : BindFunctionCode(code_root, std::string(name, static_cast<size_t>(n)));
+    std::string reply = bound.ok() ? "K" : "E" + bound.message();
+    (void)::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+  }
+  ::close(fd);
 }
 
 }  // namespace
 
-Status PrepareEnter() {
-  FLINT_RETURN_IF_ERROR(DropGroups());
-  g_ids_prepared = true;
-  return PrepareSeccompPolicy();
+Status DropPrivileges() {
+  // Limits first: raising them back needs a capability the worker is about to lose.
+  struct rlimit core = {0, 0};
+  struct rlimit fsize = {kMaxFileBytes, kMaxFileBytes};
+  struct rlimit nofile = {kMaxOpenFiles, kMaxOpenFiles};
+  if (::setrlimit(RLIMIT_CORE, &core) != 0 || ::setrlimit(RLIMIT_FSIZE, &fsize) != 0 ||
+      ::setrlimit(RLIMIT_NOFILE, &nofile) != 0) {
+    return Errno("setrlimit");
+  }
+  // A write past RLIMIT_FSIZE fails with EFBIG instead of killing the worker.
+  ::signal(SIGXFSZ, SIG_IGN);
+  // Groups, gid, then uid, for good. Single-threaded, so glibc need not signal every thread to
+  // change its ids (with V8's threads that cost up to milliseconds under load).
+  if (::setgroups(0, nullptr) != 0) return Errno("setgroups");
+  if (::setresgid(kSandboxGid, kSandboxGid, kSandboxGid) != 0) return Errno("setresgid");
+  if (::setresuid(kSandboxUid, kSandboxUid, kSandboxUid) != 0) return Errno("setresuid");
+  // Changing uid made the process undumpable, which hands /proc/self to root: the runtime
+  // reads its own /proc/self/maps (stack bounds). Nothing else can reach it (alone in its PID
+  // namespace, ptrace denied, RLIMIT_CORE 0).
+  if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) return Errno("PR_SET_DUMPABLE");
+  // no_new_privs and the allow-list; threads started later inherit both.
+  FLINT_RETURN_IF_ERROR(InstallSeccompPolicy());
+  g_privileges_dropped = true;
+  return Status::Ok();
 }
 
 Status Enter(const std::string& code_dir) {
-  if (g_code_root.empty()) return Internal("sandbox: PrepareRoot was not called");
+  if (g_code_root.empty()) return Internal("sandbox: EnterNamespaces was not called");
+  if (!g_privileges_dropped) return Internal("sandbox: DropPrivileges was not called");
+  if (g_code_request_fd < 0) return Internal("sandbox: Enter was called before");
   // code_dir must be a directory right below the code root, named without "..".
   std::string prefix = g_code_root + "/";
   if (code_dir.rfind(prefix, 0) != 0 || code_dir.size() == prefix.size() ||
@@ -269,39 +361,27 @@ Status Enter(const std::string& code_dir) {
                            g_code_root);
   }
   std::string name = code_dir.substr(prefix.size());
-  FLINT_RETURN_IF_ERROR(MakeDir(code_dir));
-  FLINT_RETURN_IF_ERROR(BindReadOnly(std::string(kStaging) + "/" + name, code_dir));
-  // Every other function's code disappears under an empty, read-only tmpfs.
-  if (::mount("tmpfs", kStaging, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-              "size=4k,mode=0") != 0) {
-    return Errno("covering the code store");
+  int fd = g_code_request_fd;
+  g_code_request_fd = -1;
+  ssize_t n;
+  while ((n = ::send(fd, name.data(), name.size(), MSG_NOSIGNAL)) < 0 && errno == EINTR) {
   }
-  // Nothing outside /tmp is writable.
-  if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
-    return Errno("remounting the root read-only");
+  char reply[512];
+  if (n == static_cast<ssize_t>(name.size())) {
+    while ((n = ::recv(fd, reply, sizeof reply, 0)) < 0 && errno == EINTR) {
+    }
   }
-
-  struct rlimit core = {0, 0};
-  struct rlimit fsize = {kMaxFileBytes, kMaxFileBytes};
-  struct rlimit nofile = {kMaxOpenFiles, kMaxOpenFiles};
-  if (::setrlimit(RLIMIT_CORE, &core) != 0 || ::setrlimit(RLIMIT_FSIZE, &fsize) != 0 ||
-      ::setrlimit(RLIMIT_NOFILE, &nofile) != 0) {
-    return Errno("setrlimit");
+  int saved = errno;
+  ::close(fd);
+  if (n <= 0) {
+    return n < 0 ? ErrnoStatus("asking the sandbox's PID 1 for the code", saved)
+                 : Unavailable("the sandbox's PID 1 is gone");
   }
-  // A write past RLIMIT_FSIZE fails with EFBIG instead of killing the worker.
-  ::signal(SIGXFSZ, SIG_IGN);
-
-  // For good: no supplementary groups, then gid (both done by PrepareEnter, when it ran), then
-  // uid. With threads, glibc signals every thread and waits for each to change its own ids: a
-  // few tens of microseconds per call when idle, much more when a thread waits for a CPU.
-  if (!g_ids_prepared) FLINT_RETURN_IF_ERROR(DropGroups());
-  if (::setresuid(kSandboxUid, kSandboxUid, kSandboxUid) != 0) return Errno("setresuid");
-  // Changing uid made the process undumpable, which hands /proc/self to root: the runtime
-  // reads its own /proc/self/maps (stack bounds). Nothing else can reach it (alone in its PID
-  // namespace, ptrace denied, RLIMIT_CORE 0).
-  if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) return Errno("PR_SET_DUMPABLE");
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("no_new_privs");
-  return InstallSeccompPolicy();
+  if (reply[0] != 'K') {
+    return Internal("binding the function's code: " +
+                    std::string(reply + 1, static_cast<size_t>(n - 1)));
+  }
+  return Status::Ok();
 }
 
 }  // namespace flint::runtime::sandbox

@@ -1,26 +1,27 @@
-// The worker's sandbox, set up in three steps so that the expensive parts happen before a
-// function is chosen (the worker is pre-warmed) and only the cheap ones at LOAD:
+// The worker's sandbox. Everything but one bind mount happens at start-up, before a function is
+// chosen (the worker is pre-warmed), and the worker is unprivileged from then on:
 //
-//   EnterNamespaces()  at start-up (flintd passes --sandbox): new mount, PID, network, IPC and
-//                      UTS namespaces; the process forks twice so the worker proper is PID 2
-//                      of its own PID namespace (PID 1 and the original process only wait and
-//                      pass the worker's exit status on to flintd).
-//   PrepareRoot(code_root)  at start-up: a private root on tmpfs showing only the system
-//                      libraries (/usr, /lib*, read-only), /proc of the new PID namespace, a few
+//   EnterNamespaces(code_root)  at start-up (flintd passes --sandbox): new mount, PID, network,
+//                      IPC and UTS namespaces. The process forks twice: PID 1 of the new PID
+//                      namespace builds the private root -- a tmpfs showing only the system
+//                      libraries (/usr, /lib*, read-only), /proc of the new namespace, a few
 //                      devices, a private size-limited /tmp, and the code store staged
-//                      read-only at a hidden path; then pivot_root into it (detaching the
-//                      host's tree costs milliseconds, so it happens here).
-//   PrepareEnter()     at start-up, before any thread exists: what Enter can do without
-//                      knowing the function -- drop the supplementary groups and the gid
-//                      (single-threaded, glibc need not signal every thread) and compile the
-//                      seccomp filter (about 1.5 ms).
-//   Enter(code_dir)    at LOAD, before any function code is read or run: bind the function's
-//                      directory of the code store at its usual path, cover the staged store
-//                      with an empty tmpfs, remount the root read-only, rlimits, drop to an
-//                      unprivileged uid/gid, no_new_privs and a seccomp filter (every thread).
+//                      read-only below a directory only root may enter -- enters it
+//                      (pivot_root) and forks the worker proper, PID 2, which inherits it. The
+//                      original process and PID 1 then wait and pass the worker's exit status
+//                      on to flintd; PID 1 first serves the worker's one request (Enter).
+//   DropPrivileges()   at start-up, before any thread exists: rlimits, no supplementary groups,
+//                      uid and gid nobody, no_new_privs and the seccomp allow-list (inherited by
+//                      every thread started later). Single-threaded, so neither glibc's id
+//                      change nor the filter has to reach other threads.
+//   Enter(code_dir)    at LOAD, before any function code is read or run: PID 1, still root,
+//                      binds the function's directory of the staged store read-only at its
+//                      usual path and remounts the root read-only, then closes the socket the
+//                      request came through for good. One request, before the function runs;
+//                      the worker could not mount anything itself.
 //
-// docs/security.md describes what each layer stops and its limits. Needs root (flintd runs
-// workers as root only up to Enter). Main thread, single-threaded for EnterNamespaces.
+// docs/security.md describes what each layer stops and its limits. Needs root (flintd starts
+// workers as root). Main thread, single-threaded for EnterNamespaces and DropPrivileges.
 #pragma once
 
 #include <string>
@@ -35,18 +36,16 @@ inline constexpr unsigned long long kTmpBytes = 64ull << 20;      // the private
 inline constexpr unsigned long long kMaxFileBytes = 64ull << 20;  // RLIMIT_FSIZE
 inline constexpr unsigned long long kMaxOpenFiles = 1024;         // RLIMIT_NOFILE
 
-// Returns only in the worker proper (PID 2 of the new PID namespace); the original process exits
-// with the worker's status (or its signal). Call before any thread exists.
-Status EnterNamespaces();
-// Builds the private root (see above) inside the new mount namespace and enters it.
-// `code_root`: the code store, whose directories LOAD names (absolute).
-Status PrepareRoot(const std::string& code_root);
-// Does Enter's function-independent work ahead (see above); optional, Enter does what it did
-// not. Call after PrepareRoot and before any thread exists. On error the caller must exit.
-Status PrepareEnter();
-// Locks the process into the sandbox for the function whose code is in `code_dir`, which must
-// be a directory right below the code root. After this returns, the process is unprivileged
-// for good; on error the caller must exit.
+// Returns only in the worker proper (PID 2 of the new PID namespace), inside its private root;
+// the original process exits with the worker's status (or its signal). `code_root`: the code
+// store, whose directories LOAD names (absolute). Call before any thread exists.
+Status EnterNamespaces(const std::string& code_root);
+// Drops every privilege for good (see above). Call after EnterNamespaces and before any thread
+// exists. On error the caller must exit.
+Status DropPrivileges();
+// Shows the function whose code is in `code_dir`, which must be a directory right below the
+// code root, at its usual path, read-only; the rest of the store stays out of reach. Requires
+// DropPrivileges; at most once. On error the caller must exit.
 Status Enter(const std::string& code_dir);
 
 }  // namespace flint::runtime::sandbox

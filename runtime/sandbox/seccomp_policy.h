@@ -1,5 +1,5 @@
 // The worker's seccomp policy: an allow-list, the last layer of the sandbox (sandbox.h installs
-// it at LOAD, after the uid drop, and docs/security.md says what it stops).
+// it at the worker's start-up, after the uid drop, and docs/security.md says what it stops).
 //
 // Policy: a system call runs only if it is on the list (what V8, libnode, libuv, glibc and a
 // native C++ function legitimately need: memory, files, time, futexes, epoll, signals, sockets,
@@ -32,13 +32,8 @@ namespace flint::runtime::sandbox {
 std::span<const char* const> SeccompAllowedSyscalls();
 
 // Installs the policy on every thread of the calling process (TSYNC) and sets no_new_privs,
-// which lets an unprivileged process install it. For good: there is no way back. Loads the
-// program PrepareSeccompPolicy compiled if it ran, else compiles it now.
+// which lets an unprivileged process install it. For good: there is no way back. Compiling it
+// takes libseccomp about 1.5 ms, which is why a worker does it at start-up.
 [[nodiscard]] Status InstallSeccompPolicy();
-
-// Compiles the policy to its BPF program now, for InstallSeccompPolicy to load with one system
-// call later: libseccomp takes about 1.5 ms to compile it, too slow for a cold start's LOAD, so
-// a pre-warmed worker does it before. Idempotent. Nothing is installed.
-[[nodiscard]] Status PrepareSeccompPolicy();
 
 }  // namespace flint::runtime::sandbox

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "runtime/native/native_host.h"
 #include "runtime/sandbox/sandbox.h"
 #include "sdk/protocol/messages.h"
 
@@ -29,13 +30,21 @@ Worker::~Worker() {
 
 Status Worker::Start() {
   if (options_.sandbox) {
-    // Before V8 starts its threads: the sandbox's function-independent part, off LOAD's path.
-    FLINT_RETURN_IF_ERROR(sandbox::PrepareEnter());
+    // Before V8 starts its threads: the worker is unprivileged before it does anything else.
+    FLINT_RETURN_IF_ERROR(sandbox::DropPrivileges());
   }
   if (options_.runtime == "js") {
     Result<std::unique_ptr<Host>> host = MakeJsHost(this);
     if (!host.ok()) return host.status();
     host_ = std::move(*host);
+  }
+  if (options_.native_warmup_fd >= 0) {
+    if (options_.runtime == "cpp") {
+      // An optimisation only: a worker that cannot load it still serves.
+      (void)NativeHost::WarmUp("/proc/self/fd/" + std::to_string(options_.native_warmup_fd));
+    }
+    ::close(options_.native_warmup_fd);
+    options_.native_warmup_fd = -1;
   }
   wakeup_ = std::make_unique<loop::Timer>(loop_);
   FLINT_RETURN_IF_ERROR(channel_.Open(options_.fd));

@@ -41,6 +41,9 @@ struct WorkerOptions {
   ProcessTitle* title = nullptr;  // retitled after LOAD when set
   // Enter the sandbox (runtime/sandbox) at LOAD, before any function code is read.
   bool sandbox = false;
+  // flint-native-warmup.so, opened before the sandbox hid its directory; a C++ worker loads it
+  // at Start() (runtime/native/warmup.cc) and closes it. -1: none.
+  int native_warmup_fd = -1;
 };
 
 class Worker final : public loop::FrameChannel::Delegate, public Host::Delegate {

@@ -13,9 +13,11 @@ def launch(build, extra_args=(), prefix="flint-bench-"):
     """Returns (data_dir, log_file, process, url) once flintd has written its URL file."""
     data = tempfile.mkdtemp(prefix=prefix)
     log = open(os.path.join(data, "flintd.log"), "w")
+    # Quiet unless the caller asks for another level (e.g. debug: every cold start's timings).
+    level = [] if "--log-level" in extra_args else ["--log-level", "warn"]
     proc = subprocess.Popen(
         [os.path.join(build, "scheduler", "flintd"), "--listen", "127.0.0.1:0",
-         "--data-dir", data, "--log-level", "warn", *extra_args],
+         "--data-dir", data, *level, *extra_args],
         stdout=log, stderr=log, start_new_session=True)
     url_file = os.path.join(data, "flintd.url")
     deadline = time.time() + 20

@@ -71,6 +71,14 @@ std::string CodeFileContaining(const FlintdProcess& flintd, const std::string& n
   return "";
 }
 
+// The directory of the code store holding a C++ function's shared object.
+std::string SharedObjectDir(const FlintdProcess& flintd) {
+  for (const auto& e : fs::recursive_directory_iterator(flintd.data_dir())) {
+    if (e.is_regular_file() && e.path().extension() == ".so") return e.path().parent_path();
+  }
+  return "";
+}
+
 // The cgroup directories flintd `pid` made in every hierarchy on this host.
 std::vector<std::string> CgroupDirsOf(pid_t pid) {
   std::vector<std::string> out;
@@ -101,6 +109,13 @@ TEST_CASE("A C++ function cannot see or reach anything outside its sandbox", "[i
   std::string other = CodeFileContaining(flintd, "fine");
   REQUIRE_FALSE(other.empty());
   CHECK(Attempt(flintd, "read", other) == "ENOENT");
+  // Nor in the store staged for the sandbox's PID 1 (code root = <data dir>/code).
+  std::string in_store = other.substr(other.find("/code/") + 6);
+  CHECK(Attempt(flintd, "read", "/.flint-code/store/" + in_store) == "EACCES");
+  CHECK(Attempt(flintd, "read", "/.flint-code") == "EACCES");
+  std::string own = SharedObjectDir(flintd);
+  REQUIRE_FALSE(own.empty());
+  CHECK(Attempt(flintd, "write", own + "/evil") == "EROFS");
   CHECK(Attempt(flintd, "read", flintd.data_dir() + "/flint.db") == "ENOENT");
   CHECK(Attempt(flintd, "write", "/etc/evil") == "EROFS");
   CHECK(Attempt(flintd, "write", "/usr/evil") == "EROFS");

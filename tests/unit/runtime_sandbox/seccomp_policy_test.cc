@@ -54,14 +54,9 @@ struct ChildEnd {
   int status = 0;
 };
 
-// How the child gets the policy: compiled by InstallSeccompPolicy itself, or compiled ahead by
-// PrepareSeccompPolicy (as a pre-warmed worker does) and only loaded by InstallSeccompPolicy.
-enum class Compile { kAtInstall, kAhead };
-
 // Runs `probe` in a child under the policy. The child never returns into Catch2: it leaves with
 // _exit.
-ChildEnd ForkUnderPolicy(const std::function<std::string()>& probe,
-                         Compile compile = Compile::kAtInstall) {
+ChildEnd ForkUnderPolicy(const std::function<std::string()>& probe) {
   int out[2];
   REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
   pid_t child = ::fork();
@@ -75,8 +70,7 @@ ChildEnd ForkUnderPolicy(const std::function<std::string()>& probe,
       WriteAll(out[1], "cannot drop root: " + Outcome(-1));
       ::_exit(1);
     }
-    Status installed = compile == Compile::kAhead ? PrepareSeccompPolicy() : Status::Ok();
-    if (installed.ok()) installed = InstallSeccompPolicy();
+    Status installed = InstallSeccompPolicy();
     if (!installed.ok()) {
       WriteAll(out[1], "install failed: " + installed.ToString());
       ::_exit(1);
@@ -97,9 +91,8 @@ ChildEnd ForkUnderPolicy(const std::function<std::string()>& probe,
 }
 
 // What `probe` reported under the policy; the child must have exited normally.
-std::string UnderPolicy(const std::function<std::string()>& probe,
-                        Compile compile = Compile::kAtInstall) {
-  ChildEnd end = ForkUnderPolicy(probe, compile);
+std::string UnderPolicy(const std::function<std::string()>& probe) {
+  ChildEnd end = ForkUnderPolicy(probe);
   INFO("child reported: " << end.report);
   REQUIRE(WIFEXITED(end.status));  // not killed (a denied call fails; it does not raise SIGSYS)
   REQUIRE(WEXITSTATUS(end.status) == 0);
@@ -122,18 +115,18 @@ TEST_CASE("The seccomp policy installs without root and the process goes on", "[
         }) == "1 2 " + std::to_string(::geteuid() == 0 ? kNobody : ::getuid()));
 }
 
-TEST_CASE("A seccomp policy compiled ahead is the same policy", "[seccomp]") {
-  auto probe = [] {
-    int value = 0;
-    std::thread worker([&] { value = 1; });
-    worker.join();
-    return std::to_string(value) + " " + Outcome(::getpid()) + " " +
-           Outcome(::syscall(SYS_unshare, CLONE_NEWUSER)) + " " + Outcome(::syscall(SYS_clone3)) +
-           " " + std::to_string(::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
-  };
-  std::string at_install = UnderPolicy(probe, Compile::kAtInstall);
-  CHECK(at_install == "1 ok EPERM ENOSYS 1");
-  CHECK(UnderPolicy(probe, Compile::kAhead) == at_install);
+TEST_CASE("Threads started under the seccomp policy inherit it", "[seccomp]") {
+  // The worker installs the policy before it starts any thread (V8's among them).
+  CHECK(UnderPolicy([] {
+          std::string seen;
+          std::thread worker([&] {
+            seen = Outcome(::getpid()) + " " + Outcome(::syscall(SYS_unshare, CLONE_NEWUSER)) +
+                   " " + Outcome(::syscall(SYS_clone3)) + " " +
+                   std::to_string(::prctl(PR_GET_SECCOMP, 0, 0, 0, 0));
+          });
+          worker.join();
+          return seen;
+        }) == "ok EPERM ENOSYS 2");
 }
 
 TEST_CASE("The seccomp policy allows what a runtime needs", "[seccomp]") {
