@@ -45,6 +45,7 @@ uint64_t MicrosSince(Clock::time_point start) {
 class FunctionHost::Impl final : public ApiHost {
  public:
   explicit Impl(Delegate* delegate) : delegate_(delegate) {}
+  void WarmUp(v8::Local<v8::Context> context, v8::Local<v8::Object> internal);
   ~Impl() override;
 
   Status Init();
@@ -172,7 +173,44 @@ Status FunctionHost::Impl::Init() {
     return Internal("the JS globals did not export makeContext");
   }
   make_context_.Reset(iso, make_context.As<v8::Function>());
+  WarmUp(context, *internal);
   return Status::Ok();
+}
+
+void FunctionHost::Impl::WarmUp(v8::Local<v8::Context> context, v8::Local<v8::Object> internal) {
+  // What every LOAD does first runs once now, in the pre-warmed worker, so that V8 has compiled
+  // the globals' functions and set up its module machinery before a cold start needs them
+  // (setFunction's first call took 0.26 ms of a JS LOAD here, 0.09 ms after this). Nothing of
+  // it stays visible: setFunction gets the defaults LOAD overwrites, and the module is not
+  // registered anywhere.
+  v8::Isolate* iso = isolate();
+  v8::TryCatch try_catch(iso);
+  v8::Local<v8::Value> set_function;
+  v8::Local<v8::Value> args[] = {NewString(iso, ""), v8::Integer::New(iso, 0),
+                                 v8::Integer::New(iso, 128), v8::Object::New(iso)};
+  if (internal->Get(context, NewString(iso, "setFunction")).ToLocal(&set_function) &&
+      set_function->IsFunction()) {
+    if (set_function.As<v8::Function>()->Call(context, internal, 4, args).IsEmpty()) return;
+  }
+  constexpr char kSource[] =
+      "const greet = (name) => `Hello, ${name}!`;\n"
+      "export const handler = async (event) => ({\n"
+      "  statusCode: 200,\n"
+      "  headers: { 'content-type': 'application/json' },\n"
+      "  body: JSON.stringify({ message: greet(event?.name ?? 'world'), n: [1, 2].map((x) => x * "
+      "2) }),\n"
+      "});\n"
+      "export default handler;\n";
+  v8::ScriptOrigin origin(iso, NewString(iso, "flint:warm-up"), 0, 0, false, -1,
+                          v8::Local<v8::Value>(), false, false, /*is_module=*/true);
+  v8::ScriptCompiler::Source source(NewString(iso, kSource), origin);
+  v8::Local<v8::Module> module;
+  if (!v8::ScriptCompiler::CompileModule(iso, &source).ToLocal(&module)) return;
+  auto no_imports = [](v8::Local<v8::Context>, v8::Local<v8::String>, v8::Local<v8::FixedArray>,
+                       v8::Local<v8::Module>) -> v8::MaybeLocal<v8::Module> { return {}; };
+  if (module->InstantiateModule(context, no_imports).IsNothing()) return;
+  if (module->Evaluate(context).IsEmpty()) return;
+  iso->PerformMicrotaskCheckpoint();
 }
 
 uint64_t FunctionHost::Impl::CurrentOwner() const {
