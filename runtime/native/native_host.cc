@@ -129,12 +129,28 @@ std::string DlError() {
 uint32_t NativeHost::SupportedAbiVersion() { return FLINT_ABI_VERSION; }
 
 Status NativeHost::WarmUp(const std::string& path) {
-  dlerror();
-  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (lib == nullptr) return Unavailable("cannot load the warm-up object: " + DlError());
-  auto run = reinterpret_cast<int (*)()>(dlsym(lib, "flint_native_warmup"));
-  if (run == nullptr) return Unavailable("the warm-up object exports no flint_native_warmup");
-  (void)run();
+  // A host of its own, whose results go nowhere; the object stays loaded (see ~NativeHost).
+  struct Discard final : Delegate {
+    void OnLog(uint64_t, protocol::LogLevel, std::string_view) override {}
+    void OnResult(uint64_t, protocol::InvokeResult result) override { outcome = result.outcome; }
+    protocol::Outcome outcome = protocol::Outcome::kError;
+  } discard;
+  std::unique_ptr<NativeHost> host = Create(&discard);
+  protocol::LoadRequest load;
+  load.function_name = "flint-native-warmup";
+  load.runtime = "cpp";
+  size_t slash = path.rfind('/');
+  load.code_dir = path.substr(0, slash);
+  load.entry = path.substr(slash + 1);
+  Result<uint64_t> loaded = host->Load(load);
+  if (!loaded.ok()) return loaded.status();
+  protocol::InvokeRequest invoke;
+  invoke.request_id = "warm-up";
+  invoke.method = "GET";
+  invoke.raw_path = "/";
+  invoke.raw_query = "name=flint";
+  host->Invoke(1, invoke);
+  if (discard.outcome != protocol::Outcome::kOk) return Internal("the warm-up invocation failed");
   return Status::Ok();
 }
 

@@ -42,8 +42,9 @@ class NativeHost {
   // The C ABI version this worker supports (flint/abi.h's FLINT_ABI_VERSION).
   static uint32_t SupportedAbiVersion();
 
-  // Loads flint-native-warmup.so from `path` and runs it (runtime/native/warmup.cc): a
-  // pre-warmed worker does, so that a function's dlopen at LOAD is quicker. It stays loaded.
+  // Loads flint-native-warmup.so from `path` into a host of its own and invokes it once
+  // (runtime/native/warmup.cc): a pre-warmed worker does, so that a function's dlopen and first
+  // invocation at LOAD are quicker. The object stays loaded.
   static Status WarmUp(const std::string& path);
 
   // `delegate` must outlive the host.

@@ -77,6 +77,13 @@ protocol::InvokeResult InvokeOnce(NativeHost* host, Recorder* recorder, uint64_t
   return recorder->results.back();
 }
 
+TEST_CASE("The warm-up object loads and answers through a host of its own", "[native]") {
+  Status warmed = NativeHost::WarmUp(FLINT_WARMUP_SO);
+  INFO(warmed.ToString());
+  CHECK(warmed.ok());
+  CHECK_FALSE(NativeHost::WarmUp(std::string(FLINT_TEST_SO_DIR) + "/missing.so").ok());
+}
+
 TEST_CASE("NativeHost passes the request and context and returns the response", "[native]") {
   Recorder recorder;
   auto host = Loaded(&recorder);
