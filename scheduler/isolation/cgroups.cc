@@ -243,6 +243,12 @@ class CgroupsBase : public Cgroups {
     return written;
   }
 
+  Status PresetLimits(const std::string& name, const Limits& limits) override {
+    auto it = groups_.find(name);
+    if (it == groups_.end()) return NotFound("no cgroup " + name);
+    return WriteLimits(name, *it->second, limits);
+  }
+
   Result<Usage> ReadUsage(const std::string& name) override {
     auto it = groups_.find(name);
     if (it == groups_.end()) return NotFound("no cgroup " + name);

@@ -14,8 +14,9 @@
 // the cgroup file system costs more than the read itself, and ReadUsage runs on the event loop
 // after invocations, SetLimits on the cold-start path. It writes the limits that do not depend
 // on the function (CPU period, pids, swap) at once, so SetLimits at LOAD writes only the memory
-// and CPU quota; the limit files are closed once written (a worker is loaded once), the usage
-// files when the cgroup is removed.
+// and CPU quota, or nothing when PresetLimits wrote them already; the limit files are closed
+// once SetLimits has written them (a worker is loaded once), the usage files when the cgroup is
+// removed.
 //
 // Tests substitute a fake through the interface. Loop thread only (no internal locking).
 #pragma once
@@ -66,6 +67,11 @@ class Cgroups {
   virtual Result<std::vector<std::string>> Create(const std::string& name) = 0;
   // Makes the cgroup's files hold `limits` (files that hold them already are not written).
   virtual Status SetLimits(const std::string& name, const Limits& limits) = 0;
+  // The same ahead of LOAD, for a pre-warmed worker (flintd presets the smallest function
+  // size's limits, the most common): SetLimits at LOAD then writes nothing for a function of
+  // that size and only what differs for another. Only raise limits after a preset (lowering
+  // the memory limit below a process's use fails).
+  virtual Status PresetLimits(const std::string& name, const Limits& limits) = 0;
   virtual Result<Usage> ReadUsage(const std::string& name) = 0;
   // Removes the cgroup. Unavailable (retry later) while a process is still inside.
   virtual Status Remove(const std::string& name) = 0;

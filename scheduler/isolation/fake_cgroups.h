@@ -24,6 +24,11 @@ class FakeCgroups final : public Cgroups {
     limits[name] = l;
     return Status::Ok();
   }
+  Status PresetLimits(const std::string& name, const Limits& l) override {
+    if (!live.count(name)) return NotFound("fake: no cgroup " + name);
+    presets[name] = l;
+    return Status::Ok();
+  }
   Result<Usage> ReadUsage(const std::string& name) override {
     if (!live.count(name)) return NotFound("fake: no cgroup " + name);
     return usage[name];
@@ -35,6 +40,7 @@ class FakeCgroups final : public Cgroups {
     return Status::Ok();
   }
 
+  std::map<std::string, Limits> presets;  // by PresetLimits
   bool fail_create = false;
   std::set<std::string> live;
   std::set<std::string> busy;

@@ -147,6 +147,10 @@ TEST_CASE("Cgroups (root): limits written at LOAD and rewritten later land in th
         std::to_string(iso::kPidsMax));
   std::string memory_file = v1 ? "memory.limit_in_bytes" : "memory.max";
   std::string cpu_file = v1 ? "cpu.cfs_quota_us" : "cpu.max";
+  // A preset (a pre-warmed worker's) is in the files at once; SetLimits then raises it.
+  REQUIRE(cgroups.PresetLimits("limits-test", iso::LimitsForMemory(128)).ok());
+  CHECK(Slurp(CgroupFilePath(cgroups, "limits-test", "memory", memory_file)) ==
+        std::to_string(128ull << 20));
   REQUIRE(cgroups.SetLimits("limits-test", iso::LimitsForMemory(256)).ok());
   CHECK(Slurp(CgroupFilePath(cgroups, "limits-test", "memory", memory_file)) ==
         std::to_string(256ull << 20));
