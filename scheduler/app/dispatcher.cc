@@ -314,10 +314,10 @@ void Dispatcher::Finish(InvocationId id, HttpResponse response, bool error,
         return from == 0 || to == 0 ? -1 : static_cast<int64_t>(to - from) / 1000;
       };
       spdlog::debug(
-          "cold start {}: request -> LOAD sent {} us, -> LOADED {} us (worker init {} us), "
+          "cold start {} ({}): request -> LOAD sent {} us, -> LOADED {} us (worker init {} us), "
           "-> RESULT {} us",
-          inv.request_id, us(inv.received_ns, load_sent), us(load_sent, inv.loaded_ns), inv.init_us,
-          us(inv.loaded_ns, now));
+          inv.request_id, inv.pool_key, us(inv.received_ns, load_sent),
+          us(load_sent, inv.loaded_ns), inv.init_us, us(inv.loaded_ns, now));
     }
   }
   if (options_.isolation_off) {
@@ -443,7 +443,11 @@ bool Dispatcher::StartWorkerFor(const std::string& key, PoolEntry& entry, bool f
   w->set_pool_key(key);
   capacity_.Charge(w->id(), fn.name, fn.config.memory_mb);
   entry.pool.AddStarting(w->id());
-  if (for_request) entry.started_ns[w->id()] = uv_hrtime();
+  if (for_request) {
+    entry.started_ns[w->id()] = uv_hrtime();
+  } else {
+    ahead_started_ns_[w->id()] = uv_hrtime();
+  }
   if (w->state() == Worker::State::kGeneric) {
     LoadWorker(w, MakeLoadRequest(fn), fn.config.network == "outbound");
   }
@@ -480,6 +484,7 @@ Result<Worker*> Dispatcher::AcquireWorker(const std::string& runtime) {
     // a millisecond or more, which this cold start would otherwise wait for.
     return w;
   }
+  spdlog::debug("no pre-warmed {} worker is ready: spawning one", runtime);
   return SpawnWorker(runtime);
 }
 
@@ -538,6 +543,16 @@ void Dispatcher::RemoveCgroup(WorkerId id) {
   cgroups_to_remove_.push_back(id);
 }
 
+uint64_t Dispatcher::ReloadDelayMs() const {
+  if (!generic_js_.ready.empty() || !generic_cpp_.ready.empty()) return 0;
+  return kHousekeepingMs + generic_spawn_us_.Percentile(90) / 1000;
+}
+
+bool Dispatcher::GenericLow() const {
+  return generic_js_.ready.size() + generic_js_.spawning < options_.prewarm_js / 2 ||
+         generic_cpp_.ready.size() + generic_cpp_.spawning < options_.prewarm_cpp / 2;
+}
+
 void Dispatcher::RefillGeneric() {
   if (shutting_down_) return;
   for (const auto& [runtime, want] :
@@ -582,6 +597,14 @@ void Dispatcher::OnWorkerHello(Worker* worker) {
     GenericPool& generic = GenericFor(worker->runtime());
     generic.spawning--;
     generic.ready.push_back(worker->id());
+    generic_spawn_us_.Add((uv_hrtime() - worker->spawned_at_ns()) / 1000);
+    if (options_.cgroups != nullptr) {
+      // The smallest function size's limits, the most common: LoadWorker then writes nothing
+      // for such a function (two cgroup writes, ~30 us, off the cold start). Best effort:
+      // SetLimits at LOAD writes whatever this could not.
+      (void)options_.cgroups->PresetLimits(CgroupName(worker->id()),
+                                           isolation::LimitsForMemory(kMinMemoryMb));
+    }
     return;
   }
   auto pool = pools_.find(worker->pool_key());
@@ -616,6 +639,10 @@ void Dispatcher::OnWorkerLoaded(Worker* worker, const protocol::Loaded& loaded) 
   if (auto started = entry.started_ns.find(worker->id()); started != entry.started_ns.end()) {
     entry.cold_latency.Add((uv_hrtime() - started->second) / 1000);
     entry.started_ns.erase(started);
+  }
+  if (auto ahead = ahead_started_ns_.find(worker->id()); ahead != ahead_started_ns_.end()) {
+    prewarm_lead_.Add((uv_hrtime() - ahead->second) / 1000);
+    ahead_started_ns_.erase(ahead);
   }
   spdlog::debug("worker {} loaded {} in {} us ({} us since spawn)", worker->id(),
                 worker->pool_key(), loaded.init_duration_us,
@@ -659,6 +686,7 @@ void Dispatcher::OnWorkerLoadFailed(Worker* worker, const std::string& message) 
   FailQueue(*pool->second, why);
   pool->second->pool.WorkerGone(worker->id(), NowMs());
   pool->second->started_ns.erase(worker->id());
+  ahead_started_ns_.erase(worker->id());
   capacity_.Release(worker->id());
 }
 
@@ -737,6 +765,7 @@ void Dispatcher::OnWorkerExit(Worker* worker, const std::string& reason) {
   worker->in_flight().clear();
   capacity_.Release(id);
   RemoveCgroup(id);
+  ahead_started_ns_.erase(id);
   if (pool != pools_.end()) {
     PoolEntry& entry = *pool->second;
     entry.started_ns.erase(id);
@@ -858,10 +887,12 @@ void Dispatcher::Housekeeping() {
   }
 
   // Keep-alive: stop idle workers past their keep-alive; drain old versions; drop empty pools.
+  uint64_t reload_delay = ReloadDelayMs();
   for (auto it = pools_.begin(); it != pools_.end();) {
     PoolEntry& entry = *it->second;
-    std::vector<WorkerId> stop =
-        entry.draining || shutting_down_ ? entry.pool.TakeIdle(now) : entry.pool.TakeExpired(now);
+    std::vector<WorkerId> stop = entry.draining || shutting_down_
+                                     ? entry.pool.TakeIdle(now)
+                                     : entry.pool.TakeExpired(now, reload_delay);
     for (WorkerId wid : stop) {
       capacity_.Release(wid);
       if (auto w = workers_.find(wid); w != workers_.end()) w->second->Stop(1000);
@@ -877,14 +908,27 @@ void Dispatcher::Housekeeping() {
   }
 
   if (!shutting_down_) {
+    // Adaptive pre-warms start early enough for how long they take to load on this node now.
+    for (auto& [key, entry] : pools_) {
+      if (entry->draining || entry->pool.policy().keep_alive_mode != KeepAliveMode::kAdaptive) {
+        continue;
+      }
+      uint64_t lead = prewarm_lead_.LeadMs(entry->pool.cold_start_cost_ms());
+      if (lead == entry->pool.prewarm_lead_ms()) continue;
+      entry->pool.set_prewarm_lead_ms(lead);
+      ArmScaleTimer(*entry);
+    }
     ScalePools();
     // Spawning blocks the loop until the child has joined its cgroups and exec'd (milliseconds,
     // far more under load): not while a cold start is being answered, which would wait for it
-    // (tools/bench/coldstart.py's p99). Deferred for at most kMaxRefillDeferrals passes.
+    // (tools/bench/coldstart.py's p99). Deferred for at most kMaxRefillDeferrals passes, and
+    // not at all once fewer than half the pre-warmed workers are left: cold starts and adaptive
+    // pre-warms (several a second on a busy node) would soon find none and spawn on their own,
+    // each later than a LOAD and the next one slower still.
     bool cold_in_flight = std::any_of(invocations_.begin(), invocations_.end(), [](const auto& i) {
       return i.second.cold && i.second.worker != 0;
     });
-    if (!cold_in_flight || ++refill_deferrals_ > kMaxRefillDeferrals) {
+    if (!cold_in_flight || GenericLow() || ++refill_deferrals_ > kMaxRefillDeferrals) {
       refill_deferrals_ = 0;
       RefillGeneric();
     }
@@ -925,14 +969,18 @@ void Dispatcher::OnScaleTimer() {
   scale_due_ms_ = 0;
   if (shutting_down_) return;
   uint64_t now = NowMs();
+  uint64_t reload_delay = ReloadDelayMs();
   std::optional<uint64_t> next;
   for (auto& [key, entry] : pools_) {
     if (entry->draining) continue;
-    for (WorkerId wid : entry->pool.TakeExpired(now)) {
+    for (WorkerId wid : entry->pool.TakeExpired(now, reload_delay)) {
       capacity_.Release(wid);
       if (auto w = workers_.find(wid); w != workers_.end()) w->second->Stop(1000);
     }
-    if (entry->pool.TakePrewarm(now)) (void)StartWorkerFor(key, *entry, /*for_request=*/false);
+    if (entry->pool.TakePrewarm(now)) {
+      spdlog::debug("{}: pre-warming a worker for the predicted next call", key);
+      (void)StartWorkerFor(key, *entry, /*for_request=*/false);
+    }
     // Deadlines still due now could not be acted on (min_instances, no memory): housekeeping
     // retries those; the timer waits only for future ones.
     for (auto due : {entry->pool.NextExpiry(), entry->pool.NextPrewarm(now)}) {

@@ -223,6 +223,11 @@ class Dispatcher final : public Worker::Observer {
                    const meter::InvocationRecord& record);
   void FailQueue(PoolEntry& entry, const flint::Status& why);
   void RefillGeneric();
+  // How much longer than a LOAD starting a worker now would take: 0 while a pre-warmed generic
+  // worker is ready, else the wait for a refill and a spawn (recent spawns' p90).
+  uint64_t ReloadDelayMs() const;
+  // Fewer than half of the wanted pre-warmed workers (of either runtime) are ready or spawning.
+  bool GenericLow() const;
   void Housekeeping();
   // Keep-alive expiry and adaptive pre-warming on time, not at housekeeping's 100 ms grain:
   // ArmScaleTimer brings the timer forward to `entry`'s next deadline (after its events);
@@ -274,6 +279,11 @@ class Dispatcher final : public Worker::Observer {
   WorkerId next_worker_id_ = 1;
   InvocationId next_invocation_id_ = 1;
   uint32_t refill_deferrals_ = 0;  // housekeeping passes that put off RefillGeneric
+  // Workers started ahead of a request (adaptive pre-warms, min_instances) and when: how long
+  // they take to load sets the adaptive pools' pre-warm lead.
+  std::unordered_map<WorkerId, uint64_t> ahead_started_ns_;
+  PrewarmLead prewarm_lead_;
+  LatencyWindow generic_spawn_us_ = LatencyWindow(256);  // generic workers: spawn -> HELLO
   // Per worker, what the meter last read from its cgroup (Finish reads it at most once per
   // kCgroupUsageIntervalMs) and the handler CPU metered since.
   struct CgroupUsageSample {

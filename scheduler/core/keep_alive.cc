@@ -132,4 +132,31 @@ void AdaptiveKeepAlive::Recompute() {
   windows_.keep_alive_ms = end > prewarm ? end - prewarm : 0;
 }
 
+void PrewarmLead::Add(uint64_t micros) {
+  latencies_us_.Add(micros);
+  stale_ = true;
+}
+
+uint64_t PrewarmLead::LeadMs(uint64_t cold_start_cost_ms) const {
+  if (latencies_us_.size() == 0) return 0;
+  if (stale_) {
+    quantiles_ms_.clear();
+    for (double p : {50.0, 75.0, 90.0, 95.0, 98.0, 99.0, 99.5, 99.8, 100.0}) {
+      quantiles_ms_.emplace_back(p, (latencies_us_.Percentile(p) + 999) / 1000);
+    }
+    stale_ = false;
+  }
+  double cost = static_cast<double>(cold_start_cost_ms);
+  uint64_t best_lead = 0;
+  double best = 0;
+  for (const auto& [p, lead_ms] : quantiles_ms_) {
+    double value = static_cast<double>(lead_ms) + cost * (100.0 - p) / 100.0;
+    if (p == quantiles_ms_.front().first || value < best) {
+      best = value;
+      best_lead = lead_ms;
+    }
+  }
+  return best_lead;
+}
+
 }  // namespace flint::scheduler

@@ -33,8 +33,15 @@
 //    cost rule applies without pre-warming (the paper waits for a representative histogram,
 //    keeping a rare function's worker for the standard keep-alive meanwhile);
 //  - counts are halved once they pass `max_samples`, so old behaviour fades out;
-//  - the pre-warm starts `prewarm_lead_ms` earlier still, for the time a worker takes to be
-//    loaded (negligible against minute-scale windows, decisive for short ones);
+//  - the pre-warm starts `prewarm_lead_ms` earlier still, and Pool earlier again by a lead its
+//    caller measures (PrewarmLead, below): the time a worker takes to be loaded, negligible
+//    against minute-scale windows and decisive for short ones, grows tenfold on a busy node;
+//  - a worker is unloaded only when its reload is cheap: flintd keeps it through its window
+//    instead when no pre-warmed generic worker is ready and the pre-warm is due before one
+//    could be spawned (Pool::TakeExpired), since the pre-warm would then be a process spawn,
+//    later than the call and a further load on a node short of workers already; and when the
+//    lead covers the whole pre-warm window (loading takes as long as the gap) it is kept from
+//    the call on;
 //  - the window is for one worker: Pool keeps the other idle workers of a function (started for
 //    concurrent calls) no longer than the fixed keep-alive.
 //
@@ -45,7 +52,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
+
+#include "scheduler/core/latency_window.h"
 
 namespace flint::scheduler {
 
@@ -70,7 +80,8 @@ struct AdaptiveKeepAliveOptions {
   double min_gain = 0.05;
   uint32_t max_samples = 1000;  // counts are halved beyond this many
   // Pre-warm this much earlier again: a pre-warm is a LOAD into a pre-warmed generic worker
-  // (1-3 ms; more when a process must be spawned); flintd's timer fires on time (1 ms).
+  // (1-3 ms on a quiet node; flintd adds the lead it measures, see PrewarmLead); flintd's timer
+  // fires on time (1 ms).
   uint64_t prewarm_lead_ms = 5;
 };
 
@@ -95,6 +106,11 @@ class AdaptiveKeepAlive {
   std::optional<uint64_t> last_arrival_ms() const { return last_arrival_ms_; }
   uint64_t samples() const { return total_; }
 
+  // The idle worker time worth one cold start avoided (the option, 0 resolved).
+  uint64_t cold_start_cost_ms() const {
+    return options_.cold_start_cost_ms != 0 ? options_.cold_start_cost_ms : 450'000;
+  }
+
   // Exposed for tests: the bin an inter-arrival time falls in, and a bin's [lower, upper) ms.
   size_t BinOf(uint64_t gap_ms) const;
   uint64_t BinLower(size_t bin) const { return edges_[bin]; }
@@ -112,6 +128,37 @@ class AdaptiveKeepAlive {
   uint64_t since_recompute_ = 0;  // arrivals since windows_ was last computed
   std::optional<uint64_t> last_arrival_ms_;
   KeepAliveWindows windows_;
+};
+
+// PrewarmLead: how much earlier than its window a pre-warm should start, learned from how long
+// recent pre-warms took to be ready (from the pre-warm's start to the worker having loaded the
+// function). A LOAD into a pre-warmed generic worker takes 1-3 ms on a quiet node, tens of ms
+// on a busy one, and a pre-warm that must spawn a process hundreds: a fixed lead is either too
+// short when the node is busy (the call comes first and is cold) or idle time wasted when it
+// is quiet.
+//
+// The lead L trades the two at the pool's price of a cold start: starting L earlier holds the
+// pre-warmed worker about L longer, and a pre-warm slower than L risks its call, so L
+// minimises  L + cold_start_cost_ms * P(pre-warm time > L)  over the recent samples (taken at
+// percentiles 50..100; 0 before any sample). At a real day's prices (a cold start is worth
+// minutes of idle time) that is the slowest recent pre-warm; in a time-compressed replay, where
+// a cold start is worth seconds, a high percentile short of the rare spawns. The lead comes on
+// top of AdaptiveKeepAliveOptions::prewarm_lead_ms and the window's margin. Loop thread only.
+class PrewarmLead {
+ public:
+  explicit PrewarmLead(size_t samples = 512) : latencies_us_(samples) {}
+
+  // One pre-warm's time from its start to the worker having loaded the function.
+  void Add(uint64_t micros);
+  // The lead (ms) for a pool that prices a cold start at `cold_start_cost_ms`.
+  uint64_t LeadMs(uint64_t cold_start_cost_ms) const;
+
+ private:
+  LatencyWindow latencies_us_;
+  // Percentile -> latency (ms), recomputed when samples were added since (lazily, mutable:
+  // LeadMs is asked once per pool per housekeeping pass).
+  mutable std::vector<std::pair<double, uint64_t>> quantiles_ms_;
+  mutable bool stale_ = false;
 };
 
 }  // namespace flint::scheduler

@@ -66,6 +66,7 @@ std::vector<InvocationId> Pool::WorkerReady(WorkerId id, uint64_t now_ms) {
   it->second.ready = true;
   it->second.last_used_ms = now_ms;
   it->second.idle_since_ms = now_ms;
+  it->second.keep_through_window = false;
   return FillFromQueue(id, it->second);
 }
 
@@ -76,6 +77,7 @@ std::vector<InvocationId> Pool::InvocationDone(WorkerId id, uint64_t now_ms) {
   it->second.in_flight--;
   it->second.last_used_ms = now_ms;
   it->second.idle_since_ms = now_ms;
+  it->second.keep_through_window = false;
   return FillFromQueue(id, it->second);
 }
 
@@ -116,28 +118,46 @@ WorkerId Pool::Primary() const {
   return primary;
 }
 
+uint64_t Pool::PrewarmStart(const KeepAliveWindows& win) const {
+  // Invariant: learned implies at least one arrival.
+  return *adaptive_.last_arrival_ms() + win.prewarm_ms - std::min(win.prewarm_ms, prewarm_lead_ms_);
+}
+
+uint64_t Pool::WindowEnd(const KeepAliveWindows& win) const {
+  return *adaptive_.last_arrival_ms() + win.prewarm_ms + win.keep_alive_ms;
+}
+
 uint64_t Pool::ExpiryOf(const Worker& w, bool primary) const {
   KeepAliveWindows win = windows();
   uint64_t fixed_end = w.last_used_ms + policy_.keep_alive_ms;
   if (!win.learned) return fixed_end;
-  // Invariant: learned implies at least one arrival.
-  uint64_t start = *adaptive_.last_arrival_ms() + win.prewarm_ms;
-  uint64_t end = start + win.keep_alive_ms;
+  uint64_t start = PrewarmStart(win);
+  uint64_t end = WindowEnd(win);
   // Idle before the predicted window opens: unload now, TakePrewarm brings a worker back.
-  if (win.prewarm_ms > 0 && w.idle_since_ms < start) return w.idle_since_ms;
+  if (win.prewarm_ms > 0 && w.idle_since_ms < start && !w.keep_through_window) {
+    return w.idle_since_ms;
+  }
   // The window predicts the next call, which one worker serves: the others (started for
   // concurrent calls) are kept no longer than the fixed keep-alive would keep them either.
   if (!primary) end = std::min(end, fixed_end);
   return std::max(end, w.idle_since_ms);
 }
 
-std::vector<WorkerId> Pool::TakeExpired(uint64_t now_ms) {
+std::vector<WorkerId> Pool::TakeExpired(uint64_t now_ms, uint64_t reload_delay_ms) {
   std::vector<std::pair<uint64_t, WorkerId>> expired;
   WorkerId primary = Primary();
-  for (const auto& [wid, w] : workers_) {
-    if (w.idle() && now_ms >= ExpiryOf(w, wid == primary)) {
-      expired.emplace_back(w.last_used_ms, wid);
+  KeepAliveWindows win = windows();
+  for (auto& [wid, w] : workers_) {
+    if (!w.idle() || now_ms < ExpiryOf(w, wid == primary)) continue;
+    // An unload ahead of the window is worth it only if the pre-warm that replaces the worker
+    // will be on time; else the worker is kept for the predicted call.
+    if (reload_delay_ms > 0 && !w.keep_through_window && wid == primary && win.learned &&
+        win.prewarm_ms > 0 && w.idle_since_ms < PrewarmStart(win) &&
+        PrewarmStart(win) < now_ms + reload_delay_ms) {
+      w.keep_through_window = true;
+      continue;
     }
+    expired.emplace_back(w.last_used_ms, wid);
   }
   std::sort(expired.begin(), expired.end());
   size_t spare =
@@ -188,8 +208,7 @@ bool Pool::TakePrewarm(uint64_t now_ms) {
   if (!adaptive() || prewarm_taken_ || !workers_.empty()) return false;
   KeepAliveWindows win = adaptive_.windows();
   if (!win.learned || win.prewarm_ms == 0) return false;
-  uint64_t start = *adaptive_.last_arrival_ms() + win.prewarm_ms;
-  if (now_ms < start || now_ms >= start + win.keep_alive_ms) return false;
+  if (now_ms < PrewarmStart(win) || now_ms >= WindowEnd(win)) return false;
   prewarm_taken_ = true;
   return true;
 }
@@ -198,9 +217,8 @@ std::optional<uint64_t> Pool::NextPrewarm(uint64_t now_ms) const {
   if (!adaptive() || prewarm_taken_ || !workers_.empty()) return std::nullopt;
   KeepAliveWindows win = adaptive_.windows();
   if (!win.learned || win.prewarm_ms == 0) return std::nullopt;
-  uint64_t start = *adaptive_.last_arrival_ms() + win.prewarm_ms;
-  if (now_ms >= start + win.keep_alive_ms) return std::nullopt;  // the window has passed
-  return start;
+  if (now_ms >= WindowEnd(win)) return std::nullopt;  // the window has passed
+  return PrewarmStart(win);
 }
 
 std::vector<std::pair<WorkerId, uint64_t>> Pool::Evictable() const {

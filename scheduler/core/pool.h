@@ -18,7 +18,9 @@
 // Keep-alive is either fixed (an idle worker stops `keep_alive_ms` after its last use) or
 // adaptive (AdaptiveKeepAlive learns the inter-arrival times; once it has, the most recently
 // used worker is kept only inside the predicted window, the others no longer than the fixed
-// keep-alive, and TakePrewarm() asks for a worker shortly before the next predicted call).
+// keep-alive, and TakePrewarm() asks for a worker shortly before the next predicted call,
+// earlier by the caller's set_prewarm_lead_ms(); a worker is unloaded ahead of its window only
+// while the caller says a reload is cheap, see TakeExpired()).
 // An adaptive pool behaves as a fixed one until its second arrival. NextExpiry() and
 // NextPrewarm() say when the caller must next call TakeExpired() and TakePrewarm().
 #pragma once
@@ -91,7 +93,13 @@ class Pool {
 
   // Idle workers whose keep-alive has passed at `now_ms`, least recently used first, never
   // leaving fewer than min_instances workers. They are removed; the caller stops them.
-  std::vector<WorkerId> TakeExpired(uint64_t now_ms);
+  // `reload_delay_ms`: how much longer than a LOAD a pre-warm would take if it started now
+  // (flintd: 0 while a pre-warmed generic worker is ready, else about the time to spawn one).
+  // A worker that an adaptive window would unload ahead of the predicted call, and whose
+  // pre-warm would be due sooner than that, is kept through the window instead (and not offered
+  // again until it has run another call): the pre-warm would have to spawn a process, later
+  // than the call and a further load on a node already short of workers.
+  std::vector<WorkerId> TakeExpired(uint64_t now_ms, uint64_t reload_delay_ms = 0);
   // Idle workers, removed from the pool (for draining an old version).
   std::vector<WorkerId> TakeIdle(uint64_t now_ms);
   // When the next idle worker expires, if any; none while the pool has no more than
@@ -109,6 +117,14 @@ class Pool {
   // When TakePrewarm would next answer true (if nothing arrives before), if ever after
   // `now_ms` (a time <= now_ms: now). With NextExpiry, what a caller's timer waits for.
   std::optional<uint64_t> NextPrewarm(uint64_t now_ms) const;
+  // Adaptive keep-alive: start pre-warms this much earlier than the learned windows say (the
+  // caller's measure of how long a pre-warm takes to be ready, PrewarmLead), never before the
+  // last arrival. A worker that became idle after the (earlier) pre-warm time is kept, not
+  // unloaded: when a pre-warm takes as long as the gap, the worker stays from the call on.
+  void set_prewarm_lead_ms(uint64_t lead_ms) { prewarm_lead_ms_ = lead_ms; }
+  uint64_t prewarm_lead_ms() const { return prewarm_lead_ms_; }
+  // The idle worker time this pool's adaptive policy prices one cold start at.
+  uint64_t cold_start_cost_ms() const { return adaptive_.cold_start_cost_ms(); }
   // Idle workers that may be evicted for another function (beyond min_instances), each with
   // the time it became idle, least recently used first.
   std::vector<std::pair<WorkerId, uint64_t>> Evictable() const;
@@ -132,6 +148,9 @@ class Pool {
     uint32_t in_flight = 0;
     uint64_t last_used_ms = 0;
     uint64_t idle_since_ms = 0;  // meaningful while ready and in_flight == 0
+    // TakeExpired found no cheap reload for it: kept until its window ends, not unloaded
+    // ahead of it. Cleared when it next becomes idle.
+    bool keep_through_window = false;
     bool idle() const { return ready && in_flight == 0; }
   };
   bool NeedsAnotherWorker() const;
@@ -140,6 +159,10 @@ class Pool {
   // recently used ready worker, the one an adaptive window keeps (Primary()).
   uint64_t ExpiryOf(const Worker& worker, bool primary) const;
   WorkerId Primary() const;  // 0 if no worker is ready
+  // Learned windows with pre-warming: when the pre-warm is due (the lead applied) and when the
+  // window ends, for the last arrival.
+  uint64_t PrewarmStart(const KeepAliveWindows& win) const;
+  uint64_t WindowEnd(const KeepAliveWindows& win) const;
   // Adds the idle time of `worker` up to `now_ms` if it is idle (it is leaving idleness).
   void EndIdle(const Worker& worker, uint64_t now_ms);
   bool adaptive() const { return policy_.keep_alive_mode == KeepAliveMode::kAdaptive; }
@@ -154,7 +177,8 @@ class Pool {
   PoolPolicy policy_;
   AdaptiveKeepAlive adaptive_;
   bool prewarm_taken_ = false;  // TakePrewarm answered true since the last arrival
-  uint64_t idle_ms_ = 0;        // idle time of workers no longer idle
+  uint64_t prewarm_lead_ms_ = 0;
+  uint64_t idle_ms_ = 0;  // idle time of workers no longer idle
   std::map<WorkerId, Worker> workers_;
   std::deque<InvocationId> queue_;
 };

@@ -38,6 +38,11 @@ does not (see docs/benchmarks.md).
   python3 tools/bench/trace_replay.py --build build-replay --functions 50 --compress 144 \
       --prewarm 8 --flintd-arg=--no-isolation --simulate     # ~11 min per policy
   python3 tools/bench/trace_replay.py --build build-replay --simulate-only   # the model, seconds
+  # where the time goes: every pre-warm and cold start in /tmp/replay-POLICY.log; --hours 4
+  # replays only the day's first 4 hours (~2 min per policy)
+  python3 tools/bench/trace_replay.py --build build-replay --functions 50 --compress 144 \
+      --prewarm 8 --flintd-arg=--no-isolation --flintd-arg=--log-level --flintd-arg=debug \
+      --keep-log /tmp/replay --hours 4
 """
 import argparse
 import concurrent.futures
@@ -47,6 +52,7 @@ import json
 import math
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -250,7 +256,7 @@ def run_policy(args, events, label, flintd_flags, deploy_flags):
         replay_s = time.monotonic() - t0
         # Like the model, count the idle time after the day's last call until keep-alive lets
         # the workers go (fixed 10 minutes: 10 minutes; adaptive: its windows), up to --tail.
-        tail = t0 + (DAY + args.tail) / args.compress - time.monotonic()
+        tail = t0 + (args.hours * 3600.0 + args.tail) / args.compress - time.monotonic()
         if tail > 0:
             time.sleep(tail)
         status = flintd.pools()
@@ -261,6 +267,9 @@ def run_policy(args, events, label, flintd_flags, deploy_flags):
         cold_starts = node["cold_starts"] - before["cold_starts"]
         p50s = sorted(p["cold_start_ms"]["p50"] for p in status["pools"] if p["cold_starts"])
         problems = log_problems(flintd)
+        if args.keep_log:
+            shutil.copy(os.path.join(flintd.data, "flintd.log"),
+                        "%s-%s.log" % (args.keep_log, label))
         for line in problems[:5]:
             log("  flintd: " + line)
         if len(problems) > 5:
@@ -292,6 +301,8 @@ def main():
     ap.add_argument("--compress", type=float, default=720.0)
     ap.add_argument("--max-daily", type=float, default=1440.0)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--hours", type=float, default=24.0,
+                    help="replay only the first HOURS of the generated day (for quick checks)")
     ap.add_argument("--threads", type=int, default=256,
                     help="client threads; each waits for its response, so a slow cold start "
                          "holds one (too few and calls are sent late: see send lag)")
@@ -311,9 +322,14 @@ def main():
                     help="trace seconds after the day's end during which idle time still "
                          "counts (the model counts it until every worker has gone)")
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--keep-log", metavar="PREFIX",
+                    help="copy each flintd's log to PREFIX-POLICY.log (with "
+                         "--flintd-arg=--log-level --flintd-arg=debug: every pre-warm and cold "
+                         "start)")
     args = ap.parse_args()
 
     events, kinds = generate(args.functions, args.seed, args.max_daily)
+    events = [e for e in events if e[0] < args.hours * 3600.0]
     daily = [0] * args.functions
     for _, f in events:
         daily[f] += 1

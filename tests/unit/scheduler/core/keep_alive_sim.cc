@@ -9,7 +9,9 @@
 // TRACE: one invocation per line, "time_ms function_index", sorted by time. Each function has
 // its own pool (the node's memory is not a constraint here). A cold start is an invocation
 // that waited for a worker to load (as flintd's X-Flint-Cold-Start); a worker takes LOAD_MS
-// (default 2) to load and an invocation EXEC_MS (default 1) to run. Output: one JSON object
+// (default 2) to load and an invocation EXEC_MS (default 1) to run, and pre-warms start earlier
+// by the lead flintd would measure for such loads (PrewarmLead). A pre-warmed generic worker
+// is always ready (flintd's reload delay is 0). Output: one JSON object
 // per policy on stdout. COST_MS: the adaptive policy's cold_start_cost_ms (default: the
 // keep-alive, as in flintd).
 #include <algorithm>
@@ -38,6 +40,9 @@ void RunFunction(const std::vector<uint64_t>& arrivals, PoolPolicy policy,
                  AdaptiveKeepAliveOptions adaptive, uint64_t load_ms, uint64_t exec_ms,
                  Totals& totals) {
   Pool pool(policy, adaptive);
+  // As flintd: pre-warms start earlier by the lead their measured load times call for (here
+  // every load takes LOAD_MS).
+  PrewarmLead lead;
   enum Kind { kReady = 0, kDone = 1 };
   using Event = std::tuple<uint64_t, int, WorkerId>;  // time, kind, worker
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events;
@@ -89,6 +94,8 @@ void RunFunction(const std::vector<uint64_t>& arrivals, PoolPolicy policy,
       if (pool.TakePrewarm(now)) {
         totals.prewarms++;
         start_worker(now);
+        lead.Add(load_ms * 1000);
+        pool.set_prewarm_lead_ms(lead.LeadMs(pool.cold_start_cost_ms()));
       }
       handled = true;
     }

@@ -168,3 +168,41 @@ TEST_CASE("AdaptiveKeepAlive keeps a worker from the call on for a mostly back-t
   // The head is in the first bin: nothing to gain from unloading.
   CHECK(w.prewarm_ms == 0);
 }
+
+TEST_CASE("PrewarmLead is zero before any pre-warm has been measured", "[keepalive][lead]") {
+  PrewarmLead lead;
+  CHECK(lead.LeadMs(450'000) == 0);
+}
+
+namespace {
+// 980 pre-warms that took 2 ms, 15 that took 25 ms (a busy node), 5 that took 500 ms (spawns).
+PrewarmLead MeasuredLead() {
+  PrewarmLead lead(1000);
+  for (int i = 0; i < 980; ++i) lead.Add(2'000);
+  for (int i = 0; i < 15; ++i) lead.Add(25'000);
+  for (int i = 0; i < 5; ++i) lead.Add(500'000);
+  return lead;
+}
+}  // namespace
+
+TEST_CASE("PrewarmLead covers even rare slow pre-warms when a cold start costs minutes",
+          "[keepalive][lead]") {
+  // 500 ms more idle per pre-warm is cheaper than one in 200 calls cold at 450 s each.
+  CHECK(MeasuredLead().LeadMs(450'000) == 500);
+}
+
+TEST_CASE("PrewarmLead stops short of rare spawns when a cold start costs seconds",
+          "[keepalive][lead]") {
+  // Priced at 3 s (a day compressed 144x): covering the 25 ms ones pays, the 500 ms ones not.
+  CHECK(MeasuredLead().LeadMs(3'000) == 25);
+  // Priced at 100 ms: only the common case.
+  CHECK(MeasuredLead().LeadMs(100) == 2);
+}
+
+TEST_CASE("PrewarmLead follows the node: recent samples replace old ones", "[keepalive][lead]") {
+  PrewarmLead lead(100);
+  for (int i = 0; i < 100; ++i) lead.Add(40'000);
+  CHECK(lead.LeadMs(3'000) == 40);
+  for (int i = 0; i < 100; ++i) lead.Add(1'500);
+  CHECK(lead.LeadMs(3'000) == 2);  // rounded up to whole milliseconds
+}

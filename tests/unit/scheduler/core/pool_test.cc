@@ -321,6 +321,105 @@ TEST_CASE("Adaptive pool unloads between periodic calls and pre-warms before the
   CHECK(hit.worker == 77);
 }
 
+namespace {
+// A pool that has learned a timer every 60 s (last arrival returned), with no worker.
+uint64_t LearnTimer(Pool& pool) {
+  uint64_t t = 0;
+  for (InvocationId id = 1; id <= 12; ++id, t += 60'000) {
+    Serve(pool, id, id, t);
+    (void)pool.TakeExpired(t + 2);
+  }
+  return t - 60'000;
+}
+}  // namespace
+
+TEST_CASE("Adaptive pool keeps its worker through the window when a reload is not cheap",
+          "[pool][adaptive]") {
+  Pool pool(AdaptivePolicy(600'000));
+  uint64_t t = LearnTimer(pool);  // the last arrival
+  KeepAliveWindows w = pool.windows();
+  REQUIRE(w.prewarm_ms > 0);
+  REQUIRE(pool.empty());
+  // The next call; no pre-warmed generic worker is ready when it finishes: the worker stays.
+  t += 60'000;
+  Serve(pool, 100, 50, t);
+  CHECK(pool.TakeExpired(t + 1, /*reload_delay_ms=*/100'000).empty());
+  // Decided once: it is not unloaded later either, however cheap a reload has become...
+  CHECK(pool.NextExpiry() == t + w.prewarm_ms + w.keep_alive_ms);
+  CHECK(pool.TakeExpired(t + 2).empty());
+  // ...and no pre-warm is asked for: the kept worker takes the predicted call.
+  CHECK_FALSE(pool.NextPrewarm(t + 2).has_value());
+  CHECK_FALSE(pool.TakePrewarm(t + w.prewarm_ms));
+  auto hit = pool.Admit(101, t + 60'000);
+  CHECK(hit.kind == Kind::kDispatch);
+  CHECK(hit.worker == 50);
+  (void)pool.InvocationDone(50, t + 60'001);
+  // After that call the choice is made afresh: with a cheap reload it is unloaded.
+  t += 60'000;
+  CHECK(pool.TakeExpired(t + 1) == std::vector<WorkerId>{50});
+}
+
+TEST_CASE("Adaptive pool unloads anyway when its pre-warm is due after a slow reload is done",
+          "[pool][adaptive]") {
+  Pool pool(AdaptivePolicy(600'000));
+  uint64_t t = LearnTimer(pool);
+  KeepAliveWindows w = pool.windows();
+  REQUIRE(w.prewarm_ms > 2'000);
+  t += 60'000;
+  Serve(pool, 100, 50, t);
+  // A spawn takes 2 s, and the pre-warm is due in more than that: a generic worker will be
+  // ready by then, so the worker goes now.
+  CHECK(pool.TakeExpired(t + 1, /*reload_delay_ms=*/2'000) == std::vector<WorkerId>{50});
+}
+
+TEST_CASE("Adaptive pool with a kept worker still lets it go when its window ends",
+          "[pool][adaptive]") {
+  Pool pool(AdaptivePolicy(600'000));
+  uint64_t t = LearnTimer(pool);
+  KeepAliveWindows w = pool.windows();
+  REQUIRE(w.prewarm_ms > 0);
+  t += 60'000;
+  Serve(pool, 100, 50, t);
+  CHECK(pool.TakeExpired(t + 1, /*reload_delay_ms=*/100'000).empty());
+  uint64_t end = t + w.prewarm_ms + w.keep_alive_ms;
+  CHECK(pool.TakeExpired(end - 1, 100'000).empty());
+  CHECK(pool.TakeExpired(end, 100'000) == std::vector<WorkerId>{50});  // no call came
+}
+
+TEST_CASE("Adaptive pool starts its pre-warm earlier by the measured lead", "[pool][adaptive]") {
+  Pool pool(AdaptivePolicy(600'000));
+  uint64_t t = LearnTimer(pool);
+  KeepAliveWindows w = pool.windows();
+  REQUIRE(w.prewarm_ms > 1'000);
+  REQUIRE(pool.empty());
+  CHECK(pool.NextPrewarm(t + 2) == t + w.prewarm_ms);
+  pool.set_prewarm_lead_ms(1'000);
+  CHECK(pool.NextPrewarm(t + 2) == t + w.prewarm_ms - 1'000);
+  CHECK_FALSE(pool.TakePrewarm(t + w.prewarm_ms - 1'001));
+  CHECK(pool.TakePrewarm(t + w.prewarm_ms - 1'000));
+  // The early pre-warm is kept (not unloaded as idle before its window), until the window ends.
+  pool.AddStarting(90);
+  (void)pool.WorkerReady(90, t + w.prewarm_ms - 999);
+  CHECK(pool.TakeExpired(t + w.prewarm_ms - 998).empty());
+  CHECK(pool.NextExpiry() == t + w.prewarm_ms + w.keep_alive_ms);
+  CHECK(pool.TakeExpired(t + w.prewarm_ms + w.keep_alive_ms) == std::vector<WorkerId>{90});
+}
+
+TEST_CASE("Adaptive pool keeps its worker from the call on when the lead covers the gap",
+          "[pool][adaptive]") {
+  Pool pool(AdaptivePolicy(600'000));
+  uint64_t t = LearnTimer(pool);
+  KeepAliveWindows w = pool.windows();
+  REQUIRE(w.prewarm_ms > 0);
+  // Pre-warms take longer than the gap: unloading would only start another worker at once.
+  pool.set_prewarm_lead_ms(w.prewarm_ms + 5'000);
+  t += 60'000;
+  Serve(pool, 100, 50, t);
+  CHECK(pool.TakeExpired(t + 2).empty());
+  CHECK_FALSE(pool.NextPrewarm(t + 2).has_value());
+  CHECK(pool.NextExpiry() == t + w.prewarm_ms + w.keep_alive_ms);
+}
+
 TEST_CASE("Adaptive pool never pre-warms while it has a worker", "[pool][adaptive]") {
   Pool pool(AdaptivePolicy(600'000));
   uint64_t t = 0;
