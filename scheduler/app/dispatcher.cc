@@ -443,14 +443,8 @@ bool Dispatcher::StartWorkerFor(const std::string& key, PoolEntry& entry, bool f
   w->set_pool_key(key);
   capacity_.Charge(w->id(), fn.name, fn.config.memory_mb);
   entry.pool.AddStarting(w->id());
-  if (for_request) {
-    entry.started_ns[w->id()] = uv_hrtime();
-  } else {
-    ahead_started_ns_[w->id()] = uv_hrtime();
-  }
-  if (w->state() == Worker::State::kGeneric) {
-    LoadWorker(w, MakeLoadRequest(fn), fn.config.network == "outbound");
-  }
+  entry.starts[w->id()] = {uv_hrtime(), for_request};
+  if (w->state() == Worker::State::kGeneric) LoadWorker(w, fn);
   // else: LOAD follows its HELLO (OnWorkerHello).
   if (w->state() == Worker::State::kLoading) {
     // The waiting requests go right behind the LOAD: no round trip for LOADED.
@@ -530,6 +524,10 @@ void Dispatcher::LoadWorker(Worker* worker, const protocol::LoadRequest& request
   }
   // Without the sandbox (--no-isolation) a worker shares flintd's network namespace already.
   worker->Load(request, outbound && options_.sandbox);
+}
+
+void Dispatcher::LoadWorker(Worker* worker, const FunctionVersion& fn) {
+  LoadWorker(worker, MakeLoadRequest(fn), fn.config.network == "outbound");
 }
 
 void Dispatcher::RemoveCgroup(WorkerId id) {
@@ -612,8 +610,7 @@ void Dispatcher::OnWorkerHello(Worker* worker) {
     worker->Stop(1000);
     return;
   }
-  LoadWorker(worker, MakeLoadRequest(*pool->second->fn),
-             pool->second->fn->config.network == "outbound");
+  LoadWorker(worker, *pool->second->fn);
   if (worker->state() == Worker::State::kLoading) {
     for (InvocationId id : pool->second->pool.Pipeline(worker->id())) {
       Dispatch(id, worker, /*cold=*/true);
@@ -636,13 +633,14 @@ void Dispatcher::OnWorkerLoaded(Worker* worker, const protocol::Loaded& loaded) 
   }
   PoolEntry& entry = *pool->second;
   entry.start_failures = 0;
-  if (auto started = entry.started_ns.find(worker->id()); started != entry.started_ns.end()) {
-    entry.cold_latency.Add((uv_hrtime() - started->second) / 1000);
-    entry.started_ns.erase(started);
-  }
-  if (auto ahead = ahead_started_ns_.find(worker->id()); ahead != ahead_started_ns_.end()) {
-    prewarm_lead_.Add((uv_hrtime() - ahead->second) / 1000);
-    ahead_started_ns_.erase(ahead);
+  if (auto start = entry.starts.find(worker->id()); start != entry.starts.end()) {
+    uint64_t took_us = (uv_hrtime() - start->second.ns) / 1000;
+    if (start->second.for_request) {
+      entry.cold_latency.Add(took_us);
+    } else {
+      prewarm_lead_.Add(took_us);
+    }
+    entry.starts.erase(start);
   }
   spdlog::debug("worker {} loaded {} in {} us ({} us since spawn)", worker->id(),
                 worker->pool_key(), loaded.init_duration_us,
@@ -685,8 +683,7 @@ void Dispatcher::OnWorkerLoadFailed(Worker* worker, const std::string& message) 
   worker->in_flight().clear();
   FailQueue(*pool->second, why);
   pool->second->pool.WorkerGone(worker->id(), NowMs());
-  pool->second->started_ns.erase(worker->id());
-  ahead_started_ns_.erase(worker->id());
+  pool->second->starts.erase(worker->id());
   capacity_.Release(worker->id());
 }
 
@@ -765,10 +762,9 @@ void Dispatcher::OnWorkerExit(Worker* worker, const std::string& reason) {
   worker->in_flight().clear();
   capacity_.Release(id);
   RemoveCgroup(id);
-  ahead_started_ns_.erase(id);
   if (pool != pools_.end()) {
     PoolEntry& entry = *pool->second;
-    entry.started_ns.erase(id);
+    entry.starts.erase(id);
     bool was_loading = worker->state() != Worker::State::kReady;
     if (entry.pool.WorkerGone(id, NowMs())) {
       if (was_loading && ++entry.start_failures >= kMaxStartFailures) {

@@ -158,8 +158,14 @@ class Dispatcher final : public Worker::Observer {
     uint64_t invocations = 0, cold_starts = 0, errors = 0, throttles = 0, evictions = 0;
     uint64_t cpu_us = 0;             // metered CPU time of its invocations (cgroup figures)
     uint64_t peak_memory_bytes = 0;  // the highest peak memory any of its workers reached
-    LatencyWindow cold_latency = LatencyWindow();            // microseconds
-    std::unordered_map<WorkerId, uint64_t> started_ns = {};  // workers started for a request
+    LatencyWindow cold_latency = LatencyWindow();  // microseconds
+    // Workers started and not yet loaded: when, and whether for a request (their load time is
+    // a cold start's latency) or ahead of one (a pre-warm or min_instances: the pre-warm lead).
+    struct Start {
+      uint64_t ns;
+      bool for_request;
+    };
+    std::unordered_map<WorkerId, Start> starts = {};
     std::string blocked = {};  // why the last attempt to start a worker had to wait
   };
   struct Invocation {
@@ -239,6 +245,8 @@ class Dispatcher final : public Worker::Observer {
   // if the limits cannot be set: it must never run a function unconfined). `outbound`: the
   // function's network is "outbound"; the LOAD waits until the worker's network is up.
   void LoadWorker(Worker* worker, const protocol::LoadRequest& request, bool outbound);
+  // The same for function `fn` (its LoadRequest and network).
+  void LoadWorker(Worker* worker, const FunctionVersion& fn);
   // Removes the worker's cgroup now or, while processes linger in it, on a later housekeeping.
   void RemoveCgroup(WorkerId id);
   static std::string CgroupName(WorkerId id) { return "w" + std::to_string(id); }
@@ -279,9 +287,8 @@ class Dispatcher final : public Worker::Observer {
   WorkerId next_worker_id_ = 1;
   InvocationId next_invocation_id_ = 1;
   uint32_t refill_deferrals_ = 0;  // housekeeping passes that put off RefillGeneric
-  // Workers started ahead of a request (adaptive pre-warms, min_instances) and when: how long
-  // they take to load sets the adaptive pools' pre-warm lead.
-  std::unordered_map<WorkerId, uint64_t> ahead_started_ns_;
+  // How long workers started ahead of a request took to load (PoolEntry::starts): sets the
+  // adaptive pools' pre-warm lead.
   PrewarmLead prewarm_lead_;
   LatencyWindow generic_spawn_us_ = LatencyWindow(256);  // generic workers: spawn -> HELLO
   // Per worker, what the meter last read from its cgroup (Finish reads it at most once per

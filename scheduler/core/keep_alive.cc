@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "sdk/core/check.h"
 
@@ -148,10 +149,10 @@ uint64_t PrewarmLead::LeadMs(uint64_t cold_start_cost_ms) const {
   }
   double cost = static_cast<double>(cold_start_cost_ms);
   uint64_t best_lead = 0;
-  double best = 0;
+  double best = std::numeric_limits<double>::infinity();
   for (const auto& [p, lead_ms] : quantiles_ms_) {
     double value = static_cast<double>(lead_ms) + cost * (100.0 - p) / 100.0;
-    if (p == quantiles_ms_.front().first || value < best) {
+    if (value < best) {
       best = value;
       best_lead = lead_ms;
     }
