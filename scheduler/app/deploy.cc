@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "scheduler/spawn/compiler.h"
@@ -26,7 +27,7 @@ using nlohmann::json;
 
 // The parsed deploy request: config and files, before anything is stored.
 struct DeployRequest {
-  std::string runtime = "js";
+  Runtime runtime = Runtime::kJs;
   std::string entry;
   std::vector<CodeFile> files;
   FunctionConfig config;
@@ -40,9 +41,14 @@ Result<DeployRequest> ParseDeploy(const std::string& body) {
   }
   DeployRequest out;
   try {
-    if (doc.contains("runtime")) out.runtime = doc.at("runtime").get<std::string>();
-    if (out.runtime != "js" && out.runtime != "cpp") {
-      return InvalidArgument("unsupported runtime '" + out.runtime + "' (supported: js, cpp)");
+    if (doc.contains("runtime")) {
+      std::string name = doc.at("runtime").get<std::string>();
+      std::optional<Runtime> runtime = ParseRuntime(name);
+      if (!runtime) {
+        return InvalidArgument("unsupported runtime '" + name +
+                               "' (supported: " + RuntimeNames(", ") + ")");
+      }
+      out.runtime = *runtime;
     }
     if (!doc.contains("files") || !doc.at("files").is_object() || doc.at("files").empty()) {
       return InvalidArgument("'files' must be an object of path -> base64 content, not empty");
@@ -336,11 +342,11 @@ Result<PreparedDeploy> PrepareDeploy(const std::string& body, const CodeStore& c
   out.config = parsed->config;
   out.file_count = parsed->files.size();
   std::string cache_file;
-  if (out.runtime == "cpp" && out.config.concurrency > 1) {
+  if (out.runtime == Runtime::kCpp && out.config.concurrency > 1) {
     return InvalidArgument(
         "a C++ function runs one invocation at a time per worker: concurrency must be 1");
   }
-  if (out.runtime == "cpp") {
+  if (out.runtime == Runtime::kCpp) {
     if (EndsWith(out.entry, ".so")) {
       for (const auto& [path, content] : parsed->files) {
         if (path == out.entry) FLINT_RETURN_IF_ERROR(ValidateSharedObject(path, content));

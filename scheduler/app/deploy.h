@@ -23,6 +23,7 @@
 
 #include "scheduler/store/code_store.h"
 #include "scheduler/store/function_version.h"
+#include "sdk/core/runtime.h"
 #include "sdk/core/status.h"
 
 namespace flint::scheduler {
@@ -30,7 +31,7 @@ namespace flint::scheduler {
 // What a deploy becomes once its code is stored: everything a FunctionVersion needs but its
 // version number.
 struct PreparedDeploy {
-  std::string runtime;
+  Runtime runtime = Runtime::kJs;
   std::string entry;  // relative to the code directory
   std::string code_digest;
   FunctionConfig config;

@@ -1,11 +1,20 @@
-// Dispatcher: routes invocations to pooled workers and runs the workers' life cycle.
+// Dispatcher: routes invocations to pooled workers and carries out the pools' decisions.
 //
-// It owns every Worker, one Pool (scheduler/core) per function version, the invocations in
-// flight, and a small set of pre-warmed generic workers (started, V8 ready, no function) that
-// turn a cold start into a LOAD instead of a process spawn. Decisions come from Pool (scaling,
-// keep-alive, min_instances, adaptive pre-warming) and NodeCapacity (the node's memory budget,
-// reservations, which idle workers to evict); the Dispatcher carries them out and answers each
-// invocation's HttpResponder exactly once. Loop thread only.
+// It owns one Pool (scheduler/core) per function version, the live version of each function,
+// and the invocations in flight, and answers each invocation's HttpResponder (or EventDone)
+// exactly once, after the meter has its record (meter/record_builder.h builds it). Decisions
+// come from Pool (admission, queueing, scaling, keep-alive, min_instances, adaptive
+// pre-warming); the Dispatcher carries them out through the Fleet (fleet.h), which owns the
+// worker processes, the generic pre-warmed workers, LOAD, cgroups and the node's memory budget,
+// and reports back through Fleet::Observer. How a worker's RESULT becomes a response is
+// result_response.h's.
+//
+// Timers: housekeeping every kHousekeepingMs (deadlines of queued and running invocations,
+// keep-alive and draining, min_instances, waiting requests, the fleet's Tick and Refill, the
+// end of a shutdown) and the scale timer, which acts on keep-alive expiry and adaptive
+// pre-warms on time rather than at housekeeping's grain.
+//
+// Loop thread only. The fleet and the meter must outlive the Dispatcher.
 #pragma once
 
 #include <uv.h>
@@ -18,45 +27,28 @@
 #include <unordered_map>
 #include <vector>
 
+#include "scheduler/app/fleet.h"
 #include "scheduler/app/log_buffer.h"
-#include "scheduler/app/worker.h"
+#include "scheduler/core/keep_alive.h"
 #include "scheduler/core/latency_window.h"
-#include "scheduler/core/node_capacity.h"
 #include "scheduler/core/pool.h"
-#include "scheduler/isolation/cgroups.h"
 #include "scheduler/meter/meter.h"
+#include "scheduler/meter/record_builder.h"
 #include "scheduler/server/http_server.h"
-#include "scheduler/spawn/worker_spawner.h"
-#include "scheduler/store/store.h"
+#include "scheduler/store/function_version.h"
 #include "sdk/loop/uv_handles.h"
 
 namespace flint::scheduler {
 
 struct DispatcherOptions {
-  std::string worker_path;  // flint-worker
   uint64_t default_keep_alive_ms = 600'000;
   size_t max_queue = 100;              // per function version
   uint64_t queue_timeout_ms = 10'000;  // longest a request waits for a worker
-  uint64_t load_timeout_ms = 10'000;   // longest a LOAD may take
-  uint32_t prewarm_js = 1;             // generic JS workers kept ready (V8 and an isolate)
-  // Generic C++ workers kept ready: no V8, one thread, a few MB. A C++ cold start takes one of
-  // these first (dropping privileges and loading seccomp is cheapest with a single thread),
-  // else a JS one.
-  uint32_t prewarm_cpp = 1;
-  uint64_t timeout_grace_ms = 1'000;  // past a function's timeout before flintd kills the worker
+  uint64_t timeout_grace_ms = 1'000;   // past a function's timeout before flintd kills the worker
   // Records every invocation before its response is sent (docs/billing.md); null: metering off.
-  // Must outlive the Dispatcher.
   meter::Meter* meter = nullptr;
-  uint64_t memory_budget_mb = 1u << 20;  // for all function workers (NodeCapacity)
   KeepAliveMode default_keep_alive_mode = KeepAliveMode::kFixed;
-  // Isolation (docs/security.md). `cgroups`: one cgroup per worker, limits written at LOAD,
-  // CPU time and peak memory read into the meter's records; null: no cgroups. Must outlive the
-  // Dispatcher. `sandbox`: workers start with --sandbox on and may load code from `code_root`
-  // (the code store, absolute) only. `isolation_off`: flintd runs with --no-isolation, and every
-  // response carries an x-flint-warning header saying so.
-  isolation::Cgroups* cgroups = nullptr;
-  bool sandbox = false;
-  std::string code_root;
+  // flintd runs with --no-isolation: every response carries an x-flint-warning header saying so.
   bool isolation_off = false;
 };
 
@@ -94,14 +86,15 @@ struct NodeStatus {
   uint64_t invocations = 0;
 };
 
-class Dispatcher final : public Worker::Observer {
+class Dispatcher final : private Fleet::Observer {
  public:
-  using CodeDirFn = std::function<std::string(const FunctionVersion&)>;
   using LoadDone = std::function<void(Status)>;
 
-  Dispatcher(uv_loop_t* loop, DispatcherOptions options, std::unique_ptr<WorkerSpawner> spawner,
-             CodeDirFn code_dir);
+  // `fleet` must outlive the Dispatcher; the Dispatcher becomes its observer.
+  Dispatcher(uv_loop_t* loop, DispatcherOptions options, Fleet* fleet);
   ~Dispatcher() override;
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
 
   // Starts housekeeping and the pre-warmed workers.
   void Start();
@@ -137,14 +130,16 @@ class Dispatcher final : public Worker::Observer {
 
   // Loads `fn` in a fresh worker to check it (syntax errors, missing handler) without serving
   // it, then stops that worker. `done` is called exactly once.
-  void CheckLoads(const FunctionVersion& fn, LoadDone done);
+  void CheckLoads(const FunctionVersion& fn, LoadDone done) {
+    fleet_->CheckLoads(fn, std::move(done));
+  }
 
   std::vector<PoolStatus> PoolStatuses(const std::string& name) const;
   // Every pool, by name then version (newest first).
   std::vector<PoolStatus> AllPoolStatuses() const;
   NodeStatus Node() const;
   const LogBuffer& logs() const { return logs_; }
-  size_t worker_count() const { return workers_.size(); }
+  size_t worker_count() const { return fleet_->size(); }
 
   // Refuses new invocations, waits for those in flight, stops every worker, then calls `done`.
   void Shutdown(std::function<void()> done);
@@ -189,67 +184,58 @@ class Dispatcher final : public Worker::Observer {
     meter::Trigger trigger = meter::Trigger::kHttp;
     std::string event_id = {};
   };
-  struct LoadCheck {
-    LoadDone done;
-    uint64_t deadline_ms = 0;
-    protocol::LoadRequest request;
-    bool outbound = false;  // the function's network is "outbound"
-  };
 
-  // Worker::Observer
-  void OnWorkerHello(Worker* worker) override;
-  void OnWorkerLoaded(Worker* worker, const protocol::Loaded& loaded) override;
-  void OnWorkerLoadFailed(Worker* worker, const std::string& message) override;
-  void OnWorkerResult(Worker* worker, InvocationId id, protocol::InvokeResult result) override;
-  void OnWorkerLog(Worker* worker, InvocationId id, protocol::LogLine line) override;
-  void OnWorkerChannelClosed(Worker* worker) override;
-  void OnWorkerExit(Worker* worker, const std::string& reason) override;
+  // Fleet::Observer
+  void OnWorkerHello(WorkerId worker, const std::string& pool_key) override;
+  void OnWorkerLoaded(WorkerId worker, const std::string& pool_key,
+                      const protocol::Loaded& loaded) override;
+  void OnWorkerLoadFailed(WorkerId worker, const std::string& pool_key, const std::string& message,
+                          std::vector<InvocationId> pipelined) override;
+  void OnWorkerResult(WorkerId worker, const std::string& pool_key, InvocationId id,
+                      protocol::InvokeResult result) override;
+  void OnWorkerLog(WorkerId worker, const std::string& pool_key, InvocationId id,
+                   protocol::LogLine line) override;
+  void OnWorkerChannelClosed(WorkerId worker, const std::string& pool_key) override;
+  void OnWorkerExit(WorkerId worker, const std::string& pool_key, WorkerExit exit) override;
+  std::vector<EvictionCandidate> EvictionCandidates() const override;
+  bool Evict(WorkerId worker, const std::string& pool_key) override;
 
   PoolEntry& PoolFor(const std::shared_ptr<const FunctionVersion>& fn);
-  // A pre-warmed generic worker of `runtime` if one is ready, else a newly spawned one.
-  Result<Worker*> AcquireWorker(const std::string& runtime);
-  Result<Worker*> SpawnWorker(const std::string& runtime);
-  // Starts a worker for the pool if the node's memory allows (evicting idle workers of other
-  // functions when needed). `for_request`: a request waits for it (a cold start; its latency is
-  // recorded, and a function that can never fit fails the queue with 503). False if not started.
+  // Starts a worker for the pool through the fleet if the node's memory allows. `for_request`:
+  // a request waits for it (a cold start; its latency is recorded, and a function that can
+  // never fit fails the queue with 503). False if not started.
   bool StartWorkerFor(const std::string& key, PoolEntry& entry, bool for_request = true);
-  void EvictWorker(WorkerId worker);
+  // LOADs a worker the fleet gave the pool and sends the waiting requests right behind the
+  // LOAD (no round trip for LOADED).
+  void LoadAndPipeline(WorkerId worker, PoolEntry& entry);
   PoolStatus StatusOf(const PoolEntry& entry) const;
-  // Housekeeping for scaling: min_instances, adaptive pre-warming, requests waiting for memory.
-  void ScalePools();
-  void Dispatch(InvocationId id, Worker* worker, bool cold);
+  void Dispatch(InvocationId id, WorkerId worker, bool cold);
   // Answers an invocation after recording it with the meter. `outcome` unset: ok, or for an
   // error crash if it was dispatched and throttled (never ran) if not. `measured`: the worker's
-  // {duration_us, cpu_us}; unset, the duration is the time since dispatch as flintd saw it.
+  // own figures (its RESULT); unset, the duration is the time since dispatch as flintd saw it.
   void Finish(InvocationId id, HttpResponse response, bool error,
               std::optional<meter::Outcome> outcome = std::nullopt,
-              std::optional<std::pair<uint64_t, uint64_t>> measured = std::nullopt);
+              std::optional<meter::Measured> measured = std::nullopt);
   // Sends `response` once `record` is in the meter's journal (at once unless it is full).
   void SendMetered(HttpResponder& responder, HttpResponse response,
                    const meter::InvocationRecord& record);
   void FailQueue(PoolEntry& entry, const flint::Status& why);
-  void RefillGeneric();
-  // How much longer than a LOAD starting a worker now would take: 0 while a pre-warmed generic
-  // worker is ready, else the wait for a refill and a spawn (recent spawns' p90).
-  uint64_t ReloadDelayMs() const;
-  // Fewer than half of the wanted pre-warmed workers (of either runtime) are ready or spawning.
-  bool GenericLow() const;
+  // JS is stopped inside the worker at its timeout; native code cannot be, so flintd kills the
+  // worker as soon as the timeout passes (housekeeping runs every kHousekeepingMs).
+  uint64_t RunDeadlineMs(const FunctionVersion& fn) const;
+
+  // Scaling: carrying out the pools' decisions on time.
   void Housekeeping();
-  // Keep-alive expiry and adaptive pre-warming on time, not at housekeeping's 100 ms grain:
+  // Requests that waited too long for a worker, and workers that outlived their function's
+  // timeout by the grace period (the backstop for a worker that cannot stop itself).
+  void ExpireDeadlines(uint64_t now);
+  // min_instances, adaptive pre-warming, requests waiting for memory.
+  void ScalePools();
+  // Keep-alive expiry and adaptive pre-warming on time, not at housekeeping's grain:
   // ArmScaleTimer brings the timer forward to `entry`'s next deadline (after its events);
   // OnScaleTimer stops expired workers, starts pre-warms, and re-arms for the next deadline.
   void ArmScaleTimer(const PoolEntry& entry);
   void OnScaleTimer();
-  protocol::LoadRequest MakeLoadRequest(const FunctionVersion& fn) const;
-  // Writes the function's limits into the worker's cgroup, then sends LOAD (kills the worker
-  // if the limits cannot be set: it must never run a function unconfined). `outbound`: the
-  // function's network is "outbound"; the LOAD waits until the worker's network is up.
-  void LoadWorker(Worker* worker, const protocol::LoadRequest& request, bool outbound);
-  // The same for function `fn` (its LoadRequest and network).
-  void LoadWorker(Worker* worker, const FunctionVersion& fn);
-  // Removes the worker's cgroup now or, while processes linger in it, on a later housekeeping.
-  void RemoveCgroup(WorkerId id);
-  static std::string CgroupName(WorkerId id) { return "w" + std::to_string(id); }
   uint64_t KeepAliveOf(const FunctionVersion& fn) const;
   PoolPolicy PolicyOf(const FunctionVersion& fn) const;
   static std::string KeyOf(const FunctionVersion& fn);
@@ -257,50 +243,23 @@ class Dispatcher final : public Worker::Observer {
 
   uv_loop_t* loop_;
   DispatcherOptions options_;
-  std::unique_ptr<WorkerSpawner> spawner_;
-  CodeDirFn code_dir_;
+  Fleet* fleet_;
   loop::Timer housekeeping_;
   loop::Timer scale_timer_;
-  uint64_t scale_due_ms_ = 0;  // when scale_timer_ fires; 0: not armed
-  NodeCapacity capacity_;
+  uint64_t scale_due_ms_ = 0;     // when scale_timer_ fires; 0: not armed
   uint64_t retired_idle_ms_ = 0;  // idle worker-ms of pools already removed
   uint64_t retired_cold_starts_ = 0, retired_invocations_ = 0;
-  uint64_t evictions_ = 0;
 
   std::unordered_map<std::string, std::shared_ptr<const FunctionVersion>> live_;
   std::unordered_map<std::string, std::unique_ptr<PoolEntry>> pools_;  // by "name@version"
-  std::unordered_map<WorkerId, std::unique_ptr<Worker>> workers_;
-  std::vector<std::unique_ptr<Worker>> dead_workers_;  // destroyed on the next housekeeping
-  // kGeneric workers with no function yet, per runtime they pre-warmed ("js", "cpp").
-  struct GenericPool {
-    std::vector<WorkerId> ready;
-    size_t spawning = 0;  // spawned but not yet HELLO
-  };
-  GenericPool& GenericFor(const std::string& runtime) {
-    return runtime == "cpp" ? generic_cpp_ : generic_js_;
-  }
-  GenericPool generic_js_;
-  GenericPool generic_cpp_;
-  std::unordered_map<WorkerId, LoadCheck> load_checks_;
   std::unordered_map<InvocationId, Invocation> invocations_;
   LogBuffer logs_;
-  WorkerId next_worker_id_ = 1;
   InvocationId next_invocation_id_ = 1;
-  uint32_t refill_deferrals_ = 0;  // housekeeping passes that put off RefillGeneric
   // How long workers started ahead of a request took to load (PoolEntry::starts): sets the
   // adaptive pools' pre-warm lead.
   PrewarmLead prewarm_lead_;
-  LatencyWindow generic_spawn_us_ = LatencyWindow(256);  // generic workers: spawn -> HELLO
-  // Per worker, what the meter last read from its cgroup (Finish reads it at most once per
-  // kCgroupUsageIntervalMs) and the handler CPU metered since.
-  struct CgroupUsageSample {
-    uint64_t read_ns = 0;
-    uint64_t cpu_us = 0;          // the cgroup's CPU time at the read
-    uint64_t metered_cpu_us = 0;  // handler CPU in the records since the read
-    uint64_t peak_memory_bytes = 0;
-  };
-  std::unordered_map<WorkerId, CgroupUsageSample> cgroup_cpu_us_;
-  std::vector<WorkerId> cgroups_to_remove_;  // cgroups that were still busy
+  // The cgroup figures of each worker, for the meter's records.
+  meter::WorkerUsage usage_;
   bool shutting_down_ = false;
   std::function<void()> shutdown_done_;
 };

@@ -29,7 +29,7 @@ json FunctionInfo(const FunctionVersion& fn) {
   for (const auto& [k, v] : fn.config.env) env[k] = v;
   return {{"name", fn.name},
           {"version", fn.version},
-          {"runtime", fn.runtime},
+          {"runtime", RuntimeName(fn.runtime)},
           {"entry", fn.entry},
           {"code_digest", fn.code_digest},
           {"memory_mb", fn.config.memory_mb},
@@ -178,31 +178,33 @@ Status Flintd::Start() {
   if (!meter.ok()) return meter.status();
   meter_ = std::move(meter).value();
 
-  DispatcherOptions dispatch;
-  dispatch.worker_path = options_.worker_path;
-  dispatch.default_keep_alive_ms = options_.keep_alive_ms;
-  dispatch.max_queue = options_.max_queue;
-  dispatch.queue_timeout_ms = options_.queue_timeout_ms;
-  dispatch.prewarm_js = options_.prewarm;
-  dispatch.prewarm_cpp = options_.prewarm_cpp;
-  dispatch.meter = options_.metering ? meter_.get() : nullptr;
-  dispatch.default_keep_alive_mode = options_.keep_alive_mode;
-  dispatch.memory_budget_mb = options_.memory_budget_mb;
-  dispatch.cgroups = cgroups_.get();
-  dispatch.sandbox = options_.isolation;
-  dispatch.code_root = code_->root();
-  dispatch.isolation_off = !options_.isolation;
-  if (dispatch.memory_budget_mb == 0) {
+  FleetOptions fleet;
+  fleet.worker_path = options_.worker_path;
+  fleet.prewarm[static_cast<size_t>(Runtime::kJs)] = options_.prewarm;
+  fleet.prewarm[static_cast<size_t>(Runtime::kCpp)] = options_.prewarm_cpp;
+  fleet.memory_budget_mb = options_.memory_budget_mb;
+  fleet.cgroups = cgroups_.get();
+  fleet.sandbox = options_.isolation;
+  fleet.code_root = code_->root();
+  if (fleet.memory_budget_mb == 0) {
     uint64_t machine = MachineMemoryMb();
-    dispatch.memory_budget_mb =
+    fleet.memory_budget_mb =
         machine > 0 ? static_cast<uint64_t>(static_cast<double>(machine) * kDefaultMemoryShare)
                     : 4096;
   }
-  spdlog::info("worker memory budget {} MB", dispatch.memory_budget_mb);
+  spdlog::info("worker memory budget {} MB", fleet.memory_budget_mb);
   auto code_store = code_;
-  dispatcher_ = std::make_unique<Dispatcher>(
-      loop_, dispatch, MakeProcessSpawner(),
+  fleet_ = std::make_unique<WorkerFleet>(
+      loop_, fleet, MakeProcessSpawner(),
       [code_store](const FunctionVersion& fn) { return code_store->DirOf(fn.code_digest); });
+  DispatcherOptions dispatch;
+  dispatch.default_keep_alive_ms = options_.keep_alive_ms;
+  dispatch.max_queue = options_.max_queue;
+  dispatch.queue_timeout_ms = options_.queue_timeout_ms;
+  dispatch.meter = options_.metering ? meter_.get() : nullptr;
+  dispatch.default_keep_alive_mode = options_.keep_alive_mode;
+  dispatch.isolation_off = !options_.isolation;
+  dispatcher_ = std::make_unique<Dispatcher>(loop_, dispatch, fleet_.get());
 
   auto functions = store_->ListLive();
   if (!functions.ok()) return functions.status();
@@ -441,7 +443,7 @@ void Flintd::Describe(const std::string& name, HttpResponder responder) {
           versions.push_back({{"version", v.version},
                               {"created_at", Rfc3339(v.created_at_ms)},
                               {"code_digest", v.code_digest},
-                              {"runtime", v.runtime}});
+                              {"runtime", RuntimeName(v.runtime)}});
         }
         json pools = json::array();
         PoolStatus empty;
@@ -541,8 +543,8 @@ void Flintd::Deploy(const std::string& name, HttpRequest&& request, HttpResponde
               loop_,
               [state, store, name] {
                 const PreparedDeploy& p = *state->prepared;
-                state->created =
-                    store->CreateVersion(name, p.runtime, p.entry, p.code_digest, p.config);
+                state->created = store->CreateVersion(name, std::string(RuntimeName(p.runtime)),
+                                                      p.entry, p.code_digest, p.config);
               },
               [this, state, shared] {
                 if (!state->created.ok())

@@ -15,6 +15,7 @@
 
 #include "scheduler/app/dispatcher.h"
 #include "scheduler/app/event_service.h"
+#include "scheduler/app/worker_fleet.h"
 #include "scheduler/isolation/cgroups.h"
 #include "scheduler/meter/meter.h"
 #include "scheduler/server/http_server.h"
@@ -96,8 +97,9 @@ class Flintd {
   std::shared_ptr<CodeStore> code_;
   std::shared_ptr<Ledger> ledger_;
   std::unique_ptr<meter::Meter> meter_;  // outlives dispatcher_, which appends to it
-  // Outlives dispatcher_ too, which creates and removes cgroups in it; null: isolation off.
+  // Outlives fleet_, which creates and removes cgroups in it; null: isolation off.
   std::unique_ptr<isolation::Cgroups> cgroups_;
+  std::unique_ptr<WorkerFleet> fleet_;  // outlives dispatcher_, its observer
   std::unique_ptr<Dispatcher> dispatcher_;
   std::shared_ptr<EventQueue> event_queue_;
   std::unique_ptr<EventService> events_;  // destroyed before dispatcher_, which it uses

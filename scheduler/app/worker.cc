@@ -8,11 +8,11 @@ namespace flint::scheduler {
 
 using protocol::MessageType;
 
-Worker::Worker(uv_loop_t* loop, WorkerId id, std::string runtime, SpawnedProcess process,
+Worker::Worker(uv_loop_t* loop, WorkerId id, Runtime runtime, SpawnedProcess process,
                Observer* observer)
     : loop_(loop),
       id_(id),
-      runtime_(std::move(runtime)),
+      runtime_(runtime),
       process_(process),
       observer_(observer),
       channel_(loop, this),

@@ -3,8 +3,9 @@
 // A worker moves through kStarting (spawned, waiting for HELLO) -> kGeneric (ready to be
 // specialised) -> kLoading (LOAD sent) -> kReady (serving its one function version, forever)
 // and ends in kDead, reported exactly once through Observer::OnWorkerExit after the process
-// was reaped. A worker is never given a second function. Loop thread only; the Dispatcher owns
-// every Worker and must keep it alive until OnWorkerExit (then it may destroy it at once).
+// was reaped. A worker is never given a second function. Loop thread only; the fleet
+// (worker_fleet.h) owns every Worker and must keep it alive until OnWorkerExit (then it may
+// destroy it at once).
 #pragma once
 
 #include <sys/types.h>
@@ -20,6 +21,7 @@
 #include "scheduler/core/pool.h"
 #include "scheduler/isolation/outbound_network.h"
 #include "scheduler/spawn/worker_spawner.h"
+#include "sdk/core/runtime.h"
 #include "sdk/loop/frame_channel.h"
 #include "sdk/loop/uv_handles.h"
 #include "sdk/protocol/messages.h"
@@ -45,8 +47,7 @@ class Worker final : private loop::FrameChannel::Delegate {
     virtual void OnWorkerExit(Worker* worker, const std::string& reason) = 0;
   };
 
-  Worker(uv_loop_t* loop, WorkerId id, std::string runtime, SpawnedProcess process,
-         Observer* observer);
+  Worker(uv_loop_t* loop, WorkerId id, Runtime runtime, SpawnedProcess process, Observer* observer);
   ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -71,7 +72,8 @@ class Worker final : private loop::FrameChannel::Delegate {
   WorkerId id() const { return id_; }
   pid_t pid() const { return process_.pid; }
   State state() const { return state_; }
-  const std::string& runtime() const { return runtime_; }
+  // What it pre-warmed (HELLO): a generic worker may still load a function of any runtime.
+  Runtime runtime() const { return runtime_; }
   // The pool ("name@version") this worker serves or is loading for; empty while generic.
   const std::string& pool_key() const { return pool_key_; }
   void set_pool_key(std::string key) { pool_key_ = std::move(key); }
@@ -95,7 +97,7 @@ class Worker final : private loop::FrameChannel::Delegate {
 
   uv_loop_t* loop_;
   WorkerId id_;
-  std::string runtime_;
+  Runtime runtime_;
   SpawnedProcess process_;
   Observer* observer_;
   State state_ = State::kStarting;

@@ -69,7 +69,8 @@ class ProcessSpawner final : public WorkerSpawner {
       close(sv[1]);
       sv[1] = moved;
     }
-    std::vector<std::string> args = {"--fd", "3", "--runtime", request.runtime};
+    std::vector<std::string> args = {"--fd", "3", "--runtime",
+                                     std::string(RuntimeName(request.runtime))};
     args.insert(args.end(), request.extra_args.begin(), request.extra_args.end());
     // Room for the worker to rewrite its command line as "flint-worker NAME@VERSION".
     args.push_back("--title");

@@ -15,13 +15,14 @@
 #include <string>
 #include <vector>
 
+#include "sdk/core/runtime.h"
 #include "sdk/core/status.h"
 
 namespace flint::scheduler {
 
 struct SpawnRequest {
-  std::string worker_path;  // absolute path of flint-worker
-  std::string runtime;      // "js" or "cpp"
+  std::string worker_path;         // absolute path of flint-worker
+  Runtime runtime = Runtime::kJs;  // what the worker pre-warms
   std::vector<std::string> extra_args;
   std::vector<std::string> cgroup_procs;  // cgroup.procs files to join before exec
 };

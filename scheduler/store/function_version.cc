@@ -62,8 +62,6 @@ bool IsValidEnvName(std::string_view name) {
   return true;
 }
 
-bool IsValidRuntime(std::string_view runtime) { return runtime == "js" || runtime == "cpp"; }
-
 Status ValidateFunctionConfig(const FunctionConfig& c) {
   if (c.memory_mb < kMinMemoryMb || c.memory_mb > kMaxMemoryMb) {
     return OutOfRange("memory_mb", kMinMemoryMb, kMaxMemoryMb, c.memory_mb);

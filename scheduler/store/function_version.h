@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "sdk/core/runtime.h"
 #include "sdk/core/status.h"
 
 namespace flint::scheduler {
@@ -62,8 +63,8 @@ bool IsValidEnvName(std::string_view name);
 
 struct FunctionVersion {
   std::string name;
-  uint32_t version = 0;     // 1, 2, 3... never reused for a name, even after delete and re-create
-  std::string runtime;      // "js" | "cpp"
+  uint32_t version = 0;  // 1, 2, 3... never reused for a name, even after delete and re-create
+  Runtime runtime = Runtime::kJs;
   std::string entry;        // entry file relative to the code directory
   std::string code_digest;  // sha256 hex of the code (CodeStore)
   FunctionConfig config;
@@ -71,8 +72,5 @@ struct FunctionVersion {
 
   bool operator==(const FunctionVersion&) const = default;
 };
-
-// True for a runtime flintd can run: "js" or "cpp".
-bool IsValidRuntime(std::string_view runtime);
 
 }  // namespace flint::scheduler

@@ -4,6 +4,7 @@
 #include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "scheduler/store/code_store.h"
 #include "scheduler/store/files.h"
@@ -84,7 +85,12 @@ Result<FunctionVersion> ReadVersion(const Statement& row) {
                     " has out-of-range values");
   }
   v.version = static_cast<uint32_t>(version);
-  v.runtime = row.Text(2);
+  std::optional<Runtime> runtime = ParseRuntime(row.Text(2));
+  if (!runtime) {
+    return Internal("store: function '" + v.name + "' version " + std::to_string(version) +
+                    " has an unknown runtime");
+  }
+  v.runtime = *runtime;
   v.entry = row.Text(3);
   v.code_digest = row.Text(4);
   v.config.memory_mb = static_cast<uint32_t>(row.Int(5));
@@ -239,9 +245,10 @@ Result<FunctionVersion> Store::CreateVersion(const std::string& name, const std:
                                              const std::string& code_digest,
                                              const FunctionConfig& config) {
   FLINT_RETURN_IF_ERROR(ValidateFunctionName(name));
-  if (!IsValidRuntime(runtime)) {
-    return InvalidArgument("runtime '" + detail::Printable(runtime) +
-                           "' is not supported: use js or cpp");
+  std::optional<Runtime> parsed_runtime = ParseRuntime(runtime);
+  if (!parsed_runtime) {
+    return InvalidArgument("runtime '" + detail::Printable(runtime) + "' is not supported: use " +
+                           RuntimeNames(" or "));
   }
   Status entry_ok = CodeStore::ValidatePath(entry, CodeStore::Limits{});
   if (!entry_ok.ok()) return InvalidArgument("entry: " + entry_ok.message());
@@ -253,7 +260,7 @@ Result<FunctionVersion> Store::CreateVersion(const std::string& name, const std:
 
   FunctionVersion v;
   v.name = name;
-  v.runtime = runtime;
+  v.runtime = *parsed_runtime;
   v.entry = entry;
   v.code_digest = code_digest;
   v.config = config;

@@ -173,7 +173,7 @@ TEST_CASE("CreateVersion numbers versions 1, 2, 3 and makes the newest live", "[
   CHECK(v1.version == 1);
   CHECK(v2.version == 2);
   CHECK(v2.name == "hello");
-  CHECK(v2.runtime == "js");
+  CHECK(RuntimeName(v2.runtime) == "js");
   CHECK(v2.entry == "index.js");
   CHECK(v2.code_digest == kDigestB);
   CHECK(v2.config == config);

@@ -1,0 +1,161 @@
+// WorkerFleet: the real Fleet (fleet.h): flint-worker processes started through a
+// WorkerSpawner, each in a cgroup of its own when isolation is on.
+//
+// State: every Worker handle (it owns them; an exited worker is freed on the next Tick), the
+// generic pools (per Runtime, the workers pre-warmed for it and those still spawning), the
+// deploy-time load checks, NodeCapacity (the memory budget and the charges of assigned
+// workers), and per-worker cgroups. It is the Worker::Observer of every worker: what concerns
+// a generic or load-check worker it handles itself, what concerns a worker assigned to a pool it
+// passes to its Fleet::Observer.
+//
+// Where it grows: a generic pool's size is `FleetOptions::prewarm[runtime]`, topped up by
+// Refill (a policy that sizes the pools itself replaces RefillGeneric); the limits a function's
+// cgroup gets come from LimitsFor alone; eviction happens in StartWorker, on the path of the
+// request that needs the memory (PlanStart and EvictForStart).
+//
+// Loop thread only. Options' pointers must outlive the fleet.
+#pragma once
+
+#include <uv.h>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "scheduler/app/fleet.h"
+#include "scheduler/app/worker.h"
+#include "scheduler/core/latency_window.h"
+#include "scheduler/core/node_capacity.h"
+#include "scheduler/isolation/cgroups.h"
+#include "scheduler/spawn/worker_spawner.h"
+#include "sdk/core/runtime.h"
+
+namespace flint::scheduler {
+
+struct FleetOptions {
+  std::string worker_path;  // flint-worker
+  // Generic workers kept ready per runtime. JS ones hold V8 and an isolate; C++ ones no V8, one
+  // thread, a few MB. A cold start takes one of its function's runtime first (a C++ function
+  // drops privileges and loads seccomp cheapest with a single thread), else one of another.
+  std::array<uint32_t, kRuntimeCount> prewarm = MakePrewarm(1);
+  uint64_t load_timeout_ms = 10'000;     // longest a worker may take to start, or a LOAD
+  uint64_t memory_budget_mb = 1u << 20;  // for all function workers (NodeCapacity)
+  // Isolation (docs/security.md). `cgroups`: one cgroup per worker, limits written at LOAD,
+  // usage read for the meter; null: no cgroups. `sandbox`: workers start with --sandbox on and
+  // may load code from `code_root` (the code store, absolute) only.
+  isolation::Cgroups* cgroups = nullptr;
+  bool sandbox = false;
+  std::string code_root;
+
+  static constexpr std::array<uint32_t, kRuntimeCount> MakePrewarm(uint32_t each) {
+    std::array<uint32_t, kRuntimeCount> out{};
+    out.fill(each);
+    return out;
+  }
+};
+
+class WorkerFleet final : public Fleet, private Worker::Observer {
+ public:
+  // The directory holding a function version's code (its LOAD's code_dir).
+  using CodeDirFn = std::function<std::string(const FunctionVersion&)>;
+
+  WorkerFleet(uv_loop_t* loop, FleetOptions options, std::unique_ptr<WorkerSpawner> spawner,
+              CodeDirFn code_dir);
+  // Kills every worker still running and removes what cgroups it can.
+  ~WorkerFleet() override;
+  WorkerFleet(const WorkerFleet&) = delete;
+  WorkerFleet& operator=(const WorkerFleet&) = delete;
+
+  // Fleet
+  void SetObserver(Fleet::Observer* observer) override { observer_ = observer; }
+  void Start() override;
+  void Tick() override;
+  void Refill(bool cold_start_in_flight) override;
+  void StopAll() override;
+  void SetReservation(const std::string& function, uint64_t reserved_mb) override;
+  Placement StartWorker(const FunctionVersion& fn, const std::string& pool_key) override;
+  bool Load(WorkerId worker, const FunctionVersion& fn) override;
+  void Invoke(WorkerId worker, InvocationId id, const std::string& payload) override;
+  void Stop(WorkerId worker) override;
+  void Kill(WorkerId worker) override;
+  std::vector<InvocationId> InFlight(WorkerId worker) const override;
+  std::vector<InvocationId> TakeInFlight(WorkerId worker) override;
+  void CheckLoads(const FunctionVersion& fn, std::function<void(Status)> done) override;
+  bool Has(WorkerId worker) const override { return workers_.count(worker) > 0; }
+  uint64_t HeapUsed(WorkerId worker) const override;
+  bool has_cgroups() const override { return options_.cgroups != nullptr; }
+  std::optional<isolation::Usage> ReadUsage(WorkerId worker) override;
+  uint64_t LoadSentNs(WorkerId worker) const override;
+  uint64_t ReloadDelayMs() const override;
+  FleetStats stats() const override;
+  size_t size() const override { return workers_.size(); }
+
+  // The cgroup of worker `id`: "w<id>".
+  static std::string CgroupName(WorkerId id) { return "w" + std::to_string(id); }
+
+ private:
+  // Pre-warmed workers with no function yet, for one runtime.
+  struct GenericPool {
+    std::vector<WorkerId> ready;
+    size_t spawning = 0;  // spawned but not yet HELLO
+  };
+  struct LoadCheck {
+    std::function<void(Status)> done;
+    uint64_t deadline_ms = 0;
+    protocol::LoadRequest request;
+    bool outbound = false;  // the function's network is "outbound"
+  };
+
+  // Worker::Observer
+  void OnWorkerHello(Worker* worker) override;
+  void OnWorkerLoaded(Worker* worker, const protocol::Loaded& loaded) override;
+  void OnWorkerLoadFailed(Worker* worker, const std::string& message) override;
+  void OnWorkerResult(Worker* worker, InvocationId id, protocol::InvokeResult result) override;
+  void OnWorkerLog(Worker* worker, InvocationId id, protocol::LogLine line) override;
+  void OnWorkerChannelClosed(Worker* worker) override;
+  void OnWorkerExit(Worker* worker, const std::string& reason) override;
+
+  GenericPool& GenericFor(Runtime runtime) { return generic_[static_cast<size_t>(runtime)]; }
+  Worker* Find(WorkerId id) const;
+  // Stops the idle workers NodeCapacity chose for eviction (those their pools still give up).
+  void EvictForStart(const std::vector<WorkerId>& victims);
+  // A pre-warmed generic worker of `runtime` if one is ready (else of another runtime), else a
+  // newly spawned one.
+  Result<Worker*> AcquireWorker(Runtime runtime);
+  Result<Worker*> SpawnWorker(Runtime runtime);
+  void RefillGeneric();
+  // Fewer than half of the wanted pre-warmed workers (of any runtime) are ready or spawning.
+  bool GenericLow() const;
+  protocol::LoadRequest MakeLoadRequest(const FunctionVersion& fn) const;
+  // The limits written into the cgroup of a worker loading a function of `memory_mb`.
+  static isolation::Limits LimitsFor(uint32_t memory_mb);
+  // Writes the limits into the worker's cgroup, then sends LOAD (kills the worker if the limits
+  // cannot be set). `outbound`: the function's network is "outbound"; the LOAD waits until the
+  // worker's network is up.
+  bool LoadWorker(Worker* worker, const protocol::LoadRequest& request, bool outbound);
+  // Removes the worker's cgroup now or, while processes linger in it, on a later Tick.
+  void RemoveCgroup(WorkerId id);
+
+  uv_loop_t* loop_;
+  FleetOptions options_;
+  std::unique_ptr<WorkerSpawner> spawner_;
+  CodeDirFn code_dir_;
+  Fleet::Observer* observer_ = nullptr;
+  NodeCapacity capacity_;
+  uint64_t evictions_ = 0;
+
+  std::unordered_map<WorkerId, std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<Worker>> dead_workers_;  // freed on the next Tick
+  std::array<GenericPool, kRuntimeCount> generic_;
+  std::unordered_map<WorkerId, LoadCheck> load_checks_;
+  WorkerId next_worker_id_ = 1;
+  uint32_t refill_deferrals_ = 0;                        // Refill passes that put it off
+  LatencyWindow generic_spawn_us_ = LatencyWindow(256);  // generic workers: spawn -> HELLO
+  std::vector<WorkerId> cgroups_to_remove_;              // cgroups that were still busy
+};
+
+}  // namespace flint::scheduler
