@@ -18,12 +18,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "runtime/sandbox/sandbox.h"
 #include "runtime/worker/process_title.h"
 #include "runtime/worker/worker.h"
+#include "sdk/core/runtime.h"
 
 namespace {
 
@@ -69,8 +71,11 @@ int main(int argc, char** argv) {
       options.fd = static_cast<int>(fd);
       have_fd = true;
     } else if (arg == "--runtime") {
-      if (value != "js" && value != "cpp") return Usage("--runtime must be js or cpp");
-      options.runtime = std::string(value);
+      std::optional<flint::Runtime> runtime = flint::ParseRuntime(value);
+      if (!runtime) {
+        return Usage(("--runtime must be " + flint::RuntimeNames(" or ")).c_str());
+      }
+      options.runtime = *runtime;
     } else if (arg == "--sandbox") {
       if (value != "on" && value != "off") return Usage("--sandbox must be on or off");
       options.sandbox = value == "on";
@@ -90,7 +95,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  if (options.runtime == "cpp") {
+  if (options.runtime == flint::Runtime::kCpp) {
     // Beside this executable; opened now, while its directory is still in view.
     char exe[PATH_MAX];
     ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);

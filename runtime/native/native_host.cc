@@ -138,7 +138,7 @@ Status NativeHost::WarmUp(const std::string& path) {
   std::unique_ptr<NativeHost> host = Create(&discard);
   protocol::LoadRequest load;
   load.function_name = "flint-native-warmup";
-  load.runtime = "cpp";
+  load.runtime = std::string(RuntimeName(Runtime::kCpp));
   size_t slash = path.rfind('/');
   load.code_dir = path.substr(0, slash);
   load.entry = path.substr(slash + 1);

@@ -1,5 +1,6 @@
 // NativeHost: one C++ function, a shared object built against sdk/include/flint/, in this
-// process. The same shape as runtime/api/function_host.h (the JS host), without V8.
+// process: the C++ runtime's Host (runtime/host/host.h, whose life, async contract and thread
+// rules it keeps). No V8.
 //
 // Life: Create() is cheap (nothing is loaded); Load() dlopen()s code_dir/entry (RTLD_NOW |
 // RTLD_LOCAL), checks its C ABI version (flint/abi.h: flint_abi_version() must return
@@ -22,23 +23,15 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
 
+#include "runtime/host/host.h"
 #include "sdk/core/status.h"
 #include "sdk/protocol/messages.h"
 
 namespace flint::runtime {
 
-class NativeHost {
+class NativeHost final : public Host {
  public:
-  class Delegate {
-   public:
-    virtual ~Delegate() = default;
-    // One log line. `invocation_id` is 0 during the init hook.
-    virtual void OnLog(uint64_t invocation_id, protocol::LogLevel level, std::string_view text) = 0;
-    virtual void OnResult(uint64_t invocation_id, protocol::InvokeResult result) = 0;
-  };
-
   // The C ABI version this worker supports (flint/abi.h's FLINT_ABI_VERSION).
   static uint32_t SupportedAbiVersion();
 
@@ -47,33 +40,32 @@ class NativeHost {
   // invocation at LOAD are quicker. The object stays loaded.
   static Status WarmUp(const std::string& path);
 
-  // `delegate` must outlive the host.
+  // `delegate` must outlive the host. The delegate's OnLog is called during the init hook with
+  // invocation id 0.
   static std::unique_ptr<NativeHost> Create(Delegate* delegate);
-  ~NativeHost();
+  ~NativeHost() override;
   NativeHost(const NativeHost&) = delete;
   NativeHost& operator=(const NativeHost&) = delete;
 
+  // Host
+  Runtime runtime() const override { return Runtime::kCpp; }
   // Loads the function and runs its init hook. Returns the init duration in microseconds (the
   // dlopen with the object's static constructors, the checks, and the init hook), or an error whose
   // message is for the user, e.g. "function built for Flint C ABI version 2, this worker supports
   // 1". At most once.
-  Result<uint64_t> Load(const protocol::LoadRequest& request);
-  bool loaded() const { return handle_fn_ != nullptr; }
+  Result<uint64_t> Load(const protocol::LoadRequest& request) override;
+  bool loaded() const override { return handle_fn_ != nullptr; }
+  // Runs invocation `id` to completion and reports it before returning.
+  void Invoke(uint64_t id, const protocol::InvokeRequest& request) override;
+  void Cancel(uint64_t /*id*/) override {}
+  bool is_pending(uint64_t /*id*/) const override { return false; }
+  void RunDue() override {}
+  std::optional<uint64_t> NextWakeupMs() const override { return std::nullopt; }
+  bool out_of_memory() const override { return false; }
+  // Bytes malloc has handed out, and the function's memory size.
+  HeapUsage heap_usage() const override;
 
-  // Runs invocation `id` to completion and reports it. Requires loaded().
-  void Invoke(uint64_t id, const protocol::InvokeRequest& request);
-  void Cancel(uint64_t /*id*/) {}
-  bool is_pending(uint64_t /*id*/) const { return false; }
   size_t pending_count() const { return 0; }
-  void RunDue() {}
-  std::optional<uint64_t> NextWakeupMs() const { return std::nullopt; }
-  bool out_of_memory() const { return false; }
-
-  struct HeapUsage {
-    uint64_t used_bytes = 0;   // bytes malloc has handed out
-    uint64_t limit_bytes = 0;  // the function's memory size
-  };
-  HeapUsage heap_usage() const;
 
  private:
   explicit NativeHost(Delegate* delegate) : delegate_(delegate) {}

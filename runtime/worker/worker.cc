@@ -5,7 +5,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <string>
 
+#include "runtime/api/function_host.h"
 #include "runtime/native/native_host.h"
 #include "runtime/sandbox/sandbox.h"
 #include "sdk/protocol/messages.h"
@@ -33,13 +36,18 @@ Status Worker::Start() {
     // Before V8 starts its threads: the worker is unprivileged before it does anything else.
     FLINT_RETURN_IF_ERROR(sandbox::DropPrivileges());
   }
-  if (options_.runtime == "js") {
-    Result<std::unique_ptr<Host>> host = MakeJsHost(this);
-    if (!host.ok()) return host.status();
-    host_ = std::move(*host);
+  switch (options_.runtime) {
+    case Runtime::kJs: {
+      Result<std::unique_ptr<Host>> host = NewHost(Runtime::kJs, this);
+      if (!host.ok()) return host.status();
+      host_ = std::move(*host);
+      break;
+    }
+    case Runtime::kCpp:  // nothing to pre-warm but the warm-up object below
+      break;
   }
   if (options_.native_warmup_fd >= 0) {
-    if (options_.runtime == "cpp") {
+    if (options_.runtime == Runtime::kCpp) {
       // An optimisation only: a worker that cannot load it still serves.
       (void)NativeHost::WarmUp("/proc/self/fd/" + std::to_string(options_.native_warmup_fd));
     }
@@ -51,9 +59,22 @@ Status Worker::Start() {
   protocol::Hello hello;
   hello.protocol_version = protocol::kProtocolVersion;
   hello.pid = static_cast<uint32_t>(::getpid());
-  hello.runtime = options_.runtime;
+  hello.runtime = std::string(RuntimeName(options_.runtime));
   channel_.Send(MessageType::kHello, 0, hello.Encode());
   return Status::Ok();
+}
+
+Result<std::unique_ptr<Host>> Worker::NewHost(Runtime runtime, Host::Delegate* delegate) {
+  switch (runtime) {
+    case Runtime::kJs: {
+      Result<std::unique_ptr<FunctionHost>> js = FunctionHost::Create(delegate);
+      if (!js.ok()) return js.status();
+      return std::unique_ptr<Host>(std::move(js).value());
+    }
+    case Runtime::kCpp:
+      return std::unique_ptr<Host>(NativeHost::Create(delegate));
+  }
+  return Internal("unknown runtime");
 }
 
 void Worker::OnFrame(const protocol::FrameView& frame) {
@@ -103,23 +124,27 @@ void Worker::HandleLoad(std::string_view payload) {
     Exit(kExitLoadFailed);
   };
   // A generic worker serves a function of any runtime: LOAD names it.
-  if (request->runtime == "cpp") {
-    // Replaces a pre-warmed JS host: its isolate would only take memory from the function.
-    if (host_ == nullptr || std::string_view(host_->runtime()) != "cpp") {
-      retired_host_ = std::move(host_);  // disposed of after the first RESULT (OnResult)
-      host_ = MakeNativeHost(this);
+  std::optional<Runtime> runtime = ParseRuntime(request->runtime);
+  if (!runtime) {
+    return fail("unsupported runtime '" + request->runtime + "' (supported: " + RuntimeNames(", ") +
+                ")");
+  }
+  if (host_ == nullptr || host_->runtime() != *runtime) {
+    switch (*runtime) {
+      case Runtime::kCpp:
+        // Replaces a pre-warmed JS host: its isolate would only take memory from the function.
+        retired_host_ = std::move(host_);  // disposed of after the first RESULT (OnResult)
+        break;
+      case Runtime::kJs:
+        host_.reset();
+        break;
     }
-  } else if (request->runtime == "js") {
-    if (host_ == nullptr || std::string_view(host_->runtime()) != "js") {
-      host_.reset();
-      Result<std::unique_ptr<Host>> host = MakeJsHost(this);
-      if (!host.ok()) {
-        return fail("cannot start the JavaScript runtime: " + host.status().message());
-      }
-      host_ = std::move(*host);
+    Result<std::unique_ptr<Host>> host = NewHost(*runtime, this);
+    if (!host.ok()) {
+      return fail("cannot start the " + std::string(RuntimeLanguage(*runtime)) +
+                  " runtime: " + host.status().message());
     }
-  } else {
-    return fail("unsupported runtime '" + request->runtime + "' (supported: js, cpp)");
+    host_ = std::move(*host);
   }
   std::string label = request->function_name + "@" + std::to_string(request->function_version);
   if (options_.sandbox) {

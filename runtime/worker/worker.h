@@ -1,5 +1,5 @@
 // Worker: the flint-worker process. Speaks the worker protocol (sdk/protocol) with flintd over
-// one Unix stream socket and hosts one function through a Host (runtime/worker/host.h): the JS
+// one Unix stream socket and hosts one function through a Host (runtime/host/host.h): the JS
 // host (V8) or the native host (a C++ function's shared object), chosen by LOAD.runtime.
 //
 // Sequence: Start() pre-warms (for --runtime js: V8, isolate, context, globals; for cpp:
@@ -27,8 +27,9 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/worker/host.h"
+#include "runtime/host/host.h"
 #include "runtime/worker/process_title.h"
+#include "sdk/core/runtime.h"
 #include "sdk/core/status.h"
 #include "sdk/loop/frame_channel.h"
 #include "sdk/loop/uv_handles.h"
@@ -36,9 +37,9 @@
 namespace flint::runtime {
 
 struct WorkerOptions {
-  int fd = 3;                     // the connected socket to flintd (owned by the worker)
-  std::string runtime = "js";     // what HELLO announces and what Start() pre-warms
-  ProcessTitle* title = nullptr;  // retitled after LOAD when set
+  int fd = 3;                      // the connected socket to flintd (owned by the worker)
+  Runtime runtime = Runtime::kJs;  // what HELLO announces and what Start() pre-warms
+  ProcessTitle* title = nullptr;   // retitled after LOAD when set
   // Enter the sandbox (runtime/sandbox) at LOAD, before any function code is read.
   bool sandbox = false;
   // flint-native-warmup.so, opened before the sandbox hid its directory; a C++ worker loads it
@@ -89,6 +90,10 @@ class Worker final : public loop::FrameChannel::Delegate, public Host::Delegate 
   uv_loop_t* loop_;
   WorkerOptions options_;
   loop::FrameChannel channel_;
+  // The host for `runtime`, pre-warmed (what that means is the host's): JS starts V8 and an
+  // isolate; C++ needs nothing.
+  static Result<std::unique_ptr<Host>> NewHost(Runtime runtime, Host::Delegate* delegate);
+
   std::unique_ptr<Host> host_;  // null until LOAD when started with --runtime cpp
   // A pre-warmed JS host replaced by a C++ LOAD. Disposing of its isolate takes milliseconds,
   // so it happens after the first RESULT is written, not inside the cold start.
