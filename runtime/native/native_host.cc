@@ -8,6 +8,7 @@
 #include <chrono>
 #include <vector>
 
+#include "sdk/core/clock.h"
 #include "sdk/include/flint/abi.h"
 
 namespace flint::runtime {
@@ -22,12 +23,6 @@ uint64_t ThreadCpuNs() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-uint64_t EpochMs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
 }
 
 flint_str Str(std::string_view s) { return flint_str{s.data(), s.size()}; }
@@ -253,7 +248,7 @@ void NativeHost::Invoke(uint64_t id, const protocol::InvokeRequest& request) {
   ctx.function_name = Str(function_name_);
   ctx.memory_limit_mb = memory_mb_;
   ctx.timeout_ms = timeout_ms_;
-  ctx.deadline_epoch_ms = EpochMs() + request.timeout_ms;
+  ctx.deadline_epoch_ms = static_cast<uint64_t>(WallClockMs()) + request.timeout_ms;
   ctx.host = &call;
   ctx.log = LogCb;
   ctx.remaining_ms = RemainingMsCb;

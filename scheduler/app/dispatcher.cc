@@ -3,10 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 
 #include "scheduler/app/result_response.h"
 #include "scheduler/meter/invocation_id.h"
+#include "sdk/core/clock.h"
 
 namespace flint::scheduler {
 namespace {
@@ -192,9 +192,7 @@ Status Dispatcher::InvokeEvent(const std::shared_ptr<const FunctionVersion>& fn,
   inv.pool_key = KeyOf(*fn);
   inv.request_id = NewRequestId();
   inv.fn = fn;
-  inv.received_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
+  inv.received_ms = WallClockMs();
   inv.received_ns = uv_hrtime();
   inv.request.received_at_ms = static_cast<uint64_t>(inv.received_ms);
   inv.request.method = "POST";
@@ -471,9 +469,7 @@ void Dispatcher::OnWorkerLog(WorkerId /*worker*/, const std::string& pool_key, I
   auto pool = pools_.find(pool_key);
   if (pool == pools_.end()) return;
   LogRecord record;
-  record.time_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             std::chrono::system_clock::now().time_since_epoch())
-                                             .count());
+  record.time_ms = static_cast<uint64_t>(WallClockMs());
   if (auto inv = invocations_.find(id); inv != invocations_.end()) {
     record.request_id = inv->second.request_id;
   }

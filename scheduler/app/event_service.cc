@@ -3,13 +3,13 @@
 #include <spdlog/spdlog.h>
 #include <sys/random.h>
 
-#include <chrono>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 
 #include "scheduler/app/api_json.h"
 #include "scheduler/meter/invocation_id.h"
+#include "sdk/core/clock.h"
 #include "sdk/core/text.h"
 
 namespace flint::scheduler {
@@ -21,12 +21,6 @@ constexpr uint64_t kTickMs = 20;
 constexpr uint64_t kScheduleCheckMs = 1000;
 constexpr int64_t kRequeueDelayMs = 200;  // an event its pool could not take waits this long
 constexpr size_t kMaxStoredResult = 64 * 1024;
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::mt19937_64& Rng() {
   static std::mt19937_64 rng = [] {
@@ -270,7 +264,7 @@ void EventService::Enqueue(const EventRow& row) {
 
 void EventService::Pump() {
   if (stopped_) return;
-  int64_t now = WallMs();
+  int64_t now = WallClockMs();
   auto due = backlog_.TakeDue(now, [this](const std::string& f) { return LimitOf(f); });
   for (auto& [function, key] : due) {
     auto it = pending_.find(key);
@@ -320,7 +314,7 @@ void EventService::Kill(events::EventKey key, const std::string& why) {
   json error = {{"error", {{"code", "event_expired"}, {"message", why}}}};
   spdlog::warn("event {} of {} dead-lettered: {}", p.id, p.function, why);
   Write([id = p.id, attempts = p.attempts, e = error.dump(),
-         now = WallMs()](EventWrites& w) { return w.MarkDead(id, attempts, e, now); },
+         now = WallClockMs()](EventWrites& w) { return w.MarkDead(id, attempts, e, now); },
         nullptr);
 }
 
@@ -330,7 +324,7 @@ void EventService::OnResult(events::EventKey key, Dispatcher::EventResult r) {
   Pending& p = it->second;
   p.running = false;
   backlog_.Done(p.function);
-  int64_t now = WallMs();
+  int64_t now = WallClockMs();
   if (!r.ran) {
     backlog_.Push(p.function, key, now + kRequeueDelayMs);
     return;
@@ -370,7 +364,7 @@ void EventService::OnResult(events::EventKey key, Dispatcher::EventResult r) {
 
 void EventService::CheckSchedules() {
   if (stopped_) return;
-  int64_t now = WallMs();
+  int64_t now = WallClockMs();
   for (Schedule& s : schedules_) {
     events::CatchUp c = events::CheckSchedule(s.cron, s.row.next_due_ms, now);
     if (!c.fire) continue;
@@ -426,7 +420,7 @@ void EventService::Submit(const std::shared_ptr<const FunctionVersion>& fn, Http
   if (const std::string* key = request.FindHeader("x-flint-idempotency-key")) {
     row.idempotency_key = key->substr(0, 256);
   }
-  row.created_ms = row.due_ms = row.updated_ms = WallMs();
+  row.created_ms = row.due_ms = row.updated_ms = WallClockMs();
   uncommitted_[row.function]++;
   auto stored = std::make_shared<std::string>();
   auto shared = std::make_shared<EventRow>(std::move(row));
@@ -582,7 +576,7 @@ void EventService::Redrive(const std::string& function, HttpResponder responder)
   auto rows = std::make_shared<std::vector<EventRow>>();
   Write(
       [function, rows](EventWrites& w) {
-        auto r = w.Redrive(function, WallMs());
+        auto r = w.Redrive(function, WallClockMs());
         if (!r.ok()) return r.status();
         *rows = std::move(r).value();
         return Status::Ok();
@@ -638,7 +632,7 @@ void EventService::Schedules(HttpRequest& request, HttpResponder responder) {
     return responder.Send(ErrorResponse(
         Status(Code::kPayloadTooLarge, "the payload is larger than the event limit")));
   }
-  int64_t now = WallMs();
+  int64_t now = WallClockMs();
   ScheduleRow row;
   row.id = "sch-" + NewEventId().substr(0, 8);
   row.function = name;
@@ -710,7 +704,7 @@ void EventService::Subscriptions(HttpRequest& request, HttpResponder responder) 
   if (!dispatcher_->FindLive(function)) {
     return responder.Send(ErrorResponse(NotFound("function '" + function + "' does not exist")));
   }
-  Write([topic, function](EventWrites& w) { return w.Subscribe(topic, function, WallMs()); },
+  Write([topic, function](EventWrites& w) { return w.Subscribe(topic, function, WallClockMs()); },
         [topic, function, r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
           if (!s.ok()) return r->Send(ErrorResponse(s));
           r->Send(Json(201, {{"subscription", {{"topic", topic}, {"function", function}}}}));
@@ -745,7 +739,7 @@ void EventService::Publish(const std::string& topic, HttpRequest& request,
   auto payload = EventPayload(std::move(request.body), options_.max_payload_bytes);
   if (!payload.ok()) return responder.Send(ErrorResponse(payload.status()));
   auto rows = std::make_shared<std::vector<EventRow>>();
-  int64_t now = WallMs();
+  int64_t now = WallClockMs();
   // Subscribers whose queue is full: the publish is refused as a whole (429, nothing stored)
   // rather than delivered to some subscribers only; the publisher retries it later.
   std::set<std::string> full;

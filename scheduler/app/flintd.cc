@@ -17,6 +17,7 @@
 #include "scheduler/meter/report.h"
 #include "scheduler/store/admin_token.h"
 #include "sdk/core/base64.h"
+#include "sdk/core/clock.h"
 #include "sdk/core/text.h"
 
 namespace flint::scheduler {
@@ -429,7 +430,7 @@ void Flintd::Describe(const std::string& name, HttpResponder responder) {
         out->live = store->GetLive(name);
         if (out->live.ok()) out->versions = store->ListVersions(name);
         meter::ReportParams day;
-        day.to_ms = meter::NowEpochMs();
+        day.to_ms = WallClockMs();
         day.from_ms = day.to_ms - 24 * 3600 * 1000;
         day.function = name;
         day.by = LedgerGroupBy::kNone;
@@ -560,7 +561,7 @@ void Flintd::Deploy(const std::string& name, HttpRequest&& request, HttpResponde
 }
 
 void Flintd::Billing(const HttpRequest& request, HttpResponder responder) {
-  auto params = meter::ParseReportParams(meter::SplitQuery(request.query), meter::NowEpochMs());
+  auto params = meter::ParseReportParams(meter::SplitQuery(request.query), WallClockMs());
   if (!params.ok()) return responder.Send(ErrorResponse(params.status()));
   auto shared = std::make_shared<HttpResponder>(std::move(responder));
   auto ledger = ledger_;
@@ -638,7 +639,7 @@ void Flintd::Prices(HttpRequest&& request, HttpResponder responder) {
     if (!it->is_string()) {
       return shared->Send(ErrorResponse(InvalidArgument("'effective_from' must be a time string")));
     }
-    auto t = meter::ParseTime(it->get<std::string>(), meter::NowEpochMs());
+    auto t = meter::ParseTime(it->get<std::string>(), WallClockMs());
     if (!t.ok()) return shared->Send(ErrorResponse(t.status()));
     sheet.effective_from_ms = *t;
   }

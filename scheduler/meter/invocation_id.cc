@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <random>
 
+#include "sdk/core/clock.h"
+
 namespace flint::scheduler::meter {
 
 std::string InvocationId(int64_t unix_ms, uint64_t rand_a, uint64_t rand_b) {
@@ -28,9 +30,7 @@ std::string NewInvocationId() {
     }
     return std::mt19937_64(seed);
   }();
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  int64_t now = WallClockMs();
   uint64_t a = rng(), b = rng();
   return InvocationId(now, a, b);
 }

@@ -29,6 +29,7 @@
 #include "scheduler/store/ledger.h"
 #include "scheduler/store/store.h"
 #include "sdk/core/check.h"
+#include "sdk/core/clock.h"
 
 namespace fs = std::filesystem;
 using flint::Status;
@@ -60,7 +61,7 @@ double CpuSeconds(int who = RUSAGE_SELF) {
 // with --random-ids; a few functions, mostly warm and ok.
 std::vector<meter::InvocationRecord> MakeRecords(size_t n, uint64_t seed, bool random_ids) {
   std::mt19937_64 rng(seed);
-  int64_t start = meter::NowEpochMs() - 1000;
+  int64_t start = flint::WallClockMs() - 1000;
   std::vector<meter::InvocationRecord> out(n);
   for (size_t i = 0; i < n; ++i) {
     meter::InvocationRecord& r = out[i];

@@ -5,17 +5,13 @@
 
 #include <chrono>
 
+#include "sdk/core/clock.h"
+
 namespace flint::scheduler::meter {
 namespace {
 
 constexpr size_t kMaxBatch = 8192;  // records per transaction when catching up
 constexpr uint64_t kHourMs = 3'600'000;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 PriceSheet FromRow(const PriceSheetRow& row) {
   PriceSheet s;
@@ -62,7 +58,7 @@ Result<std::unique_ptr<Meter>> Meter::Start(uv_loop_t* loop, std::shared_ptr<Led
     FLINT_RETURN_IF_ERROR(meter->LoadSheets());
   }
   if (const auto& wanted = meter->options_.configured_prices) {
-    int64_t now = NowMs();
+    int64_t now = WallClockMs();
     if (!wanted->SamePrices(SheetAt(meter->sheets_, now))) {
       PriceSheet sheet = *wanted;
       sheet.effective_from_ms = now + 1;  // records that started by now keep the old prices
@@ -205,7 +201,7 @@ void Meter::Flush(std::function<void()> done) {
 
 void Meter::SetPrices(PriceSheet sheet, std::function<void(Result<PriceSheet>)> done) {
   auto task = [this, sheet, done = std::move(done)]() mutable {
-    int64_t now = NowMs();
+    int64_t now = WallClockMs();
     Result<PriceSheet> result = Internal("not run");
     if (sheet.effective_from_ms == 0) sheet.effective_from_ms = now + 1;
     if (sheet.effective_from_ms <= now) {
@@ -338,7 +334,7 @@ void Meter::WriterMain() {
     if (busy && deferred_count_.load() > 0) wake_loop = true;
     if (wake_loop) async_->Send();
 
-    int64_t now = NowMs();
+    int64_t now = WallClockMs();
     if (now - static_cast<int64_t>(last_rollup_ms_) >=
         static_cast<int64_t>(options_.rollup_interval_ms)) {
       last_rollup_ms_ = static_cast<uint64_t>(now);

@@ -1,12 +1,12 @@
 #include "scheduler/meter/report.h"
 
 #include <algorithm>
-#include <chrono>
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "sdk/core/clock.h"
 #include "sdk/core/text.h"
 
 namespace flint::scheduler::meter {
@@ -280,12 +280,6 @@ std::vector<std::pair<std::string, std::string>> SplitQuery(std::string_view raw
                      eq == std::string_view::npos ? std::string() : decode(part.substr(eq + 1)));
   }
   return out;
-}
-
-int64_t NowEpochMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 Result<Report> RunReport(Ledger& ledger, const ReportParams& params) {

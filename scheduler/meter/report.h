@@ -75,9 +75,6 @@ std::string RowJson(const ReportRow& row);
 // Splits a raw query string ("a=1&b=x%20y") into percent-decoded pairs ('+' is a space).
 std::vector<std::pair<std::string, std::string>> SplitQuery(std::string_view raw);
 
-// The wall clock in milliseconds since the epoch.
-int64_t NowEpochMs();
-
 // Queries `ledger` and builds the report (disk I/O: never on the event loop).
 Result<Report> RunReport(Ledger& ledger, const ReportParams& params);
 

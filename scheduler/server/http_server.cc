@@ -6,10 +6,11 @@
 #include <strings.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <new>
 #include <nlohmann/json.hpp>
+
+#include "sdk/core/clock.h"
 
 namespace flint::scheduler {
 namespace {
@@ -98,12 +99,6 @@ const char* ReasonPhrase(int status) {
     default:
       return "Unknown";
   }
-}
-
-uint64_t WallMs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
 }
 
 bool IEquals(std::string_view a, std::string_view b) {
@@ -347,7 +342,7 @@ const llhttp_settings_t* HttpConnection::Settings() {
           r.query.assign(r.target, q + 1);
         }
         r.peer_ip = c->peer_ip;
-        r.received_at_ms = WallMs();
+        r.received_at_ms = static_cast<uint64_t>(WallClockMs());
         r.received_at_ns = uv_hrtime();
         c->http10 = p->http_minor == 0;
         c->is_head = p->method == HTTP_HEAD;

@@ -1,9 +1,9 @@
 #include "scheduler/store/ledger.h"
 
-#include <chrono>
 #include <mutex>
 
 #include "scheduler/store/sqlite.h"
+#include "sdk/core/clock.h"
 
 namespace flint::scheduler {
 namespace {
@@ -11,12 +11,6 @@ namespace {
 using detail::Connection;
 using detail::Statement;
 using detail::Transaction;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t AsInt(uint64_t v) { return static_cast<int64_t>(v); }
 uint64_t AsUint(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
@@ -189,7 +183,7 @@ Result<PriceSheetRow> Ledger::AddPriceSheet(const PriceSheetRow& sheet) {
   if (!found.ok()) return found.status();
   if (*found) return InvalidArgument("a price sheet with that effective time already exists");
   PriceSheetRow out = sheet;
-  out.created_at_ms = NowMs();
+  out.created_at_ms = WallClockMs();
   auto insert = db.Prepare(
       "INSERT INTO price_sheets (effective_from_ms, per_million_requests_pico, "
       "per_gb_second_pico, bill_init, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",

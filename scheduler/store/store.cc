@@ -1,6 +1,5 @@
 #include "scheduler/store/store.h"
 
-#include <chrono>
 #include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -9,6 +8,7 @@
 #include "scheduler/store/code_store.h"
 #include "scheduler/store/files.h"
 #include "scheduler/store/sqlite.h"
+#include "sdk/core/clock.h"
 #include "sdk/core/text.h"
 
 namespace flint::scheduler {
@@ -19,12 +19,6 @@ using detail::Statement;
 using detail::Transaction;
 
 constexpr const char* kDatabaseFile = "flint.db";
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Status FunctionNotFound(std::string_view name) {
   return NotFound("function '" + detail::Printable(name) + "' does not exist");
@@ -179,7 +173,7 @@ Result<int> Migrate(Connection& db, const std::string& path,
         "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, ?3)",
         "record migration");
     if (!record.ok()) return record.status();
-    record->Bind(1, int64_t{m.version}).Bind(2, std::string_view(m.name)).Bind(3, NowMs());
+    record->Bind(1, int64_t{m.version}).Bind(2, std::string_view(m.name)).Bind(3, WallClockMs());
     FLINT_RETURN_IF_ERROR(record->Run());
     // user_version mirrors the schema version for people inspecting the file with sqlite3.
     FLINT_RETURN_IF_ERROR(
@@ -264,7 +258,7 @@ Result<FunctionVersion> Store::CreateVersion(const std::string& name, const std:
   v.entry = entry;
   v.code_digest = code_digest;
   v.config = config;
-  v.created_at_ms = NowMs();
+  v.created_at_ms = WallClockMs();
 
   std::lock_guard lock(impl_->mu);
   Connection& db = *impl_->db;
@@ -403,7 +397,7 @@ Status Store::SetLive(const std::string& name, uint32_t version) {
       "WHERE name = ?1 AND EXISTS (SELECT 1 FROM versions WHERE name = ?1 AND version = ?2)",
       "set live version");
   if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, name).Bind(2, int64_t{version}).Bind(3, NowMs());
+  stmt->Bind(1, name).Bind(2, int64_t{version}).Bind(3, WallClockMs());
   FLINT_RETURN_IF_ERROR(stmt->Run());
   if (db.changes() == 0) {
     return NotFound("function '" + detail::Printable(name) + "' has no version " +
@@ -422,7 +416,7 @@ Status Store::DeleteFunction(const std::string& name) {
       "WHERE name = ?1 AND deleted_at_ms IS NULL",
       "delete function");
   if (!mark.ok()) return mark.status();
-  mark->Bind(1, name).Bind(2, NowMs());
+  mark->Bind(1, name).Bind(2, WallClockMs());
   FLINT_RETURN_IF_ERROR(mark->Run());
   if (db.changes() == 0) return FunctionNotFound(name);
   Result<Statement> drop = db.Prepare("DELETE FROM versions WHERE name = ?1", "delete function");
@@ -449,7 +443,7 @@ Status Store::PutTokenHash(const std::string& token_name, const std::string& sha
       "                  ELSE excluded.created_at_ms END",
       "put token hash");
   if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, token_name).Bind(2, sha256_hex).Bind(3, NowMs());
+  stmt->Bind(1, token_name).Bind(2, sha256_hex).Bind(3, WallClockMs());
   return stmt->Run();
 }
 

@@ -10,6 +10,7 @@
 #include "scheduler/meter/meter.h"
 #include "scheduler/meter/report.h"
 #include "scheduler/store/store.h"
+#include "sdk/core/clock.h"
 #include "tests/unit/scheduler/store/temp_dir.h"
 
 using namespace flint::scheduler;
@@ -177,7 +178,7 @@ TEST_CASE("Meter stores appended records, replays its journal and prices forward
   meter::MeterOptions options;
   options.journal_path = dir.Sub("ledger.journal");
   options.journal_slots = 64;
-  int64_t now = meter::NowEpochMs();
+  int64_t now = flint::WallClockMs();
   {
     auto started = meter::Meter::Start(&loop, ledger, options);
     REQUIRE(started.ok());
@@ -226,7 +227,7 @@ TEST_CASE("Meter replays what a killed flintd left in the journal and bills each
           "[meter][crash]") {
   TempDir dir;
   std::shared_ptr<Ledger> ledger = OpenLedger(dir);
-  int64_t now = meter::NowEpochMs();
+  int64_t now = flint::WallClockMs();
   auto record = [&](int i) {
     meter::InvocationRecord r;
     r.request_id = meter::InvocationId(now, 0, static_cast<uint64_t>(i));
