@@ -15,6 +15,11 @@ std::string Rfc3339(int64_t epoch_ms) {
   return buf;
 }
 
+nlohmann::json AsJson(const std::string& text) {
+  nlohmann::json v = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return v.is_discarded() ? nlohmann::json(text) : v;
+}
+
 HttpResponse Json(int status, const nlohmann::json& body) {
   HttpResponse response;
   response.status = status;

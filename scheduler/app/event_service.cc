@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/random.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -10,7 +11,6 @@
 #include "scheduler/app/api_json.h"
 #include "scheduler/meter/invocation_id.h"
 #include "sdk/core/clock.h"
-#include "sdk/core/text.h"
 
 namespace flint::scheduler {
 namespace {
@@ -42,66 +42,6 @@ meter::Trigger TriggerOf(const std::string& text) {
   if (text == "cron") return meter::Trigger::kCron;
   if (text == "topic") return meter::Trigger::kTopic;
   return meter::Trigger::kAsync;
-}
-
-// A JSON value as stored in the response: parsed when it is JSON, else the text.
-json AsJson(const std::string& text) {
-  json v = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return v.is_discarded() ? json(text) : v;
-}
-
-json EventJson(const EventRow& r, bool running) {
-  json out = {{"id", r.id},
-              {"function", r.function},
-              {"trigger", r.trigger},
-              {"status", running ? "running" : r.state},
-              {"attempts", r.attempts},
-              {"created_at", Rfc3339(r.created_ms)},
-              {"updated_at", Rfc3339(r.updated_ms)}};
-  if (!r.source.empty()) out["source"] = r.source;
-  if (r.state == "queued") out["next_attempt_at"] = Rfc3339(r.due_ms);
-  if (!r.idempotency_key.empty()) out["idempotency_key"] = r.idempotency_key;
-  if (!r.last_error.empty()) out["error"] = AsJson(r.last_error);
-  if (r.state == "succeeded") out["result"] = AsJson(r.result);
-  return out;
-}
-
-// Topic names: 1-128 characters of [A-Za-z0-9._-].
-Status ValidateTopic(const std::string& topic) {
-  if (topic.empty() || topic.size() > 128) {
-    return InvalidArgument("a topic name has 1 to 128 characters");
-  }
-  for (char c : topic) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) {
-      return InvalidArgument("invalid topic name '" + topic +
-                             "': use letters, digits, '.', '_' and '-'");
-    }
-  }
-  return Status::Ok();
-}
-
-// The event JSON of a request body: "{}" for an empty body; InvalidArgument if not JSON.
-Result<std::string> EventPayload(std::string&& body, size_t limit) {
-  if (body.size() > limit) {
-    return Status(Code::kPayloadTooLarge, "the event is " + std::to_string(body.size()) +
-                                              " bytes; the limit is " + std::to_string(limit));
-  }
-  if (body.empty()) return std::string("{}");
-  if (!json::accept(body)) return InvalidArgument("the event must be valid JSON");
-  return std::move(body);
-}
-
-std::string QueryParam(const std::string& query, const std::string& name) {
-  for (size_t pos = 0; pos <= query.size();) {
-    size_t amp = query.find('&', pos);
-    std::string part = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
-    if (amp == std::string::npos) break;
-    pos = amp + 1;
-  }
-  return "";
 }
 
 }  // namespace
@@ -399,27 +339,14 @@ void EventService::CheckSchedules() {
 
 // ---- accepting -------------------------------------------------------------------------------
 
-void EventService::Submit(const std::shared_ptr<const FunctionVersion>& fn, HttpRequest&& request,
-                          HttpResponder responder) {
-  if (stopped_) return responder.Send(ErrorResponse(Unavailable("flintd is shutting down")));
-  auto payload = EventPayload(std::move(request.body), options_.max_payload_bytes);
-  if (!payload.ok()) return responder.Send(ErrorResponse(payload.status()));
-  if (DepthOf(fn->name) >= options_.max_queue_depth) {
-    HttpResponse response =
-        ErrorResponse(Status(Code::kTooManyRequests, "function '" + fn->name + "' has " +
-                                                         std::to_string(options_.max_queue_depth) +
-                                                         " events queued, its limit"));
-    response.headers.emplace_back("retry-after", "1");
-    return responder.Send(std::move(response));
-  }
+void EventService::Accept(const std::string& function, std::string payload,
+                          std::string idempotency_key, std::function<void(Result<Accepted>)> done) {
   EventRow row;
   row.id = NewEventId();
-  row.function = fn->name;
+  row.function = function;
   row.trigger = "async";
-  row.payload = std::move(payload).value();
-  if (const std::string* key = request.FindHeader("x-flint-idempotency-key")) {
-    row.idempotency_key = key->substr(0, 256);
-  }
+  row.payload = std::move(payload);
+  row.idempotency_key = std::move(idempotency_key);
   row.created_ms = row.due_ms = row.updated_ms = WallClockMs();
   uncommitted_[row.function]++;
   auto stored = std::make_shared<std::string>();
@@ -431,313 +358,22 @@ void EventService::Submit(const std::shared_ptr<const FunctionVersion>& fn, Http
         *stored = std::move(id).value();
         return Status::Ok();
       },
-      [this, shared, stored, r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
+      [this, shared, stored, done = std::move(done)](Status s) {
         if (auto u = uncommitted_.find(shared->function); u != uncommitted_.end()) {
           if (--u->second == 0) uncommitted_.erase(u);
         }
-        if (!s.ok()) return r->Send(ErrorResponse(s));
+        if (!s.ok()) return done(s);
         bool duplicate = *stored != shared->id;
         if (!duplicate) {
           stats_.accepted++;
           Enqueue(*shared);
         }
-        HttpResponse response = Json(202, {{"invocation_id", *stored}});
-        response.headers.emplace_back("x-flint-invocation-id", *stored);
-        if (duplicate) response.headers.emplace_back("x-flint-duplicate", "true");
-        r->Send(std::move(response));
+        done(Accepted{*stored, duplicate});
       });
 }
 
-// ---- management ------------------------------------------------------------------------------
-
-bool EventService::HandleManagement(HttpRequest& request, HttpResponder& responder) {
-  const std::string path = request.path;
-  const std::string& method = request.method;
-  auto under = [&](const char* prefix) { return path.rfind(prefix, 0) == 0; };
-  if (under("/v1/invocations/")) {
-    if (method != "GET") {
-      responder.Send(MethodNotAllowed(method, path, "GET"));
-    } else {
-      GetInvocation(path.substr(16), std::move(responder));
-    }
-    return true;
-  }
-  if (under("/v1/dlq/")) {
-    std::string rest = path.substr(8);
-    bool redrive = rest.size() > 8 && rest.compare(rest.size() - 8, 8, "/redrive") == 0;
-    if (redrive) rest.resize(rest.size() - 8);
-    if (Status v = ValidateFunctionName(rest); !v.ok()) {
-      responder.Send(ErrorResponse(v));
-    } else if (redrive) {
-      if (method != "POST") {
-        responder.Send(MethodNotAllowed(method, path, "POST"));
-      } else {
-        Redrive(rest, std::move(responder));
-      }
-    } else if (method != "GET") {
-      responder.Send(MethodNotAllowed(method, path, "GET"));
-    } else {
-      DeadLetters(rest, request, std::move(responder));
-    }
-    return true;
-  }
-  if (path == "/v1/schedules" || path == "/v1/schedules/") {
-    if (method != "GET" && method != "POST") {
-      responder.Send(MethodNotAllowed(method, path, "GET, POST"));
-    } else {
-      Schedules(request, std::move(responder));
-    }
-    return true;
-  }
-  if (under("/v1/schedules/")) {
-    if (method != "DELETE") {
-      responder.Send(MethodNotAllowed(method, path, "DELETE"));
-    } else {
-      DeleteSchedule(path.substr(14), std::move(responder));
-    }
-    return true;
-  }
-  if (path == "/v1/subscriptions" || path == "/v1/subscriptions/") {
-    if (method != "GET" && method != "POST") {
-      responder.Send(MethodNotAllowed(method, path, "GET, POST"));
-    } else {
-      Subscriptions(request, std::move(responder));
-    }
-    return true;
-  }
-  if (under("/v1/subscriptions/")) {
-    std::string rest = path.substr(18);
-    size_t slash = rest.find('/');
-    if (method != "DELETE") {
-      responder.Send(MethodNotAllowed(method, path, "DELETE"));
-    } else if (slash == std::string::npos) {
-      responder.Send(ErrorResponse(NotFound("use DELETE /v1/subscriptions/TOPIC/FUNCTION")));
-    } else {
-      Unsubscribe(rest.substr(0, slash), rest.substr(slash + 1), std::move(responder));
-    }
-    return true;
-  }
-  if (under("/v1/topics/")) {
-    if (method != "POST") {
-      responder.Send(MethodNotAllowed(method, path, "POST"));
-    } else {
-      Publish(path.substr(11), request, std::move(responder));
-    }
-    return true;
-  }
-  return false;
-}
-
-void EventService::GetInvocation(const std::string& id, HttpResponder responder) {
-  auto out = std::make_shared<Result<std::optional<EventRow>>>(Internal("not run"));
-  auto queue = queue_;
-  auto shared = std::make_shared<HttpResponder>(std::move(responder));
-  loop::RunBlocking(
-      loop_, [queue, out, id] { *out = queue->Get(id); },
-      [this, out, shared, id] {
-        if (!out->ok()) return shared->Send(ErrorResponse(out->status()));
-        if (!out->value()) {
-          return shared->Send(ErrorResponse(NotFound("no invocation '" + id + "'")));
-        }
-        bool running = false;
-        if (auto k = by_id_.find(id); k != by_id_.end()) {
-          auto p = pending_.find(k->second);
-          running = p != pending_.end() && p->second.running;
-        }
-        shared->Send(Json(200, {{"invocation", EventJson(*out->value(), running)}}));
-      });
-}
-
-void EventService::DeadLetters(const std::string& function, const HttpRequest& request,
-                               HttpResponder responder) {
-  uint32_t limit = 100;
-  if (std::string l = QueryParam(request.query, "limit"); !l.empty()) {
-    limit = static_cast<uint32_t>(std::strtoul(l.c_str(), nullptr, 10));
-    if (limit == 0 || limit > 1000) limit = 1000;
-  }
-  auto out = std::make_shared<Result<std::vector<EventRow>>>(Internal("not run"));
-  auto queue = queue_;
-  auto shared = std::make_shared<HttpResponder>(std::move(responder));
-  loop::RunBlocking(
-      loop_, [queue, out, function, limit] { *out = queue->DeadLetters(function, limit); },
-      [out, shared, function] {
-        if (!out->ok()) return shared->Send(ErrorResponse(out->status()));
-        json list = json::array();
-        for (const EventRow& r : **out) {
-          json e = EventJson(r, false);
-          e["payload"] = AsJson(r.payload);
-          list.push_back(std::move(e));
-        }
-        shared->Send(Json(200, {{"function", function}, {"dead_letters", list}}));
-      });
-}
-
-void EventService::Redrive(const std::string& function, HttpResponder responder) {
-  auto rows = std::make_shared<std::vector<EventRow>>();
-  Write(
-      [function, rows](EventWrites& w) {
-        auto r = w.Redrive(function, WallClockMs());
-        if (!r.ok()) return r.status();
-        *rows = std::move(r).value();
-        return Status::Ok();
-      },
-      [this, rows, function, r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
-        if (!s.ok()) return r->Send(ErrorResponse(s));
-        for (const EventRow& row : *rows) Enqueue(row);
-        spdlog::info("redrove {} dead letter(s) of {}", rows->size(), function);
-        r->Send(Json(200, {{"function", function}, {"redriven", rows->size()}}));
-      });
-}
-
-void EventService::Schedules(HttpRequest& request, HttpResponder responder) {
-  if (request.method == "GET") {
-    std::string function = QueryParam(request.query, "function");
-    json list = json::array();
-    for (const Schedule& s : schedules_) {
-      if (!function.empty() && s.row.function != function) continue;
-      json item = {{"id", s.row.id},
-                   {"function", s.row.function},
-                   {"schedule", s.row.cron},
-                   {"payload", AsJson(s.row.payload)},
-                   {"created_at", Rfc3339(s.row.created_ms)}};
-      if (s.row.next_due_ms != std::numeric_limits<int64_t>::max()) {
-        item["next_run_at"] = Rfc3339(s.row.next_due_ms);
-      }
-      list.push_back(std::move(item));
-    }
-    return responder.Send(Json(200, {{"schedules", list}}));
-  }
-  // POST {"function": "NAME", "schedule": "*/5 * * * *", "payload": {...}}
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return responder.Send(ErrorResponse(InvalidArgument("the body must be a JSON object")));
-  }
-  auto function = body.find("function");
-  auto text = body.find("schedule");
-  if (function == body.end() || !function->is_string() || text == body.end() ||
-      !text->is_string()) {
-    return responder.Send(ErrorResponse(
-        InvalidArgument("'function' and 'schedule' (a cron expression) are required strings")));
-  }
-  std::string name = function->get<std::string>();
-  if (Status v = ValidateFunctionName(name); !v.ok()) return responder.Send(ErrorResponse(v));
-  if (!dispatcher_->FindLive(name)) {
-    return responder.Send(ErrorResponse(NotFound("function '" + name + "' does not exist")));
-  }
-  auto cron = events::CronSchedule::Parse(text->get<std::string>());
-  if (!cron.ok()) return responder.Send(ErrorResponse(cron.status()));
-  std::string payload = "{}";
-  if (auto p = body.find("payload"); p != body.end() && !p->is_null()) payload = p->dump();
-  if (payload.size() > options_.max_payload_bytes) {
-    return responder.Send(ErrorResponse(
-        Status(Code::kPayloadTooLarge, "the payload is larger than the event limit")));
-  }
-  int64_t now = WallClockMs();
-  ScheduleRow row;
-  row.id = "sch-" + NewEventId().substr(0, 8);
-  row.function = name;
-  row.cron = cron->text();
-  row.payload = payload;
-  row.next_due_ms = cron->NextAfter(now).value_or(std::numeric_limits<int64_t>::max());
-  row.created_ms = now;
-  Write([row](EventWrites& w) { return w.PutSchedule(row); },
-        [this, row, cron = *cron,
-         r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
-          if (!s.ok()) return r->Send(ErrorResponse(s));
-          schedules_.push_back({row, cron});
-          spdlog::info("schedule {}: {} at '{}' (UTC)", row.id, row.function, row.cron);
-          r->Send(Json(201, {{"schedule",
-                              {{"id", row.id},
-                               {"function", row.function},
-                               {"schedule", row.cron},
-                               {"payload", AsJson(row.payload)},
-                               {"next_run_at", Rfc3339(row.next_due_ms)}}}}));
-        });
-}
-
-void EventService::DeleteSchedule(const std::string& id, HttpResponder responder) {
-  auto found = std::make_shared<bool>(false);
-  Write(
-      [id, found](EventWrites& w) {
-        auto r = w.DeleteSchedule(id);
-        if (!r.ok()) return r.status();
-        *found = *r;
-        return Status::Ok();
-      },
-      [this, id, found, r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
-        if (!s.ok()) return r->Send(ErrorResponse(s));
-        if (!*found) return r->Send(ErrorResponse(NotFound("no schedule '" + id + "'")));
-        std::erase_if(schedules_, [&](const Schedule& x) { return x.row.id == id; });
-        r->Send(Json(200, {{"deleted", id}}));
-      });
-}
-
-void EventService::Subscriptions(HttpRequest& request, HttpResponder responder) {
-  if (request.method == "GET") {
-    std::string topic = QueryParam(request.query, "topic");
-    auto out = std::make_shared<Result<std::vector<SubscriptionRow>>>(Internal("not run"));
-    auto queue = queue_;
-    auto shared = std::make_shared<HttpResponder>(std::move(responder));
-    loop::RunBlocking(
-        loop_, [queue, out, topic] { *out = queue->Subscriptions(topic); },
-        [out, shared] {
-          if (!out->ok()) return shared->Send(ErrorResponse(out->status()));
-          json list = json::array();
-          for (const auto& s : **out) {
-            list.push_back({{"topic", s.topic},
-                            {"function", s.function},
-                            {"created_at", Rfc3339(s.created_ms)}});
-          }
-          shared->Send(Json(200, {{"subscriptions", list}}));
-        });
-    return;
-  }
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object() || !body.contains("topic") ||
-      !body.contains("function") || !body["topic"].is_string() || !body["function"].is_string()) {
-    return responder.Send(
-        ErrorResponse(InvalidArgument("the body must be {\"topic\": ..., \"function\": ...}")));
-  }
-  std::string topic = body["topic"], function = body["function"];
-  if (Status v = ValidateTopic(topic); !v.ok()) return responder.Send(ErrorResponse(v));
-  if (Status v = ValidateFunctionName(function); !v.ok()) return responder.Send(ErrorResponse(v));
-  if (!dispatcher_->FindLive(function)) {
-    return responder.Send(ErrorResponse(NotFound("function '" + function + "' does not exist")));
-  }
-  Write([topic, function](EventWrites& w) { return w.Subscribe(topic, function, WallClockMs()); },
-        [topic, function, r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
-          if (!s.ok()) return r->Send(ErrorResponse(s));
-          r->Send(Json(201, {{"subscription", {{"topic", topic}, {"function", function}}}}));
-        });
-}
-
-void EventService::Unsubscribe(const std::string& topic, const std::string& function,
-                               HttpResponder responder) {
-  auto found = std::make_shared<bool>(false);
-  Write(
-      [topic, function, found](EventWrites& w) {
-        auto r = w.Unsubscribe(topic, function);
-        if (!r.ok()) return r.status();
-        *found = *r;
-        return Status::Ok();
-      },
-      [topic, function, found,
-       r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
-        if (!s.ok()) return r->Send(ErrorResponse(s));
-        if (!*found) {
-          return r->Send(ErrorResponse(
-              NotFound("function '" + function + "' is not subscribed to '" + topic + "'")));
-        }
-        r->Send(Json(200, {{"unsubscribed", {{"topic", topic}, {"function", function}}}}));
-      });
-}
-
-void EventService::Publish(const std::string& topic, HttpRequest& request,
-                           HttpResponder responder) {
-  if (stopped_) return responder.Send(ErrorResponse(Unavailable("flintd is shutting down")));
-  if (Status v = ValidateTopic(topic); !v.ok()) return responder.Send(ErrorResponse(v));
-  auto payload = EventPayload(std::move(request.body), options_.max_payload_bytes);
-  if (!payload.ok()) return responder.Send(ErrorResponse(payload.status()));
+void EventService::Publish(const std::string& topic, std::string payload,
+                           std::function<void(Result<std::vector<EventRow>>)> done) {
   auto rows = std::make_shared<std::vector<EventRow>>();
   int64_t now = WallClockMs();
   // Subscribers whose queue is full: the publish is refused as a whole (429, nothing stored)
@@ -753,7 +389,7 @@ void EventService::Publish(const std::string& topic, HttpRequest& request,
   // committed atomically with the publish.
   Write(
       [topic, rows, now, full = std::move(full), max_depth = options_.max_queue_depth,
-       payload = std::move(payload).value()](EventWrites& w) {
+       payload = std::move(payload)](EventWrites& w) {
         auto subs = w.Subscribers(topic);
         if (!subs.ok()) return subs.status();
         for (const std::string& function : *subs) {
@@ -778,22 +414,83 @@ void EventService::Publish(const std::string& topic, HttpRequest& request,
         }
         return Status::Ok();
       },
-      [this, topic, rows, r = std::make_shared<HttpResponder>(std::move(responder))](Status s) {
-        if (!s.ok()) {
-          HttpResponse response = ErrorResponse(s);
-          if (s.code() == Code::kTooManyRequests) response.headers.emplace_back("retry-after", "1");
-          return r->Send(std::move(response));
-        }
-        json ids = json::array();
-        json deliveries = json::array();
+      [this, rows, done = std::move(done)](Status s) {
+        if (!s.ok()) return done(s);
         for (const EventRow& row : *rows) {
           Enqueue(row);
           stats_.accepted++;
-          ids.push_back(row.id);
-          deliveries.push_back({{"function", row.function}, {"invocation_id", row.id}});
         }
-        r->Send(Json(202, {{"topic", topic}, {"deliveries", deliveries}}));
+        done(std::move(*rows));
       });
+}
+
+void EventService::Redrive(const std::string& function, std::function<void(Result<size_t>)> done) {
+  auto rows = std::make_shared<std::vector<EventRow>>();
+  Write(
+      [function, rows](EventWrites& w) {
+        auto r = w.Redrive(function, WallClockMs());
+        if (!r.ok()) return r.status();
+        *rows = std::move(r).value();
+        return Status::Ok();
+      },
+      [this, rows, function, done = std::move(done)](Status s) {
+        if (!s.ok()) return done(s);
+        for (const EventRow& row : *rows) Enqueue(row);
+        spdlog::info("redrove {} dead letter(s) of {}", rows->size(), function);
+        done(rows->size());
+      });
+}
+
+// ---- schedules -------------------------------------------------------------------------------
+
+std::vector<ScheduleRow> EventService::Schedules(const std::string& function) const {
+  std::vector<ScheduleRow> out;
+  for (const Schedule& s : schedules_) {
+    if (function.empty() || s.row.function == function) out.push_back(s.row);
+  }
+  return out;
+}
+
+void EventService::AddSchedule(const std::string& function, events::CronSchedule cron,
+                               std::string payload, std::function<void(Result<ScheduleRow>)> done) {
+  int64_t now = WallClockMs();
+  ScheduleRow row;
+  row.id = "sch-" + NewEventId().substr(0, 8);
+  row.function = function;
+  row.cron = cron.text();
+  row.payload = std::move(payload);
+  row.next_due_ms = cron.NextAfter(now).value_or(std::numeric_limits<int64_t>::max());
+  row.created_ms = now;
+  Write([row](EventWrites& w) { return w.PutSchedule(row); },
+        [this, row, cron = std::move(cron), done = std::move(done)](Status s) {
+          if (!s.ok()) return done(s);
+          schedules_.push_back({row, cron});
+          spdlog::info("schedule {}: {} at '{}' (UTC)", row.id, row.function, row.cron);
+          done(row);
+        });
+}
+
+void EventService::RemoveSchedule(const std::string& id, std::function<void(Result<bool>)> done) {
+  auto found = std::make_shared<bool>(false);
+  Write(
+      [id, found](EventWrites& w) {
+        auto r = w.DeleteSchedule(id);
+        if (!r.ok()) return r.status();
+        *found = *r;
+        return Status::Ok();
+      },
+      [this, id, found, done = std::move(done)](Status s) {
+        if (!s.ok()) return done(s);
+        if (*found) std::erase_if(schedules_, [&](const Schedule& x) { return x.row.id == id; });
+        done(*found);
+      });
+}
+
+bool EventService::running(const std::string& id) const {
+  auto k = by_id_.find(id);
+  if (k == by_id_.end()) return false;
+  auto p = pending_.find(k->second);
+  return p != pending_.end() && p->second.running;
 }
 
 }  // namespace flint::scheduler

@@ -1,20 +1,21 @@
-// EventService: flintd's event triggers (docs/triggers.md) — async invocations, the durable
-// queue with retries and dead letters, cron schedules and topics.
+// EventService: the delivery engine of flintd's event triggers (docs/triggers.md): the durable
+// queue with retries and dead letters, cron schedules and topics. Its HTTP API is EventApi's
+// (event_api.h); this class accepts, stores and delivers.
 //
-// Accepting: an event is answered 202 only after its row is committed. Submissions go to a
-// writer thread that commits everything waiting in one SQLite transaction (group commit), then
-// the answers go out on the loop; the loop never touches SQLite. Delivery: committed events
-// wait in an EventBacklog (scheduler/events) and start through the Dispatcher's pools, at most
-// twice a function's slots at once (running plus queued in its pool), so a synchronous request
-// waits behind at most one round of events, never behind the backlog;
-// each attempt's result is written back through the same writer. A failed attempt is retried
-// per RetryPolicy, then dead-lettered. A running attempt is not recorded: after a crash every
-// queued event runs again (at-least-once). Schedules are checked every second (UTC); a run
-// missed while flintd was down fires once at start.
+// Accepting: an event is answered only after its row is committed. Writes go to a writer
+// thread that commits everything waiting in one SQLite transaction (group commit), then their
+// callbacks run on the loop; the loop never touches SQLite. Delivery: committed events wait in
+// an EventBacklog (scheduler/events) and start through the Dispatcher's pools, at most twice a
+// function's slots at once (running plus queued in its pool), so a synchronous request waits
+// behind at most one round of events, never behind the backlog; each attempt's result is
+// written back through the same writer. A failed attempt is retried per RetryPolicy, then
+// dead-lettered. A running attempt is not recorded: after a crash every queued event runs again
+// (at-least-once). Schedules are checked every second (UTC); a run missed while flintd was down
+// fires once at start.
 //
-// Threads: every public method on the loop thread. The writer thread only runs EventQueue
-// batches. The Dispatcher must outlive this service; the destructor commits writes already
-// queued and joins the writer.
+// Threads: every public method on the loop thread, and every callback runs there. The writer
+// thread only runs EventQueue batches. The Dispatcher must outlive this service; the destructor
+// commits writes already queued and joins the writer.
 #pragma once
 
 #include <uv.h>
@@ -33,7 +34,6 @@
 #include "scheduler/events/backlog.h"
 #include "scheduler/events/cron.h"
 #include "scheduler/events/retry_policy.h"
-#include "scheduler/server/http_server.h"
 #include "scheduler/store/event_queue.h"
 #include "sdk/loop/uv_handles.h"
 
@@ -63,15 +63,46 @@ class EventService {
   EventService(const EventService&) = delete;
   EventService& operator=(const EventService&) = delete;
 
-  // POST /fn/NAME with "X-Flint-Invocation-Type: Event": 202 {"invocation_id": ID} once stored.
-  void Submit(const std::shared_ptr<const FunctionVersion>& fn, HttpRequest&& request,
-              HttpResponder responder);
-  // The management routes of events: /v1/invocations/ID, /v1/dlq/NAME[/redrive],
-  // /v1/schedules[/ID], /v1/subscriptions[/TOPIC/NAME], /v1/topics/TOPIC. False (and nothing
-  // sent) when `request` is not for one of them.
-  bool HandleManagement(HttpRequest& request, HttpResponder& responder);
+  // Queues a durable write for the writer thread: `write` runs there inside a batch's
+  // transaction; `done` (may be null) runs on the loop once the batch is committed, with the
+  // write's own status (or the commit's failure).
+  void Write(std::function<Status(EventWrites&)> write, std::function<void(Status)> done);
+
+  // An async invocation of `function` with `payload` (JSON): stored as a new event (trigger
+  // "async") and queued once committed. `idempotency_key` (may be empty): a key an earlier event
+  // of the function was stored with makes this one its duplicate, and nothing new is queued.
+  struct Accepted {
+    std::string id;  // the new event's, or the earlier one's for a duplicate
+    bool duplicate = false;
+  };
+  void Accept(const std::string& function, std::string payload, std::string idempotency_key,
+              std::function<void(Result<Accepted>)> done);
+  // A topic message: one event per subscriber of `topic`, inserted in one transaction with the
+  // read of the subscribers, and queued once committed; `done` gets them. Refused whole
+  // (TooManyRequests, nothing stored) when a subscriber's queue is at its depth limit.
+  void Publish(const std::string& topic, std::string payload,
+               std::function<void(Result<std::vector<EventRow>>)> done);
+  // Queues `function`'s dead letters again; `done` gets how many.
+  void Redrive(const std::string& function, std::function<void(Result<size_t>)> done);
+
+  // Cron schedules, in the order they were added; `function` "" for all.
+  std::vector<ScheduleRow> Schedules(const std::string& function) const;
+  // Stores a schedule of `function` at `cron` (UTC) with `payload` (JSON) and runs it from now
+  // on; `done` gets it as stored (its id and next due time).
+  void AddSchedule(const std::string& function, events::CronSchedule cron, std::string payload,
+                   std::function<void(Result<ScheduleRow>)> done);
+  // Deletes schedule `id`; `done` gets whether it existed.
+  void RemoveSchedule(const std::string& id, std::function<void(Result<bool>)> done);
+
+  // True while event `id` is running.
+  bool running(const std::string& id) const;
+  // Events of `function` queued, running, or accepted and not yet committed.
+  size_t DepthOf(const std::string& function) const;
+
   // Stops starting events (flintd is shutting down); running ones still record their results.
   void Stop();
+  bool stopped() const { return stopped_; }
+  const EventOptions& options() const { return options_; }
   EventStats stats() const { return stats_; }
 
  private:
@@ -95,8 +126,6 @@ class EventService {
 
   EventService(uv_loop_t* loop, std::shared_ptr<EventQueue> queue, Dispatcher* dispatcher,
                EventOptions options);
-  // Queues a write for the writer thread; `done` runs on the loop once it is committed.
-  void Write(std::function<Status(EventWrites&)> write, std::function<void(Status)> done);
   void WriterMain();
   void OnAsync();
   // Queues a committed event for delivery.
@@ -110,17 +139,6 @@ class EventService {
   events::RetryPolicy RetryPolicyOf(const FunctionVersion* fn) const;
   void CheckSchedules();
   uint32_t LimitOf(const std::string& function) const;
-  size_t DepthOf(const std::string& function) const;
-
-  void GetInvocation(const std::string& id, HttpResponder responder);
-  void DeadLetters(const std::string& function, const HttpRequest& request,
-                   HttpResponder responder);
-  void Redrive(const std::string& function, HttpResponder responder);
-  void Schedules(HttpRequest& request, HttpResponder responder);
-  void DeleteSchedule(const std::string& id, HttpResponder responder);
-  void Subscriptions(HttpRequest& request, HttpResponder responder);
-  void Unsubscribe(const std::string& topic, const std::string& function, HttpResponder responder);
-  void Publish(const std::string& topic, HttpRequest& request, HttpResponder responder);
 
   uv_loop_t* loop_;
   std::shared_ptr<EventQueue> queue_;

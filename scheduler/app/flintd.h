@@ -1,9 +1,23 @@
-// Flintd: the scheduler process put together: HTTP front door, management API, dispatcher,
-// store and signal handling on one libuv loop.
+// Flintd: the scheduler process put together: HTTP front door, API, dispatcher, worker fleet,
+// meter, event service, store and signal handling on one libuv loop.
 //
-// Routes: GET /healthz; ANY /fn/NAME[/rest] (invoke, open); /v1/functions[/NAME[/logs]] and
-// GET /v1/pools (management, bearer token). Blocking work (SQLite, writing uploaded code) runs on
-// libuv's thread pool; the loop thread only routes. Loop thread only, except the constructor.
+// Every route is in Flintd::Handle and Flintd::HandleManagement (docs/http-api.md):
+//   GET /                                 what this server is
+//   GET|HEAD /healthz                     "ok", or "stopping" while draining
+//   ANY /fn/NAME[/rest]                   invoke (open; "X-Flint-Invocation-Type: Event": async)
+// and, with the bearer token, the management API (ManagementApi, EventApi):
+//   GET /v1/functions                     list
+//   PUT|POST|GET|DELETE /v1/functions/NAME   deploy, describe, delete
+//   GET /v1/functions/NAME/logs
+//   GET /v1/pools
+//   GET /v1/billing; GET|PUT /v1/billing/prices
+//   GET /v1/invocations/ID
+//   GET /v1/dlq/NAME; POST /v1/dlq/NAME/redrive
+//   GET|POST /v1/schedules; DELETE /v1/schedules/ID
+//   GET|POST /v1/subscriptions; DELETE /v1/subscriptions/TOPIC/NAME
+//   POST /v1/topics/TOPIC
+// Blocking work (SQLite, writing uploaded code) runs on libuv's thread pool or the writer
+// threads; the loop thread only routes. Loop thread only, except the constructor.
 #pragma once
 
 #include <uv.h>
@@ -14,7 +28,9 @@
 #include <unordered_set>
 
 #include "scheduler/app/dispatcher.h"
+#include "scheduler/app/event_api.h"
 #include "scheduler/app/event_service.h"
+#include "scheduler/app/management_api.h"
 #include "scheduler/app/worker_fleet.h"
 #include "scheduler/isolation/cgroups.h"
 #include "scheduler/meter/meter.h"
@@ -75,18 +91,11 @@ class Flintd {
   uint16_t port() const;
 
  private:
+  // The routes (see above): Handle for every request, HandleInvoke for /fn/,
+  // HandleManagement for /v1 once the bearer token is checked.
   void Handle(HttpRequest&& request, HttpResponder responder);
   void HandleInvoke(HttpRequest&& request, HttpResponder responder);
   void HandleManagement(HttpRequest&& request, HttpResponder responder);
-  void Deploy(const std::string& name, HttpRequest&& request, HttpResponder responder);
-  void Describe(const std::string& name, HttpResponder responder);
-  void Delete(const std::string& name, HttpResponder responder);
-  void Logs(const std::string& name, const HttpRequest& request, HttpResponder responder);
-  void List(HttpResponder responder);
-  void Pools(HttpResponder responder);
-  // GET /v1/billing (a report) and GET/PUT /v1/billing/prices.
-  void Billing(const HttpRequest& request, HttpResponder responder);
-  void Prices(HttpRequest&& request, HttpResponder responder);
   bool Authorized(const HttpRequest& request) const;
   size_t BodyLimit(const HttpRequest& request) const;
   Status WriteUrlFile();
@@ -103,6 +112,9 @@ class Flintd {
   std::unique_ptr<Dispatcher> dispatcher_;
   std::shared_ptr<EventQueue> event_queue_;
   std::unique_ptr<EventService> events_;  // destroyed before dispatcher_, which it uses
+  // The API's handlers; destroyed before everything they use.
+  std::unique_ptr<ManagementApi> management_;
+  std::unique_ptr<EventApi> event_api_;
   std::unique_ptr<HttpServer> server_;
   std::unordered_set<std::string> token_hashes_;
   loop::Signal sigterm_;

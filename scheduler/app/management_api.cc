@@ -1,0 +1,349 @@
+#include "scheduler/app/management_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "scheduler/app/api_json.h"
+#include "scheduler/app/deploy.h"
+#include "scheduler/meter/report.h"
+#include "sdk/core/clock.h"
+#include "sdk/loop/uv_handles.h"
+
+namespace flint::scheduler {
+namespace {
+
+using nlohmann::json;
+
+json FunctionInfo(const FunctionVersion& fn) {
+  json env = json::object();
+  for (const auto& [k, v] : fn.config.env) env[k] = v;
+  return {{"name", fn.name},
+          {"version", fn.version},
+          {"runtime", RuntimeName(fn.runtime)},
+          {"entry", fn.entry},
+          {"code_digest", fn.code_digest},
+          {"memory_mb", fn.config.memory_mb},
+          {"timeout_ms", fn.config.timeout_ms},
+          {"keep_alive_ms", fn.config.keep_alive_ms},
+          {"max_instances", fn.config.max_instances},
+          {"concurrency", fn.config.concurrency},
+          {"min_instances", fn.config.min_instances},
+          {"reserved_concurrency", fn.config.reserved_concurrency},
+          {"keep_alive_policy", fn.config.keep_alive_policy},
+          {"network", fn.config.network},
+          {"max_retries", fn.config.max_retries},
+          {"max_event_age_ms", fn.config.max_event_age_ms},
+          {"env", env},
+          {"created_at", Rfc3339(fn.created_at_ms)}};
+}
+
+double Ms(uint64_t micros) { return static_cast<double>(micros) / 1000.0; }
+
+json PoolJson(const PoolStatus& p) {
+  json keep_alive = {{"policy", p.adaptive ? "adaptive" : "fixed"},
+                     {"fixed_ms", p.keep_alive_ms},
+                     {"learned", p.windows.learned}};
+  if (p.windows.learned) {
+    keep_alive["prewarm_ms"] = p.windows.prewarm_ms;
+    keep_alive["window_ms"] = p.windows.keep_alive_ms;
+  }
+  json pool = {
+      {"version", p.version},
+      {"workers",
+       {{"starting", p.counts.starting}, {"idle", p.counts.idle}, {"busy", p.counts.busy}}},
+      {"queue", p.counts.queued},
+      {"invocations", p.invocations},
+      {"cold_starts", p.cold_starts},
+      {"cold_start_ms", {{"p50", Ms(p.cold_start_p50_us)}, {"p99", Ms(p.cold_start_p99_us)}}},
+      {"errors", p.errors},
+      {"throttles", p.throttles},
+      {"evictions", p.evictions},
+      {"idle_worker_ms", p.idle_worker_ms},
+      {"cpu_ms", Ms(p.cpu_us)},
+      {"peak_memory_mb", static_cast<double>(p.peak_memory_bytes) / (1 << 20)},
+      {"memory_mb", p.memory_mb},
+      {"min_instances", p.min_instances},
+      {"keep_alive", keep_alive}};
+  if (!p.blocked.empty()) pool["waiting_for"] = p.blocked;
+  return pool;
+}
+
+}  // namespace
+
+void ManagementApi::List(HttpResponder responder) {
+  auto result = std::make_shared<Result<std::vector<FunctionVersion>>>(Internal("not run"));
+  auto store = store_;
+  auto shared = std::make_shared<HttpResponder>(std::move(responder));
+  loop::RunBlocking(
+      loop_, [store, result] { *result = store->ListLive(); },
+      [result, shared] {
+        if (!result->ok()) return shared->Send(ErrorResponse(result->status()));
+        json list = json::array();
+        for (const auto& fn : **result) list.push_back(FunctionInfo(fn));
+        shared->Send(Json(200, {{"functions", list}}));
+      });
+}
+
+void ManagementApi::Pools(HttpResponder responder) {
+  NodeStatus n = dispatcher_->Node();
+  json pools = json::array();
+  for (const auto& p : dispatcher_->AllPoolStatuses()) {
+    json pool = PoolJson(p);
+    pool["name"] = p.name;
+    pools.push_back(std::move(pool));
+  }
+  responder.Send(Json(200, {{"node",
+                             {{"memory_budget_mb", n.memory_budget_mb},
+                              {"memory_used_mb", n.memory_used_mb},
+                              {"memory_reserved_mb", n.memory_reserved_mb},
+                              {"workers", n.workers},
+                              {"generic_ready", n.generic_ready},
+                              {"idle_worker_ms", n.idle_worker_ms},
+                              {"evictions", n.evictions},
+                              {"cold_starts", n.cold_starts},
+                              {"invocations", n.invocations}}},
+                            {"pools", pools}}));
+}
+
+void ManagementApi::Describe(const std::string& name, HttpResponder responder) {
+  struct Out {
+    Result<FunctionVersion> live = Internal("not run");
+    Result<std::vector<FunctionVersion>> versions = Internal("not run");
+    Result<meter::Report> usage = Internal("not run");  // the last 24 hours
+  };
+  auto out = std::make_shared<Out>();
+  auto store = store_;
+  auto ledger = ledger_;
+  auto shared = std::make_shared<HttpResponder>(std::move(responder));
+  loop::RunBlocking(
+      loop_,
+      [store, ledger, out, name] {
+        out->live = store->GetLive(name);
+        if (out->live.ok()) out->versions = store->ListVersions(name);
+        meter::ReportParams day;
+        day.to_ms = WallClockMs();
+        day.from_ms = day.to_ms - 24 * 3600 * 1000;
+        day.function = name;
+        day.by = LedgerGroupBy::kNone;
+        out->usage = meter::RunReport(*ledger, day);
+      },
+      [this, out, shared, name] {
+        if (!out->live.ok()) return shared->Send(ErrorResponse(out->live.status()));
+        if (!out->versions.ok()) return shared->Send(ErrorResponse(out->versions.status()));
+        json versions = json::array();
+        for (const auto& v : *out->versions) {
+          versions.push_back({{"version", v.version},
+                              {"created_at", Rfc3339(v.created_at_ms)},
+                              {"code_digest", v.code_digest},
+                              {"runtime", RuntimeName(v.runtime)}});
+        }
+        json pools = json::array();
+        PoolStatus empty;
+        empty.version = out->live->version;
+        empty.memory_mb = out->live->config.memory_mb;
+        empty.min_instances = out->live->config.min_instances;
+        json live_pool = PoolJson(empty);
+        for (const auto& p : dispatcher_->PoolStatuses(name)) {
+          json pool = PoolJson(p);
+          if (p.version == out->live->version) live_pool = pool;
+          pools.push_back(pool);
+        }
+        json usage = nullptr;
+        if (out->usage.ok()) {
+          usage = json::parse(meter::RowJson(out->usage->total));
+          usage.erase("key");
+          usage["from"] = Rfc3339(out->usage->params.from_ms);
+          usage["to"] = Rfc3339(out->usage->params.to_ms);
+        }
+        shared->Send(Json(200, {{"function", FunctionInfo(*out->live)},
+                                {"versions", versions},
+                                {"pool", live_pool},
+                                {"pools", pools},
+                                {"usage", usage}}));
+      });
+}
+
+void ManagementApi::Delete(const std::string& name, HttpResponder responder) {
+  auto status = std::make_shared<Status>();
+  auto store = store_;
+  auto shared = std::make_shared<HttpResponder>(std::move(responder));
+  loop::RunBlocking(
+      loop_, [store, status, name] { *status = store->DeleteFunction(name); },
+      [this, status, shared, name] {
+        if (!status->ok()) return shared->Send(ErrorResponse(*status));
+        dispatcher_->Remove(name);
+        spdlog::info("deleted function {}", name);
+        shared->Send(Json(200, {{"deleted", name}}));
+      });
+}
+
+void ManagementApi::Logs(const std::string& name, const HttpRequest& request,
+                         HttpResponder responder) {
+  size_t limit = 100;
+  if (auto pos = request.query.find("limit="); pos != std::string::npos) {
+    limit = std::strtoul(request.query.c_str() + pos + 6, nullptr, 10);
+    if (limit == 0 || limit > 1000) limit = 1000;
+  }
+  if (!dispatcher_->FindLive(name)) {
+    return responder.Send(ErrorResponse(NotFound("function '" + name + "' does not exist")));
+  }
+  json logs = json::array();
+  for (const auto& r : dispatcher_->logs().Tail(name, limit)) {
+    logs.push_back({{"time", Rfc3339(static_cast<int64_t>(r.time_ms))},
+                    {"request_id", r.request_id},
+                    {"level", r.level},
+                    {"message", r.message}});
+  }
+  responder.Send(Json(200, {{"logs", logs}}));
+}
+
+void ManagementApi::Deploy(const std::string& name, HttpRequest&& request,
+                           HttpResponder responder) {
+  // Step 1 (thread pool): parse, decode and store the code content-addressed.
+  struct State {
+    std::string body;
+    Result<PreparedDeploy> prepared = Internal("not run");
+    Result<FunctionVersion> created = Internal("not run");
+  };
+  auto state = std::make_shared<State>();
+  state->body = std::move(request.body);
+  auto shared = std::make_shared<HttpResponder>(std::move(responder));
+  auto store = store_;
+  auto code = code_;
+  std::string data_dir = data_dir_;
+  BuildOptions build = DefaultBuildOptions();
+  if (!sdk_include_dir_.empty()) build.sdk_include_dir = sdk_include_dir_;
+  loop::RunBlocking(
+      loop_,
+      [state, code, data_dir, build] {
+        state->prepared = PrepareDeploy(state->body, *code, data_dir, build);
+        state->body.clear();
+      },
+      [this, state, shared, store, name] {
+        if (!state->prepared.ok()) return shared->Send(ErrorResponse(state->prepared.status()));
+        // Step 2 (a worker): the code must load — syntax errors and a missing handler are
+        // reported now, not on the first request.
+        const PreparedDeploy& p = *state->prepared;
+        FunctionVersion candidate;
+        candidate.name = name;
+        candidate.runtime = p.runtime;
+        candidate.entry = p.entry;
+        candidate.code_digest = p.code_digest;
+        candidate.config = p.config;
+        dispatcher_->CheckLoads(candidate, [this, state, shared, store, name](Status loaded) {
+          if (!loaded.ok()) return shared->Send(ErrorResponse(loaded));
+          // Step 3 (thread pool): record the new immutable version.
+          loop::RunBlocking(
+              loop_,
+              [state, store, name] {
+                const PreparedDeploy& p = *state->prepared;
+                state->created = store->CreateVersion(name, std::string(RuntimeName(p.runtime)),
+                                                      p.entry, p.code_digest, p.config);
+              },
+              [this, state, shared] {
+                if (!state->created.ok())
+                  return shared->Send(ErrorResponse(state->created.status()));
+                auto fn = std::make_shared<const FunctionVersion>(*state->created);
+                dispatcher_->SetLive(fn);
+                spdlog::info("deployed {}@{} ({} file(s), digest {})", fn->name, fn->version,
+                             state->prepared->file_count, fn->code_digest.substr(0, 12));
+                shared->Send(Json(201, {{"function", FunctionInfo(*fn)}}));
+              });
+        });
+      });
+}
+
+void ManagementApi::Billing(const HttpRequest& request, HttpResponder responder) {
+  auto params = meter::ParseReportParams(meter::SplitQuery(request.query), WallClockMs());
+  if (!params.ok()) return responder.Send(ErrorResponse(params.status()));
+  auto shared = std::make_shared<HttpResponder>(std::move(responder));
+  auto ledger = ledger_;
+  // Flush first: every invocation answered before this request is in the report.
+  meter_->Flush([this, shared, ledger, p = *params] {
+    auto out = std::make_shared<Result<meter::Report>>(Internal("not run"));
+    loop::RunBlocking(
+        loop_, [ledger, out, p] { *out = meter::RunReport(*ledger, p); },
+        [out, shared] {
+          if (!out->ok()) return shared->Send(ErrorResponse(out->status()));
+          HttpResponse response;
+          std::string type;
+          response.body = meter::RenderReport(**out, &type);
+          response.headers.emplace_back("content-type", type);
+          shared->Send(std::move(response));
+        });
+  });
+}
+
+void ManagementApi::Prices(HttpRequest&& request, HttpResponder responder) {
+  auto sheet_json = [](const meter::PriceSheet& s) {
+    return json{{"id", s.id},
+                {"effective_from", Rfc3339(s.effective_from_ms)},
+                {"per_million_requests_usd", meter::FormatDollars(s.per_million_requests_pico)},
+                {"per_gb_second_usd", meter::FormatDollars(s.per_gb_second_pico)},
+                {"bill_init", s.bill_init}};
+  };
+  auto shared = std::make_shared<HttpResponder>(std::move(responder));
+  if (request.method == "GET") {
+    auto rows = std::make_shared<Result<std::vector<PriceSheetRow>>>(Internal("not run"));
+    auto ledger = ledger_;
+    loop::RunBlocking(
+        loop_, [ledger, rows] { *rows = ledger->PriceSheets(); },
+        [rows, shared, sheet_json] {
+          if (!rows->ok()) return shared->Send(ErrorResponse(rows->status()));
+          json list = json::array();
+          for (const auto& r : **rows) {
+            meter::PriceSheet s;
+            s.id = r.id;
+            s.effective_from_ms = r.effective_from_ms;
+            s.per_million_requests_pico = r.per_million_requests_pico;
+            s.per_gb_second_pico = r.per_gb_second_pico;
+            s.bill_init = r.bill_init;
+            list.push_back(sheet_json(s));
+          }
+          shared->Send(Json(200, {{"prices", list}}));
+        });
+    return;
+  }
+  // PUT {"per_million_requests_usd": "0.20", "per_gb_second_usd": "0.0000166667",
+  //      "bill_init": false, "effective_from": "2030-01-01T00:00:00Z" (default: now)}
+  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return shared->Send(ErrorResponse(InvalidArgument("the body must be a JSON object")));
+  }
+  meter::PriceSheet sheet;
+  for (const char* key : {"per_million_requests_usd", "per_gb_second_usd"}) {
+    auto it = body.find(key);
+    if (it == body.end() || !it->is_string()) {
+      return shared->Send(ErrorResponse(InvalidArgument(
+          std::string("'") + key + "' is required, as a decimal string such as \"0.20\"")));
+    }
+    auto pico = meter::ParseDollars(it->get<std::string>());
+    if (!pico.ok()) return shared->Send(ErrorResponse(pico.status()));
+    (std::string(key) == "per_gb_second_usd" ? sheet.per_gb_second_pico
+                                             : sheet.per_million_requests_pico) = *pico;
+  }
+  if (auto it = body.find("bill_init"); it != body.end()) {
+    if (!it->is_boolean()) {
+      return shared->Send(ErrorResponse(InvalidArgument("'bill_init' must be true or false")));
+    }
+    sheet.bill_init = it->get<bool>();
+  }
+  if (auto it = body.find("effective_from"); it != body.end()) {
+    if (!it->is_string()) {
+      return shared->Send(ErrorResponse(InvalidArgument("'effective_from' must be a time string")));
+    }
+    auto t = meter::ParseTime(it->get<std::string>(), WallClockMs());
+    if (!t.ok()) return shared->Send(ErrorResponse(t.status()));
+    sheet.effective_from_ms = *t;
+  }
+  meter_->SetPrices(sheet, [shared, sheet_json](Result<meter::PriceSheet> added) {
+    if (!added.ok()) return shared->Send(ErrorResponse(added.status()));
+    spdlog::info("price sheet {} takes effect at {}", added->id, Rfc3339(added->effective_from_ms));
+    shared->Send(Json(201, {{"price_sheet", sheet_json(*added)}}));
+  });
+}
+
+}  // namespace flint::scheduler

@@ -1,0 +1,67 @@
+// ManagementApi: the HTTP handlers of flintd's management API for functions, pools and billing
+// (docs/http-api.md), beside the event handlers (event_api.h); Flintd routes to them (flintd.h
+// lists the routes). Blocking work (SQLite, writing uploaded code, building C++) runs on libuv's
+// thread pool; the handlers format the answers on the loop.
+//
+// Loop thread only. The meter and the Dispatcher must outlive the ManagementApi.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+
+#include "scheduler/app/dispatcher.h"
+#include "scheduler/meter/meter.h"
+#include "scheduler/server/http_server.h"
+#include "scheduler/store/code_store.h"
+#include "scheduler/store/ledger.h"
+#include "scheduler/store/store.h"
+
+namespace flint::scheduler {
+
+class ManagementApi {
+ public:
+  // `data_dir`: flintd's data directory (C++ builds keep their cache there). `sdk_include_dir`:
+  // the folder holding flint/flint.h for C++ builds; empty: DefaultBuildOptions()'s.
+  ManagementApi(uv_loop_t* loop, std::shared_ptr<Store> store, std::shared_ptr<CodeStore> code,
+                std::shared_ptr<Ledger> ledger, meter::Meter* meter, Dispatcher* dispatcher,
+                std::string data_dir, std::string sdk_include_dir)
+      : loop_(loop),
+        store_(std::move(store)),
+        code_(std::move(code)),
+        ledger_(std::move(ledger)),
+        meter_(meter),
+        dispatcher_(dispatcher),
+        data_dir_(std::move(data_dir)),
+        sdk_include_dir_(std::move(sdk_include_dir)) {}
+
+  // GET /v1/functions
+  void List(HttpResponder responder);
+  // PUT or POST /v1/functions/NAME: a new version, once its code loads in a worker.
+  void Deploy(const std::string& name, HttpRequest&& request, HttpResponder responder);
+  // GET /v1/functions/NAME: config, versions, pools, the last day's usage.
+  void Describe(const std::string& name, HttpResponder responder);
+  // DELETE /v1/functions/NAME
+  void Delete(const std::string& name, HttpResponder responder);
+  // GET /v1/functions/NAME/logs[?limit=N]
+  void Logs(const std::string& name, const HttpRequest& request, HttpResponder responder);
+  // GET /v1/pools
+  void Pools(HttpResponder responder);
+  // GET /v1/billing: a report.
+  void Billing(const HttpRequest& request, HttpResponder responder);
+  // GET and PUT /v1/billing/prices
+  void Prices(HttpRequest&& request, HttpResponder responder);
+
+ private:
+  uv_loop_t* loop_;
+  std::shared_ptr<Store> store_;
+  std::shared_ptr<CodeStore> code_;
+  std::shared_ptr<Ledger> ledger_;
+  meter::Meter* meter_;
+  Dispatcher* dispatcher_;
+  std::string data_dir_;
+  std::string sdk_include_dir_;
+};
+
+}  // namespace flint::scheduler
