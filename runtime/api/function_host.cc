@@ -155,25 +155,22 @@ FunctionHost::Impl::~Impl() {
 }
 
 Status FunctionHost::Impl::Init() {
-  Result<std::unique_ptr<JsIsolate>> js = JsIsolate::Create();
-  if (!js.ok()) return js.status();
-  js_ = std::move(*js);
+  FLINT_ASSIGN_OR_RETURN(js_, JsIsolate::Create());
   v8::Isolate* iso = isolate();
   iso->SetData(kHostDataSlot, this);
   iso->SetPromiseRejectCallback(&Impl::OnPromiseReject);
   v8::HandleScope scope(iso);
   v8::Local<v8::Context> context = js_->context();
   v8::Context::Scope context_scope(context);
-  Result<v8::Local<v8::Object>> internal = InstallGlobals(iso, context, this);
-  if (!internal.ok()) return internal.status();
-  internal_.Reset(iso, *internal);
+  FLINT_ASSIGN_OR_RETURN(v8::Local<v8::Object> internal, InstallGlobals(iso, context, this));
+  internal_.Reset(iso, internal);
   v8::Local<v8::Value> make_context;
-  if (!(*internal)->Get(context, NewString(iso, "makeContext")).ToLocal(&make_context) ||
+  if (!(internal)->Get(context, NewString(iso, "makeContext")).ToLocal(&make_context) ||
       !make_context->IsFunction()) {
     return Internal("the JS globals did not export makeContext");
   }
   make_context_.Reset(iso, make_context.As<v8::Function>());
-  WarmUp(context, *internal);
+  WarmUp(context, internal);
   return Status::Ok();
 }
 

@@ -137,8 +137,7 @@ Status NativeHost::WarmUp(const std::string& path) {
   size_t slash = path.rfind('/');
   load.code_dir = path.substr(0, slash);
   load.entry = path.substr(slash + 1);
-  Result<uint64_t> loaded = host->Load(load);
-  if (!loaded.ok()) return loaded.status();
+  FLINT_RETURN_IF_ERROR(host->Load(load).status());
   protocol::InvokeRequest invoke;
   invoke.request_id = "warm-up";
   invoke.method = "GET";

@@ -38,9 +38,7 @@ Status Worker::Start() {
   }
   switch (options_.runtime) {
     case Runtime::kJs: {
-      Result<std::unique_ptr<Host>> host = NewHost(Runtime::kJs, this);
-      if (!host.ok()) return host.status();
-      host_ = std::move(*host);
+      FLINT_ASSIGN_OR_RETURN(host_, NewHost(Runtime::kJs, this));
       break;
     }
     case Runtime::kCpp:  // nothing to pre-warm but the warm-up object below
@@ -67,9 +65,8 @@ Status Worker::Start() {
 Result<std::unique_ptr<Host>> Worker::NewHost(Runtime runtime, Host::Delegate* delegate) {
   switch (runtime) {
     case Runtime::kJs: {
-      Result<std::unique_ptr<FunctionHost>> js = FunctionHost::Create(delegate);
-      if (!js.ok()) return js.status();
-      return std::unique_ptr<Host>(std::move(js).value());
+      FLINT_ASSIGN_OR_RETURN(std::unique_ptr<FunctionHost> js, FunctionHost::Create(delegate));
+      return std::unique_ptr<Host>(std::move(js));
     }
     case Runtime::kCpp:
       return std::unique_ptr<Host>(NativeHost::Create(delegate));

@@ -225,9 +225,8 @@ Result<BuildOutcome> BuildCpp(std::vector<CodeFile> files, const CodeStore& code
     return Unavailable("cannot build C++ functions on this server: " + version.status().message());
   }
   std::vector<std::string> flags = BuildFlags(options);
-  Result<std::string> sources_digest = code.Digest(files);
-  if (!sources_digest.ok()) return sources_digest.status();
-  std::string key_text = "flint-build-v1\n" + *sources_digest + "\n" + *version + "\n" +
+  FLINT_ASSIGN_OR_RETURN(std::string sources_digest, code.Digest(files));
+  std::string key_text = "flint-build-v1\n" + sources_digest + "\n" + *version + "\n" +
                          SdkDigest(options.sdk_include_dir) + "\n";
   for (const auto& f : flags) key_text += f + "\n";
   std::string cache_dir = data_dir + "/build-cache";
@@ -245,15 +244,14 @@ Result<BuildOutcome> BuildCpp(std::vector<CodeFile> files, const CodeStore& code
     }
   }
 
-  Result<ScratchDir> dir = ScratchDir::Make(cache_dir);
-  if (!dir.ok()) return dir.status();
+  FLINT_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Make(cache_dir));
   for (const auto& [path, content] : files) {
-    fs::path target = fs::path(dir->path()) / path;
+    fs::path target = fs::path(dir.path()) / path;
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
     std::ofstream out(target, std::ios::binary | std::ios::trunc);
     out << content;
-    if (ec || !out.flush()) return IoError("writing the build folder " + dir->path());
+    if (ec || !out.flush()) return IoError("writing the build folder " + dir.path());
   }
   ToolRun run;
   run.program = options.compiler;
@@ -261,22 +259,21 @@ Result<BuildOutcome> BuildCpp(std::vector<CodeFile> files, const CodeStore& code
   run.args.insert(run.args.end(), sources.begin(), sources.end());
   run.args.push_back("-o");
   run.args.push_back(kBuiltEntry);
-  run.work_dir = dir->path();
+  run.work_dir = dir.path();
   run.timeout = options.timeout;
-  Result<ToolOutcome> ran = RunTool(run);
-  if (!ran.ok()) return ran.status();
-  if (ran->timed_out) {
+  FLINT_ASSIGN_OR_RETURN(ToolOutcome ran, RunTool(run));
+  if (ran.timed_out) {
     return InvalidArgument("compilation took longer than " +
                            std::to_string(options.timeout.count() / 1000) + " s and was stopped");
   }
-  if (ran->exit_code != 0) {
+  if (ran.exit_code != 0) {
     // The first line names the first error (file:line), for clients that show one line; the
     // compiler's whole output follows verbatim.
-    return InvalidArgument("compilation failed: " + FirstError(ran->output) + "\n" + ran->output +
-                           (ran->output.empty() || ran->output.back() == '\n' ? "" : "\n") + "(" +
-                           options.compiler + " " + ran->describe + ")");
+    return InvalidArgument("compilation failed: " + FirstError(ran.output) + "\n" + ran.output +
+                           (ran.output.empty() || ran.output.back() == '\n' ? "" : "\n") + "(" +
+                           options.compiler + " " + ran.describe + ")");
   }
-  std::ifstream in(fs::path(dir->path()) / kBuiltEntry, std::ios::binary);
+  std::ifstream in(fs::path(dir.path()) / kBuiltEntry, std::ios::binary);
   std::stringstream built;
   built << in.rdbuf();
   if (!in) return Internal("the compiler succeeded but wrote no " + std::string(kBuiltEntry));
@@ -334,13 +331,12 @@ Status ValidateSharedObject(const std::string& name, const std::string& bytes) {
 
 Result<PreparedDeploy> PrepareDeploy(const std::string& body, const CodeStore& code,
                                      const std::string& data_dir, const BuildOptions& build) {
-  auto parsed = ParseDeploy(body);
-  if (!parsed.ok()) return parsed.status();
+  FLINT_ASSIGN_OR_RETURN(auto parsed, ParseDeploy(body));
   PreparedDeploy out;
-  out.runtime = parsed->runtime;
-  out.entry = parsed->entry;
-  out.config = parsed->config;
-  out.file_count = parsed->files.size();
+  out.runtime = parsed.runtime;
+  out.entry = parsed.entry;
+  out.config = parsed.config;
+  out.file_count = parsed.files.size();
   std::string cache_file;
   if (out.runtime == Runtime::kCpp && out.config.concurrency > 1) {
     return InvalidArgument(
@@ -348,21 +344,21 @@ Result<PreparedDeploy> PrepareDeploy(const std::string& body, const CodeStore& c
   }
   if (out.runtime == Runtime::kCpp) {
     if (EndsWith(out.entry, ".so")) {
-      for (const auto& [path, content] : parsed->files) {
+      for (const auto& [path, content] : parsed.files) {
         if (path == out.entry) FLINT_RETURN_IF_ERROR(ValidateSharedObject(path, content));
       }
     } else if (IsCppSource(out.entry)) {
-      Result<BuildOutcome> built = BuildCpp(std::move(parsed->files), code, data_dir, build);
-      if (!built.ok()) return built.status();
+      FLINT_ASSIGN_OR_RETURN(BuildOutcome built,
+                             BuildCpp(std::move(parsed.files), code, data_dir, build));
       out.entry = kBuiltEntry;
-      if (built->cached) {
+      if (built.cached) {
         out.build_cached = true;
-        out.code_digest = built->cached_digest;
+        out.code_digest = built.cached_digest;
         return out;
       }
       out.built = true;
-      cache_file = built->cache_file;
-      parsed->files = std::move(built->files);
+      cache_file = built.cache_file;
+      parsed.files = std::move(built.files);
     } else {
       return InvalidArgument(
           "the entry of a C++ function must be a source file (.cc, .cpp, "
@@ -370,9 +366,7 @@ Result<PreparedDeploy> PrepareDeploy(const std::string& body, const CodeStore& c
           out.entry + "'");
     }
   }
-  auto digest = code.Put(std::move(parsed->files));
-  if (!digest.ok()) return digest.status();
-  out.code_digest = *digest;
+  FLINT_ASSIGN_OR_RETURN(out.code_digest, code.Put(std::move(parsed.files)));
   // Recorded only once the code is stored. A failure to record costs a rebuild next time.
   if (out.built) (void)WriteFileAtomically(cache_file, out.code_digest + "\n");
   return out;

@@ -267,9 +267,7 @@ void EventApi::Unsubscribe(const std::string& topic, const std::string& function
   auto found = std::make_shared<bool>(false);
   events_->Write(
       [topic, function, found](EventWrites& w) {
-        auto r = w.Unsubscribe(topic, function);
-        if (!r.ok()) return r.status();
-        *found = *r;
+        FLINT_ASSIGN_OR_RETURN(*found, w.Unsubscribe(topic, function));
         return Status::Ok();
       },
       [topic, function, found,

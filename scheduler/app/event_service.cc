@@ -58,14 +58,12 @@ Result<std::unique_ptr<EventService>> EventService::Start(uv_loop_t* loop,
                                                           std::shared_ptr<EventQueue> queue,
                                                           Dispatcher* dispatcher,
                                                           EventOptions options) {
-  auto queued = queue->LoadQueued();
-  if (!queued.ok()) return queued.status();
-  auto schedules = queue->Schedules("");
-  if (!schedules.ok()) return schedules.status();
+  FLINT_ASSIGN_OR_RETURN(auto queued, queue->LoadQueued());
+  FLINT_ASSIGN_OR_RETURN(auto schedules, queue->Schedules(""));
   std::unique_ptr<EventService> service(
       new EventService(loop, std::move(queue), dispatcher, options));
-  for (const EventRow& row : *queued) service->Enqueue(row);
-  for (const ScheduleRow& row : *schedules) {
+  for (const EventRow& row : queued) service->Enqueue(row);
+  for (const ScheduleRow& row : schedules) {
     auto cron = events::CronSchedule::Parse(row.cron);
     if (!cron.ok()) {
       spdlog::error("schedule {} of {}: {}", row.id, row.function, cron.status().message());
@@ -73,9 +71,9 @@ Result<std::unique_ptr<EventService>> EventService::Start(uv_loop_t* loop,
     }
     service->schedules_.push_back({row, *cron});
   }
-  if (!queued->empty() || !schedules->empty()) {
-    spdlog::info("events: {} queued event(s) recovered, {} schedule(s)", queued->size(),
-                 schedules->size());
+  if (!queued.empty() || !schedules.empty()) {
+    spdlog::info("events: {} queued event(s) recovered, {} schedule(s)", queued.size(),
+                 schedules.size());
   }
   EventService* self = service.get();
   service->async_ = std::make_unique<loop::Async>(loop, [self] { self->OnAsync(); });
@@ -321,8 +319,7 @@ void EventService::CheckSchedules() {
     // run nor runs it twice.
     Write(
         [row, schedule = s.row.id, next](EventWrites& w) {
-          auto id = w.Insert(row);
-          if (!id.ok()) return id.status();
+          FLINT_RETURN_IF_ERROR(w.Insert(row).status());
           return w.SetScheduleDue(schedule, next);
         },
         [this, row](Status s) {
@@ -353,9 +350,7 @@ void EventService::Accept(const std::string& function, std::string payload,
   auto shared = std::make_shared<EventRow>(std::move(row));
   Write(
       [shared, stored](EventWrites& w) {
-        auto id = w.Insert(*shared);
-        if (!id.ok()) return id.status();
-        *stored = std::move(id).value();
+        FLINT_ASSIGN_OR_RETURN(*stored, w.Insert(*shared));
         return Status::Ok();
       },
       [this, shared, stored, done = std::move(done)](Status s) {
@@ -390,9 +385,8 @@ void EventService::Publish(const std::string& topic, std::string payload,
   Write(
       [topic, rows, now, full = std::move(full), max_depth = options_.max_queue_depth,
        payload = std::move(payload)](EventWrites& w) {
-        auto subs = w.Subscribers(topic);
-        if (!subs.ok()) return subs.status();
-        for (const std::string& function : *subs) {
+        FLINT_ASSIGN_OR_RETURN(auto subs, w.Subscribers(topic));
+        for (const std::string& function : subs) {
           if (full.count(function) > 0) {
             return Status(Code::kTooManyRequests,
                           "topic '" + topic + "': subscriber '" + function + "' has " +
@@ -400,7 +394,7 @@ void EventService::Publish(const std::string& topic, std::string payload,
                               " events queued, its limit; nothing was published");
           }
         }
-        for (const std::string& function : *subs) {
+        for (const std::string& function : subs) {
           EventRow row;
           row.id = NewEventId();
           row.function = function;
@@ -408,8 +402,7 @@ void EventService::Publish(const std::string& topic, std::string payload,
           row.source = topic;
           row.payload = payload;
           row.created_ms = row.due_ms = row.updated_ms = now;
-          auto id = w.Insert(row);
-          if (!id.ok()) return id.status();
+          FLINT_RETURN_IF_ERROR(w.Insert(row).status());
           rows->push_back(std::move(row));
         }
         return Status::Ok();
@@ -428,9 +421,7 @@ void EventService::Redrive(const std::string& function, std::function<void(Resul
   auto rows = std::make_shared<std::vector<EventRow>>();
   Write(
       [function, rows](EventWrites& w) {
-        auto r = w.Redrive(function, WallClockMs());
-        if (!r.ok()) return r.status();
-        *rows = std::move(r).value();
+        FLINT_ASSIGN_OR_RETURN(*rows, w.Redrive(function, WallClockMs()));
         return Status::Ok();
       },
       [this, rows, function, done = std::move(done)](Status s) {
@@ -474,9 +465,7 @@ void EventService::RemoveSchedule(const std::string& id, std::function<void(Resu
   auto found = std::make_shared<bool>(false);
   Write(
       [id, found](EventWrites& w) {
-        auto r = w.DeleteSchedule(id);
-        if (!r.ok()) return r.status();
-        *found = *r;
+        FLINT_ASSIGN_OR_RETURN(*found, w.DeleteSchedule(id));
         return Status::Ok();
       },
       [this, id, found, done = std::move(done)](Status s) {

@@ -82,9 +82,7 @@ Status Flintd::Start() {
       options_.data_dir = real;
       free(real);
     }
-    auto cgroups = isolation::OpenCgroups();
-    if (!cgroups.ok()) return cgroups.status();
-    cgroups_ = std::move(cgroups).value();
+    FLINT_ASSIGN_OR_RETURN(cgroups_, isolation::OpenCgroups());
     spdlog::info("isolation on: cgroup {} under flint/{}, namespaces, seccomp", cgroups_->version(),
                  getpid());
   } else {
@@ -93,30 +91,23 @@ Status Flintd::Start() {
         "for development only");
   }
 
-  auto store = Store::Open(options_.data_dir);
-  if (!store.ok()) return store.status();
-  store_ = std::move(store).value();
-  auto code = CodeStore::Open(options_.data_dir);
-  if (!code.ok()) return code.status();
-  code_ = std::make_shared<CodeStore>(std::move(code).value());
+  FLINT_ASSIGN_OR_RETURN(store_, Store::Open(options_.data_dir));
+  FLINT_ASSIGN_OR_RETURN(auto code, CodeStore::Open(options_.data_dir));
+  code_ = std::make_shared<CodeStore>(std::move(code));
   FLINT_RETURN_IF_ERROR(code_->RemoveStaleTemp());
-  auto token = EnsureAdminToken(options_.data_dir, *store_);
-  if (!token.ok()) return token.status();
-  auto hashes = store_->TokenHashes();
-  if (!hashes.ok()) return hashes.status();
-  token_hashes_.insert(hashes->begin(), hashes->end());
+  FLINT_RETURN_IF_ERROR(EnsureAdminToken(options_.data_dir, *store_).status());
+  FLINT_ASSIGN_OR_RETURN(auto hashes, store_->TokenHashes());
+  token_hashes_.insert(hashes.begin(), hashes.end());
 
   // The ledger, and the meter replaying what a previous flintd left in its journal.
-  auto ledger = Ledger::Open(store_->path());
-  if (!ledger.ok()) return ledger.status();
-  ledger_ = std::move(ledger).value();
+  FLINT_ASSIGN_OR_RETURN(auto ledger, Ledger::Open(store_->path()));
+  ledger_ = std::move(ledger);
   meter::MeterOptions metering;
   metering.journal_path = options_.data_dir + "/ledger.journal";
   metering.retention_ms = options_.ledger_retention_ms;
   metering.configured_prices = options_.prices;
-  auto meter = meter::Meter::Start(loop_, ledger_, metering);
-  if (!meter.ok()) return meter.status();
-  meter_ = std::move(meter).value();
+  FLINT_ASSIGN_OR_RETURN(auto meter, meter::Meter::Start(loop_, ledger_, metering));
+  meter_ = std::move(meter);
 
   FleetOptions fleet;
   fleet.worker_path = options_.worker_path;
@@ -146,20 +137,16 @@ Status Flintd::Start() {
   dispatch.isolation_off = !options_.isolation;
   dispatcher_ = std::make_unique<Dispatcher>(loop_, dispatch, fleet_.get());
 
-  auto functions = store_->ListLive();
-  if (!functions.ok()) return functions.status();
-  for (auto& fn : *functions) {
+  FLINT_ASSIGN_OR_RETURN(auto functions, store_->ListLive());
+  for (auto& fn : functions) {
     dispatcher_->SetLive(std::make_shared<const FunctionVersion>(std::move(fn)));
   }
   spdlog::info("data directory {}: {} function(s), schema version {}", options_.data_dir,
-               functions->size(), store_->schema_version());
+               functions.size(), store_->schema_version());
 
-  auto event_queue = EventQueue::Open(store_->path());
-  if (!event_queue.ok()) return event_queue.status();
-  event_queue_ = std::move(event_queue).value();
-  auto events = EventService::Start(loop_, event_queue_, dispatcher_.get(), options_.events);
-  if (!events.ok()) return events.status();
-  events_ = std::move(events).value();
+  FLINT_ASSIGN_OR_RETURN(event_queue_, EventQueue::Open(store_->path()));
+  FLINT_ASSIGN_OR_RETURN(
+      events_, EventService::Start(loop_, event_queue_, dispatcher_.get(), options_.events));
   management_ = std::make_unique<ManagementApi>(loop_, store_, code_, ledger_, meter_.get(),
                                                 dispatcher_.get(), options_.data_dir,
                                                 options_.sdk_include_dir);

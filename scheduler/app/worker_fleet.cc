@@ -163,9 +163,7 @@ Result<Worker*> WorkerFleet::SpawnWorker(Runtime runtime) {
   if (options_.cgroups != nullptr) {
     // Created here, while the worker is pre-warmed (off a request's path); the child joins it
     // before exec.
-    auto procs = options_.cgroups->Create(CgroupName(id));
-    if (!procs.ok()) return procs.status();
-    request.cgroup_procs = std::move(procs).value();
+    FLINT_ASSIGN_OR_RETURN(request.cgroup_procs, options_.cgroups->Create(CgroupName(id)));
   }
   auto spawned = spawner_->Spawn(request);
   if (!spawned.ok()) {

@@ -87,17 +87,14 @@ Status ParseField(const Field& f, std::string_view text, std::bitset<N>* bits, b
     int lo = f.min, hi = f.max;
     if (range != "*" && range != "?") {
       if (size_t dash = range.find('-'); dash != std::string_view::npos) {
-        auto a = ParseValue(f, range.substr(0, dash));
-        if (!a.ok()) return a.status();
-        auto b = ParseValue(f, range.substr(dash + 1));
-        if (!b.ok()) return b.status();
-        lo = *a;
-        hi = *b;
+        FLINT_ASSIGN_OR_RETURN(auto a, ParseValue(f, range.substr(0, dash)));
+        FLINT_ASSIGN_OR_RETURN(auto b, ParseValue(f, range.substr(dash + 1)));
+        lo = a;
+        hi = b;
         if (lo > hi) return Bad(f, part, "is a reversed range");
       } else {
-        auto a = ParseValue(f, range);
-        if (!a.ok()) return a.status();
-        lo = *a;
+        FLINT_ASSIGN_OR_RETURN(auto a, ParseValue(f, range));
+        lo = a;
         // "5/10" means from 5 to the end in steps of 10; a bare "5" is just 5.
         hi = part.find('/') != std::string_view::npos ? f.max : lo;
       }

@@ -253,10 +253,9 @@ class CgroupsBase : public Cgroups {
     auto it = groups_.find(name);
     if (it == groups_.end()) return NotFound("no cgroup " + name);
     const Group& group = *it->second;
-    auto cpu = group.cpu_usage.Read();
-    if (!cpu.ok()) return cpu.status();
+    FLINT_ASSIGN_OR_RETURN(auto cpu, group.cpu_usage.Read());
     Usage usage;
-    usage.cpu_us = CpuUs(*cpu);
+    usage.cpu_us = CpuUs(cpu);
     if (auto peak = group.peak_memory.Read(); peak.ok()) {
       usage.peak_memory_bytes = ParseU64(*peak);
     }
@@ -409,17 +408,17 @@ class CgroupsV2 final : public CgroupsBase {
   Status Open() {
     std::string flint_dir = std::string(kCgroupRoot) + "/" + kSubtree;
     std::string base = flint_dir + "/" + SelfPid();
-    auto available = ReadFile(std::string(kCgroupRoot) + "/cgroup.controllers");
-    if (!available.ok()) return available.status();
-    auto enabled = ReadFile(std::string(kCgroupRoot) + "/cgroup.subtree_control");
-    if (!enabled.ok()) return enabled.status();
+    FLINT_ASSIGN_OR_RETURN(auto available,
+                           ReadFile(std::string(kCgroupRoot) + "/cgroup.controllers"));
+    FLINT_ASSIGN_OR_RETURN(auto enabled,
+                           ReadFile(std::string(kCgroupRoot) + "/cgroup.subtree_control"));
     std::string missing;  // controllers the root does not hand down yet, as "+name ..."
     for (const char* c : {"memory", "cpu", "pids"}) {
-      if (!ListHas(*available, c)) {
+      if (!ListHas(available, c)) {
         return Unavailable(std::string("controller '") + c + "' is not available in " +
                            kCgroupRoot + "/cgroup.controllers");
       }
-      if (!ListHas(*enabled, c)) missing += std::string(missing.empty() ? "+" : " +") + c;
+      if (!ListHas(enabled, c)) missing += std::string(missing.empty() ? "+" : " +") + c;
     }
     RemoveStale(flint_dir);
     // libcgroup 2.0.2 knows v2 mounts but not v2 file names; the subtree is plain mkdirs, each

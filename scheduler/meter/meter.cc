@@ -46,15 +46,13 @@ Result<std::unique_ptr<Meter>> Meter::Start(uv_loop_t* loop, std::shared_ptr<Led
   if (options.retention_ms < kHourMs) {
     return InvalidArgument("the ledger retention must be at least 1h");
   }
-  auto journal = Journal::Open(options.journal_path, options.journal_slots);
-  if (!journal.ok()) return journal.status();
+  FLINT_ASSIGN_OR_RETURN(auto journal, Journal::Open(options.journal_path, options.journal_slots));
   std::unique_ptr<Meter> meter(
-      new Meter(loop, std::move(ledger), std::move(journal).value(), std::move(options)));
+      new Meter(loop, std::move(ledger), std::move(journal), std::move(options)));
 
   FLINT_RETURN_IF_ERROR(meter->LoadSheets());
   if (meter->sheets_.empty()) {
-    auto added = meter->ledger_->AddPriceSheet(ToRow(DefaultPriceSheet()));
-    if (!added.ok()) return added.status();
+    FLINT_RETURN_IF_ERROR(meter->ledger_->AddPriceSheet(ToRow(DefaultPriceSheet())).status());
     FLINT_RETURN_IF_ERROR(meter->LoadSheets());
   }
   if (const auto& wanted = meter->options_.configured_prices) {
@@ -62,8 +60,7 @@ Result<std::unique_ptr<Meter>> Meter::Start(uv_loop_t* loop, std::shared_ptr<Led
     if (!wanted->SamePrices(SheetAt(meter->sheets_, now))) {
       PriceSheet sheet = *wanted;
       sheet.effective_from_ms = now + 1;  // records that started by now keep the old prices
-      auto added = meter->ledger_->AddPriceSheet(ToRow(sheet));
-      if (!added.ok()) return added.status();
+      FLINT_RETURN_IF_ERROR(meter->ledger_->AddPriceSheet(ToRow(sheet)).status());
       FLINT_RETURN_IF_ERROR(meter->LoadSheets());
       spdlog::info("prices changed: ${} per million requests, ${} per GB-second, init {}",
                    FormatDollars(sheet.per_million_requests_pico),
@@ -105,10 +102,9 @@ Meter::~Meter() {
 }
 
 Status Meter::LoadSheets() {
-  auto rows = ledger_->PriceSheets();
-  if (!rows.ok()) return rows.status();
+  FLINT_ASSIGN_OR_RETURN(auto rows, ledger_->PriceSheets());
   sheets_.clear();
-  for (const auto& row : *rows) sheets_.push_back(FromRow(row));
+  for (const auto& row : rows) sheets_.push_back(FromRow(row));
   return Status::Ok();
 }
 
@@ -141,8 +137,7 @@ Status Meter::Store(std::vector<InvocationRecord> records) {
     const PriceSheet& sheet = SheetAt(sheets_, r.start_ms);
     rows.push_back(ToLedgerRow(std::move(r), sheet));
   }
-  auto inserted = ledger_->Insert(rows);
-  if (!inserted.ok()) return inserted.status();
+  FLINT_RETURN_IF_ERROR(ledger_->Insert(rows).status());
   committed_count_ += records.size();
   batches_++;
   return Status::Ok();

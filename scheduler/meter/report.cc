@@ -195,13 +195,9 @@ Result<ReportParams> ParseReportParams(std::span<const std::pair<std::string, st
         params.function = value;
       }
     } else if (key == "by") {
-      auto by = ParseGroupBy(value);
-      if (!by.ok()) return by.status();
-      params.by = *by;
+      FLINT_ASSIGN_OR_RETURN(params.by, ParseGroupBy(value));
     } else if (key == "format") {
-      auto format = ParseFormat(value);
-      if (!format.ok()) return format.status();
-      params.format = *format;
+      FLINT_ASSIGN_OR_RETURN(params.format, ParseFormat(value));
     } else {
       return InvalidArgument("unknown parameter '" + key +
                              "' (known: from, to, function, by, format)");
@@ -288,12 +284,10 @@ Result<Report> RunReport(Ledger& ledger, const ReportParams& params) {
   query.to_ms = params.to_ms;
   query.function = params.function;
   query.by = params.by;
-  auto groups = ledger.Query(query);
-  if (!groups.ok()) return groups.status();
-  auto rows = ledger.PriceSheets();
-  if (!rows.ok()) return rows.status();
+  FLINT_ASSIGN_OR_RETURN(auto groups, ledger.Query(query));
+  FLINT_ASSIGN_OR_RETURN(auto rows, ledger.PriceSheets());
   std::vector<PriceSheet> sheets;
-  for (const auto& r : *rows) {
+  for (const auto& r : rows) {
     PriceSheet s;
     s.id = r.id;
     s.effective_from_ms = r.effective_from_ms;
@@ -302,7 +296,7 @@ Result<Report> RunReport(Ledger& ledger, const ReportParams& params) {
     s.bill_init = r.bill_init;
     sheets.push_back(s);
   }
-  return BuildReport(params, *groups, sheets);
+  return BuildReport(params, groups, sheets);
 }
 
 std::string ReportJson(const Report& report) {

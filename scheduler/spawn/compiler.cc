@@ -142,12 +142,11 @@ Result<std::string> CompilerVersion(const std::string& program) {
   run.args = {"--version"};
   run.work_dir = "/";
   run.timeout = std::chrono::seconds(20);
-  Result<ToolOutcome> out = RunTool(run);
-  if (!out.ok()) return out.status();
-  if (out->exit_code != 0) {
-    return Unavailable("'" + program + " --version' failed (" + out->describe + ")");
+  FLINT_ASSIGN_OR_RETURN(ToolOutcome out, RunTool(run));
+  if (out.exit_code != 0) {
+    return Unavailable("'" + program + " --version' failed (" + out.describe + ")");
   }
-  std::string version = out->output.substr(0, out->output.find('\n'));
+  std::string version = out.output.substr(0, out.output.find('\n'));
   std::lock_guard<std::mutex> lock(mu);
   (*cache)[program] = version;
   return version;

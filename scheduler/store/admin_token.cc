@@ -54,8 +54,7 @@ Result<std::string> ReadTokenFile(const std::string& path) {
 // Creates the token file atomically: temp file (0600, O_EXCL|O_NOFOLLOW), fsync, link. link
 // fails with EEXIST instead of replacing a file another process made meanwhile.
 Result<std::string> CreateTokenFile(const std::string& data_dir, const std::string& path) {
-  Result<std::string> token = NewToken();
-  if (!token.ok()) return token.status();
+  FLINT_ASSIGN_OR_RETURN(std::string token, NewToken());
   std::string temp = path + ".tmp";
   // A temp file left by a crash holds a token never recorded anywhere; unlink removes a link
   // itself, never what a symlink points to.
@@ -65,7 +64,7 @@ Result<std::string> CreateTokenFile(const std::string& data_dir, const std::stri
   // The umask can only remove bits from 0600; fchmod makes the mode exact regardless.
   Status status;
   if (::fchmod(fd, 0600) != 0) status = ErrnoStatus("chmod " + temp, errno);
-  if (status.ok()) status = detail::WriteAll(fd, *token + "\n", temp);
+  if (status.ok()) status = detail::WriteAll(fd, token + "\n", temp);
   if (status.ok() && ::fsync(fd) != 0) status = ErrnoStatus("fsync " + temp, errno);
   ::close(fd);
   if (status.ok() && ::link(temp.c_str(), path.c_str()) != 0) {

@@ -106,18 +106,16 @@ Ledger::~Ledger() = default;
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& db_path) {
   auto impl = std::make_unique<Impl>();
   impl->path = db_path;
-  auto write = Connection::Open(db_path);
-  if (!write.ok()) return write.status();
-  impl->write = std::move(write).value();
+  FLINT_ASSIGN_OR_RETURN(auto write, Connection::Open(db_path));
+  impl->write = std::move(write);
   // A larger page cache for the writer (16 MiB; SQLite's default is 2 MiB): inserts keyed by ids
   // that are not time-ordered (a replay, an older id scheme) touch random pages of the table.
   FLINT_RETURN_IF_ERROR(impl->write->Exec("PRAGMA cache_size=-16384", "open ledger"));
-  auto read = Connection::Open(db_path);
-  if (!read.ok()) return read.status();
-  impl->read = std::move(read).value();
+  FLINT_ASSIGN_OR_RETURN(auto read, Connection::Open(db_path));
+  impl->read = std::move(read);
   // Fails with "no such table" when the migrations have not run.
-  auto probe = impl->read->Prepare("SELECT COUNT(*) FROM price_sheets", "open ledger");
-  if (!probe.ok()) return probe.status();
+  FLINT_ASSIGN_OR_RETURN(auto probe,
+                         impl->read->Prepare("SELECT COUNT(*) FROM price_sheets", "open ledger"));
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
 
@@ -132,10 +130,10 @@ Result<uint64_t> Ledger::Insert(std::span<const LedgerRecord> records) {
   size_t i = 0;
   while (i < records.size()) {
     size_t rows = records.size() - i >= kRowsPerInsert ? kRowsPerInsert : 1;
-    auto stmt = db.Prepare(rows == 1 ? kInsertOne : kInsertMany, "insert ledger records");
-    if (!stmt.ok()) return stmt.status();
-    for (size_t k = 0; k < rows; ++k) BindRecord(*stmt, static_cast<int>(k) * 16, records[i + k]);
-    FLINT_RETURN_IF_ERROR(stmt->Run());
+    FLINT_ASSIGN_OR_RETURN(
+        auto stmt, db.Prepare(rows == 1 ? kInsertOne : kInsertMany, "insert ledger records"));
+    for (size_t k = 0; k < rows; ++k) BindRecord(stmt, static_cast<int>(k) * 16, records[i + k]);
+    FLINT_RETURN_IF_ERROR(stmt.Run());
     added += static_cast<uint64_t>(db.changes());
     i += rows;
   }
@@ -145,23 +143,23 @@ Result<uint64_t> Ledger::Insert(std::span<const LedgerRecord> records) {
 
 Result<std::vector<PriceSheetRow>> Ledger::PriceSheets() {
   std::lock_guard lock(impl_->read_mu);
-  auto stmt = impl_->read->Prepare(
-      "SELECT id, effective_from_ms, per_million_requests_pico, per_gb_second_pico, bill_init, "
-      "created_at_ms FROM price_sheets ORDER BY effective_from_ms",
-      "list price sheets");
-  if (!stmt.ok()) return stmt.status();
+  FLINT_ASSIGN_OR_RETURN(
+      auto stmt,
+      impl_->read->Prepare(
+          "SELECT id, effective_from_ms, per_million_requests_pico, per_gb_second_pico, bill_init, "
+          "created_at_ms FROM price_sheets ORDER BY effective_from_ms",
+          "list price sheets"));
   std::vector<PriceSheetRow> out;
   while (true) {
-    auto row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+    FLINT_ASSIGN_OR_RETURN(auto row, stmt.Step());
+    if (!row) break;
     PriceSheetRow s;
-    s.id = stmt->Int(0);
-    s.effective_from_ms = stmt->Int(1);
-    s.per_million_requests_pico = stmt->Int(2);
-    s.per_gb_second_pico = stmt->Int(3);
-    s.bill_init = stmt->Int(4) != 0;
-    s.created_at_ms = stmt->Int(5);
+    s.id = stmt.Int(0);
+    s.effective_from_ms = stmt.Int(1);
+    s.per_million_requests_pico = stmt.Int(2);
+    s.per_gb_second_pico = stmt.Int(3);
+    s.bill_init = stmt.Int(4) != 0;
+    s.created_at_ms = stmt.Int(5);
     out.push_back(s);
   }
   return out;
@@ -175,32 +173,30 @@ Result<PriceSheetRow> Ledger::AddPriceSheet(const PriceSheetRow& sheet) {
   Connection& db = *impl_->write;
   Transaction tx(db);
   FLINT_RETURN_IF_ERROR(tx.Begin("add price sheet"));
-  auto exists =
-      db.Prepare("SELECT 1 FROM price_sheets WHERE effective_from_ms = ?1", "add price sheet");
-  if (!exists.ok()) return exists.status();
-  exists->Bind(1, sheet.effective_from_ms);
-  auto found = exists->Step();
-  if (!found.ok()) return found.status();
-  if (*found) return InvalidArgument("a price sheet with that effective time already exists");
+  FLINT_ASSIGN_OR_RETURN(
+      auto exists,
+      db.Prepare("SELECT 1 FROM price_sheets WHERE effective_from_ms = ?1", "add price sheet"));
+  exists.Bind(1, sheet.effective_from_ms);
+  FLINT_ASSIGN_OR_RETURN(auto found, exists.Step());
+  if (found) return InvalidArgument("a price sheet with that effective time already exists");
   PriceSheetRow out = sheet;
   out.created_at_ms = WallClockMs();
-  auto insert = db.Prepare(
-      "INSERT INTO price_sheets (effective_from_ms, per_million_requests_pico, "
-      "per_gb_second_pico, bill_init, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-      "add price sheet");
-  if (!insert.ok()) return insert.status();
-  insert->Bind(1, out.effective_from_ms)
+  FLINT_ASSIGN_OR_RETURN(
+      auto insert,
+      db.Prepare(
+          "INSERT INTO price_sheets (effective_from_ms, per_million_requests_pico, "
+          "per_gb_second_pico, bill_init, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+          "add price sheet"));
+  insert.Bind(1, out.effective_from_ms)
       .Bind(2, out.per_million_requests_pico)
       .Bind(3, out.per_gb_second_pico)
       .Bind(4, int64_t{out.bill_init ? 1 : 0})
       .Bind(5, out.created_at_ms);
-  auto row = insert->Step();
-  if (!row.ok()) return row.status();
-  FLINT_CHECK(*row);
-  out.id = insert->Int(0);
+  FLINT_ASSIGN_OR_RETURN(auto row, insert.Step());
+  FLINT_CHECK(row);
+  out.id = insert.Int(0);
   // Finish the statement before COMMIT (a pending RETURNING statement keeps it open).
-  auto done = insert->Step();
-  if (!done.ok()) return done.status();
+  FLINT_RETURN_IF_ERROR(insert.Step().status());
   FLINT_RETURN_IF_ERROR(tx.Commit());
   return out;
 }
@@ -210,14 +206,13 @@ Result<uint64_t> Ledger::Rollup(int64_t cutoff_ms) {
   Connection& db = *impl_->write;
   Transaction tx(db);
   FLINT_RETURN_IF_ERROR(tx.Begin("roll up ledger"));
-  auto fold = db.Prepare(kRollupSql, "roll up ledger");
-  if (!fold.ok()) return fold.status();
-  fold->Bind(1, cutoff_ms);
-  FLINT_RETURN_IF_ERROR(fold->Run());
-  auto remove = db.Prepare("DELETE FROM invocations WHERE start_ms < ?1", "roll up ledger");
-  if (!remove.ok()) return remove.status();
-  remove->Bind(1, cutoff_ms);
-  FLINT_RETURN_IF_ERROR(remove->Run());
+  FLINT_ASSIGN_OR_RETURN(auto fold, db.Prepare(kRollupSql, "roll up ledger"));
+  fold.Bind(1, cutoff_ms);
+  FLINT_RETURN_IF_ERROR(fold.Run());
+  FLINT_ASSIGN_OR_RETURN(
+      auto remove, db.Prepare("DELETE FROM invocations WHERE start_ms < ?1", "roll up ledger"));
+  remove.Bind(1, cutoff_ms);
+  FLINT_RETURN_IF_ERROR(remove.Run());
   uint64_t removed = static_cast<uint64_t>(db.changes());
   FLINT_RETURN_IF_ERROR(tx.Commit());
   return removed;
@@ -252,27 +247,25 @@ Result<std::vector<LedgerGroup>> Ledger::Query(const LedgerQuery& query) {
                     kRawColumns + " FROM invocations UNION ALL SELECT " + kHourColumns +
                     " FROM invocation_hours)" + where + " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4";
   std::lock_guard lock(impl_->read_mu);
-  auto stmt = impl_->read->Prepare(sql, "query ledger");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, query.from_ms).Bind(2, query.to_ms);
-  if (!query.function.empty()) stmt->Bind(3, query.function);
+  FLINT_ASSIGN_OR_RETURN(auto stmt, impl_->read->Prepare(sql, "query ledger"));
+  stmt.Bind(1, query.from_ms).Bind(2, query.to_ms);
+  if (!query.function.empty()) stmt.Bind(3, query.function);
   std::vector<LedgerGroup> out;
   while (true) {
-    auto row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+    FLINT_ASSIGN_OR_RETURN(auto row, stmt.Step());
+    if (!row) break;
     LedgerGroup g;
-    g.function = stmt->Text(0);
-    g.version = static_cast<uint32_t>(stmt->Int(1));
-    g.bucket_ms = stmt->Int(2);
-    g.price_sheet_id = stmt->Int(3);
-    g.sums.requests = AsUint(stmt->Int(4));
-    g.sums.throttled = AsUint(stmt->Int(5));
-    g.sums.errors = AsUint(stmt->Int(6));
-    g.sums.cold_starts = AsUint(stmt->Int(7));
-    g.sums.billed_ms = AsUint(stmt->Int(8));
-    g.sums.mb_ms = AsUint(stmt->Int(9));
-    g.sums.cpu_us = AsUint(stmt->Int(10));
+    g.function = stmt.Text(0);
+    g.version = static_cast<uint32_t>(stmt.Int(1));
+    g.bucket_ms = stmt.Int(2);
+    g.price_sheet_id = stmt.Int(3);
+    g.sums.requests = AsUint(stmt.Int(4));
+    g.sums.throttled = AsUint(stmt.Int(5));
+    g.sums.errors = AsUint(stmt.Int(6));
+    g.sums.cold_starts = AsUint(stmt.Int(7));
+    g.sums.billed_ms = AsUint(stmt.Int(8));
+    g.sums.mb_ms = AsUint(stmt.Int(9));
+    g.sums.cpu_us = AsUint(stmt.Int(10));
     out.push_back(std::move(g));
   }
   return out;
@@ -280,20 +273,18 @@ Result<std::vector<LedgerGroup>> Ledger::Query(const LedgerQuery& query) {
 
 Result<uint64_t> Ledger::CountRecords() {
   std::lock_guard lock(impl_->read_mu);
-  auto stmt = impl_->read->Prepare("SELECT COUNT(*) FROM invocations", "count ledger records");
-  if (!stmt.ok()) return stmt.status();
-  auto row = stmt->Step();
-  if (!row.ok()) return row.status();
-  return AsUint(stmt->Int(0));
+  FLINT_ASSIGN_OR_RETURN(
+      auto stmt, impl_->read->Prepare("SELECT COUNT(*) FROM invocations", "count ledger records"));
+  FLINT_RETURN_IF_ERROR(stmt.Step().status());
+  return AsUint(stmt.Int(0));
 }
 
 Result<uint64_t> Ledger::CountHours() {
   std::lock_guard lock(impl_->read_mu);
-  auto stmt = impl_->read->Prepare("SELECT COUNT(*) FROM invocation_hours", "count ledger hours");
-  if (!stmt.ok()) return stmt.status();
-  auto row = stmt->Step();
-  if (!row.ok()) return row.status();
-  return AsUint(stmt->Int(0));
+  FLINT_ASSIGN_OR_RETURN(auto stmt, impl_->read->Prepare("SELECT COUNT(*) FROM invocation_hours",
+                                                         "count ledger hours"));
+  FLINT_RETURN_IF_ERROR(stmt.Step().status());
+  return AsUint(stmt.Int(0));
 }
 
 Result<uint64_t> Ledger::InsertBaseline(std::span<const LedgerRecord> records) {

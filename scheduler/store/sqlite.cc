@@ -75,10 +75,9 @@ Result<bool> Statement::Step() {
 }
 
 Status Statement::Run() {
-  Result<bool> row = Step();
-  if (!row.ok()) return row.status();
+  FLINT_ASSIGN_OR_RETURN(bool row, Step());
   // A statement that returns rows is a programming error here, not a runtime condition.
-  FLINT_CHECK_MSG(!*row, "Statement::Run on a statement that returns rows");
+  FLINT_CHECK_MSG(!row, "Statement::Run on a statement that returns rows");
   return Status::Ok();
 }
 

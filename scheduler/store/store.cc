@@ -92,9 +92,7 @@ Result<FunctionVersion> ReadVersion(const Statement& row) {
   v.config.keep_alive_ms = static_cast<uint64_t>(row.Int(7));
   v.config.max_instances = static_cast<uint32_t>(row.Int(8));
   v.config.concurrency = static_cast<uint32_t>(row.Int(9));
-  Result<std::vector<EnvVar>> env = DecodeEnv(row.Text(10), v.name, version);
-  if (!env.ok()) return env.status();
-  v.config.env = std::move(*env);
+  FLINT_ASSIGN_OR_RETURN(v.config.env, DecodeEnv(row.Text(10), v.name, version));
   v.created_at_ms = row.Int(11);
   v.config.min_instances = static_cast<uint32_t>(row.Int(12));
   v.config.reserved_concurrency = static_cast<uint32_t>(row.Int(13));
@@ -109,29 +107,25 @@ Result<FunctionVersion> ReadVersion(const Statement& row) {
 Result<std::vector<FunctionVersion>> ReadVersions(Statement& stmt) {
   std::vector<FunctionVersion> out;
   for (;;) {
-    Result<bool> row = stmt.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    Result<FunctionVersion> v = ReadVersion(stmt);
-    if (!v.ok()) return v.status();
-    out.push_back(std::move(*v));
+    FLINT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return out;
+    FLINT_ASSIGN_OR_RETURN(FunctionVersion v, ReadVersion(stmt));
+    out.push_back(std::move(v));
   }
 }
 
 Result<int64_t> QueryInt(Connection& db, const std::string& sql, std::string_view op) {
-  Result<Statement> stmt = db.Prepare(sql, op);
-  if (!stmt.ok()) return stmt.status();
-  Result<bool> row = stmt->Step();
-  if (!row.ok()) return row.status();
-  FLINT_CHECK_MSG(*row, "QueryInt on a query that returns no row");
-  return stmt->Int(0);
+  FLINT_ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql, op));
+  FLINT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  FLINT_CHECK_MSG(row, "QueryInt on a query that returns no row");
+  return stmt.Int(0);
 }
 
 Result<int> AppliedVersion(Connection& db) {
-  Result<int64_t> v = QueryInt(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                               "read schema version");
-  if (!v.ok()) return v.status();
-  return static_cast<int>(*v);
+  FLINT_ASSIGN_OR_RETURN(int64_t v,
+                         QueryInt(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                                  "read schema version"));
+  return static_cast<int>(v);
 }
 
 Status TooNew(const std::string& path, int found, size_t known) {
@@ -169,12 +163,13 @@ Result<int> Migrate(Connection& db, const std::string& path,
       return Status(applied.code(), "store: migration " + std::to_string(m.version) + " (" +
                                         m.name + ") failed: " + applied.message());
     }
-    Result<Statement> record = db.Prepare(
-        "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, ?3)",
-        "record migration");
-    if (!record.ok()) return record.status();
-    record->Bind(1, int64_t{m.version}).Bind(2, std::string_view(m.name)).Bind(3, WallClockMs());
-    FLINT_RETURN_IF_ERROR(record->Run());
+    FLINT_ASSIGN_OR_RETURN(
+        Statement record,
+        db.Prepare(
+            "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, ?3)",
+            "record migration"));
+    record.Bind(1, int64_t{m.version}).Bind(2, std::string_view(m.name)).Bind(3, WallClockMs());
+    FLINT_RETURN_IF_ERROR(record.Run());
     // user_version mirrors the schema version for people inspecting the file with sqlite3.
     FLINT_RETURN_IF_ERROR(
         db.Exec("PRAGMA user_version=" + std::to_string(m.version), "record migration"));
@@ -206,12 +201,9 @@ Result<std::unique_ptr<Store>> Store::OpenWithMigrations(const std::string& data
   FLINT_RETURN_IF_ERROR(detail::EnsureDir(data_dir, 0700));
   auto impl = std::make_unique<Impl>();
   impl->path = data_dir + "/" + kDatabaseFile;
-  Result<std::unique_ptr<Connection>> db = Connection::Open(impl->path);
-  if (!db.ok()) return db.status();
-  impl->db = std::move(*db);
-  Result<int> version = Migrate(*impl->db, impl->path, migrations);
-  if (!version.ok()) return version.status();
-  impl->schema_version = *version;
+  FLINT_ASSIGN_OR_RETURN(std::unique_ptr<Connection> db, Connection::Open(impl->path));
+  impl->db = std::move(db);
+  FLINT_ASSIGN_OR_RETURN(impl->schema_version, Migrate(*impl->db, impl->path, migrations));
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -221,16 +213,16 @@ const std::string& Store::path() const { return impl_->path; }
 
 Result<std::vector<AppliedMigration>> Store::AppliedMigrations() {
   std::lock_guard lock(impl_->mu);
-  Result<Statement> stmt = impl_->db->Prepare(
-      "SELECT version, name, applied_at_ms FROM schema_migrations ORDER BY version",
-      "list migrations");
-  if (!stmt.ok()) return stmt.status();
+  FLINT_ASSIGN_OR_RETURN(
+      Statement stmt,
+      impl_->db->Prepare(
+          "SELECT version, name, applied_at_ms FROM schema_migrations ORDER BY version",
+          "list migrations"));
   std::vector<AppliedMigration> out;
   for (;;) {
-    Result<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    out.push_back({static_cast<int>(stmt->Int(0)), stmt->Text(1), stmt->Int(2)});
+    FLINT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return out;
+    out.push_back({static_cast<int>(stmt.Int(0)), stmt.Text(1), stmt.Int(2)});
   }
 }
 
@@ -268,13 +260,12 @@ Result<FunctionVersion> Store::CreateVersion(const std::string& name, const std:
   int64_t version = 1;
   {
     // Scoped so the statement is reset (its read finished) before the writes below.
-    Result<Statement> find =
-        db.Prepare("SELECT next_version FROM functions WHERE name = ?1", "create version");
-    if (!find.ok()) return find.status();
-    find->Bind(1, name);
-    Result<bool> found = find->Step();
-    if (!found.ok()) return found.status();
-    if (*found) version = find->Int(0);
+    FLINT_ASSIGN_OR_RETURN(
+        Statement find,
+        db.Prepare("SELECT next_version FROM functions WHERE name = ?1", "create version"));
+    find.Bind(1, name);
+    FLINT_ASSIGN_OR_RETURN(bool found, find.Step());
+    if (found) version = find.Int(0);
   }
   if (version < 1 || version >= std::numeric_limits<uint32_t>::max()) {
     return Internal("store: function '" + name + "' has run out of version numbers");
@@ -283,25 +274,29 @@ Result<FunctionVersion> Store::CreateVersion(const std::string& name, const std:
 
   // The functions row is written first because versions references it. A deleted function
   // (deleted_at_ms set) is re-created: it counts as new from now on, but keeps its counter.
-  Result<Statement> upsert = db.Prepare(
-      "INSERT INTO functions (name, live_version, next_version, created_at_ms, updated_at_ms) "
-      "VALUES (?1, ?2, ?2 + 1, ?3, ?3) "
-      "ON CONFLICT (name) DO UPDATE SET live_version = ?2, next_version = ?2 + 1, "
-      "  created_at_ms = CASE WHEN deleted_at_ms IS NULL THEN created_at_ms ELSE ?3 END, "
-      "  updated_at_ms = ?3, deleted_at_ms = NULL",
-      "create version");
-  if (!upsert.ok()) return upsert.status();
-  upsert->Bind(1, name).Bind(2, version).Bind(3, v.created_at_ms);
-  FLINT_RETURN_IF_ERROR(upsert->Run());
+  FLINT_ASSIGN_OR_RETURN(
+      Statement upsert,
+      db.Prepare(
+          "INSERT INTO functions (name, live_version, next_version, created_at_ms, updated_at_ms) "
+          "VALUES (?1, ?2, ?2 + 1, ?3, ?3) "
+          "ON CONFLICT (name) DO UPDATE SET live_version = ?2, next_version = ?2 + 1, "
+          "  created_at_ms = CASE WHEN deleted_at_ms IS NULL THEN created_at_ms ELSE ?3 END, "
+          "  updated_at_ms = ?3, deleted_at_ms = NULL",
+          "create version"));
+  upsert.Bind(1, name).Bind(2, version).Bind(3, v.created_at_ms);
+  FLINT_RETURN_IF_ERROR(upsert.Run());
 
-  Result<Statement> insert = db.Prepare(
-      "INSERT INTO versions (name, version, runtime, entry, code_digest, memory_mb, timeout_ms, "
-      "  keep_alive_ms, max_instances, concurrency, env_json, created_at_ms, min_instances, "
-      "  reserved_concurrency, keep_alive_policy, network, max_retries, max_event_age_ms) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-      "create version");
-  if (!insert.ok()) return insert.status();
-  insert->Bind(1, name)
+  FLINT_ASSIGN_OR_RETURN(
+      Statement insert,
+      db.Prepare(
+          "INSERT INTO versions (name, version, runtime, entry, code_digest, memory_mb, "
+          "timeout_ms, "
+          "  keep_alive_ms, max_instances, concurrency, env_json, created_at_ms, min_instances, "
+          "  reserved_concurrency, keep_alive_policy, network, max_retries, max_event_age_ms) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+          "?18)",
+          "create version"));
+  insert.Bind(1, name)
       .Bind(2, version)
       .Bind(3, runtime)
       .Bind(4, entry)
@@ -319,72 +314,70 @@ Result<FunctionVersion> Store::CreateVersion(const std::string& name, const std:
       .Bind(16, std::string_view(config.network))
       .Bind(17, int64_t{config.max_retries})
       .Bind(18, static_cast<int64_t>(config.max_event_age_ms));
-  FLINT_RETURN_IF_ERROR(insert->Run());
+  FLINT_RETURN_IF_ERROR(insert.Run());
   FLINT_RETURN_IF_ERROR(tx.Commit());
   return v;
 }
 
 Result<FunctionVersion> Store::GetLive(const std::string& name) {
   std::lock_guard lock(impl_->mu);
-  Result<Statement> stmt = impl_->db->Prepare(
-      std::string("SELECT ") + kVersionColumns +
-          " FROM functions f JOIN versions v ON v.name = f.name AND v.version = f.live_version "
-          "WHERE f.name = ?1",
-      "get live version");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, name);
-  Result<std::vector<FunctionVersion>> rows = ReadVersions(*stmt);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return FunctionNotFound(name);
-  return std::move(rows->front());
+  FLINT_ASSIGN_OR_RETURN(
+      Statement stmt,
+      impl_->db->Prepare(
+          std::string("SELECT ") + kVersionColumns +
+              " FROM functions f JOIN versions v ON v.name = f.name AND v.version = f.live_version "
+              "WHERE f.name = ?1",
+          "get live version"));
+  stmt.Bind(1, name);
+  FLINT_ASSIGN_OR_RETURN(std::vector<FunctionVersion> rows, ReadVersions(stmt));
+  if (rows.empty()) return FunctionNotFound(name);
+  return std::move(rows.front());
 }
 
 Result<FunctionVersion> Store::GetVersion(const std::string& name, uint32_t version) {
   std::lock_guard lock(impl_->mu);
   Connection& db = *impl_->db;
-  Result<Statement> stmt = db.Prepare(std::string("SELECT ") + kVersionColumns +
-                                          " FROM versions v WHERE v.name = ?1 AND v.version = ?2",
-                                      "get version");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, name).Bind(2, int64_t{version});
-  Result<std::vector<FunctionVersion>> rows = ReadVersions(*stmt);
-  if (!rows.ok()) return rows.status();
-  if (!rows->empty()) return std::move(rows->front());
+  FLINT_ASSIGN_OR_RETURN(Statement stmt,
+                         db.Prepare(std::string("SELECT ") + kVersionColumns +
+                                        " FROM versions v WHERE v.name = ?1 AND v.version = ?2",
+                                    "get version"));
+  stmt.Bind(1, name).Bind(2, int64_t{version});
+  FLINT_ASSIGN_OR_RETURN(std::vector<FunctionVersion> rows, ReadVersions(stmt));
+  if (!rows.empty()) return std::move(rows.front());
   // Only a function that exists has versions; say which of the two is missing.
-  Result<Statement> live =
-      db.Prepare("SELECT live_version FROM functions WHERE name = ?1", "get version");
-  if (!live.ok()) return live.status();
-  live->Bind(1, name);
-  Result<bool> row = live->Step();
-  if (!row.ok()) return row.status();
-  if (!*row || live->IsNull(0)) return FunctionNotFound(name);
+  FLINT_ASSIGN_OR_RETURN(
+      Statement live,
+      db.Prepare("SELECT live_version FROM functions WHERE name = ?1", "get version"));
+  live.Bind(1, name);
+  FLINT_ASSIGN_OR_RETURN(bool row, live.Step());
+  if (!row || live.IsNull(0)) return FunctionNotFound(name);
   return NotFound("function '" + detail::Printable(name) + "' has no version " +
                   std::to_string(version));
 }
 
 Result<std::vector<FunctionVersion>> Store::ListLive() {
   std::lock_guard lock(impl_->mu);
-  Result<Statement> stmt = impl_->db->Prepare(
-      std::string("SELECT ") + kVersionColumns +
-          " FROM functions f JOIN versions v ON v.name = f.name AND v.version = f.live_version "
-          "ORDER BY f.name",
-      "list functions");
-  if (!stmt.ok()) return stmt.status();
-  return ReadVersions(*stmt);
+  FLINT_ASSIGN_OR_RETURN(
+      Statement stmt,
+      impl_->db->Prepare(
+          std::string("SELECT ") + kVersionColumns +
+              " FROM functions f JOIN versions v ON v.name = f.name AND v.version = f.live_version "
+              "ORDER BY f.name",
+          "list functions"));
+  return ReadVersions(stmt);
 }
 
 Result<std::vector<FunctionVersion>> Store::ListVersions(const std::string& name) {
   std::lock_guard lock(impl_->mu);
-  Result<Statement> stmt =
+  FLINT_ASSIGN_OR_RETURN(
+      Statement stmt,
       impl_->db->Prepare(std::string("SELECT ") + kVersionColumns +
                              " FROM versions v WHERE v.name = ?1 ORDER BY v.version DESC",
-                         "list versions");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, name);
-  Result<std::vector<FunctionVersion>> rows = ReadVersions(*stmt);
-  if (!rows.ok()) return rows.status();
+                         "list versions"));
+  stmt.Bind(1, name);
+  FLINT_ASSIGN_OR_RETURN(std::vector<FunctionVersion> rows, ReadVersions(stmt));
   // Invariant: a function that exists has at least its live version, so none means absent.
-  if (rows->empty()) return FunctionNotFound(name);
+  if (rows.empty()) return FunctionNotFound(name);
   return rows;
 }
 
@@ -392,13 +385,14 @@ Status Store::SetLive(const std::string& name, uint32_t version) {
   std::lock_guard lock(impl_->mu);
   Connection& db = *impl_->db;
   // Versions of a deleted function are deleted with it, so the EXISTS also rules that out.
-  Result<Statement> stmt = db.Prepare(
-      "UPDATE functions SET live_version = ?2, updated_at_ms = ?3 "
-      "WHERE name = ?1 AND EXISTS (SELECT 1 FROM versions WHERE name = ?1 AND version = ?2)",
-      "set live version");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, name).Bind(2, int64_t{version}).Bind(3, WallClockMs());
-  FLINT_RETURN_IF_ERROR(stmt->Run());
+  FLINT_ASSIGN_OR_RETURN(
+      Statement stmt,
+      db.Prepare(
+          "UPDATE functions SET live_version = ?2, updated_at_ms = ?3 "
+          "WHERE name = ?1 AND EXISTS (SELECT 1 FROM versions WHERE name = ?1 AND version = ?2)",
+          "set live version"));
+  stmt.Bind(1, name).Bind(2, int64_t{version}).Bind(3, WallClockMs());
+  FLINT_RETURN_IF_ERROR(stmt.Run());
   if (db.changes() == 0) {
     return NotFound("function '" + detail::Printable(name) + "' has no version " +
                     std::to_string(version));
@@ -411,18 +405,18 @@ Status Store::DeleteFunction(const std::string& name) {
   Connection& db = *impl_->db;
   Transaction tx(db);
   FLINT_RETURN_IF_ERROR(tx.Begin("delete function"));
-  Result<Statement> mark = db.Prepare(
-      "UPDATE functions SET live_version = NULL, deleted_at_ms = ?2, updated_at_ms = ?2 "
-      "WHERE name = ?1 AND deleted_at_ms IS NULL",
-      "delete function");
-  if (!mark.ok()) return mark.status();
-  mark->Bind(1, name).Bind(2, WallClockMs());
-  FLINT_RETURN_IF_ERROR(mark->Run());
+  FLINT_ASSIGN_OR_RETURN(
+      Statement mark,
+      db.Prepare("UPDATE functions SET live_version = NULL, deleted_at_ms = ?2, updated_at_ms = ?2 "
+                 "WHERE name = ?1 AND deleted_at_ms IS NULL",
+                 "delete function"));
+  mark.Bind(1, name).Bind(2, WallClockMs());
+  FLINT_RETURN_IF_ERROR(mark.Run());
   if (db.changes() == 0) return FunctionNotFound(name);
-  Result<Statement> drop = db.Prepare("DELETE FROM versions WHERE name = ?1", "delete function");
-  if (!drop.ok()) return drop.status();
-  drop->Bind(1, name);
-  FLINT_RETURN_IF_ERROR(drop->Run());
+  FLINT_ASSIGN_OR_RETURN(Statement drop,
+                         db.Prepare("DELETE FROM versions WHERE name = ?1", "delete function"));
+  drop.Bind(1, name);
+  FLINT_RETURN_IF_ERROR(drop.Run());
   return tx.Commit();
 }
 
@@ -436,28 +430,27 @@ Status Store::PutTokenHash(const std::string& token_name, const std::string& sha
   }
   std::lock_guard lock(impl_->mu);
   // Re-recording the same hash keeps its creation time (EnsureAdminToken does it every start).
-  Result<Statement> stmt = impl_->db->Prepare(
-      "INSERT INTO tokens (name, sha256, created_at_ms) VALUES (?1, ?2, ?3) "
-      "ON CONFLICT (name) DO UPDATE SET sha256 = excluded.sha256, "
-      "  created_at_ms = CASE WHEN sha256 = excluded.sha256 THEN created_at_ms "
-      "                  ELSE excluded.created_at_ms END",
-      "put token hash");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, token_name).Bind(2, sha256_hex).Bind(3, WallClockMs());
-  return stmt->Run();
+  FLINT_ASSIGN_OR_RETURN(
+      Statement stmt,
+      impl_->db->Prepare("INSERT INTO tokens (name, sha256, created_at_ms) VALUES (?1, ?2, ?3) "
+                         "ON CONFLICT (name) DO UPDATE SET sha256 = excluded.sha256, "
+                         "  created_at_ms = CASE WHEN sha256 = excluded.sha256 THEN created_at_ms "
+                         "                  ELSE excluded.created_at_ms END",
+                         "put token hash"));
+  stmt.Bind(1, token_name).Bind(2, sha256_hex).Bind(3, WallClockMs());
+  return stmt.Run();
 }
 
 Result<std::vector<std::string>> Store::TokenHashes() {
   std::lock_guard lock(impl_->mu);
-  Result<Statement> stmt =
-      impl_->db->Prepare("SELECT sha256 FROM tokens ORDER BY name", "list token hashes");
-  if (!stmt.ok()) return stmt.status();
+  FLINT_ASSIGN_OR_RETURN(
+      Statement stmt,
+      impl_->db->Prepare("SELECT sha256 FROM tokens ORDER BY name", "list token hashes"));
   std::vector<std::string> out;
   for (;;) {
-    Result<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    out.push_back(stmt->Text(0));
+    FLINT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return out;
+    out.push_back(stmt.Text(0));
   }
 }
 

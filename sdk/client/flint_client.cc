@@ -238,18 +238,16 @@ std::string DeployRequestJson(const DeploySpec& spec) {
 }
 
 Result<FunctionInfo> ParseFunctionInfoJson(const std::string& text) {
-  Result<json> j = ParseObject(text);
-  if (!j.ok()) return j.status();
-  auto it = j->find("function");
-  if (it == j->end() || !it->is_object()) return BadAnswer("no \"function\" object");
+  FLINT_ASSIGN_OR_RETURN(json j, ParseObject(text));
+  auto it = j.find("function");
+  if (it == j.end() || !it->is_object()) return BadAnswer("no \"function\" object");
   return DecodeFunctionInfo(*it);
 }
 
 Result<std::vector<FunctionInfo>> ParseFunctionListJson(const std::string& text) {
-  Result<json> j = ParseObject(text);
-  if (!j.ok()) return j.status();
-  auto it = j->find("functions");
-  if (it == j->end() || !it->is_array()) return BadAnswer("no \"functions\" array");
+  FLINT_ASSIGN_OR_RETURN(json j, ParseObject(text));
+  auto it = j.find("functions");
+  if (it == j.end() || !it->is_array()) return BadAnswer("no \"functions\" array");
   std::vector<FunctionInfo> out;
   for (const auto& f : *it) {
     if (f.is_object()) out.push_back(DecodeFunctionInfo(f));
@@ -258,28 +256,26 @@ Result<std::vector<FunctionInfo>> ParseFunctionListJson(const std::string& text)
 }
 
 Result<FunctionDetails> ParseFunctionDetailsJson(const std::string& text) {
-  Result<json> j = ParseObject(text);
-  if (!j.ok()) return j.status();
-  auto it = j->find("function");
-  if (it == j->end() || !it->is_object()) return BadAnswer("no \"function\" object");
+  FLINT_ASSIGN_OR_RETURN(json j, ParseObject(text));
+  auto it = j.find("function");
+  if (it == j.end() || !it->is_object()) return BadAnswer("no \"function\" object");
   FunctionDetails d;
   d.function = DecodeFunctionInfo(*it);
-  if (auto v = j->find("versions"); v != j->end() && v->is_array()) {
+  if (auto v = j.find("versions"); v != j.end() && v->is_array()) {
     for (const auto& e : *v) {
       if (!e.is_object()) continue;
       d.versions.push_back(
           {GetUint(e, "version"), GetString(e, "created_at"), GetString(e, "code_digest")});
     }
   }
-  if (auto p = j->find("pool"); p != j->end() && p->is_object()) d.pool = DecodePool(*p);
+  if (auto p = j.find("pool"); p != j.end() && p->is_object()) d.pool = DecodePool(*p);
   return d;
 }
 
 Result<NodeInfo> ParseNodeInfoJson(const std::string& text) {
-  Result<json> j = ParseObject(text);
-  if (!j.ok()) return j.status();
-  auto n = j->find("node");
-  if (n == j->end() || !n->is_object()) return BadAnswer("no \"node\" object");
+  FLINT_ASSIGN_OR_RETURN(json j, ParseObject(text));
+  auto n = j.find("node");
+  if (n == j.end() || !n->is_object()) return BadAnswer("no \"node\" object");
   NodeInfo node;
   node.memory_budget_mb = GetUint(*n, "memory_budget_mb");
   node.memory_used_mb = GetUint(*n, "memory_used_mb");
@@ -290,7 +286,7 @@ Result<NodeInfo> ParseNodeInfoJson(const std::string& text) {
   node.evictions = GetUint(*n, "evictions");
   node.cold_starts = GetUint(*n, "cold_starts");
   node.invocations = GetUint(*n, "invocations");
-  if (auto p = j->find("pools"); p != j->end() && p->is_array()) {
+  if (auto p = j.find("pools"); p != j.end() && p->is_array()) {
     for (const auto& e : *p) {
       if (e.is_object()) node.pools.push_back(DecodePool(e));
     }
@@ -299,10 +295,9 @@ Result<NodeInfo> ParseNodeInfoJson(const std::string& text) {
 }
 
 Result<std::vector<LogEntry>> ParseLogsJson(const std::string& text) {
-  Result<json> j = ParseObject(text);
-  if (!j.ok()) return j.status();
-  auto it = j->find("logs");
-  if (it == j->end() || !it->is_array()) return BadAnswer("no \"logs\" array");
+  FLINT_ASSIGN_OR_RETURN(json j, ParseObject(text));
+  auto it = j.find("logs");
+  if (it == j.end() || !it->is_array()) return BadAnswer("no \"logs\" array");
   std::vector<LogEntry> out;
   for (const auto& e : *it) {
     if (!e.is_object()) continue;
@@ -341,60 +336,50 @@ Result<std::string> FlintClient::Manage(const std::string& method, const std::st
   if (!token_.empty()) request.headers.push_back({"Authorization", "Bearer " + token_});
   if (!body.empty()) request.headers.push_back({"Content-Type", "application/json"});
   request.body = std::move(body);
-  Result<HttpResponse> response = Exchange(std::move(request), options_.management_timeout_ms);
-  if (!response.ok()) return response.status();
-  if (response->status < 200 || response->status > 299) return ErrorFromResponse(*response);
-  return std::move(response->body);
+  FLINT_ASSIGN_OR_RETURN(HttpResponse response,
+                         Exchange(std::move(request), options_.management_timeout_ms));
+  if (response.status < 200 || response.status > 299) return ErrorFromResponse(response);
+  return std::move(response.body);
 }
 
 Result<Reply<FunctionInfo>> FlintClient::Deploy(const std::string& name, const DeploySpec& spec) {
-  Result<std::string> body = Manage("PUT", "/v1/functions/" + name, DeployRequestJson(spec));
-  if (!body.ok()) return body.status();
-  Result<FunctionInfo> info = ParseFunctionInfoJson(*body);
-  if (!info.ok()) return info.status();
-  return Reply<FunctionInfo>{std::move(info).value(), std::move(body).value()};
+  FLINT_ASSIGN_OR_RETURN(std::string body,
+                         Manage("PUT", "/v1/functions/" + name, DeployRequestJson(spec)));
+  FLINT_ASSIGN_OR_RETURN(FunctionInfo info, ParseFunctionInfoJson(body));
+  return Reply<FunctionInfo>{std::move(info), std::move(body)};
 }
 
 Result<Reply<std::vector<FunctionInfo>>> FlintClient::List() {
-  Result<std::string> body = Manage("GET", "/v1/functions", "");
-  if (!body.ok()) return body.status();
-  Result<std::vector<FunctionInfo>> list = ParseFunctionListJson(*body);
-  if (!list.ok()) return list.status();
-  return Reply<std::vector<FunctionInfo>>{std::move(list).value(), std::move(body).value()};
+  FLINT_ASSIGN_OR_RETURN(std::string body, Manage("GET", "/v1/functions", ""));
+  FLINT_ASSIGN_OR_RETURN(std::vector<FunctionInfo> list, ParseFunctionListJson(body));
+  return Reply<std::vector<FunctionInfo>>{std::move(list), std::move(body)};
 }
 
 Result<Reply<FunctionDetails>> FlintClient::Describe(const std::string& name) {
-  Result<std::string> body = Manage("GET", "/v1/functions/" + name, "");
-  if (!body.ok()) return body.status();
-  Result<FunctionDetails> details = ParseFunctionDetailsJson(*body);
-  if (!details.ok()) return details.status();
-  return Reply<FunctionDetails>{std::move(details).value(), std::move(body).value()};
+  FLINT_ASSIGN_OR_RETURN(std::string body, Manage("GET", "/v1/functions/" + name, ""));
+  FLINT_ASSIGN_OR_RETURN(FunctionDetails details, ParseFunctionDetailsJson(body));
+  return Reply<FunctionDetails>{std::move(details), std::move(body)};
 }
 
 Result<Reply<std::string>> FlintClient::Delete(const std::string& name) {
-  Result<std::string> body = Manage("DELETE", "/v1/functions/" + name, "");
-  if (!body.ok()) return body.status();
-  Result<json> j = ParseObject(*body);
+  FLINT_ASSIGN_OR_RETURN(std::string body, Manage("DELETE", "/v1/functions/" + name, ""));
+  Result<json> j = ParseObject(body);
   std::string deleted = j.ok() ? GetString(*j, "deleted") : name;
-  return Reply<std::string>{deleted.empty() ? name : deleted, std::move(body).value()};
+  return Reply<std::string>{deleted.empty() ? name : deleted, std::move(body)};
 }
 
 Result<Reply<NodeInfo>> FlintClient::Pools() {
-  Result<std::string> body = Manage("GET", "/v1/pools", "");
-  if (!body.ok()) return body.status();
-  Result<NodeInfo> node = ParseNodeInfoJson(*body);
-  if (!node.ok()) return node.status();
-  return Reply<NodeInfo>{std::move(node).value(), std::move(body).value()};
+  FLINT_ASSIGN_OR_RETURN(std::string body, Manage("GET", "/v1/pools", ""));
+  FLINT_ASSIGN_OR_RETURN(NodeInfo node, ParseNodeInfoJson(body));
+  return Reply<NodeInfo>{std::move(node), std::move(body)};
 }
 
 Result<Reply<std::vector<LogEntry>>> FlintClient::Logs(const std::string& name, uint32_t limit) {
   std::string target = "/v1/functions/" + name + "/logs";
   if (limit > 0) target += "?limit=" + QueryEscape(std::to_string(limit));
-  Result<std::string> body = Manage("GET", target, "");
-  if (!body.ok()) return body.status();
-  Result<std::vector<LogEntry>> logs = ParseLogsJson(*body);
-  if (!logs.ok()) return logs.status();
-  return Reply<std::vector<LogEntry>>{std::move(logs).value(), std::move(body).value()};
+  FLINT_ASSIGN_OR_RETURN(std::string body, Manage("GET", target, ""));
+  FLINT_ASSIGN_OR_RETURN(std::vector<LogEntry> logs, ParseLogsJson(body));
+  return Reply<std::vector<LogEntry>>{std::move(logs), std::move(body)};
 }
 
 Result<std::string> FlintClient::Billing(
@@ -417,12 +402,11 @@ Result<std::string> FlintClient::Call(const std::string& method, const std::stri
 Result<std::string> FlintClient::Health() {
   HttpRequest request;
   request.target = "/healthz";
-  Result<HttpResponse> response = Exchange(std::move(request), options_.management_timeout_ms);
-  if (!response.ok()) return response.status();
-  if (response->status != 200) return ErrorFromResponse(*response);
-  Result<json> j = ParseObject(response->body);
-  if (!j.ok()) return j.status();
-  return GetString(*j, "status");
+  FLINT_ASSIGN_OR_RETURN(HttpResponse response,
+                         Exchange(std::move(request), options_.management_timeout_ms));
+  if (response.status != 200) return ErrorFromResponse(response);
+  FLINT_ASSIGN_OR_RETURN(json j, ParseObject(response.body));
+  return GetString(j, "status");
 }
 
 Result<HttpResponse> FlintClient::Invoke(const std::string& name, const InvokeRequest& invoke) {

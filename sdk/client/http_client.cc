@@ -311,14 +311,13 @@ Status HttpClient::ReadResponse() {
 }
 
 Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
-  Result<std::string> wire = SerializeRequest(request, url_, options_.keep_alive);
-  if (!wire.ok()) return wire.status();
+  FLINT_ASSIGN_OR_RETURN(std::string wire, SerializeRequest(request, url_, options_.keep_alive));
   bool head = request.method == "HEAD";
   for (int attempt = 0;; ++attempt) {
     bool reused = fd_ >= 0;
     if (!reused) FLINT_RETURN_IF_ERROR(Connect());
     parser_.Reset(head);
-    Status status = WriteAll(*wire);
+    Status status = WriteAll(wire);
     if (status.ok()) status = ReadResponse();
     if (!status.ok()) {
       Close();

@@ -115,4 +115,18 @@ class [[nodiscard]] Result {
     if (!flint_status_.ok()) return flint_status_; \
   } while (0)
 
+// Evaluates `expr` (a Result<T>) and returns its Status from the enclosing function when it is
+// not ok; else moves its value into `lhs`, a declaration (`auto x`, `std::string x`) or an
+// existing variable. Expands to several statements, so `lhs` stays in scope after it: never use
+// it as the body of an unbraced if or loop. `lhs` may not contain commas.
+//   FLINT_ASSIGN_OR_RETURN(auto store, Store::Open(dir));
+#define FLINT_ASSIGN_OR_RETURN(lhs, expr) \
+  FLINT_ASSIGN_OR_RETURN_IMPL_(FLINT_STATUS_CONCAT_(flint_result_, __LINE__), lhs, expr)
+#define FLINT_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
+  auto result = (expr);                                 \
+  if (!result.ok()) return result.status();             \
+  lhs = std::move(result).value()
+#define FLINT_STATUS_CONCAT_(a, b) FLINT_STATUS_CONCAT_INNER_(a, b)
+#define FLINT_STATUS_CONCAT_INNER_(a, b) a##b
+
 }  // namespace flint

@@ -6,13 +6,12 @@
 namespace flint::cli {
 
 Result<std::string> FetchBill(client::FlintClient& flint, const BillOptions& o) {
-  auto body = flint.Billing({{"from", o.from},
-                             {"to", o.to},
-                             {"function", o.function},
-                             {"by", o.by},
-                             {"format", o.format}});
-  if (!body.ok()) return body.status();
-  std::string out = std::move(body).value();
+  FLINT_ASSIGN_OR_RETURN(auto body, flint.Billing({{"from", o.from},
+                                                   {"to", o.to},
+                                                   {"function", o.function},
+                                                   {"by", o.by},
+                                                   {"format", o.format}}));
+  std::string out = std::move(body);
   if (out.empty() || out.back() != '\n') out += '\n';
   return out;
 }

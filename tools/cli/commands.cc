@@ -18,6 +18,7 @@
 #include "tools/cli/bill.h"
 #include "tools/cli/deploy_package.h"
 #include "tools/cli/events.h"
+#include "tools/cli/flintd_call.h"
 #include "tools/cli/output.h"
 
 #ifndef FLINT_VERSION
@@ -62,52 +63,6 @@ struct Args {
   // bill
   BillOptions bill;
 };
-
-// A reason of several lines (a C++ deploy's compiler output) is printed whole (FormatError).
-int Fail(CliIo& io, int code, const std::string& reason) {
-  io.err << FormatError(reason);
-  io.err.flush();
-  return code;
-}
-
-// The exit code and line for a failed management call.
-int ApiFailure(CliIo& io, const client::FlintClient& flint, const client::ClientConfig& config,
-               const Status& status) {
-  int http = flint.last_http_status();
-  if (http == 0) {
-    if (status.code() == Code::kInvalidArgument) return Fail(io, kExitUsage, status.message());
-    if (status.code() == Code::kUnavailable) {
-      return Fail(io, kExitUnreachable,
-                  status.message() + " \u2014 is it running? (start it with 'flint up')");
-    }
-    return Fail(io, kExitUnreachable, status.message());
-  }
-  std::string reason = WithHttpStatus(status.message(), http);
-  if (http == 401) {
-    reason += " \u2014 the token from " + config.token_source + " is not accepted by " +
-              config.url.ToString() + "; set FLINT_TOKEN, or FLINT_DATA_DIR to flintd's data dir";
-  }
-  return Fail(io, kExitFailed, reason);
-}
-
-// The client for management calls, or the exit code when there is none to make.
-Result<client::ClientConfig> LoadConfig(CliIo& io, bool need_token, int* exit_code) {
-  Result<client::ClientConfig> config = client::ResolveClientConfig(io.getenv);
-  if (!config.ok()) {
-    *exit_code = Fail(io, kExitUsage, config.status().message());
-    return config.status();
-  }
-  if (need_token && config->token.empty()) {
-    std::string where = config->data_dir.empty() ? std::string("the data directory")
-                                                 : config->data_dir + "/admin.token";
-    Status s = InvalidArgument("no admin token: " + where +
-                               " does not exist; set FLINT_TOKEN, or FLINT_DATA_DIR to flintd's "
-                               "data directory");
-    *exit_code = Fail(io, kExitUsage, s.message());
-    return s;
-  }
-  return config;
-}
 
 int Deploy(CliIo& io, const Args& a, const CLI::App& cmd) {
   Status name_ok = ValidateFunctionName(a.name);
@@ -163,18 +118,14 @@ int Deploy(CliIo& io, const Args& a, const CLI::App& cmd) {
   spec.runtime = package->runtime;
   spec.files = std::move(package->files);
 
-  int code = kExitOk;
-  Result<client::ClientConfig> config = LoadConfig(io, /*need_token=*/true, &code);
-  if (!config.ok()) return code;
-  client::FlintClient flint(config->url, config->token);
-  auto reply = flint.Deploy(a.name, spec);
-  if (!reply.ok()) return ApiFailure(io, flint, *config, reply.status());
-  if (a.json) {
-    io.out << reply->json << "\n";
-  } else {
-    io.out << FormatDeployed(reply->value, config->url.ToString());
-  }
-  return kExitOk;
+  return WithFlintd(
+      io, /*need_token=*/true,
+      [&](client::FlintClient& flint, const client::ClientConfig& config) -> Result<int> {
+        FLINT_ASSIGN_OR_RETURN(auto reply, flint.Deploy(a.name, spec));
+        return PrintReply(io, a.json, reply, [&](const client::FunctionInfo& info) {
+          return FormatDeployed(info, config.url.ToString());
+        });
+      });
 }
 
 int Invoke(CliIo& io, const Args& a, const CLI::App& cmd) {
@@ -219,129 +170,106 @@ int Invoke(CliIo& io, const Args& a, const CLI::App& cmd) {
     request.headers.push_back({"X-Flint-Idempotency-Key", a.idempotency_key});
   }
 
-  int code = kExitOk;
-  Result<client::ClientConfig> config = LoadConfig(io, /*need_token=*/false, &code);
-  if (!config.ok()) return code;
-  client::FlintClient flint(config->url, "");
-  Result<client::HttpResponse> response = flint.Invoke(a.name, request);
-  if (!response.ok()) return ApiFailure(io, flint, *config, response.status());
-  const client::HttpResponse& r = *response;
-  bool success = r.status >= 200 && r.status <= 299;
-  bool flint_error = !success && client::IsFlintErrorBody(r.body);
-  if (!flint_error) {
-    io.out << r.body;
-    if (io.stdout_is_tty && !r.body.empty() && r.body.back() != '\n') io.out << "\n";
-    io.out.flush();
-  }
-  if (success) return kExitOk;
-  std::string message = client::ErrorFromResponse(r).message();
-  if (const std::string* retry = r.FindHeader("Retry-After"); retry && r.status == 429) {
-    message += " (retry after " + *retry + "s)";
-  }
-  return Fail(io, kExitFailed, std::to_string(r.status) + ": " + message);
+  return WithFlintd(io, /*need_token=*/false,
+                    [&](client::FlintClient& flint, const client::ClientConfig&) -> Result<int> {
+                      FLINT_ASSIGN_OR_RETURN(client::HttpResponse r, flint.Invoke(a.name, request));
+                      bool success = r.status >= 200 && r.status <= 299;
+                      bool flint_error = !success && client::IsFlintErrorBody(r.body);
+                      if (!flint_error) {
+                        io.out << r.body;
+                        if (io.stdout_is_tty && !r.body.empty() && r.body.back() != '\n')
+                          io.out << "\n";
+                        io.out.flush();
+                      }
+                      if (success) return kExitOk;
+                      std::string message = client::ErrorFromResponse(r).message();
+                      if (const std::string* retry = r.FindHeader("Retry-After");
+                          retry && r.status == 429) {
+                        message += " (retry after " + *retry + "s)";
+                      }
+                      return Fail(io, kExitFailed, std::to_string(r.status) + ": " + message);
+                    });
 }
 
 int List(CliIo& io, const Args& a) {
-  int code = kExitOk;
-  Result<client::ClientConfig> config = LoadConfig(io, true, &code);
-  if (!config.ok()) return code;
-  client::FlintClient flint(config->url, config->token);
-  auto reply = flint.List();
-  if (!reply.ok()) return ApiFailure(io, flint, *config, reply.status());
-  if (a.json) {
-    io.out << reply->json << "\n";
-  } else if (reply->value.empty()) {
-    io.out << "no functions deployed (deploy one with 'flint deploy NAME PATH')\n";
-  } else {
-    io.out << FormatFunctionTable(reply->value);
-  }
-  return kExitOk;
+  return WithFlintd(
+      io, /*need_token=*/true,
+      [&](client::FlintClient& flint, const client::ClientConfig&) -> Result<int> {
+        FLINT_ASSIGN_OR_RETURN(auto reply, flint.List());
+        return PrintReply(
+            io, a.json, reply, [](const std::vector<client::FunctionInfo>& functions) {
+              return functions.empty()
+                         ? std::string(
+                               "no functions deployed (deploy one with 'flint deploy NAME PATH')\n")
+                         : FormatFunctionTable(functions);
+            });
+      });
 }
 
 int Describe(CliIo& io, const Args& a) {
   Status name_ok = ValidateFunctionName(a.name);
   if (!name_ok.ok()) return Fail(io, kExitUsage, name_ok.message());
-  int code = kExitOk;
-  Result<client::ClientConfig> config = LoadConfig(io, true, &code);
-  if (!config.ok()) return code;
-  client::FlintClient flint(config->url, config->token);
-  auto reply = flint.Describe(a.name);
-  if (!reply.ok()) return ApiFailure(io, flint, *config, reply.status());
-  if (a.json) {
-    io.out << reply->json << "\n";
-  } else {
-    io.out << FormatDetails(reply->value) << FormatUsage(reply->json);
-  }
-  return kExitOk;
+  return WithFlintd(io, /*need_token=*/true,
+                    [&](client::FlintClient& flint, const client::ClientConfig&) -> Result<int> {
+                      FLINT_ASSIGN_OR_RETURN(auto reply, flint.Describe(a.name));
+                      return PrintReply(io, a.json, reply,
+                                        [&](const client::FunctionDetails& details) {
+                                          return FormatDetails(details) + FormatUsage(reply.json);
+                                        });
+                    });
 }
 
 int Bill(CliIo& io, const Args& a) {
-  int code = kExitOk;
-  Result<client::ClientConfig> config = LoadConfig(io, true, &code);
-  if (!config.ok()) return code;
-  client::FlintClient flint(config->url, config->token);
-  BillOptions options = a.bill;
-  if (a.json) options.format = "json";
-  auto report = FetchBill(flint, options);
-  if (!report.ok()) return ApiFailure(io, flint, *config, report.status());
-  io.out << *report;
-  return kExitOk;
+  return WithFlintd(io, /*need_token=*/true,
+                    [&](client::FlintClient& flint, const client::ClientConfig&) -> Result<int> {
+                      BillOptions options = a.bill;
+                      if (a.json) options.format = "json";
+                      FLINT_ASSIGN_OR_RETURN(std::string report, FetchBill(flint, options));
+                      io.out << report;
+                      return kExitOk;
+                    });
 }
 
 int Top(CliIo& io, const Args& a) {
   Result<uint64_t> interval = ParseDurationMs(a.interval);
   if (!interval.ok()) return Fail(io, kExitUsage, "--interval: " + interval.status().message());
-  int code = kExitOk;
-  Result<client::ClientConfig> config = LoadConfig(io, true, &code);
-  if (!config.ok()) return code;
-  client::FlintClient flint(config->url, config->token);
-  for (uint32_t i = 0; a.iterations == 0 || i < a.iterations; ++i) {
-    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(*interval));
-    auto reply = flint.Pools();
-    if (!reply.ok()) return ApiFailure(io, flint, *config, reply.status());
-    if (a.json) {
-      io.out << reply->json << "\n";
-    } else {
-      if (io.stdout_is_tty) io.out << "\x1b[H\x1b[2J";  // home, clear: a refreshing view
-      io.out << FormatTop(reply->value, config->url.ToString());
-    }
-    io.out.flush();
-  }
-  return kExitOk;
+  return WithFlintd(
+      io, /*need_token=*/true,
+      [&](client::FlintClient& flint, const client::ClientConfig& config) -> Result<int> {
+        for (uint32_t i = 0; a.iterations == 0 || i < a.iterations; ++i) {
+          if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(*interval));
+          FLINT_ASSIGN_OR_RETURN(auto reply, flint.Pools());
+          PrintReply(io, a.json, reply, [&](const client::NodeInfo& node) {
+            // Home and clear before each view on a terminal: a refreshing view.
+            return std::string(io.stdout_is_tty ? "\x1b[H\x1b[2J" : "") +
+                   FormatTop(node, config.url.ToString());
+          });
+          io.out.flush();
+        }
+        return kExitOk;
+      });
 }
 
 int Remove(CliIo& io, const Args& a) {
   Status name_ok = ValidateFunctionName(a.name);
   if (!name_ok.ok()) return Fail(io, kExitUsage, name_ok.message());
-  int code = kExitOk;
-  Result<client::ClientConfig> config = LoadConfig(io, true, &code);
-  if (!config.ok()) return code;
-  client::FlintClient flint(config->url, config->token);
-  auto reply = flint.Delete(a.name);
-  if (!reply.ok()) return ApiFailure(io, flint, *config, reply.status());
-  if (a.json) {
-    io.out << reply->json << "\n";
-  } else {
-    io.out << "deleted " << reply->value << "\n";
-  }
-  return kExitOk;
+  return WithFlintd(io, /*need_token=*/true,
+                    [&](client::FlintClient& flint, const client::ClientConfig&) -> Result<int> {
+                      FLINT_ASSIGN_OR_RETURN(auto reply, flint.Delete(a.name));
+                      return PrintReply(io, a.json, reply, [](const std::string& name) {
+                        return "deleted " + name + "\n";
+                      });
+                    });
 }
 
 int Logs(CliIo& io, const Args& a) {
   Status name_ok = ValidateFunctionName(a.name);
   if (!name_ok.ok()) return Fail(io, kExitUsage, name_ok.message());
-  int code = kExitOk;
-  Result<client::ClientConfig> config = LoadConfig(io, true, &code);
-  if (!config.ok()) return code;
-  client::FlintClient flint(config->url, config->token);
-  auto reply = flint.Logs(a.name, a.limit);
-  if (!reply.ok()) return ApiFailure(io, flint, *config, reply.status());
-  if (a.json) {
-    io.out << reply->json << "\n";
-  } else {
-    io.out << FormatLogs(reply->value);
-  }
-  return kExitOk;
+  return WithFlintd(io, /*need_token=*/true,
+                    [&](client::FlintClient& flint, const client::ClientConfig&) -> Result<int> {
+                      FLINT_ASSIGN_OR_RETURN(auto reply, flint.Logs(a.name, a.limit));
+                      return PrintReply(io, a.json, reply, FormatLogs);
+                    });
 }
 
 int Dispatch(const std::vector<std::string>& args, CliIo& io) {

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <system_error>
 
+#include "sdk/core/runtime.h"
+
 namespace flint::cli {
 namespace {
 
@@ -58,16 +60,19 @@ Result<std::string> InferRuntime(std::string_view entry) {
   auto ends_with = [&](std::string_view suffix) {
     return entry.size() >= suffix.size() && entry.substr(entry.size() - suffix.size()) == suffix;
   };
-  if (ends_with(".mjs") || ends_with(".js")) return std::string("js");
-  if (ends_with(".cc") || ends_with(".cpp") || ends_with(".so")) return std::string("cpp");
+  if (ends_with(".mjs") || ends_with(".js")) return std::string(RuntimeName(Runtime::kJs));
+  if (ends_with(".cc") || ends_with(".cpp") || ends_with(".so")) {
+    return std::string(RuntimeName(Runtime::kCpp));
+  }
   return InvalidArgument("cannot tell the runtime of '" + std::string(entry) +
-                         "' (expected .js, .mjs, .cc, .cpp or .so): use --runtime js|cpp");
+                         "' (expected .js, .mjs, .cc, .cpp or .so): use --runtime " +
+                         RuntimeNames("|"));
 }
 
 Result<DeployPackage> BuildDeployPackage(const std::string& path, const std::string& entry_flag,
                                          const std::string& runtime_flag, uint64_t max_bytes) {
-  if (!runtime_flag.empty() && runtime_flag != "js" && runtime_flag != "cpp") {
-    return InvalidArgument("invalid runtime '" + runtime_flag + "': use js or cpp");
+  if (!runtime_flag.empty() && !ParseRuntime(runtime_flag)) {
+    return InvalidArgument("invalid runtime '" + runtime_flag + "': use " + RuntimeNames(" or "));
   }
   DeployPackage package;
   std::error_code ec;
@@ -152,9 +157,7 @@ Result<DeployPackage> BuildDeployPackage(const std::string& path, const std::str
   if (!runtime_flag.empty()) {
     package.runtime = runtime_flag;
   } else {
-    Result<std::string> runtime = InferRuntime(package.entry);
-    if (!runtime.ok()) return runtime.status();
-    package.runtime = std::move(runtime).value();
+    FLINT_ASSIGN_OR_RETURN(package.runtime, InferRuntime(package.entry));
   }
   return package;
 }

@@ -10,6 +10,7 @@
 #include "sdk/client/flint_client.h"
 #include "sdk/core/text.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/flintd_call.h"
 
 namespace flint::cli {
 
@@ -30,44 +31,21 @@ struct EventCommands {
 
 namespace {
 
-// TODO(cleanup): commands.cc has the same three helpers in its anonymous namespace.
-int Fail(CliIo& io, int code, const std::string& reason) {
-  std::string line = reason.substr(0, reason.find('\n'));
-  io.err << "flint: " << (line.empty() ? "unknown error" : line) << "\n";
-  io.err.flush();
-  return code;
-}
-
 // Runs one management call and prints its answer (raw with --json, else through `format`).
 int Call(CliIo& io, bool raw, const std::string& method, const std::string& target,
          const std::string& body, const std::function<std::string(const json&)>& format) {
-  Result<client::ClientConfig> config = client::ResolveClientConfig(io.getenv);
-  if (!config.ok()) return Fail(io, kExitUsage, config.status().message());
-  if (config->token.empty()) {
-    return Fail(io, kExitUsage,
-                "no admin token: set FLINT_TOKEN, or FLINT_DATA_DIR to flintd's data directory");
-  }
-  client::FlintClient flint(config->url, config->token);
-  Result<std::string> answer = flint.Call(method, target, body);
-  if (!answer.ok()) {
-    int http = flint.last_http_status();
-    if (http == 0) {
-      return Fail(io, kExitUnreachable,
-                  answer.status().message() + " \u2014 is it running? (start it with 'flint up')");
-    }
-    return Fail(io, kExitFailed, answer.status().message() + " (" + std::to_string(http) + ")");
-  }
-  if (raw) {
-    io.out << *answer << "\n";
-    return kExitOk;
-  }
-  json j = json::parse(*answer, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    io.out << *answer << "\n";
-    return kExitOk;
-  }
-  io.out << format(j);
-  return kExitOk;
+  return WithFlintd(io, /*need_token=*/true,
+                    [&](client::FlintClient& flint, const client::ClientConfig&) -> Result<int> {
+                      FLINT_ASSIGN_OR_RETURN(std::string answer, flint.Call(method, target, body));
+                      json j =
+                          raw ? json() : json::parse(answer, nullptr, /*allow_exceptions=*/false);
+                      if (raw || j.is_discarded()) {
+                        io.out << answer << "\n";
+                      } else {
+                        io.out << format(j);
+                      }
+                      return kExitOk;
+                    });
 }
 
 std::string Str(const json& j, const char* key) {
