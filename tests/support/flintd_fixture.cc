@@ -456,4 +456,19 @@ CliResult FlintdProcess::RunCli(const std::vector<std::string>& args,
   return RunProcess(FlintBinary(), args, full, timeout);
 }
 
+CliResult FlintdProcess::Deploy(std::vector<std::string> args,
+                                std::chrono::milliseconds timeout) const {
+  args.insert(args.begin(), "deploy");
+  return RunCli(args, {}, timeout);
+}
+
+CliResult FlintdProcess::DeployJs(const std::string& name, const std::string& code,
+                                  std::vector<std::string> flags) const {
+  TempDir dir("flint-fn");
+  dir.Write(name + "/index.mjs", code);
+  std::vector<std::string> args = {name, dir.path() + "/" + name};
+  args.insert(args.end(), flags.begin(), flags.end());
+  return Deploy(std::move(args));
+}
+
 }  // namespace flint::testing

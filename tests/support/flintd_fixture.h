@@ -124,6 +124,13 @@ class FlintdProcess {
   CliResult RunCli(const std::vector<std::string>& args,
                    const std::map<std::string, std::string>& env = {},
                    std::chrono::milliseconds timeout = 60s) const;
+  // `flint deploy ARGS...` (NAME PATH [flags]); a C++ deploy compiles on the server, hence the
+  // long bound.
+  CliResult Deploy(std::vector<std::string> args, std::chrono::milliseconds timeout = 180s) const;
+  // Deploys `code` as the one file (index.mjs) of JavaScript function `name`, written to a
+  // temporary folder, with extra deploy `flags`.
+  CliResult DeployJs(const std::string& name, const std::string& code,
+                     std::vector<std::string> flags = {}) const;
 
  private:
   // SIGKILLs what is left of the process tree seen last (workers that outlived flintd).

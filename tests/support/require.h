@@ -20,6 +20,21 @@ inline void StartOrFail(FlintdProcess& flintd) {
   REQUIRE(s.ok());
 }
 
+// `flint deploy ARGS...` (NAME PATH [flags]) succeeds.
+inline void DeployOrFail(const FlintdProcess& flintd, std::vector<std::string> args) {
+  CliResult r = flintd.Deploy(std::move(args));
+  INFO(r.Describe() << "\nflintd log:\n" << flintd.LogTail());
+  REQUIRE(r.exit_code == 0);
+}
+
+// `code` deploys as the one file of JavaScript function `name` (FlintdProcess::DeployJs).
+inline void DeployJsOrFail(const FlintdProcess& flintd, const std::string& name,
+                           const std::string& code, std::vector<std::string> flags = {}) {
+  CliResult r = flintd.DeployJs(name, code, std::move(flags));
+  INFO(r.Describe() << "\nflintd log:\n" << flintd.LogTail());
+  REQUIRE(r.exit_code == 0);
+}
+
 inline client::HttpResponse GetOrFail(const FlintdProcess& flintd, const std::string& target,
                                       std::vector<client::Header> headers = {}) {
   auto r = flintd.HttpGet(target, std::move(headers));

@@ -7,10 +7,13 @@
 #include <thread>
 
 #include "tests/support/flintd_fixture.h"
+#include "tests/support/require.h"
 
 using flint::client::HttpResponse;
 using flint::testing::CliResult;
+using flint::testing::DeployJsOrFail;
 using flint::testing::FlintdProcess;
+using flint::testing::StartOrFail;
 using flint::testing::TempDir;
 using flint::testing::WaitUntil;
 using nlohmann::json;
@@ -21,21 +24,10 @@ namespace {
 constexpr const char* kHello =
     "export const handler = async () => ({statusCode: 200, body: 'hi'});\n";
 
-void StartOrFail(FlintdProcess& flintd) {
-  flint::Status s = flintd.Start();
-  INFO(s.ToString());
-  REQUIRE(s.ok());
-}
-
-void DeployOrFail(const FlintdProcess& flintd, const std::string& name,
-                  std::vector<std::string> flags = {}) {
-  TempDir dir("flint-fn");
-  dir.Write(name + "/index.mjs", kHello);
-  std::vector<std::string> args = {"deploy", name, dir.path() + "/" + name};
-  args.insert(args.end(), flags.begin(), flags.end());
-  CliResult r = flintd.RunCli(args);
-  INFO(r.Describe() << "\nflintd log:\n" << flintd.LogTail());
-  REQUIRE(r.exit_code == 0);
+// Deploys kHello as `name`.
+void DeployHello(const FlintdProcess& flintd, const std::string& name,
+                 std::vector<std::string> flags = {}) {
+  DeployJsOrFail(flintd, name, kHello, std::move(flags));
 }
 
 HttpResponse Invoke(const FlintdProcess& flintd, const std::string& name) {
@@ -73,7 +65,7 @@ TEST_CASE("min_instances workers start without traffic and outlive the keep-aliv
           "[integration][autoscale]") {
   FlintdProcess flintd({"--keep-alive", "200ms"});
   StartOrFail(flintd);
-  DeployOrFail(flintd, "warm", {"--min-instances", "2", "--max-instances", "4"});
+  DeployHello(flintd, "warm", {"--min-instances", "2", "--max-instances", "4"});
   bool warmed = WaitUntil([&] { return Idle(flintd, "warm") == 2; }, 20s);
   INFO(Pools(flintd).dump() << "\n" << flintd.LogTail());
   REQUIRE(warmed);
@@ -92,7 +84,7 @@ TEST_CASE("min_instances workers start without traffic and outlive the keep-aliv
   CHECK(d.out.find("min instances:") != std::string::npos);
   CHECK(d.out.find("2 idle") != std::string::npos);
   // A function without min_instances scales to zero after its keep-alive.
-  DeployOrFail(flintd, "cold");
+  DeployHello(flintd, "cold");
   CHECK(Invoke(flintd, "cold").status == 200);
   CHECK(WaitUntil([&] { return flintd.FindWorkers("cold@").empty(); }, 20s));
   CHECK(Idle(flintd, "warm") == 2);
@@ -102,7 +94,7 @@ TEST_CASE("A full memory budget evicts the least recently used idle worker of an
           "[integration][autoscale]") {
   FlintdProcess flintd({"--memory-budget", "256"});
   StartOrFail(flintd);
-  for (const char* name : {"a", "b", "c"}) DeployOrFail(flintd, name, {"--memory", "128"});
+  for (const char* name : {"a", "b", "c"}) DeployHello(flintd, name, {"--memory", "128"});
   CHECK(Invoke(flintd, "a").status == 200);
   CHECK(Invoke(flintd, "b").status == 200);
   REQUIRE(WaitUntil([&] { return Idle(flintd, "a") == 1 && Idle(flintd, "b") == 1; }));
@@ -129,15 +121,15 @@ TEST_CASE("A request gets 503 with the reason when nothing can be evicted",
   FlintdProcess flintd({"--memory-budget", "256", "--queue-timeout", "1s"});
   StartOrFail(flintd);
   // The whole budget is held by a min_instances worker, which is never evicted.
-  DeployOrFail(flintd, "big", {"--memory", "256", "--min-instances", "1"});
+  DeployHello(flintd, "big", {"--memory", "256", "--min-instances", "1"});
   REQUIRE(WaitUntil([&] { return Idle(flintd, "big") == 1; }, 20s));
-  DeployOrFail(flintd, "small", {"--memory", "128"});
+  DeployHello(flintd, "small", {"--memory", "128"});
   HttpResponse r = Invoke(flintd, "small");
   CHECK(r.status == 503);
   CHECK(r.body.find("memory budget") != std::string::npos);
   CHECK(Idle(flintd, "big") == 1);
   // A function larger than the whole budget is refused at once, with its reason.
-  DeployOrFail(flintd, "huge", {"--memory", "512"});
+  DeployHello(flintd, "huge", {"--memory", "512"});
   HttpResponse h = Invoke(flintd, "huge");
   CHECK(h.status == 503);
   CHECK(h.body.find("needs 512 MB") != std::string::npos);
@@ -146,8 +138,8 @@ TEST_CASE("A request gets 503 with the reason when nothing can be evicted",
 TEST_CASE("Reserved concurrency keeps memory for its function only", "[integration][autoscale]") {
   FlintdProcess flintd({"--memory-budget", "384", "--queue-timeout", "1s"});
   StartOrFail(flintd);
-  DeployOrFail(flintd, "vip", {"--memory", "128", "--reserved-concurrency", "2"});
-  DeployOrFail(flintd, "other", {"--memory", "256"});
+  DeployHello(flintd, "vip", {"--memory", "128", "--reserved-concurrency", "2"});
+  DeployHello(flintd, "other", {"--memory", "256"});
   // 384 - 256 reserved for vip leaves 128: other's 256 MB worker never fits.
   HttpResponse r = Invoke(flintd, "other");
   CHECK(r.status == 503);
@@ -179,7 +171,7 @@ TEST_CASE("Generic workers are pre-warmed per runtime and either serves both run
   INFO(built.Describe() << "\n" << flintd.LogTail());
   REQUIRE(built.exit_code == 0);
   REQUIRE(WaitUntil([&] { return generic_ready() == 1; }, 20s));
-  DeployOrFail(flintd, "hi-js");  // its load check runs in the C++ generic worker
+  DeployHello(flintd, "hi-js");  // its load check runs in the C++ generic worker
   for (const char* name : {"hi-cpp", "hi-js"}) {
     REQUIRE(WaitUntil([&] { return generic_ready() == 1; }, 20s));
     HttpResponse r = Invoke(flintd, name);

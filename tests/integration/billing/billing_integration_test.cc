@@ -13,28 +13,16 @@
 #include <thread>
 
 #include "tests/support/flintd_fixture.h"
+#include "tests/support/require.h"
 
 using flint::testing::CliResult;
+using flint::testing::DeployJsOrFail;
 using flint::testing::FlintdProcess;
-using flint::testing::TempDir;
+using flint::testing::StartOrFail;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-void StartOrFail(FlintdProcess& flintd) {
-  flint::Status s = flintd.Start();
-  INFO(s.ToString());
-  REQUIRE(s.ok());
-}
-
-void Deploy(const FlintdProcess& flintd, const std::string& name, const std::string& code) {
-  TempDir dir("flint-fn");
-  dir.Write(name + "/index.mjs", code);
-  CliResult r = flintd.RunCli({"deploy", name, dir.path() + "/" + name});
-  INFO(r.Describe() << "\nflintd log:\n" << flintd.LogTail());
-  REQUIRE(r.exit_code == 0);
-}
 
 json Bill(const FlintdProcess& flintd, std::vector<std::pair<std::string, std::string>> query) {
   auto client = flintd.Client();
@@ -70,11 +58,11 @@ std::set<std::string> LedgerIds(const std::string& db_path) {
 TEST_CASE("A handler that waits 50 ms is billed 50 to 52 ms", "[billing]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  Deploy(flintd, "sleepy",
-         "export const handler = async () => {\n"
-         "  await new Promise((r) => setTimeout(r, 50));\n"
-         "  return 'slept';\n"
-         "};\n");
+  DeployJsOrFail(flintd, "sleepy",
+                 "export const handler = async () => {\n"
+                 "  await new Promise((r) => setTimeout(r, 50));\n"
+                 "  return 'slept';\n"
+                 "};\n");
   auto client = flintd.Client();
   uint64_t billed = Bill(flintd, {{"by", "none"}})["total"]["billed_ms"];
   // Never less than the wait; at most 2 ms more, taken as the best of 5 runs, because on a
@@ -101,7 +89,7 @@ TEST_CASE("10,000 invocations give 10,000 records whose sums are the report's to
           "[billing]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  Deploy(flintd, "quick", kQuick);
+  DeployJsOrFail(flintd, "quick", kQuick);
   auto client = flintd.Client();
   std::set<std::string> ids;
   for (int i = 0; i < 10'000; ++i) {
@@ -145,7 +133,7 @@ TEST_CASE("kill -9 loses no record of an answered invocation and bills none twic
           "[billing][crash]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  Deploy(flintd, "quick", kQuick);
+  DeployJsOrFail(flintd, "quick", kQuick);
   constexpr int kClients = 2;
   std::mutex mu;
   std::set<std::string> answered;
@@ -199,7 +187,7 @@ TEST_CASE("kill -9 loses no record of an answered invocation and bills none twic
 TEST_CASE("A price change applies only to invocations after it", "[billing][prices]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  Deploy(flintd, "quick", kQuick);
+  DeployJsOrFail(flintd, "quick", kQuick);
   auto client = flintd.Client();
   for (int i = 0; i < 20; ++i) REQUIRE(client.Invoke("quick", {}).ok());
   json before = Bill(flintd, {{"by", "none"}});

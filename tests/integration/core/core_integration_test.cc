@@ -16,6 +16,7 @@
 using flint::client::Header;
 using flint::client::HttpResponse;
 using flint::testing::CliResult;
+using flint::testing::DeployJsOrFail;
 using flint::testing::FlintdProcess;
 using flint::testing::GetOrFail;
 using flint::testing::JsonOrFail;
@@ -27,23 +28,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Deploys `code` as NAME/index.mjs through the CLI, with extra deploy flags.
-CliResult DeployCode(const FlintdProcess& flintd, const std::string& name, const std::string& code,
-                     std::vector<std::string> flags = {}) {
-  TempDir dir("flint-fn");
-  dir.Write(name + "/index.mjs", code);
-  std::vector<std::string> args = {"deploy", name, dir.path() + "/" + name};
-  args.insert(args.end(), flags.begin(), flags.end());
-  return flintd.RunCli(args);
-}
-
-void DeployOrFail(const FlintdProcess& flintd, const std::string& name, const std::string& code,
-                  std::vector<std::string> flags = {}) {
-  CliResult r = DeployCode(flintd, name, code, std::move(flags));
-  INFO(r.Describe() << "\nflintd log:\n" << flintd.LogTail());
-  REQUIRE(r.exit_code == 0);
-}
 
 // A handler that reports which worker served it: the id is drawn once per loaded module.
 const char* kWorkerIdFunction =
@@ -159,7 +143,7 @@ TEST_CASE("The management API needs the admin token, functions and health do not
   CHECK(right.status == 200);
   CHECK(JsonOrFail(right.body)["functions"].is_array());
 
-  DeployOrFail(flintd, "open", "export const handler = async () => ({ open: true });");
+  DeployJsOrFail(flintd, "open", "export const handler = async () => ({ open: true });");
   HttpResponse open = GetOrFail(flintd, "/fn/open");
   CHECK(open.status == 200);
   CHECK(JsonOrFail(open.body)["open"] == true);
@@ -172,9 +156,9 @@ TEST_CASE("The management API needs the admin token, functions and health do not
 TEST_CASE("flint ls, describe and rm manage deployed functions", "[integration]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  DeployOrFail(flintd, "alpha", "export const handler = async () => 'a';",
-               {"--memory", "256", "--timeout", "2s", "--env", "GREETING=hi"});
-  DeployOrFail(flintd, "beta", "export default async () => 'b';");
+  DeployJsOrFail(flintd, "alpha", "export const handler = async () => 'a';",
+                 {"--memory", "256", "--timeout", "2s", "--env", "GREETING=hi"});
+  DeployJsOrFail(flintd, "beta", "export default async () => 'b';");
 
   CliResult ls = flintd.RunCli({"ls"});
   INFO(ls.Describe());
@@ -255,8 +239,8 @@ TEST_CASE("An unknown function is a 404", "[integration]") {
 TEST_CASE("A handler that throws answers 500 with the error's type and message", "[integration]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  DeployOrFail(flintd, "thrower",
-               "export const handler = async () => { throw new TypeError('bad input: 42'); };");
+  DeployJsOrFail(flintd, "thrower",
+                 "export const handler = async () => { throw new TypeError('bad input: 42'); };");
   HttpResponse r = GetOrFail(flintd, "/fn/thrower");
   INFO(r.body);
   CHECK(r.status == 500);
@@ -274,14 +258,14 @@ TEST_CASE("A handler past its timeout answers 504 and the function keeps working
           "[integration]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  DeployOrFail(flintd, "slow", R"(export const handler = async (event) => {
+  DeployJsOrFail(flintd, "slow", R"(export const handler = async (event) => {
   const mode = event.queryStringParameters?.mode;
   if (mode === "spin") { for (;;) {} }
   if (mode === "hang") { await new Promise(() => {}); }
   return { ok: true };
 };
 )",
-               {"--timeout", "300ms"});
+                 {"--timeout", "300ms"});
   for (const char* mode : {"spin", "hang"}) {
     INFO("mode " << mode);
     HttpResponse r = GetOrFail(flintd, std::string("/fn/slow?mode=") + mode);
@@ -298,7 +282,7 @@ TEST_CASE("A syntax error fails the deploy with file and line", "[integration]")
   FlintdProcess flintd;
   StartOrFail(flintd);
   CliResult r =
-      DeployCode(flintd, "broken", "export const handler = async () => {\n  return 1;\n}}\n");
+      flintd.DeployJs("broken", "export const handler = async () => {\n  return 1;\n}}\n");
   INFO(r.Describe());
   CHECK(r.exit_code == 1);
   CHECK(r.err.rfind("flint: ", 0) == 0);
@@ -306,7 +290,7 @@ TEST_CASE("A syntax error fails the deploy with file and line", "[integration]")
   CHECK(r.err.find("(400)") != std::string::npos);
   CHECK(GetOrFail(flintd, "/fn/broken").status == 404);
 
-  CliResult no_handler = DeployCode(flintd, "nohandler", "export const other = 1;\n");
+  CliResult no_handler = flintd.DeployJs("nohandler", "export const other = 1;\n");
   INFO(no_handler.Describe());
   CHECK(no_handler.exit_code == 1);
   CHECK(no_handler.err.find("handler") != std::string::npos);
@@ -315,7 +299,7 @@ TEST_CASE("A syntax error fails the deploy with file and line", "[integration]")
 TEST_CASE("console.log output is visible with flint logs", "[integration]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  DeployOrFail(flintd, "talker", R"(export const handler = async (event) => {
+  DeployJsOrFail(flintd, "talker", R"(export const handler = async (event) => {
   console.log("marker", event.queryStringParameters?.id);
   console.error("oops", 1);
   return "logged";
@@ -340,7 +324,7 @@ TEST_CASE("console.log output is visible with flint logs", "[integration]") {
 TEST_CASE("Sequential calls reuse a warm worker", "[integration]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  DeployOrFail(flintd, "warm", kWorkerIdFunction);
+  DeployJsOrFail(flintd, "warm", kWorkerIdFunction);
   WorkerAnswer first = CallWorkerId(flintd, "warm");
   WorkerAnswer second = CallWorkerId(flintd, "warm");
   CHECK_FALSE(first.worker.empty());
@@ -351,7 +335,7 @@ TEST_CASE("Sequential calls reuse a warm worker", "[integration]") {
 TEST_CASE("An idle function scales to zero and cold-starts again", "[integration]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  DeployOrFail(flintd, "sleepy", kWorkerIdFunction, {"--keep-alive", "300ms"});
+  DeployJsOrFail(flintd, "sleepy", kWorkerIdFunction, {"--keep-alive", "300ms"});
   WorkerAnswer first = CallWorkerId(flintd, "sleepy");
   flint::client::FlintClient client = flintd.Client();
   uint64_t cold_before = 0;
@@ -384,7 +368,7 @@ TEST_CASE("An idle function scales to zero and cold-starts again", "[integration
 TEST_CASE("A worker killed with SIGKILL is replaced", "[integration]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  DeployOrFail(flintd, "victim", kWorkerIdFunction);
+  DeployJsOrFail(flintd, "victim", kWorkerIdFunction);
   WorkerAnswer first = CallWorkerId(flintd, "victim");
   // The serving worker of version 1 (the worker that checked the deploy may still be exiting).
   std::vector<pid_t> workers = flintd.FindWorkers("flint-worker victim@1");
@@ -418,8 +402,8 @@ TEST_CASE("A worker killed with SIGKILL is replaced", "[integration]") {
 TEST_CASE("Deployed functions survive a restart of flintd", "[integration]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  DeployOrFail(flintd, "durable",
-               "export const handler = async () => ({ statusCode: 200, body: 'still here' });");
+  DeployJsOrFail(flintd, "durable",
+                 "export const handler = async () => ({ statusCode: 200, body: 'still here' });");
   REQUIRE(GetOrFail(flintd, "/fn/durable").body == "still here");
   std::string token = flintd.token();
   CHECK(flintd.Stop() == 0);
@@ -439,7 +423,7 @@ TEST_CASE("flintd killed with SIGKILL takes its workers along and restarts with 
           "[integration]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  DeployOrFail(flintd, "crashy", kWorkerIdFunction);
+  DeployJsOrFail(flintd, "crashy", kWorkerIdFunction);
   CallWorkerId(flintd, "crashy");
   std::vector<pid_t> workers = flintd.FindWorkers("flint-worker");
   REQUIRE_FALSE(workers.empty());
@@ -463,11 +447,11 @@ TEST_CASE("flintd killed with SIGKILL takes its workers along and restarts with 
 TEST_CASE("A new deploy switches traffic to the new version", "[integration]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  DeployOrFail(flintd, "flip",
-               "export const handler = async () => ({ statusCode: 200, body: 'v1' });");
+  DeployJsOrFail(flintd, "flip",
+                 "export const handler = async () => ({ statusCode: 200, body: 'v1' });");
   REQUIRE(GetOrFail(flintd, "/fn/flip").body == "v1");
-  CliResult second = DeployCode(
-      flintd, "flip", "export const handler = async () => ({ statusCode: 200, body: 'v2' });");
+  CliResult second = flintd.DeployJs(
+      "flip", "export const handler = async () => ({ statusCode: 200, body: 'v2' });");
   INFO(second.Describe());
   REQUIRE(second.exit_code == 0);
   CHECK(second.out.rfind("deployed flip version 2 ", 0) == 0);
@@ -482,7 +466,7 @@ TEST_CASE("A new deploy switches traffic to the new version", "[integration]") {
 TEST_CASE("SIGTERM stops flintd cleanly with its workers", "[integration]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  DeployOrFail(flintd, "bye", kWorkerIdFunction);
+  DeployJsOrFail(flintd, "bye", kWorkerIdFunction);
   CallWorkerId(flintd, "bye");
   std::vector<pid_t> tree = flint::testing::Descendants(flintd.pid());
   CHECK_FALSE(tree.empty());

@@ -12,6 +12,7 @@
 
 using flint::client::HttpResponse;
 using flint::testing::CliResult;
+using flint::testing::DeployOrFail;
 using flint::testing::FlintdProcess;
 using flint::testing::GetOrFail;
 using flint::testing::PostOrFail;
@@ -65,17 +66,6 @@ constexpr const char* kMisbehave = R"cc(
   FLINT_INIT(Init)
   FLINT_HANDLER(Handle)
 )cc";
-
-CliResult Deploy(const FlintdProcess& flintd, std::vector<std::string> args) {
-  args.insert(args.begin(), "deploy");
-  return flintd.RunCli(args, {}, 180s);
-}
-
-void DeployOrFail(const FlintdProcess& flintd, std::vector<std::string> args) {
-  CliResult r = Deploy(flintd, std::move(args));
-  INFO(r.Describe() << "\nflintd log:\n" << flintd.LogTail());
-  REQUIRE(r.exit_code == 0);
-}
 
 std::string Header(const HttpResponse& r, const std::string& name) {
   const std::string* v = r.FindHeader(name);
@@ -191,7 +181,7 @@ TEST_CASE("A compile error fails the deploy and names the file and line", "[cpp]
                                "  return flint::Response::Text(undefined_name);\n"
                                "}\n"
                                "FLINT_HANDLER(H)\n");
-  CliResult r = Deploy(flintd, {"broken", path});
+  CliResult r = flintd.Deploy({"broken", path});
   INFO(r.Describe());
   CHECK(r.exit_code != 0);
   CHECK(r.err.find("broken.cc:3:") != std::string::npos);
@@ -264,7 +254,7 @@ TEST_CASE("A function built for another C ABI version is refused at deploy", "[c
       "extern \"C\" __attribute__((visibility(\"default\"))) int flint_handle(\n"
       "    const flint_request*, const flint_context*, const flint_response_writer*) {\n"
       "  return 0;\n}\n");
-  CliResult r = Deploy(flintd, {"future", path});
+  CliResult r = flintd.Deploy({"future", path});
   INFO(r.Describe());
   CHECK(r.exit_code != 0);
   CHECK(r.err.find("function built for Flint C ABI version 99, this worker supports 1") !=
@@ -287,7 +277,7 @@ TEST_CASE("A prebuilt shared object deploys and a file that is not one is refuse
   CHECK(GetOrFail(flintd, "/fn/prebuilt?name=so").body == "Hello, so!\n");
 
   std::string fake = dir.Write("fake.so", "this is not an ELF file");
-  CliResult r = Deploy(flintd, {"fake", fake});
+  CliResult r = flintd.Deploy({"fake", fake});
   INFO(r.Describe());
   CHECK(r.exit_code != 0);
   CHECK(r.err.find("not an ELF file") != std::string::npos);

@@ -17,6 +17,7 @@
 using flint::client::HttpRequest;
 using flint::client::HttpResponse;
 using flint::testing::CliResult;
+using flint::testing::DeployJsOrFail;
 using flint::testing::FlintdProcess;
 using flint::testing::StartOrFail;
 using flint::testing::TempDir;
@@ -34,17 +35,6 @@ export const handler = async (event, context) => {
   return { got: event, requestId: context.requestId };
 };
 )";
-
-void DeployJs(const FlintdProcess& flintd, const std::string& name, const std::string& code,
-              std::vector<std::string> flags = {}) {
-  TempDir dir("flint-ev-fn");
-  dir.Write(name + "/index.mjs", code);
-  std::vector<std::string> args = {"deploy", name, dir.path() + "/" + name};
-  args.insert(args.end(), flags.begin(), flags.end());
-  CliResult r = flintd.RunCli(args, {}, 120s);
-  INFO(r.Describe() << "\nflintd log:\n" << flintd.LogTail());
-  REQUIRE(r.exit_code == 0);
-}
 
 HttpResponse PostEvent(const FlintdProcess& flintd, const std::string& name,
                        const std::string& body, const std::string& idempotency_key = "") {
@@ -106,7 +96,7 @@ TEST_CASE("An async event answers 202 once stored, runs, and reports its result"
           "[integration][events]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  DeployJs(flintd, "echo-ev", kEchoOrFail);
+  DeployJsOrFail(flintd, "echo-ev", kEchoOrFail);
   HttpResponse r = PostEvent(flintd, "echo-ev", R"({"n": 1, "text": "hi"})");
   REQUIRE(r.status == 202);
   std::string id = json::parse(r.body).at("invocation_id");
@@ -144,7 +134,7 @@ TEST_CASE("A failing event is retried, dead-lettered with its error, and redrive
           "[integration][events]") {
   FlintdProcess flintd({"--event-retry-base", "50ms"});
   StartOrFail(flintd);
-  DeployJs(flintd, "flaky", kEchoOrFail);
+  DeployJsOrFail(flintd, "flaky", kEchoOrFail);
   std::string id = AcceptOrFail(flintd, "flaky", R"({"fail": true, "n": 7})");
   json dead = WaitForStatus(flintd, id, "dead");
   CHECK(dead["attempts"] == 3);  // the first attempt and two retries
@@ -176,7 +166,7 @@ TEST_CASE("An event older than the maximum age goes to the dead-letter list",
   // Retries back off for longer than the events may live: the first failure dead-letters.
   FlintdProcess flintd({"--event-retry-base", "10s", "--event-max-age", "2s"});
   StartOrFail(flintd);
-  DeployJs(flintd, "aging", kEchoOrFail);
+  DeployJsOrFail(flintd, "aging", kEchoOrFail);
   std::string id = AcceptOrFail(flintd, "aging", R"({"fail": true})");
   json dead = WaitForStatus(flintd, id, "dead");
   CHECK(dead["attempts"] == 1);
@@ -187,8 +177,8 @@ TEST_CASE("A function's own retry maximum and event age override the node's",
           "[integration][events]") {
   FlintdProcess flintd({"--event-retry-base", "50ms"});
   StartOrFail(flintd);
-  DeployJs(flintd, "no-retry", kEchoOrFail, {"--max-retries", "0"});
-  DeployJs(flintd, "five-retries", kEchoOrFail, {"--max-retries", "5"});
+  DeployJsOrFail(flintd, "no-retry", kEchoOrFail, {"--max-retries", "0"});
+  DeployJsOrFail(flintd, "five-retries", kEchoOrFail, {"--max-retries", "5"});
   std::string once = AcceptOrFail(flintd, "no-retry", R"({"fail": true})");
   std::string six = AcceptOrFail(flintd, "five-retries", R"({"fail": true})");
   CHECK(WaitForStatus(flintd, once, "dead")["attempts"] == 1);
@@ -202,7 +192,8 @@ TEST_CASE("A function's own retry maximum and event age override the node's",
   CHECK(described.out.find("event retries:") != std::string::npos);
 
   // Retries back off (50 ms, 100 ms, ...) for longer than this function's events may live.
-  DeployJs(flintd, "short-lived", kEchoOrFail, {"--max-retries", "10", "--max-event-age", "1s"});
+  DeployJsOrFail(flintd, "short-lived", kEchoOrFail,
+                 {"--max-retries", "10", "--max-event-age", "1s"});
   std::string aged = AcceptOrFail(flintd, "short-lived", R"({"fail": true})");
   json dead = WaitForStatus(flintd, aged, "dead");
   CHECK(dead["attempts"].get<int>() < 11);
@@ -221,9 +212,9 @@ TEST_CASE("A function's own retry maximum and event age override the node's",
 TEST_CASE("A topic publish fans out to every subscribed function", "[integration][events]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  DeployJs(flintd, "sub-a", kEchoOrFail);
-  DeployJs(flintd, "sub-b", kEchoOrFail);
-  DeployJs(flintd, "sub-c", kEchoOrFail);
+  DeployJsOrFail(flintd, "sub-a", kEchoOrFail);
+  DeployJsOrFail(flintd, "sub-b", kEchoOrFail);
+  DeployJsOrFail(flintd, "sub-c", kEchoOrFail);
   REQUIRE(flintd.RunCli({"subscribe", "sub-a", "orders"}).exit_code == 0);
   REQUIRE(flintd.RunCli({"subscribe", "sub-b", "orders"}).exit_code == 0);
   REQUIRE(flintd.RunCli({"subscribe", "sub-c", "other"}).exit_code == 0);
@@ -256,7 +247,7 @@ TEST_CASE("A topic publish fans out to every subscribed function", "[integration
 TEST_CASE("A schedule runs its function as async invocations", "[integration][events]") {
   FlintdProcess flintd;
   StartOrFail(flintd);
-  DeployJs(flintd, "ticker", kEchoOrFail);
+  DeployJsOrFail(flintd, "ticker", kEchoOrFail);
   CliResult added =
       flintd.RunCli({"--json", "schedule", "add", "ticker", "@every 1s", "-d", R"({"tick": 1})"});
   INFO(added.Describe());
@@ -282,7 +273,7 @@ TEST_CASE("Bad cron strings, unknown functions and oversized or excess events ar
           "[integration][events]") {
   FlintdProcess flintd({"--event-max-payload", "1024", "--event-queue-depth", "2"});
   StartOrFail(flintd);
-  DeployJs(flintd, "limits", kEchoOrFail);
+  DeployJsOrFail(flintd, "limits", kEchoOrFail);
 
   CliResult bad_cron = flintd.RunCli({"schedule", "add", "limits", "61 * * * *"});
   CHECK(bad_cron.exit_code == 1);
@@ -304,7 +295,7 @@ TEST_CASE("Bad cron strings, unknown functions and oversized or excess events ar
   CHECK(full.FindHeader("retry-after") != nullptr);
 
   // A publish reaching a full subscriber is refused whole: no other subscriber gets it either.
-  DeployJs(flintd, "roomy", kEchoOrFail);
+  DeployJsOrFail(flintd, "roomy", kEchoOrFail);
   REQUIRE(flintd.RunCli({"subscribe", "limits", "busy"}).exit_code == 0);
   REQUIRE(flintd.RunCli({"subscribe", "roomy", "busy"}).exit_code == 0);
   HttpRequest publish;

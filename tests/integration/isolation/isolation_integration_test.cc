@@ -17,6 +17,7 @@
 
 using flint::client::HttpResponse;
 using flint::testing::CliResult;
+using flint::testing::DeployOrFail;
 using flint::testing::FlintdProcess;
 using flint::testing::GetOrFail;
 using flint::testing::StartOrFail;
@@ -28,13 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kTestFunctions = FLINT_TEST_FUNCTIONS_DIR;
-
-void DeployOrFail(const FlintdProcess& flintd, std::vector<std::string> args) {
-  args.insert(args.begin(), "deploy");
-  CliResult r = flintd.RunCli(args, {}, 180s);
-  INFO(r.Describe() << "\nflintd log:\n" << flintd.LogTail());
-  REQUIRE(r.exit_code == 0);
-}
 
 void DeployGood(const FlintdProcess& flintd) {
   TempDir dir("flint-good");

@@ -21,6 +21,7 @@
 
 using flint::client::HttpResponse;
 using flint::testing::CliResult;
+using flint::testing::DeployOrFail;
 using flint::testing::FlintdProcess;
 using flint::testing::GetOrFail;
 using flint::testing::StartOrFail;
@@ -84,13 +85,6 @@ class GreetingServer {
   int port_ = 0;
   std::thread thread_;
 };
-
-void DeployOrFail(const FlintdProcess& flintd, std::vector<std::string> args) {
-  args.insert(args.begin(), "deploy");
-  CliResult r = flintd.RunCli(args, {}, 180s);
-  INFO(r.Describe() << "\nflintd log:\n" << flintd.LogTail());
-  REQUIRE(r.exit_code == 0);
-}
 
 // The function's answer to ?do=connect&host=..&port=.. (HTTP 200 expected).
 std::string Connect(const FlintdProcess& flintd, const std::string& host, int port) {

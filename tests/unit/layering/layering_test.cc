@@ -39,6 +39,12 @@ std::vector<Include> AllIncludes() {
 
 bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
+// A standard library header (<vector>), or a C one (<time.h>, <sys/types.h>).
+bool IsSystemHeader(const std::string& target) {
+  static const std::regex standard(R"(^([a-z_]+|[a-z_]+\.h|sys/[a-z_]+\.h)$)");
+  return std::regex_match(target, standard);
+}
+
 // True when `file` lives in one of `allowed` folders.
 bool In(const std::string& file, std::initializer_list<const char*> allowed) {
   for (const char* dir : allowed) {
@@ -83,7 +89,35 @@ TEST_CASE("The include graph keeps Flint's module rules", "[layering]") {
     if (StartsWith(t, "openssl/")) CHECK(In(f, {"scheduler/store/"}));
     if (StartsWith(t, "boost/process")) CHECK(In(f, {"scheduler/spawn/"}));
     if (StartsWith(t, "libcgroup")) CHECK(In(f, {"scheduler/isolation/"}));
-    if (t == "seccomp.h") CHECK(In(f, {"runtime/", "scheduler/isolation/"}));
+    if (t == "seccomp.h" || t == "linux/seccomp.h") CHECK(In(f, {"runtime/sandbox/"}));
     if (t == "llhttp.h") CHECK(In(f, {"scheduler/server/", "sdk/client/"}));
+    if (t == "uv.h") CHECK_FALSE(In(f, {"sdk/core/", "sdk/protocol/", "sdk/include/"}));
   }
+}
+
+TEST_CASE("Flint's decisions stay pure: scheduler/core and scheduler/events do no I/O",
+          "[layering]") {
+  // Pool, keep-alive, capacity, cron, retries and the backlog take their clock from the caller
+  // and return decisions: no libuv, SQLite, cgroups, processes or sockets, so they are
+  // unit-tested fast and exhaustively. They include the standard library, sdk/core and each
+  // other (events may use core, never the reverse).
+  size_t checked = 0;
+  for (const auto& inc : AllIncludes()) {
+    const std::string& f = inc.file;
+    const std::string& t = inc.target;
+    bool core = StartsWith(f, "scheduler/core/");
+    bool events = StartsWith(f, "scheduler/events/");
+    if (!core && !events) continue;
+    INFO(f << " includes " << t);
+    checked++;
+    bool allowed = IsSystemHeader(t) || StartsWith(t, "sdk/core/") ||
+                   StartsWith(t, "scheduler/core/") ||
+                   (events && StartsWith(t, "scheduler/events/"));
+    CHECK(allowed);
+    CHECK_FALSE((t == "uv.h" || t == "sqlite3.h" || StartsWith(t, "libcgroup") ||
+                 StartsWith(t, "boost/") || StartsWith(t, "scheduler/spawn/") ||
+                 StartsWith(t, "scheduler/isolation/") || StartsWith(t, "scheduler/store/") ||
+                 StartsWith(t, "sdk/loop/")));
+  }
+  CHECK(checked > 10);  // the scan found both folders
 }

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <regex>
 
-#include "tests/unit/runtime/test_function.h"
+#include "tests/unit/runtime/api/test_function.h"
 
 namespace flint::runtime {
 namespace {

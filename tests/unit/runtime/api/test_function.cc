@@ -1,4 +1,4 @@
-#include "tests/unit/runtime/test_function.h"
+#include "tests/unit/runtime/api/test_function.h"
 
 #include <stdlib.h>
 

@@ -1,4 +1,4 @@
-#include "tests/unit/client/fake_server.h"
+#include "tests/support/fake_server.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

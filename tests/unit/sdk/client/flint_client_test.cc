@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sdk/core/base64.h"
-#include "tests/unit/client/fake_server.h"
+#include "tests/support/fake_server.h"
 
 using flint::Code;
 using flint::client::DeploySpec;

@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "tests/unit/runtime/test_function.h"
+#include "tests/unit/runtime/api/test_function.h"
 
 namespace flint::runtime {
 namespace {

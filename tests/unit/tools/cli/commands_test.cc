@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "sdk/core/base64.h"
-#include "tests/unit/client/fake_server.h"
+#include "tests/support/fake_server.h"
 
 using flint::testing::FakeReply;
 using flint::testing::FakeServer;

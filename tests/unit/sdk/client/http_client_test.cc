@@ -9,7 +9,7 @@
 #include <chrono>
 #include <thread>
 
-#include "tests/unit/client/fake_server.h"
+#include "tests/support/fake_server.h"
 
 using flint::Code;
 using flint::client::HttpClient;
