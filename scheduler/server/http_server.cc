@@ -1,7 +1,6 @@
 #include "scheduler/server/http_server.h"
 
 #include <arpa/inet.h>
-#include <llhttp.h>
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
@@ -29,10 +28,6 @@ constexpr size_t kInlineBodyMax = 16 * 1024;
 // still sends, so that unread data does not make the kernel reset the connection (which could
 // destroy the response before the client read it).
 constexpr uint64_t kLingerMs = 1000;
-// What the request line adds to the target ("GET " and " HTTP/1.1\r\n"), and each header adds to
-// its name and value (": " and "\r\n"), for the max_header_bytes accounting.
-constexpr size_t kRequestLineOverhead = 16;
-constexpr size_t kHeaderOverhead = 4;
 
 const char* ReasonPhrase(int status) {
   switch (status) {
@@ -140,13 +135,6 @@ uv_stream_t* AsStream(uv_tcp_t* tcp) { return reinterpret_cast<uv_stream_t*>(tcp
 
 }  // namespace
 
-const std::string* HttpRequest::FindHeader(std::string_view lower_name) const {
-  for (const auto& [name, value] : headers) {
-    if (name == lower_name) return &value;
-  }
-  return nullptr;
-}
-
 HttpResponse ErrorResponse(const Status& status) {
   HttpResponse response;
   response.status = CodeHttpStatus(status.code());
@@ -167,10 +155,15 @@ namespace detail {
 // response, or kClosing when the response ends the connection.
 // Invariant: tcp != nullptr implies server != nullptr (the server closes every connection
 // before it goes away).
-struct HttpConnection : std::enable_shared_from_this<HttpConnection> {
+struct HttpConnection : std::enable_shared_from_this<HttpConnection>, HttpRequestParser::Listener {
   enum class Phase { kIdle, kHeaders, kBody, kWaitingResponse, kClosing };
 
-  HttpConnection(HttpServer* s, uv_loop_t* l) : server(s), loop(l), tcp(new uv_tcp_t), timer(l) {}
+  HttpConnection(HttpServer* s, uv_loop_t* l)
+      : server(s),
+        loop(l),
+        tcp(new uv_tcp_t),
+        timer(l),
+        parser({s->options_.max_header_bytes, s->options_.max_headers}, this) {}
 
   HttpServer* server;
   uv_loop_t* loop;
@@ -181,19 +174,13 @@ struct HttpConnection : std::enable_shared_from_this<HttpConnection> {
   uint64_t deadline = 0;                 // uv_now() at which OnTimer acts on the phase; 0: none
   uint64_t timer_due = 0;                // uv_now() at which the timer fires; 0: not armed
   std::shared_ptr<HttpConnection> self;  // set while the handle is open
-  llhttp_t parser;
+  HttpRequestParser parser;
   Phase phase = Phase::kIdle;
   // Counts the requests dispatched; a responder answers only while it holds the current one.
   uint64_t request_number = 0;
   std::string peer_ip;
   std::string pending;  // received bytes not yet parsed
   std::string out;      // serialised responses not yet handed to libuv (keeps its capacity)
-  HttpRequest request;
-  std::string field, value;
-  bool field_complete = false;  // `field` holds a whole name whose header is not committed
-  size_t header_bytes = 0;
-  size_t body_limit = 0;
-  bool request_ready = false;
   bool keep_alive = true;
   bool http10 = false;
   bool is_head = false;
@@ -202,12 +189,13 @@ struct HttpConnection : std::enable_shared_from_this<HttpConnection> {
   bool in_parse = false;
   bool reading = false;
   bool lingering = false;
-  bool failed = false;  // a parser callback threw (out of memory): close without answering
-  Status error;         // set by a parser callback that rejects the request
 
-  static const llhttp_settings_t* Settings();
-  static HttpConnection* From(llhttp_t* p) { return static_cast<HttpConnection*>(p->data); }
   const HttpServer::Options& options() const { return server->options_; }
+
+  // HttpRequestParser::Listener
+  void OnRequestBegin() override;
+  size_t BodyLimit(HttpRequest& request) override;
+  void OnHeadersAccepted(bool has_body, bool send_continue) override;
 
   void Start();
   void StartRead();
@@ -227,38 +215,11 @@ struct HttpConnection : std::enable_shared_from_this<HttpConnection> {
   // Sets the one deadline of the current phase, `ms` from now.
   void ArmTimer(uint64_t ms);
   void OnTimer() noexcept;
-  // Moves `field` and `value` into the request; non-zero when that breaks a limit.
-  int CommitHeader();
-  int Reject(Status status) {
-    error = std::move(status);
-    return -1;
-  }
-  int HeadersTooLarge() {
-    return Reject(Status(Code::kHeadersTooLarge, "request line and headers exceed " +
-                                                     std::to_string(options().max_header_bytes) +
-                                                     " bytes"));
-  }
   void Linger();
   void Close();
 };
 
 namespace {
-
-// Every llhttp callback runs through this: no exception may cross llhttp's C frames. A throw
-// (std::bad_alloc, in practice) marks the connection failed; Execute then closes it.
-template <typename F>
-int Guarded(llhttp_t* p, F&& body) noexcept {
-  HttpConnection* c = HttpConnection::From(p);
-  try {
-    return body(c);
-  } catch (const std::exception& e) {
-    spdlog::error("http parser callback for {}: {}", c->peer_ip, e.what());
-  } catch (...) {
-    spdlog::error("http parser callback for {}: unknown exception", c->peer_ip);
-  }
-  c->failed = true;
-  return -1;
-}
 
 struct WriteReq {
   uv_write_t req;
@@ -269,158 +230,29 @@ struct WriteReq {
 
 }  // namespace
 
-const llhttp_settings_t* HttpConnection::Settings() {
-  static const llhttp_settings_t settings = [] {
-    llhttp_settings_t s;
-    llhttp_settings_init(&s);
-    s.on_message_begin = [](llhttp_t* p) noexcept {
-      return Guarded(p, [](HttpConnection* c) {
-        c->phase = Phase::kHeaders;
-        c->request = HttpRequest{};
-        c->request.headers.reserve(16);
-        c->field.clear();
-        c->value.clear();
-        c->field_complete = false;
-        c->header_bytes = kRequestLineOverhead;
-        c->ArmTimer(c->options().header_timeout_ms);
-        return 0;
-      });
-    };
-    s.on_url = [](llhttp_t* p, const char* at, size_t len) noexcept {
-      return Guarded(p, [at, len](HttpConnection* c) {
-        c->header_bytes += len;
-        if (c->header_bytes > c->options().max_header_bytes) return c->HeadersTooLarge();
-        c->request.target.append(at, len);
-        return 0;
-      });
-    };
-    s.on_header_field = [](llhttp_t* p, const char* at, size_t len) noexcept {
-      return Guarded(p, [at, len](HttpConnection* c) {
-        // A previous header whose value-complete callback did not come (defensive).
-        if (c->field_complete) {
-          if (int rc = c->CommitHeader(); rc != 0) return rc;
-        }
-        c->header_bytes += len;
-        if (c->header_bytes > c->options().max_header_bytes) return c->HeadersTooLarge();
-        c->field.append(at, len);
-        return 0;
-      });
-    };
-    s.on_header_field_complete = [](llhttp_t* p) noexcept {
-      From(p)->field_complete = true;
-      return 0;
-    };
-    s.on_header_value = [](llhttp_t* p, const char* at, size_t len) noexcept {
-      return Guarded(p, [at, len](HttpConnection* c) {
-        c->header_bytes += len;
-        if (c->header_bytes > c->options().max_header_bytes) return c->HeadersTooLarge();
-        c->value.append(at, len);
-        return 0;
-      });
-    };
-    s.on_header_value_complete = [](llhttp_t* p) noexcept {
-      return Guarded(p,
-                     [](HttpConnection* c) { return c->field_complete ? c->CommitHeader() : 0; });
-    };
-    s.on_headers_complete = [](llhttp_t* p) noexcept {
-      return Guarded(p, [p](HttpConnection* c) {
-        if (c->field_complete) {
-          if (int rc = c->CommitHeader(); rc != 0) return rc;
-        }
-        HttpRequest& r = c->request;
-        if (p->http_major != 1) {
-          return c->Reject(InvalidArgument("HTTP version " + std::to_string(p->http_major) + "." +
-                                           std::to_string(p->http_minor) +
-                                           " is not supported (use HTTP/1.1 or HTTP/1.0)"));
-        }
-        r.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
-        size_t q = r.target.find('?');
-        if (q == std::string::npos) {
-          r.path = r.target;
-        } else {
-          r.path.assign(r.target, 0, q);
-          r.query.assign(r.target, q + 1);
-        }
-        r.peer_ip = c->peer_ip;
-        r.received_at_ms = static_cast<uint64_t>(WallClockMs());
-        r.received_at_ns = uv_hrtime();
-        c->http10 = p->http_minor == 0;
-        c->is_head = p->method == HTTP_HEAD;
-        c->body_limit =
-            c->server->body_limit_ ? c->server->body_limit_(r) : c->options().max_body_bytes;
-        bool declared = (p->flags & F_CONTENT_LENGTH) != 0;
-        if (declared && p->content_length > c->body_limit) {
-          return c->Reject(Status(Code::kPayloadTooLarge,
-                                  "request body of " + std::to_string(p->content_length) +
-                                      " bytes exceeds the limit of " +
-                                      std::to_string(c->body_limit) + " bytes"));
-        }
-        bool has_body = (p->flags & F_CHUNKED) != 0 || (declared && p->content_length > 0);
-        if (const std::string* expect = r.FindHeader("expect")) {
-          if (strcasecmp(expect->c_str(), "100-continue") != 0) {
-            return c->Reject(InvalidArgument("unsupported expectation: Expect: " + *expect));
-          }
-          // The client waits for this before it sends the body; Execute flushes it as soon as
-          // the bytes at hand are parsed.
-          if (!c->http10 && has_body) c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
-        }
-        c->phase = Phase::kBody;
-        if (has_body) {
-          if (declared) r.body.reserve(std::min<uint64_t>(p->content_length, kReadBufferSize));
-          c->ArmTimer(c->options().body_timeout_ms);
-        }
-        return 0;
-      });
-    };
-    s.on_body = [](llhttp_t* p, const char* at, size_t len) noexcept {
-      return Guarded(p, [at, len](HttpConnection* c) {
-        if (c->request.body.size() + len > c->body_limit) {
-          return c->Reject(Status(
-              Code::kPayloadTooLarge,
-              "request body exceeds the limit of " + std::to_string(c->body_limit) + " bytes"));
-        }
-        c->request.body.append(at, len);
-        return 0;
-      });
-    };
-    s.on_message_complete = [](llhttp_t* p) noexcept {
-      HttpConnection* c = From(p);
-      c->keep_alive = llhttp_should_keep_alive(p) != 0;
-      // Flint speaks no other protocol: an Upgrade (or CONNECT) request gets an ordinary
-      // response, after which the bytes that follow cannot be trusted to be HTTP/1.
-      if (p->upgrade) c->keep_alive = false;
-      c->request_ready = true;
-      // Pause: the next pipelined request is parsed only after this one is answered.
-      return static_cast<int>(HPE_PAUSED);
-    };
-    return s;
-  }();
-  return &settings;
+void HttpConnection::OnRequestBegin() {
+  phase = Phase::kHeaders;
+  ArmTimer(options().header_timeout_ms);
 }
 
-int HttpConnection::CommitHeader() {
-  field_complete = false;
-  header_bytes += kHeaderOverhead;
-  if (header_bytes > options().max_header_bytes) return HeadersTooLarge();
-  if (request.headers.size() >= options().max_headers) {
-    return Reject(Status(Code::kHeadersTooLarge,
-                         "more than " + std::to_string(options().max_headers) + " headers"));
-  }
-  for (char& ch : field) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  // llhttp drops leading whitespace but keeps trailing whitespace.
-  size_t end = value.find_last_not_of(" \t");
-  value.resize(end == std::string::npos ? 0 : end + 1);
-  size_t begin = value.find_first_not_of(" \t");
-  if (begin != 0 && begin != std::string::npos) value.erase(0, begin);
-  request.headers.emplace_back(std::move(field), std::move(value));
-  field.clear();
-  value.clear();
-  return 0;
+size_t HttpConnection::BodyLimit(HttpRequest& request) {
+  request.peer_ip = peer_ip;
+  request.received_at_ms = static_cast<uint64_t>(WallClockMs());
+  request.received_at_ns = uv_hrtime();
+  http10 = parser.http10();
+  is_head = parser.is_head();
+  return server->body_limit_ ? server->body_limit_(request) : options().max_body_bytes;
+}
+
+void HttpConnection::OnHeadersAccepted(bool has_body, bool send_continue) {
+  // The client waits for this before it sends the body; Execute flushes it as soon as the
+  // bytes at hand are parsed.
+  if (send_continue) out.append("HTTP/1.1 100 Continue\r\n\r\n");
+  phase = Phase::kBody;
+  if (has_body) ArmTimer(options().body_timeout_ms);
 }
 
 void HttpConnection::Start() {
-  llhttp_init(&parser, HTTP_REQUEST, Settings());
-  parser.data = this;
   uv_tcp_nodelay(tcp, 1);
   sockaddr_storage addr;
   int len = sizeof addr;
@@ -495,28 +327,21 @@ size_t HttpConnection::Execute(const char* data, size_t size) {
   size_t consumed = 0;
   in_parse = true;
   while (consumed < size) {
-    llhttp_errno_t err = llhttp_execute(&parser, data + consumed, size - consumed);
-    if (err == HPE_OK) {
-      consumed = size;
-    } else if (err == HPE_PAUSED) {
-      consumed = static_cast<size_t>(llhttp_get_error_pos(&parser) - data);
-      llhttp_resume(&parser);
-    } else {
+    HttpRequestParser::Step step = parser.Execute(data + consumed, size - consumed);
+    consumed += step.consumed;
+    if (step.event == HttpRequestParser::Event::kError) {
       consumed = size;  // the rest of the stream is not trusted
-      if (failed) {
+      if (parser.error().code() == Code::kInternal) {
+        // Out of memory while parsing: close without answering.
+        spdlog::error("http connection from {}: {}", peer_ip, parser.error().message());
         Close();
-      } else if (!error.ok()) {
-        // A callback rejected the request (llhttp reports it under HPE_USER or the callback's
-        // own code).
-        RespondError(error);
       } else {
-        RespondError(InvalidArgument(std::string("malformed HTTP request: ") +
-                                     llhttp_get_error_reason(&parser)));
+        RespondError(parser.error());
       }
       break;
     }
-    if (request_ready) {
-      request_ready = false;
+    if (step.event == HttpRequestParser::Event::kRequest) {
+      keep_alive = parser.keep_alive();
       Dispatch();  // may answer at once, which sets the phase back to kIdle
     }
     if (!CanParse()) break;
@@ -538,11 +363,14 @@ void HttpConnection::Dispatch() {
   deadline = 0;  // the handler's own timeouts apply while it works
   if (server->draining_) close_after_response = true;
   ++request_number;
+  HttpRequest& request = parser.request();
+  std::string method = request.method;
+  std::string path = request.path;
   try {
     server->handler_(std::move(request), HttpResponder(weak_from_this(), request_number));
   } catch (const std::exception& e) {
     // The responder, destroyed while unwinding, answered 500 unless the handler kept it.
-    spdlog::error("http handler threw for {} {}: {}", request.method, request.path, e.what());
+    spdlog::error("http handler threw for {} {}: {}", method, path, e.what());
   } catch (...) {
     spdlog::error("http handler threw an unknown exception");
   }

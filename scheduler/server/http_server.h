@@ -1,4 +1,5 @@
-// HttpServer: flintd's HTTP/1.1 front door on a libuv loop, parsing with llhttp.
+// HttpServer: flintd's HTTP/1.1 front door on a libuv loop, parsing with HttpRequestParser
+// (http_parser.h).
 //
 // It accepts TCP connections, parses requests under limits (header bytes and count, a body limit
 // chosen per request, header/body/idle timeouts), and hands each complete request to the Handler
@@ -34,27 +35,11 @@
 #include <utility>
 #include <vector>
 
+#include "scheduler/server/http_parser.h"
 #include "sdk/core/status.h"
 #include "sdk/loop/uv_handles.h"
 
 namespace flint::scheduler {
-
-using HttpHeader = std::pair<std::string, std::string>;
-
-struct HttpRequest {
-  std::string method;               // "GET", upper-case as received
-  std::string target;               // raw request-target, e.g. "/fn/hello/x?y=1"
-  std::string path;                 // target up to '?', still percent-encoded
-  std::string query;                // after '?', without it ("" if none)
-  std::vector<HttpHeader> headers;  // names lower-cased, arrival order, values trimmed
-  std::string body;                 // de-chunked
-  std::string peer_ip;              // "127.0.0.1"
-  uint64_t received_at_ms = 0;      // wall clock (epoch ms) when the headers were complete
-  uint64_t received_at_ns = 0;      // uv_hrtime() at the same moment, for latency
-
-  // The first header named `lower_name`, or nullptr.
-  const std::string* FindHeader(std::string_view lower_name) const;
-};
 
 struct HttpResponse {
   int status = 200;  // 200..999; anything else is answered as 500 (and logged)
