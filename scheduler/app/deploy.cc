@@ -12,6 +12,7 @@
 #include <optional>
 #include <sstream>
 
+#include "scheduler/app/api_requests.h"
 #include "scheduler/spawn/compiler.h"
 #include "scheduler/store/store.h"
 #include "sdk/core/base64.h"
@@ -24,84 +25,6 @@ namespace flint::scheduler {
 namespace {
 
 using nlohmann::json;
-
-// The parsed deploy request: config and files, before anything is stored.
-struct DeployRequest {
-  Runtime runtime = Runtime::kJs;
-  std::string entry;
-  std::vector<CodeFile> files;
-  FunctionConfig config;
-};
-
-// Parses the deploy body. Runs on the thread pool: it can be tens of megabytes.
-Result<DeployRequest> ParseDeploy(const std::string& body) {
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    return InvalidArgument("the deploy body must be a JSON object");
-  }
-  DeployRequest out;
-  try {
-    if (doc.contains("runtime")) {
-      std::string name = doc.at("runtime").get<std::string>();
-      std::optional<Runtime> runtime = ParseRuntime(name);
-      if (!runtime) {
-        return InvalidArgument("unsupported runtime '" + name +
-                               "' (supported: " + RuntimeNames(", ") + ")");
-      }
-      out.runtime = *runtime;
-    }
-    if (!doc.contains("files") || !doc.at("files").is_object() || doc.at("files").empty()) {
-      return InvalidArgument("'files' must be an object of path -> base64 content, not empty");
-    }
-    for (auto& [path, content] : doc.at("files").items()) {
-      if (!content.is_string()) {
-        return InvalidArgument("file '" + path + "': content must be a base64 string");
-      }
-      auto bytes = Base64Decode(content.get_ref<const std::string&>());
-      if (!bytes.ok()) return InvalidArgument("file '" + path + "': " + bytes.status().message());
-      out.files.emplace_back(path, std::move(bytes).value());
-    }
-    if (doc.contains("entry")) {
-      out.entry = doc.at("entry").get<std::string>();
-    } else if (out.files.size() == 1) {
-      out.entry = out.files[0].first;
-    } else {
-      return InvalidArgument("'entry' is required when uploading several files");
-    }
-    bool entry_found = false;
-    for (const auto& f : out.files) entry_found |= f.first == out.entry;
-    if (!entry_found) return InvalidArgument("entry '" + out.entry + "' is not among the files");
-    auto& c = out.config;
-    if (doc.contains("memory_mb")) c.memory_mb = doc.at("memory_mb").get<uint32_t>();
-    if (doc.contains("timeout_ms")) c.timeout_ms = doc.at("timeout_ms").get<uint32_t>();
-    if (doc.contains("keep_alive_ms")) c.keep_alive_ms = doc.at("keep_alive_ms").get<uint64_t>();
-    if (doc.contains("max_instances")) c.max_instances = doc.at("max_instances").get<uint32_t>();
-    if (doc.contains("concurrency")) c.concurrency = doc.at("concurrency").get<uint32_t>();
-    if (doc.contains("min_instances")) c.min_instances = doc.at("min_instances").get<uint32_t>();
-    if (doc.contains("reserved_concurrency")) {
-      c.reserved_concurrency = doc.at("reserved_concurrency").get<uint32_t>();
-    }
-    if (doc.contains("keep_alive_policy")) {
-      c.keep_alive_policy = doc.at("keep_alive_policy").get<std::string>();
-    }
-    if (doc.contains("network")) c.network = doc.at("network").get<std::string>();
-    if (doc.contains("max_retries")) c.max_retries = doc.at("max_retries").get<int32_t>();
-    if (doc.contains("max_event_age_ms")) {
-      c.max_event_age_ms = doc.at("max_event_age_ms").get<uint64_t>();
-    }
-    if (doc.contains("env")) {
-      if (!doc.at("env").is_object()) return InvalidArgument("'env' must be an object");
-      for (auto& [k, v] : doc.at("env").items()) {
-        if (!v.is_string()) return InvalidArgument("env '" + k + "' must be a string");
-        c.env.emplace_back(k, v.get<std::string>());
-      }
-    }
-  } catch (const json::exception& e) {
-    return InvalidArgument(std::string("invalid deploy request: ") + e.what());
-  }
-  FLINT_RETURN_IF_ERROR(ValidateFunctionConfig(out.config));
-  return out;
-}
 
 namespace fs = std::filesystem;
 
@@ -331,7 +254,7 @@ Status ValidateSharedObject(const std::string& name, const std::string& bytes) {
 
 Result<PreparedDeploy> PrepareDeploy(const std::string& body, const CodeStore& code,
                                      const std::string& data_dir, const BuildOptions& build) {
-  FLINT_ASSIGN_OR_RETURN(auto parsed, ParseDeploy(body));
+  FLINT_ASSIGN_OR_RETURN(auto parsed, ParseDeployRequest(body));
   PreparedDeploy out;
   out.runtime = parsed.runtime;
   out.entry = parsed.entry;

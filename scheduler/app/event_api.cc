@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "scheduler/app/api_json.h"
+#include "scheduler/app/api_requests.h"
 #include "sdk/core/clock.h"
 #include "sdk/core/text.h"
 #include "sdk/loop/uv_handles.h"
@@ -32,33 +33,6 @@ json EventJson(const EventRow& r, bool running) {
   if (!r.last_error.empty()) out["error"] = AsJson(r.last_error);
   if (r.state == "succeeded") out["result"] = AsJson(r.result);
   return out;
-}
-
-// Topic names: 1-128 characters of [A-Za-z0-9._-].
-Status ValidateTopic(const std::string& topic) {
-  if (topic.empty() || topic.size() > 128) {
-    return InvalidArgument("a topic name has 1 to 128 characters");
-  }
-  for (char c : topic) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) {
-      return InvalidArgument("invalid topic name '" + topic +
-                             "': use letters, digits, '.', '_' and '-'");
-    }
-  }
-  return Status::Ok();
-}
-
-// The event JSON of a request body: "{}" for an empty body; InvalidArgument if not JSON.
-Result<std::string> EventPayload(std::string&& body, size_t limit) {
-  if (body.size() > limit) {
-    return Status(Code::kPayloadTooLarge, "the event is " + std::to_string(body.size()) +
-                                              " bytes; the limit is " + std::to_string(limit));
-  }
-  if (body.empty()) return std::string("{}");
-  if (!json::accept(body)) return InvalidArgument("the event must be valid JSON");
-  return std::move(body);
 }
 
 std::string QueryParam(const std::string& query, const std::string& name) {
@@ -176,26 +150,15 @@ void EventApi::Schedules(HttpRequest& request, HttpResponder responder) {
     return responder.Send(Json(200, {{"schedules", list}}));
   }
   // POST {"function": "NAME", "schedule": "*/5 * * * *", "payload": {...}}
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return responder.Send(ErrorResponse(InvalidArgument("the body must be a JSON object")));
-  }
-  auto function = body.find("function");
-  auto text = body.find("schedule");
-  if (function == body.end() || !function->is_string() || text == body.end() ||
-      !text->is_string()) {
-    return responder.Send(ErrorResponse(
-        InvalidArgument("'function' and 'schedule' (a cron expression) are required strings")));
-  }
-  std::string name = function->get<std::string>();
-  if (Status v = ValidateFunctionName(name); !v.ok()) return responder.Send(ErrorResponse(v));
+  auto parsed = ParseScheduleRequest(request.body);
+  if (!parsed.ok()) return responder.Send(ErrorResponse(parsed.status()));
+  const std::string& name = parsed->function;
   if (!dispatcher_->FindLive(name)) {
     return responder.Send(ErrorResponse(NotFound("function '" + name + "' does not exist")));
   }
-  auto cron = events::CronSchedule::Parse(text->get<std::string>());
+  auto cron = events::CronSchedule::Parse(parsed->schedule);
   if (!cron.ok()) return responder.Send(ErrorResponse(cron.status()));
-  std::string payload = "{}";
-  if (auto p = body.find("payload"); p != body.end() && !p->is_null()) payload = p->dump();
+  std::string payload = std::move(parsed->payload);
   if (payload.size() > events_->options().max_payload_bytes) {
     return responder.Send(ErrorResponse(
         Status(Code::kPayloadTooLarge, "the payload is larger than the event limit")));
@@ -242,15 +205,9 @@ void EventApi::Subscriptions(HttpRequest& request, HttpResponder responder) {
         });
     return;
   }
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object() || !body.contains("topic") ||
-      !body.contains("function") || !body["topic"].is_string() || !body["function"].is_string()) {
-    return responder.Send(
-        ErrorResponse(InvalidArgument("the body must be {\"topic\": ..., \"function\": ...}")));
-  }
-  std::string topic = body["topic"], function = body["function"];
-  if (Status v = ValidateTopic(topic); !v.ok()) return responder.Send(ErrorResponse(v));
-  if (Status v = ValidateFunctionName(function); !v.ok()) return responder.Send(ErrorResponse(v));
+  auto parsed = ParseSubscriptionRequest(request.body);
+  if (!parsed.ok()) return responder.Send(ErrorResponse(parsed.status()));
+  std::string topic = parsed->topic, function = parsed->function;
   if (!dispatcher_->FindLive(function)) {
     return responder.Send(ErrorResponse(NotFound("function '" + function + "' does not exist")));
   }

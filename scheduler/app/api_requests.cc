@@ -1,0 +1,179 @@
+#include "scheduler/app/api_requests.h"
+
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "sdk/core/base64.h"
+#include "sdk/core/text.h"
+
+namespace flint::scheduler {
+namespace {
+
+using nlohmann::json;
+
+// The body as a JSON object, or discarded.
+json ParseObject(std::string_view body) {
+  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return json(json::value_t::discarded);
+  return doc;
+}
+
+// Sets *out to doc[key] when present. nlohmann's get<T>() would wrap a negative number around
+// and convert a float beyond T's range with undefined behaviour: only a whole number within T's
+// range passes.
+template <typename T>
+Status GetWholeNumber(const json& doc, const char* key, T* out) {
+  auto it = doc.find(key);
+  if (it == doc.end()) return Status::Ok();
+  const json& value = *it;
+  constexpr auto kMin = std::numeric_limits<T>::min();
+  constexpr auto kMax = std::numeric_limits<T>::max();
+  bool ok = false;
+  if (value.is_number_unsigned()) {
+    auto v = value.get<uint64_t>();
+    ok = v <= static_cast<uint64_t>(kMax);
+    if (ok) *out = static_cast<T>(v);
+  } else if (value.is_number_integer()) {
+    auto v = value.get<int64_t>();
+    ok = v >= static_cast<int64_t>(kMin) && (v < 0 || static_cast<uint64_t>(v) <= kMax);
+    if (ok) *out = static_cast<T>(v);
+  } else if (value.is_number_float()) {
+    double v = value.get<double>();
+    // kMin is 0 or a power of two and kMax + 1 a power of two: both exact as doubles.
+    ok =
+        std::trunc(v) == v && v >= static_cast<double>(kMin) && v < static_cast<double>(kMax) + 1.0;
+    if (ok) *out = static_cast<T>(v);
+  }
+  if (ok) return Status::Ok();
+  return InvalidArgument(std::string(key) + " must be a whole number between " +
+                         std::to_string(kMin) + " and " + std::to_string(kMax) + ", got " +
+                         value.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+}  // namespace
+
+Result<DeployRequest> ParseDeployRequest(std::string_view body) {
+  json doc = ParseObject(body);
+  if (doc.is_discarded()) return InvalidArgument("the deploy body must be a JSON object");
+  DeployRequest out;
+  try {
+    if (doc.contains("runtime")) {
+      std::string name = doc.at("runtime").get<std::string>();
+      std::optional<Runtime> runtime = ParseRuntime(name);
+      if (!runtime) {
+        return InvalidArgument("unsupported runtime '" + name +
+                               "' (supported: " + RuntimeNames(", ") + ")");
+      }
+      out.runtime = *runtime;
+    }
+    if (!doc.contains("files") || !doc.at("files").is_object() || doc.at("files").empty()) {
+      return InvalidArgument("'files' must be an object of path -> base64 content, not empty");
+    }
+    for (auto& [path, content] : doc.at("files").items()) {
+      if (!content.is_string()) {
+        return InvalidArgument("file '" + path + "': content must be a base64 string");
+      }
+      auto bytes = Base64Decode(content.get_ref<const std::string&>());
+      if (!bytes.ok()) return InvalidArgument("file '" + path + "': " + bytes.status().message());
+      out.files.emplace_back(path, std::move(bytes).value());
+    }
+    if (doc.contains("entry")) {
+      out.entry = doc.at("entry").get<std::string>();
+    } else if (out.files.size() == 1) {
+      out.entry = out.files[0].first;
+    } else {
+      return InvalidArgument("'entry' is required when uploading several files");
+    }
+    bool entry_found = false;
+    for (const auto& f : out.files) entry_found |= f.first == out.entry;
+    if (!entry_found) return InvalidArgument("entry '" + out.entry + "' is not among the files");
+    auto& c = out.config;
+    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "memory_mb", &c.memory_mb));
+    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "timeout_ms", &c.timeout_ms));
+    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "keep_alive_ms", &c.keep_alive_ms));
+    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "max_instances", &c.max_instances));
+    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "concurrency", &c.concurrency));
+    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "min_instances", &c.min_instances));
+    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "reserved_concurrency", &c.reserved_concurrency));
+    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "max_retries", &c.max_retries));
+    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "max_event_age_ms", &c.max_event_age_ms));
+    if (doc.contains("keep_alive_policy")) {
+      c.keep_alive_policy = doc.at("keep_alive_policy").get<std::string>();
+    }
+    if (doc.contains("network")) c.network = doc.at("network").get<std::string>();
+    if (doc.contains("env")) {
+      if (!doc.at("env").is_object()) return InvalidArgument("'env' must be an object");
+      for (auto& [k, v] : doc.at("env").items()) {
+        if (!v.is_string()) return InvalidArgument("env '" + k + "' must be a string");
+        c.env.emplace_back(k, v.get<std::string>());
+      }
+    }
+  } catch (const json::exception& e) {
+    return InvalidArgument(std::string("invalid deploy request: ") + e.what());
+  }
+  FLINT_RETURN_IF_ERROR(ValidateFunctionConfig(out.config));
+  return out;
+}
+
+Result<ScheduleRequest> ParseScheduleRequest(std::string_view body) {
+  json doc = ParseObject(body);
+  if (doc.is_discarded()) return InvalidArgument("the body must be a JSON object");
+  auto function = doc.find("function");
+  auto schedule = doc.find("schedule");
+  if (function == doc.end() || !function->is_string() || schedule == doc.end() ||
+      !schedule->is_string()) {
+    return InvalidArgument("'function' and 'schedule' (a cron expression) are required strings");
+  }
+  ScheduleRequest out;
+  out.function = function->get<std::string>();
+  FLINT_RETURN_IF_ERROR(ValidateFunctionName(out.function));
+  out.schedule = schedule->get<std::string>();
+  out.payload = "{}";
+  if (auto p = doc.find("payload"); p != doc.end() && !p->is_null()) out.payload = p->dump();
+  return out;
+}
+
+Result<SubscriptionRequest> ParseSubscriptionRequest(std::string_view body) {
+  json doc = ParseObject(body);
+  auto topic = doc.is_discarded() ? doc.end() : doc.find("topic");
+  auto function = doc.is_discarded() ? doc.end() : doc.find("function");
+  if (topic == doc.end() || function == doc.end() || !topic->is_string() ||
+      !function->is_string()) {
+    return InvalidArgument("the body must be {\"topic\": ..., \"function\": ...}");
+  }
+  SubscriptionRequest out;
+  out.topic = topic->get<std::string>();
+  out.function = function->get<std::string>();
+  FLINT_RETURN_IF_ERROR(ValidateTopic(out.topic));
+  FLINT_RETURN_IF_ERROR(ValidateFunctionName(out.function));
+  return out;
+}
+
+Status ValidateTopic(std::string_view topic) {
+  if (topic.empty() || topic.size() > 128) {
+    return InvalidArgument("a topic name has 1 to 128 characters");
+  }
+  for (char c : topic) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return InvalidArgument("invalid topic name '" + std::string(topic) +
+                             "': use letters, digits, '.', '_' and '-'");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::string> EventPayload(std::string&& body, size_t limit) {
+  if (body.size() > limit) {
+    return Status(Code::kPayloadTooLarge, "the event is " + std::to_string(body.size()) +
+                                              " bytes; the limit is " + std::to_string(limit));
+  }
+  if (body.empty()) return std::string("{}");
+  if (!nlohmann::json::accept(body)) return InvalidArgument("the event must be valid JSON");
+  return std::move(body);
+}
+
+}  // namespace flint::scheduler

@@ -1,0 +1,55 @@
+// The bodies of flintd's API requests (docs/http-api.md), parsed and checked into plain values:
+// a deploy's upload (configuration and base64 files), a schedule, a subscription, an event.
+// What needs flintd's state (does the function exist? is a queue full?) stays with the route.
+//
+// Pure functions: no I/O, no clock, any thread. Whatever the bytes, each returns a value or an
+// InvalidArgument (PayloadTooLarge for an event over its limit) with a message for the user,
+// and never throws.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scheduler/store/code_store.h"
+#include "scheduler/store/function_version.h"
+#include "sdk/core/runtime.h"
+#include "sdk/core/status.h"
+
+namespace flint::scheduler {
+
+// PUT /v1/functions/NAME: {"runtime", "entry", "files": {path: base64}, configuration...}.
+// The files are decoded; their paths and sizes are the code store's to check (CodeStore::Put).
+struct DeployRequest {
+  Runtime runtime = Runtime::kJs;
+  std::string entry;  // one of the files' paths
+  std::vector<CodeFile> files;
+  FunctionConfig config;  // passed ValidateFunctionConfig
+};
+Result<DeployRequest> ParseDeployRequest(std::string_view body);
+
+// POST /v1/schedules: {"function": NAME, "schedule": CRON, "payload": any JSON (optional)}.
+// The cron expression is the caller's to parse (events::CronSchedule::Parse).
+struct ScheduleRequest {
+  std::string function;  // a valid function name
+  std::string schedule;
+  std::string payload;  // compact JSON; "{}" when absent or null
+};
+Result<ScheduleRequest> ParseScheduleRequest(std::string_view body);
+
+// POST /v1/subscriptions: {"topic": TOPIC, "function": NAME}.
+struct SubscriptionRequest {
+  std::string topic;     // a valid topic name
+  std::string function;  // a valid function name
+};
+Result<SubscriptionRequest> ParseSubscriptionRequest(std::string_view body);
+
+// Topic names: 1-128 characters of [A-Za-z0-9._-].
+Status ValidateTopic(std::string_view topic);
+
+// The event of an async invocation or a topic publish: `body` itself when it is JSON, "{}"
+// when empty; PayloadTooLarge beyond `limit` bytes.
+Result<std::string> EventPayload(std::string&& body, size_t limit);
+
+}  // namespace flint::scheduler

@@ -1,0 +1,92 @@
+#include "scheduler/app/api_requests.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+using namespace flint::scheduler;
+using flint::Code;
+using flint::Runtime;
+
+namespace {
+
+// A deploy body of one JavaScript file ("aGk=" is "hi") with `config` added to the object.
+std::string DeployBody(const std::string& config) {
+  return R"({"files": {"index.mjs": "aGk="})" + (config.empty() ? "" : ", " + config) + "}";
+}
+
+std::string ErrorOf(const std::string& body) {
+  auto r = ParseDeployRequest(DeployBody(body));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kInvalidArgument);
+  return r.status().message();
+}
+
+}  // namespace
+
+TEST_CASE("A deploy body gives the runtime, entry, decoded files and configuration", "[api]") {
+  auto r = ParseDeployRequest(DeployBody(
+      R"("memory_mb": 256, "timeout_ms": 5000.0, "max_retries": -1, "env": {"A": "1"})"));
+  REQUIRE(r.ok());
+  CHECK(r->runtime == Runtime::kJs);
+  CHECK(r->entry == "index.mjs");
+  REQUIRE(r->files.size() == 1);
+  CHECK(r->files[0].second == "hi");
+  CHECK(r->config.memory_mb == 256);
+  CHECK(r->config.timeout_ms == 5000);
+  CHECK(r->config.max_retries == -1);
+  REQUIRE(r->config.env.size() == 1);
+}
+
+// Found by fuzzing (tests/fuzz/deploy_upload): 1e30 was converted to uint32_t with undefined
+// behaviour, and a negative size wrapped around to 4294967295.
+TEST_CASE("A configuration number must be a whole number within its type's range", "[api]") {
+  CHECK(ErrorOf(R"("timeout_ms": 1e30)") ==
+        "timeout_ms must be a whole number between 0 and 4294967295, got 1e+30");
+  CHECK(ErrorOf(R"("memory_mb": -1)") ==
+        "memory_mb must be a whole number between 0 and 4294967295, got -1");
+  CHECK(ErrorOf(R"("memory_mb": 256.5)") ==
+        "memory_mb must be a whole number between 0 and 4294967295, got 256.5");
+  CHECK(ErrorOf(R"("keep_alive_ms": 1.8446744073709552e19)") ==
+        "keep_alive_ms must be a whole number between 0 and 18446744073709551615, got "
+        "1.8446744073709552e+19");
+  CHECK(ErrorOf(R"("max_retries": 2147483648)") ==
+        "max_retries must be a whole number between -2147483648 and 2147483647, got 2147483648");
+  CHECK(ErrorOf(R"("concurrency": "2")") ==
+        "concurrency must be a whole number between 0 and 4294967295, got \"2\"");
+  // In range for the type, out of range for Flint: the configuration's own rule speaks.
+  CHECK(ErrorOf(R"("memory_mb": 64)") == "memory_mb must be between 128 and 10240, got 64");
+}
+
+TEST_CASE("A deploy body that is not an object with files is refused", "[api]") {
+  for (const char* body :
+       {"", "[]", "{", R"({"files": {}})", R"({"files": {"a": 1}})", R"({"files": {"a": "!!"}})",
+        R"({"files": {"a": "", "b": ""}})", R"({"runtime": "py", "files": {"a": ""}})"}) {
+    INFO(body);
+    auto r = ParseDeployRequest(body);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kInvalidArgument);
+  }
+}
+
+TEST_CASE("Schedule and subscription bodies name valid functions and topics", "[api]") {
+  auto s = ParseScheduleRequest(R"({"function": "f", "schedule": "@daily", "payload": {"a": 1}})");
+  REQUIRE(s.ok());
+  CHECK(s->function == "f");
+  CHECK(s->schedule == "@daily");
+  CHECK(s->payload == R"({"a":1})");
+  CHECK(ParseScheduleRequest(R"({"function": "f", "schedule": "@daily"})")->payload == "{}");
+  CHECK_FALSE(ParseScheduleRequest(R"({"function": "F!", "schedule": "@daily"})").ok());
+  CHECK_FALSE(ParseScheduleRequest(R"({"function": "f", "schedule": 5})").ok());
+  auto sub = ParseSubscriptionRequest(R"({"topic": "orders.new", "function": "ship"})");
+  REQUIRE(sub.ok());
+  CHECK(sub->topic == "orders.new");
+  CHECK_FALSE(ParseSubscriptionRequest(R"({"topic": "a b", "function": "ship"})").ok());
+  CHECK_FALSE(ParseSubscriptionRequest("[1]").ok());
+}
+
+TEST_CASE("An event is its body when that is JSON within the limit", "[api]") {
+  CHECK(*EventPayload("", 10) == "{}");
+  CHECK(*EventPayload("[1,2]", 10) == "[1,2]");
+  CHECK(EventPayload("{", 10).status().code() == Code::kInvalidArgument);
+  CHECK(EventPayload("[1,2,3,4,5,6]", 10).status().code() == Code::kPayloadTooLarge);
+}
