@@ -17,6 +17,7 @@ packages=(
   node-llhttp libcli11-dev libspdlog-dev libfmt-dev libssl-dev
   libbrotli1 libc-ares2 libicu72 libnghttp2-14 libssl3 libuv1 zlib1g
   wrk slirp4netns
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()
