@@ -8,11 +8,13 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "runtime/api/globals.h"
 #include "runtime/api/lambda_event.h"
 #include "runtime/api/lambda_result.h"
+#include "runtime/api/timer_table.h"
 #include "runtime/js/js_isolate.h"
 #include "runtime/js/js_util.h"
 #include "runtime/js/module_loader.h"
@@ -66,8 +68,8 @@ class FunctionHost::Impl final : public ApiHost {
 
   // ApiHost
   void Log(LogLevel level, std::string text) override;
-  double AddTimer(v8::Local<v8::Function> callback, double delay_ms, bool repeat,
-                  v8::Local<v8::Array> args) override;
+  Result<double> AddTimer(v8::Local<v8::Function> callback, double delay_ms, bool repeat,
+                          v8::Local<v8::Array> args) override;
   void ClearTimer(double id) override;
 
  private:
@@ -76,14 +78,6 @@ class FunctionHost::Impl final : public ApiHost {
     Clock::time_point deadline;
     uint32_t timeout_ms = 0;
     uint64_t cpu_start_ns = 0;
-  };
-  struct Timer {
-    uint64_t owner = 0;  // invocation id, 0 for none
-    v8::Global<v8::Function> callback;
-    v8::Global<v8::Array> args;
-    double delay_ms = 1;
-    bool repeat = false;
-    Clock::time_point due;
   };
   struct Rejection {
     uint64_t owner;
@@ -101,13 +95,17 @@ class FunctionHost::Impl final : public ApiHost {
   template <typename Body>
   void RunJs(uint64_t owner, Body&& body);
   void AfterTermination(uint64_t owner);
+  // One log line saying what JS held when it reached its memory budget.
+  void LogMemoryLimit(uint64_t owner);
 
   void Finish(uint64_t id, protocol::InvokeResult result);
   void FinishValue(uint64_t id, v8::Local<v8::Value> value);
   void FinishException(uint64_t id, v8::Local<v8::Value> exception, v8::Local<v8::Message> message);
   void Expire(uint64_t id);
   void RunDueTimers(Clock::time_point now);
-  void RunTimer(uint64_t timer_id);
+  void RunTimer(const TimerTable::Due& due);
+  // The callbacks of `owner`'s timers (timer id -> callback, or [callback, args]).
+  v8::Local<v8::Map> TimerCallbacks(uint64_t owner);
   void ClearTimersOf(uint64_t owner);
   void ReportUnhandledRejections();
   std::string FunctionTimeoutMessage(uint32_t timeout_ms) const;
@@ -128,9 +126,10 @@ class FunctionHost::Impl final : public ApiHost {
   v8::Global<v8::Function> make_context_;
   v8::Global<v8::Function> handler_;
   std::map<uint64_t, Invocation> pending_;
-  std::map<uint64_t, Timer> timers_;
-  std::set<std::pair<Clock::time_point, uint64_t>> timer_queue_;  // (due, timer id)
-  uint64_t next_timer_id_ = 1;
+  // Pending timers; their callbacks are in V8, one Map per owner, so that an invocation's end
+  // drops them all at once (and no timer costs a global handle).
+  mutable TimerTable timers_;
+  std::unordered_map<uint64_t, v8::Global<v8::Map>> timer_callbacks_;
   std::vector<Rejection> rejections_;
   protocol::LoadRequest function_;
   bool load_started_ = false;
@@ -140,12 +139,14 @@ class FunctionHost::Impl final : public ApiHost {
   bool oom_ = false;
   bool in_js_ = false;
   uint64_t running_owner_ = 0;  // the owner of the JS entry on the stack
+  // Ids given to timers that were never set count from 2^52, beyond any real timer's id.
+  uint64_t stale_timer_ids_ = 0;
 };
 
 FunctionHost::Impl::~Impl() {
   // Globals first (the isolate is still alive), then the loader, then the isolate.
   rejections_.clear();
-  timers_.clear();
+  timer_callbacks_.clear();
   handler_.Reset();
   make_context_.Reset();
   internal_.Reset();
@@ -265,7 +266,9 @@ void FunctionHost::Impl::RunJs(uint64_t owner, Body&& body) {
 
 void FunctionHost::Impl::AfterTermination(uint64_t owner) {
   if (js_->out_of_memory()) {
+    bool first = !oom_;
     oom_ = true;
+    if (first) LogMemoryLimit(owner);
     if (load_deadline_) {
       load_terminated_ = true;
       return;
@@ -282,8 +285,8 @@ void FunctionHost::Impl::AfterTermination(uint64_t owner) {
       result.error_message = message;
       Finish(id, std::move(result));
     }
-    timers_.clear();
-    timer_queue_.clear();
+    timers_.Clear();
+    timer_callbacks_.clear();
     return;
   }
   if (load_deadline_) {
@@ -303,6 +306,21 @@ void FunctionHost::Impl::AfterTermination(uint64_t owner) {
                      "a callback outside any invocation ran longer than the function's timeout (" +
                          std::to_string(function_.timeout_ms) + " ms) and was stopped");
   }
+}
+
+void FunctionHost::Impl::LogMemoryLimit(uint64_t owner) {
+  const std::optional<MemoryLimitReached>& reached = js_->limit_reached();
+  if (!reached) return;
+  auto mib = [](size_t bytes) { return std::to_string((bytes + (1 << 19)) >> 20); };
+  uint64_t stop_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - reached->when).count());
+  delegate_->OnLog(owner, LogLevel::kError,
+                   "memory limit reached: JavaScript held " + mib(reached->heap_bytes) +
+                       " MB of heap and " + mib(reached->array_buffer_bytes) +
+                       " MB of ArrayBuffers, its budget is " +
+                       mib(HeapBudgetBytes(function_.memory_mb)) + " MB of the function's " +
+                       std::to_string(function_.memory_mb) + " MB; stopped " +
+                       std::to_string(stop_ms) + " ms later");
 }
 
 std::string FunctionHost::Impl::FunctionTimeoutMessage(uint32_t timeout_ms) const {
@@ -332,7 +350,8 @@ void FunctionHost::Impl::Finish(uint64_t id, protocol::InvokeResult result) {
 }
 
 void FunctionHost::Impl::FinishValue(uint64_t id, v8::Local<v8::Value> value) {
-  if (pending_.count(id) == 0) return;
+  // Out of memory: AfterTermination reports that instead, for every pending invocation.
+  if (pending_.count(id) == 0 || js_->out_of_memory()) return;
   v8::Isolate* iso = isolate();
   std::optional<protocol::InvokeResult> result =
       MapHandlerResult(iso, iso->GetCurrentContext(), value);
@@ -347,7 +366,9 @@ void FunctionHost::Impl::FinishValue(uint64_t id, v8::Local<v8::Value> value) {
 
 void FunctionHost::Impl::FinishException(uint64_t id, v8::Local<v8::Value> exception,
                                          v8::Local<v8::Message> message) {
-  if (pending_.count(id) == 0) return;
+  // Out of memory (the exception may be a failed allocation's RangeError): AfterTermination
+  // reports that instead, for every pending invocation.
+  if (pending_.count(id) == 0 || js_->out_of_memory()) return;
   v8::Isolate* iso = isolate();
   ExceptionInfo info = DescribeException(iso, iso->GetCurrentContext(), exception, message);
   std::string line = info.stack;
@@ -467,13 +488,14 @@ Result<uint64_t> FunctionHost::Impl::Load(const protocol::LoadRequest& request) 
   });
   // Top-level await: run the timers it waits for until it settles or the deadline passes.
   while (failure.ok() && !load_terminated_ && evaluation->State() == v8::Promise::kPending) {
-    if (timer_queue_.empty()) {
+    std::optional<Clock::time_point> next_timer = timers_.NextDue();
+    if (!next_timer) {
       failure = InvalidArgument(request.entry +
                                 ": the module's top-level await can never finish (it waits for "
                                 "a promise that no timer or callback will settle)");
       break;
     }
-    Clock::time_point wake = std::min(timer_queue_.begin()->first, *load_deadline_);
+    Clock::time_point wake = std::min(*next_timer, *load_deadline_);
     std::this_thread::sleep_until(wake);
     if (Clock::now() >= *load_deadline_) {
       load_terminated_ = true;
@@ -623,38 +645,50 @@ void FunctionHost::Impl::RunDue() {
 }
 
 void FunctionHost::Impl::RunDueTimers(Clock::time_point now) {
-  while (!timer_queue_.empty() && !oom_ && !load_terminated_) {
-    auto [due, id] = *timer_queue_.begin();
-    if (due > now) break;
-    timer_queue_.erase(timer_queue_.begin());
-    RunTimer(id);
+  while (!oom_ && !load_terminated_) {
+    std::optional<TimerTable::Due> due = timers_.PopDue(now);
+    if (!due) break;
+    RunTimer(*due);
   }
 }
 
-void FunctionHost::Impl::RunTimer(uint64_t timer_id) {
-  auto it = timers_.find(timer_id);
-  if (it == timers_.end()) return;
-  Timer& timer = it->second;
-  uint64_t owner = timer.owner;
+v8::Local<v8::Map> FunctionHost::Impl::TimerCallbacks(uint64_t owner) {
+  v8::Isolate* iso = isolate();
+  v8::Global<v8::Map>& callbacks = timer_callbacks_[owner];
+  if (callbacks.IsEmpty()) callbacks.Reset(iso, v8::Map::New(iso));
+  return callbacks.Get(iso);
+}
+
+void FunctionHost::Impl::RunTimer(const TimerTable::Due& due) {
+  uint64_t owner = due.owner;
   v8::Isolate* iso = isolate();
   v8::HandleScope scope(iso);
   v8::Local<v8::Context> context = js_->context();
   v8::Context::Scope context_scope(context);
-  v8::Local<v8::Function> callback = timer.callback.Get(iso);
-  v8::Local<v8::Array> args = timer.args.Get(iso);
-  if (timer.repeat) {
-    timer.due =
-        Clock::now() + std::chrono::microseconds(static_cast<int64_t>(timer.delay_ms * 1000));
-    timer_queue_.emplace(timer.due, timer_id);
-  } else {
-    timers_.erase(it);  // the callback may set new timers or clear this one: no references kept
-  }
+  v8::Local<v8::Map> callbacks = TimerCallbacks(owner);
+  v8::Local<v8::Value> key = v8::Number::New(iso, static_cast<double>(due.id));
+  v8::Local<v8::Value> entry;
+  if (!callbacks->Get(context, key).ToLocal(&entry)) return;
+  // The callback may set new timers or clear this one: nothing of it is kept.
+  if (!due.repeat) callbacks->Delete(context, key).IsJust();
+  v8::Local<v8::Value> callback = entry;
   std::vector<v8::Local<v8::Value>> argv;
-  for (uint32_t i = 0; i < args->Length(); ++i) {
-    argv.push_back(args->Get(context, i).FromMaybe(v8::Undefined(iso).As<v8::Value>()));
+  if (entry->IsArray()) {
+    v8::Local<v8::Array> pair = entry.As<v8::Array>();
+    v8::Local<v8::Value> args;
+    if (!pair->Get(context, 0).ToLocal(&callback) || !pair->Get(context, 1).ToLocal(&args) ||
+        !args->IsArray()) {
+      return;
+    }
+    v8::Local<v8::Array> list = args.As<v8::Array>();
+    for (uint32_t i = 0; i < list->Length(); ++i) {
+      argv.push_back(list->Get(context, i).FromMaybe(v8::Undefined(iso).As<v8::Value>()));
+    }
   }
+  if (!callback->IsFunction()) return;
+  v8::Local<v8::Function> function = callback.As<v8::Function>();
   RunJs(owner, [&](v8::TryCatch& try_catch) {
-    if (!callback->Call(context, context->Global(), static_cast<int>(argv.size()), argv.data())
+    if (!function->Call(context, context->Global(), static_cast<int>(argv.size()), argv.data())
              .IsEmpty() ||
         try_catch.HasTerminated()) {
       return;
@@ -674,14 +708,8 @@ void FunctionHost::Impl::RunTimer(uint64_t timer_id) {
 }
 
 void FunctionHost::Impl::ClearTimersOf(uint64_t owner) {
-  for (auto it = timers_.begin(); it != timers_.end();) {
-    if (it->second.owner == owner) {
-      timer_queue_.erase({it->second.due, it->first});
-      it = timers_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  timers_.DropOwner(owner);
+  timer_callbacks_.erase(owner);
 }
 
 std::optional<uint64_t> FunctionHost::Impl::NextWakeupMs() const {
@@ -690,8 +718,9 @@ std::optional<uint64_t> FunctionHost::Impl::NextWakeupMs() const {
   for (const auto& [id, inv] : pending_) {
     if (!next || inv.deadline < *next) next = inv.deadline;
   }
-  if (!timer_queue_.empty() && (!next || timer_queue_.begin()->first < *next)) {
-    next = timer_queue_.begin()->first;
+  if (std::optional<Clock::time_point> timer = timers_.NextDue();
+      timer && (!next || *timer < *next)) {
+    next = timer;
   }
   if (!next) return std::nullopt;
   auto left = *next - Clock::now();
@@ -705,36 +734,50 @@ void FunctionHost::Impl::Log(LogLevel level, std::string text) {
   delegate_->OnLog(CurrentOwner(), level, text);
 }
 
-double FunctionHost::Impl::AddTimer(v8::Local<v8::Function> callback, double delay_ms, bool repeat,
-                                    v8::Local<v8::Array> args) {
-  uint64_t id = next_timer_id_++;
+Result<double> FunctionHost::Impl::AddTimer(v8::Local<v8::Function> callback, double delay_ms,
+                                            bool repeat, v8::Local<v8::Array> args) {
   uint64_t owner = CurrentOwner();
-  // A timer set by an invocation that already ended would never be allowed to run.
-  if (owner != 0 && pending_.count(owner) == 0) return static_cast<double>(id);
+  // A timer set by an invocation that already ended would never be allowed to run: it gets an
+  // id that names no timer.
+  if (owner != 0 && pending_.count(owner) == 0) {
+    return static_cast<double>((uint64_t{1} << 52) + ++stale_timer_ids_);
+  }
   if (!(delay_ms >= 1) || delay_ms > kMaxTimerDelayMs) delay_ms = 1;
-  Timer& timer = timers_[id];
-  timer.owner = owner;
-  timer.callback.Reset(isolate(), callback);
-  timer.args.Reset(isolate(), args);
-  timer.delay_ms = delay_ms;
-  timer.repeat = repeat;
-  timer.due = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(delay_ms * 1000));
-  timer_queue_.emplace(timer.due, id);
-  return static_cast<double>(id);
+  auto delay = std::chrono::microseconds(static_cast<int64_t>(delay_ms * 1000));
+  Result<uint64_t> id = timers_.Add(owner, Clock::now() + delay,
+                                    repeat ? Clock::duration(delay) : Clock::duration::zero());
+  if (!id.ok()) return id.status();
+  v8::Isolate* iso = isolate();
+  v8::Local<v8::Context> context = js_->context();
+  v8::Local<v8::Value> entry = callback;
+  if (args->Length() > 0) {
+    v8::Local<v8::Value> pair[] = {callback, args};
+    entry = v8::Array::New(iso, pair, 2);
+  }
+  if (TimerCallbacks(owner)
+          ->Set(context, v8::Number::New(iso, static_cast<double>(*id)), entry)
+          .IsEmpty()) {
+    timers_.Remove(*id);
+    return Internal("could not store the timer");
+  }
+  return static_cast<double>(*id);
 }
 
 void FunctionHost::Impl::ClearTimer(double id) {
-  if (!(id >= 1)) return;
-  auto it = timers_.find(static_cast<uint64_t>(id));
-  if (it == timers_.end()) return;
-  timer_queue_.erase({it->second.due, it->first});
-  timers_.erase(it);
+  if (!(id >= 1) || id > 9007199254740992.0) return;
+  std::optional<uint64_t> owner = timers_.Remove(static_cast<uint64_t>(id));
+  if (!owner) return;
+  auto callbacks = timer_callbacks_.find(*owner);
+  if (callbacks == timer_callbacks_.end()) return;
+  v8::Isolate* iso = isolate();
+  callbacks->second.Get(iso)->Delete(js_->context(), v8::Number::New(iso, id)).IsJust();
 }
 
 // --- FunctionHost ---------------------------------------------------------------------------
 
 uint64_t FunctionHost::HeapBudgetBytes(uint32_t memory_mb) {
-  uint64_t mb = std::max<uint64_t>(16, uint64_t{memory_mb} * 3 / 4);
+  uint64_t reserve = kProcessReserveMb + memory_mb / 16;
+  uint64_t mb = memory_mb > reserve + 16 ? memory_mb - reserve : 16;
   return mb << 20;
 }
 

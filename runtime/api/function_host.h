@@ -27,8 +27,12 @@ namespace flint::runtime {
 
 class FunctionHost final : public Host {
  public:
-  // The V8 heap budget for a function of `memory_mb`: max(16, memory_mb * 3 / 4) MiB. The rest
-  // of memory_mb is headroom for the worker process itself (libnode, code, stacks, buffers).
+  // What JavaScript may hold (V8 heap and ArrayBuffers together) in a function of
+  // `memory_mb`: memory_mb - (kProcessReserveMb + memory_mb / 16) MiB, at least 16 MiB (88 MiB
+  // of 128). The rest is for the worker process itself (libnode, code, stacks, buffers, the
+  // request and response) and the room V8 needs to unwind, so the worker stays below its
+  // cgroup's limit: the kernel never has to reclaim its pages or kill it.
+  static constexpr uint64_t kProcessReserveMb = 32;
   static uint64_t HeapBudgetBytes(uint32_t memory_mb);
 
   // Initialises V8 if needed, creates the isolate, context and globals. `delegate` must outlive

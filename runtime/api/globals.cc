@@ -58,9 +58,13 @@ void NativeSetTimer(const Info& info) {
   v8::Isolate* isolate = info.GetIsolate();
   if (!info[0]->IsFunction() || !info[3]->IsArray()) return ThrowTypeError(isolate, "bad timer");
   double delay = info[1]->IsNumber() ? info[1].As<v8::Number>()->Value() : 0;
-  double id = HostOf(info)->AddTimer(info[0].As<v8::Function>(), delay, info[2]->IsTrue(),
-                                     info[3].As<v8::Array>());
-  info.GetReturnValue().Set(id);
+  Result<double> id = HostOf(info)->AddTimer(info[0].As<v8::Function>(), delay, info[2]->IsTrue(),
+                                             info[3].As<v8::Array>());
+  if (!id.ok()) {
+    isolate->ThrowException(v8::Exception::RangeError(NewString(isolate, id.status().message())));
+    return;
+  }
+  info.GetReturnValue().Set(*id);
 }
 
 // host.clearTimer(id)

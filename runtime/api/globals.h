@@ -26,9 +26,10 @@ class ApiHost {
   // A console line (already formatted), attributed to the current invocation by the host.
   virtual void Log(protocol::LogLevel level, std::string text) = 0;
   // Schedules `callback(...args)` after `delay_ms` (then every delay_ms if `repeat`); returns
-  // the timer id (> 0).
-  virtual double AddTimer(v8::Local<v8::Function> callback, double delay_ms, bool repeat,
-                          v8::Local<v8::Array> args) = 0;
+  // the timer id (> 0), or an error for the user (too many pending timers), which setTimeout
+  // and setInterval throw as a RangeError.
+  virtual Result<double> AddTimer(v8::Local<v8::Function> callback, double delay_ms, bool repeat,
+                                  v8::Local<v8::Array> args) = 0;
   virtual void ClearTimer(double id) = 0;
 };
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "runtime/api/function_host.h"
+#include "runtime/js/out_of_memory.h"
 #include "runtime/native/native_host.h"
 #include "runtime/sandbox/sandbox.h"
 #include "sdk/protocol/messages.h"
@@ -36,6 +37,9 @@ Status Worker::Start() {
     // Before V8 starts its threads: the worker is unprivileged before it does anything else.
     FLINT_RETURN_IF_ERROR(sandbox::DropPrivileges());
   }
+  // A V8 that runs out of memory beyond every limit ends the worker as an out-of-memory exit,
+  // which flintd reports as the memory-limit error, rather than as a crash.
+  ExitOnFatalOutOfMemory(kExitOutOfMemory);
   switch (options_.runtime) {
     case Runtime::kJs: {
       FLINT_ASSIGN_OR_RETURN(host_, NewHost(Runtime::kJs, this));

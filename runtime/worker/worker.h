@@ -52,7 +52,7 @@ class Worker final : public loop::FrameChannel::Delegate, public Host::Delegate 
   static constexpr int kExitOk = 0;
   static constexpr int kExitLoadFailed = 1;
   static constexpr int kExitProtocol = 2;
-  static constexpr int kExitOutOfMemory = 3;
+  static constexpr int kExitOutOfMemory = protocol::kWorkerExitOutOfMemory;
 
   Worker(uv_loop_t* loop, WorkerOptions options);
   ~Worker() override;

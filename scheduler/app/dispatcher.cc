@@ -482,7 +482,8 @@ void Dispatcher::OnWorkerLog(WorkerId /*worker*/, const std::string& pool_key, I
 void Dispatcher::OnWorkerExit(WorkerId worker, const std::string& pool_key, WorkerExit exit) {
   auto pool = pools_.find(pool_key);
   for (InvocationId inv : exit.in_flight) {
-    // The kernel killed a process of the worker for its memory limit: say so, by the limit.
+    // The kernel killed a process of the worker for its memory limit, or V8 ran out of memory:
+    // say so, by the limit.
     if (exit.oom && pool != pools_.end()) {
       Finish(inv,
              ErrorWithType(Code::kFunctionCrashed, "OutOfMemory",

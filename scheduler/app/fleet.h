@@ -34,7 +34,8 @@ inline constexpr uint64_t kHousekeepingMs = 100;
 // How a worker assigned to a pool ended.
 struct WorkerExit {
   std::string reason;  // "signal SIGSEGV (11)", "exit code 3"
-  // The kernel killed a process of the worker for its cgroup's memory limit.
+  // The kernel killed a process of the worker for its cgroup's memory limit, or the worker
+  // exited with its out-of-memory code (protocol::kWorkerExitOutOfMemory).
   bool oom = false;
   // Invocations sent to it and never answered: the observer fails them.
   std::vector<InvocationId> in_flight;

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace flint::scheduler {
@@ -220,6 +221,8 @@ void Worker::OnProcessReadable() {
   network_.reset();
   held_.clear();
   state_ = State::kDead;
+  exited_out_of_memory_ =
+      WIFEXITED(status) && WEXITSTATUS(status) == protocol::kWorkerExitOutOfMemory;
   observer_->OnWorkerExit(this, DescribeWaitStatus(status));
 }
 

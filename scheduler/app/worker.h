@@ -82,6 +82,8 @@ class Worker final : private loop::FrameChannel::Delegate {
   // When LOAD was sent (0 before): a pre-warmed worker may wait long before it gets one.
   uint64_t load_sent_ns() const { return load_sent_ns_; }
   uint64_t last_heap_used() const { return heap_used_; }
+  // Once reaped: the worker exited with its out-of-memory code (protocol::kWorkerExitOutOfMemory).
+  bool exited_out_of_memory() const { return exited_out_of_memory_; }
 
  private:
   void OnFrame(const protocol::FrameView& frame) override;
@@ -110,6 +112,7 @@ class Worker final : private loop::FrameChannel::Delegate {
   uint64_t spawned_at_ns_;
   uint64_t load_sent_ns_ = 0;
   uint64_t heap_used_ = 0;
+  bool exited_out_of_memory_ = false;
   // Outbound network (Load); frames wait in held_ while it comes up.
   std::unique_ptr<isolation::OutboundNetwork> network_;
   std::unique_ptr<loop::Poll> network_watch_;

@@ -451,9 +451,10 @@ void WorkerFleet::OnWorkerExit(Worker* worker, const std::string& reason) {
       generic.spawning--;
     }
   }
-  // The kernel killed a process of the worker for its memory limit: its observer says so.
-  bool oom = false;
-  if (options_.cgroups != nullptr) {
+  // The kernel killed a process of the worker for its memory limit, or the worker exited
+  // because V8 ran out of memory: its observer says so.
+  bool oom = worker->exited_out_of_memory();
+  if (!oom && options_.cgroups != nullptr) {
     auto usage = options_.cgroups->ReadUsage(CgroupName(id));
     oom = usage.ok() && usage->oom_kills > 0;
   }

@@ -25,6 +25,9 @@
 namespace flint::protocol {
 
 inline constexpr uint32_t kProtocolVersion = 1;
+// flint-worker's exit code after its function ran out of memory: flintd answers what the
+// worker was running with the memory-limit error (runtime/README.md lists every exit code).
+inline constexpr int kWorkerExitOutOfMemory = 3;
 inline constexpr size_t kFrameHeaderSize = 16;
 // Large enough for a 6 MiB request body plus its metadata, small enough to bound memory.
 inline constexpr uint32_t kMaxPayloadLength = 32u << 20;

@@ -290,11 +290,46 @@ TEST_CASE("An ArrayBuffer beyond the memory budget throws a RangeError", "[memor
   CHECK_FALSE(fn.host().out_of_memory());
 }
 
-TEST_CASE("FunctionHost::HeapBudgetBytes is three quarters of the memory size, at least 16 MiB",
+TEST_CASE("FunctionHost::HeapBudgetBytes leaves room for the process below the memory size",
           "[memory]") {
-  CHECK(FunctionHost::HeapBudgetBytes(128) == (96u << 20));
+  // memory - (32 + memory / 16) MiB, at least 16 MiB.
+  CHECK(FunctionHost::HeapBudgetBytes(128) == (88u << 20));
+  CHECK(FunctionHost::HeapBudgetBytes(1024) == (928u << 20));
+  CHECK(FunctionHost::HeapBudgetBytes(10240) == (9568ull << 20));
   CHECK(FunctionHost::HeapBudgetBytes(16) == (16u << 20));
-  CHECK(FunctionHost::HeapBudgetBytes(1024) == (768u << 20));
+}
+
+TEST_CASE("A loop of large arrays is stopped at the budget with the memory-limit error",
+          "[memory]") {
+  TestFunction fn;
+  fn.LoadCode(
+      "export const handler = () => {\n"
+      "  const a = [];\n"
+      "  for (;;) a.push(new Array(1e6).fill(Math.random()));\n"
+      "};\n",
+      30000, 128);
+  InvokeResult r = fn.Http("GET", "/", "", {}, "", 30000);
+  CHECK(r.outcome == Outcome::kOutOfMemory);
+  CHECK(r.error_message == "function exceeded its memory limit of 128 MB");
+  CHECK(fn.host().out_of_memory());
+  std::string log = fn.LogsOf(1);
+  INFO(log);
+  CHECK(log.find("memory limit reached: JavaScript held ") != std::string::npos);
+  CHECK(log.find(" its budget is 88 MB of the function's 128 MB; stopped ") != std::string::npos);
+}
+
+TEST_CASE("Heap and ArrayBuffers share one budget; reaching it is out-of-memory, not a RangeError",
+          "[memory]") {
+  TestFunction fn;
+  fn.LoadCode(
+      "export const handler = () => {\n"
+      "  const a = [];\n"
+      "  for (;;) { a.push(new Uint8Array(1e6).fill(1)); a.push(new Array(1e5).fill(1.5)); }\n"
+      "};\n",
+      30000, 128);
+  InvokeResult r = fn.Http("GET", "/", "", {}, "", 30000);
+  CHECK(r.outcome == Outcome::kOutOfMemory);
+  CHECK(fn.LogsOf(1).find("RangeError") == std::string::npos);
 }
 
 TEST_CASE("Console lines are attributed to their invocation, also after await", "[console]") {
@@ -481,6 +516,55 @@ TEST_CASE("An unhandled rejection is logged", "[errors]") {
   CHECK(fn.Http("GET", "/").outcome == Outcome::kOk);
   CHECK(fn.LogsOf(1).find("Unhandled promise rejection: Error: nobody listens") !=
         std::string::npos);
+}
+
+
+TEST_CASE("A timer flood ends with a RangeError at the bound; the next call has no timer left",
+          "[timers]") {
+  TestFunction fn;
+  fn.LoadCode(
+      "globalThis.fired = 0;\n"
+      "export const handler = async (event) => {\n"
+      "  if (event.rawPath === '/flood') {\n"
+      "    for (let i = 0; i < 1e6; i++) setTimeout(() => { globalThis.fired++; }, 1e6);\n"
+      "  }\n"
+      "  if (event.rawPath === '/some') {\n"
+      "    for (let i = 0; i < 10; i++) setTimeout(() => { globalThis.fired++; }, 20);\n"
+      "    return 'set';\n"
+      "  }\n"
+      "  await new Promise((resolve) => setTimeout(resolve, 100));\n"
+      "  return String(globalThis.fired);\n"
+      "};\n");
+  InvokeResult flood = fn.Http("GET", "/flood");
+  CHECK(flood.outcome == Outcome::kError);
+  CHECK(flood.error_type == "RangeError");
+  CHECK(flood.error_message ==
+        "too many pending timers: an invocation may have at most 100000 (clear those it no "
+        "longer needs)");
+  CHECK_FALSE(fn.host().NextWakeupMs().has_value());  // every timer went with the invocation
+  // Timers set by an invocation that returned never run in a later one.
+  CHECK(fn.Http("GET", "/some").body == "set");
+  InvokeResult next = fn.Http("GET", "/");
+  CHECK(next.outcome == Outcome::kOk);
+  CHECK(next.body == "0");
+}
+
+TEST_CASE("After a timer flood times out, the next call meets its own timeout", "[timers]") {
+  TestFunction fn;
+  fn.LoadCode(
+      "export const handler = async (event) => {\n"
+      "  if (event.rawPath === '/flood') {\n"
+      "    for (let i = 0; i < 1e5; i++) setTimeout(() => {}, 1e6);\n"
+      "    for (;;) {}\n"
+      "  }\n"
+      "  await new Promise(() => {});\n"
+      "};\n");
+  InvokeResult flood = fn.Http("GET", "/flood", "", {}, "", 2000);
+  CHECK(flood.outcome == Outcome::kTimeout);
+  CHECK(flood.error_message == "function timed out after 2000 ms");
+  InvokeResult next = fn.Http("GET", "/", "", {}, "", 300);
+  CHECK(next.outcome == Outcome::kTimeout);
+  CHECK(next.error_message == "function timed out after 300 ms");
 }
 
 }  // namespace
