@@ -231,6 +231,59 @@ TEST_CASE("A JavaScript function that exhausts its limits is contained", "[isola
   CHECK(GetOrFail(flintd, "/fn/hostile-js").body == "ok");
 }
 
+// The memory bomb of a new user, at a small and a larger size: always the memory-limit error,
+// whatever the machine's load (the timeout is long; tools/bench/hostile.py measures the time).
+TEST_CASE("A JavaScript memory bomb always answers the memory-limit error", "[isolation]") {
+  FLINT_SKIP_UNLESS_ROOT("isolation tests (cgroups, namespaces)");
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployGood(flintd);
+  DeployOrFail(flintd, {"bomb", kTestFunctions + "/hostile-js", "--timeout", "60s"});
+  DeployOrFail(flintd,
+               {"bomb-512", kTestFunctions + "/hostile-js", "--timeout", "60s", "--memory", "512"});
+  for (const char* target :
+       {"/fn/bomb?do=bomb", "/fn/bomb?do=bomb", "/fn/bomb-512?do=bomb", "/fn/bomb?do=huge"}) {
+    HttpResponse r = GetOrFail(flintd, target);
+    INFO(target << ": " << r.status << " " << r.body << "\nflintd log:\n" << flintd.LogTail());
+    CHECK(r.status == 502);
+    std::string limit = std::string(target).find("512") != std::string::npos ? "512" : "128";
+    CHECK(r.body.find("function exceeded its memory limit of " + limit + " MB") !=
+          std::string::npos);
+    CheckOthersUnharmed(flintd);
+  }
+  // The worker said what it held and how soon it stopped.
+  CliResult logs = flintd.RunCli({"logs", "bomb"});
+  CHECK(logs.out.find("memory limit reached: JavaScript held ") != std::string::npos);
+  CHECK(GetOrFail(flintd, "/fn/bomb").body == "ok");
+}
+
+TEST_CASE("A JavaScript timer flood is refused and leaves nothing to the next call",
+          "[isolation]") {
+  FLINT_SKIP_UNLESS_ROOT("isolation tests (cgroups, namespaces)");
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployGood(flintd);
+  // A full CPU (1769 MB) and a timeout the flood ends well within, even under ASan on a busy
+  // machine.
+  DeployOrFail(flintd,
+               {"timers", kTestFunctions + "/hostile-js", "--memory", "1769", "--timeout", "10s"});
+  HttpResponse flood = GetOrFail(flintd, "/fn/timers?do=timers");
+  INFO(flood.status << " " << flood.body << "\nflintd log:\n" << flintd.LogTail());
+  CHECK(flood.status == 500);
+  CHECK(flood.body.find("too many pending timers: an invocation may have at most 100000") !=
+        std::string::npos);
+  CHECK(flood.body.find("RangeError") != std::string::npos);
+  CheckOthersUnharmed(flintd);
+  // A timer left by an invocation never runs in a later one.
+  CHECK(GetOrFail(flintd, "/fn/timers?do=later").body == "set");
+  CHECK(GetOrFail(flintd, "/fn/timers?do=leaked").body == "0");
+  // The call after the flood meets its own timeout, not one stretched by the flood.
+  HttpResponse hang = GetOrFail(flintd, "/fn/timers?do=hang");
+  CHECK(hang.status == 504);
+  CHECK(hang.body.find("function timed out after 10000 ms") != std::string::npos);
+  CHECK(GetOrFail(flintd, "/fn/timers").body == "ok");
+}
+
 TEST_CASE("flintd removes its cgroups when it stops", "[isolation]") {
   FLINT_SKIP_UNLESS_ROOT("isolation tests (cgroups, namespaces)");
   FlintdProcess flintd;
