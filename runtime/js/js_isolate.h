@@ -5,17 +5,16 @@
 // ArrayBuffer memory (outside the heap) together, so that the worker stays below its cgroup's
 // limit with room for the rest of the process (see FunctionHost::HeapBudgetBytes).
 //
-// How the budget is enforced. The isolate starts with a small old-generation limit
-// (kInitialOldGenerationBytes); the first time V8 nears it after SetMemoryLimit, the
-// near-heap-limit callback raises it to the budget in one step (steps in between would each
-// cost full GCs). The budget is reached when (a) V8 finds the heap at that limit after a full
-// GC, or (b) a full GC leaves more live heap than the budget has room for beside the
-// ArrayBuffers. Either way the isolate terminates the running JS at once, marks itself
-// out_of_memory() and, if V8 still needs room to unwind, grants it a small step
-// (kGraceStepBytes) beyond what the heap holds, instead of letting it abort the process.
-// An ArrayBuffer that does not fit beside the live heap fails to allocate, which throws a
-// RangeError in JS (the function may catch it and go on). One allocation too large for any
-// step (an array of hundreds of megabytes) is fatal to V8: see out_of_memory.h.
+// How the budget is enforced. The isolate is created with an old-generation limit above any
+// budget (kCreatedOldGenerationBytes, with a small first GC threshold), and SetMemoryLimit
+// lowers it to the budget less the young generation. The budget is reached when (a) V8 finds
+// the heap at that limit after a full GC (the near-heap-limit callback), or (b) a full GC
+// leaves more live heap than the budget has room for beside the ArrayBuffers. Either way the
+// isolate terminates the running JS at once, marks itself out_of_memory() and, if V8 still needs
+// room to unwind, grants it a small step (kGraceStepBytes) beyond what the heap holds, instead of
+// letting it abort the process. An ArrayBuffer that does not fit beside the live heap fails to
+// allocate, which throws a RangeError in JS (the function may catch it and go on). One allocation
+// too large for any step (an array of hundreds of megabytes) is fatal to V8: see out_of_memory.h.
 //
 // Invariant: an isolate that went out_of_memory() must not run JS again; its owner discards it.
 // Thread rules: one thread (the loop thread) creates, uses and destroys it; only the Watchdog's
