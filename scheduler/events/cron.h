@@ -34,6 +34,8 @@ class CronSchedule {
 
  private:
   CronSchedule() = default;
+  // False when no time ever matches (a day of the month that none of the months has).
+  bool FiresSometime() const;
   bool DayMatches(int mday, int wday) const;
 
   std::string text_;

@@ -86,6 +86,22 @@ TEST_CASE("CronSchedule refuses bad expressions with a clear message", "[events]
   CHECK(s.status().message() == "cron: minute '61' is out of range 0-59");
 }
 
+TEST_CASE("CronSchedule refuses an expression that never fires, and only that", "[events][cron]") {
+  for (const char* never : {"0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 30,31 feb *"}) {
+    INFO(never);
+    auto s = CronSchedule::Parse(never);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.status().message() == "cron: '" + std::string(never) + "' never fires");
+  }
+  // A month that has the day, Feb 29 of leap years, or a weekday beside the day (either runs).
+  for (const char* fires : {"0 0 31 4,5 *", "0 0 29 2 *", "0 0 30 2 mon", "0 0 31 * *"}) {
+    INFO(fires);
+    auto s = CronSchedule::Parse(fires);
+    REQUIRE(s.ok());
+    CHECK(s->NextAfter(kBase).has_value());
+  }
+}
+
 TEST_CASE("A schedule that missed runs during downtime fires once, then resumes",
           "[events][cron]") {
   auto s = CronSchedule::Parse("*/5 * * * *");
