@@ -61,6 +61,8 @@ void NativeSetTimer(const Info& info) {
   Result<double> id = HostOf(info)->AddTimer(info[0].As<v8::Function>(), delay, info[2]->IsTrue(),
                                              info[3].As<v8::Array>());
   if (!id.ok()) {
+    // A termination (timeout, out of memory) under way is not to be replaced by an exception.
+    if (isolate->IsExecutionTerminating()) return;
     isolate->ThrowException(v8::Exception::RangeError(NewString(isolate, id.status().message())));
     return;
   }

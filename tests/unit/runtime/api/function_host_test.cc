@@ -518,7 +518,6 @@ TEST_CASE("An unhandled rejection is logged", "[errors]") {
         std::string::npos);
 }
 
-
 TEST_CASE("A timer flood ends with a RangeError at the bound; the next call has no timer left",
           "[timers]") {
   TestFunction fn;
@@ -565,6 +564,19 @@ TEST_CASE("After a timer flood times out, the next call meets its own timeout", 
   InvokeResult next = fn.Http("GET", "/", "", {}, "", 300);
   CHECK(next.outcome == Outcome::kTimeout);
   CHECK(next.error_message == "function timed out after 300 ms");
+}
+
+TEST_CASE("A timeout that lands while a timer is being set is still a timeout", "[timers]") {
+  TestFunction fn;
+  // Past the bound every setTimeout throws (caught here), so the loop keeps entering the host
+  // until the watchdog stops it, often inside setTimeout itself.
+  fn.LoadCode(
+      "export const handler = () => {\n"
+      "  for (;;) { try { setTimeout(() => {}, 1e6); } catch (e) {} }\n"
+      "};\n");
+  InvokeResult r = fn.Http("GET", "/", "", {}, "", 1500);
+  CHECK(r.outcome == Outcome::kTimeout);
+  CHECK(r.error_message == "function timed out after 1500 ms");
 }
 
 }  // namespace
