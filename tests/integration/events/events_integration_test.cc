@@ -287,6 +287,12 @@ TEST_CASE("Bad cron strings, unknown functions and oversized or excess events ar
   CHECK(PostEvent(flintd, "limits", "not json").status == 400);
   CHECK(PostEvent(flintd, "limits", "\"" + std::string(2000, 'x') + "\"").status == 413);
 
+  // Set up before the queue fills, so that the slow events below still run when the topic is
+  // published to, however slow the machine.
+  DeployJsOrFail(flintd, "roomy", kEchoOrFail);
+  REQUIRE(flintd.RunCli({"subscribe", "limits", "busy"}).exit_code == 0);
+  REQUIRE(flintd.RunCli({"subscribe", "roomy", "busy"}).exit_code == 0);
+
   // Two slow events fill the queue (depth counts queued and running events); a third is 429.
   CHECK(PostEvent(flintd, "limits", R"({"sleep_ms": 2500})").status == 202);
   CHECK(PostEvent(flintd, "limits", R"({"sleep_ms": 2500})").status == 202);
@@ -295,9 +301,6 @@ TEST_CASE("Bad cron strings, unknown functions and oversized or excess events ar
   CHECK(full.FindHeader("retry-after") != nullptr);
 
   // A publish reaching a full subscriber is refused whole: no other subscriber gets it either.
-  DeployJsOrFail(flintd, "roomy", kEchoOrFail);
-  REQUIRE(flintd.RunCli({"subscribe", "limits", "busy"}).exit_code == 0);
-  REQUIRE(flintd.RunCli({"subscribe", "roomy", "busy"}).exit_code == 0);
   HttpRequest publish;
   publish.method = "POST";
   publish.target = "/v1/topics/busy";
