@@ -18,14 +18,16 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "runtime/sandbox/private_root.h"
 #include "runtime/sandbox/seccomp_policy.h"
 
 namespace flint::runtime::sandbox {
 namespace {
+
+using detail::MakeDir;
 
 // The worker's side (set by EnterNamespaces in the worker): the code root, and its end of the
 // socket to PID 1, -1 once Enter has used it.
@@ -33,10 +35,6 @@ std::string g_code_root;
 int g_code_request_fd = -1;
 bool g_privileges_dropped = false;  // DropPrivileges ran
 
-// The mount point of the private root inside the worker's own mount namespace. The directory
-// itself is shared (and stays, empty); what is mounted on it is private to each worker.
-constexpr const char* kRunDir = "/run/flint";
-constexpr const char* kRoot = "/run/flint/root";
 // Inside the private root: every function's code, staged read-only at start-up below a
 // directory only root may enter (the worker is nobody from start-up on), for PID 1 to bind the
 // one function's directory from at LOAD.
@@ -44,51 +42,6 @@ constexpr const char* kStagingParent = "/.flint-code";
 constexpr const char* kStaging = "/.flint-code/store";
 
 Status Errno(const std::string& what) { return ErrnoStatus(what, errno); }
-
-Status MakeDir(const std::string& path, mode_t mode = 0755) {
-  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return Errno("mkdir " + path);
-  return Status::Ok();
-}
-
-// mkdir -p, for paths inside the private root.
-Status MakeDirs(const std::string& path) {
-  for (size_t slash = path.find('/', 1); slash != std::string::npos;
-       slash = path.find('/', slash + 1)) {
-    FLINT_RETURN_IF_ERROR(MakeDir(path.substr(0, slash)));
-  }
-  return MakeDir(path);
-}
-
-// Binds `source` onto `target` read-only, without setuid binaries or device files.
-Status BindReadOnly(const std::string& source, const std::string& target) {
-  if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
-    return Errno("bind " + source);
-  }
-  if (::mount(nullptr, target.c_str(), nullptr,
-              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
-    return Errno("remount read-only " + target);
-  }
-  return Status::Ok();
-}
-
-// Mirrors a top-level system directory: a symlink stays a symlink (merged /usr), a directory
-// is bound read-only, a missing one is skipped.
-Status MirrorSystemDir(const char* dir) {
-  struct stat st;
-  if (::lstat(dir, &st) != 0) return Status::Ok();
-  std::string target = std::string(kRoot) + dir;
-  if (S_ISLNK(st.st_mode)) {
-    char link[PATH_MAX];
-    ssize_t n = ::readlink(dir, link, sizeof link - 1);
-    if (n < 0) return Errno(std::string("readlink ") + dir);
-    link[n] = '\0';
-    if (::symlink(link, target.c_str()) != 0 && errno != EEXIST) return Errno("symlink " + target);
-    return Status::Ok();
-  }
-  if (!S_ISDIR(st.st_mode)) return Status::Ok();
-  FLINT_RETURN_IF_ERROR(MakeDir(target));
-  return BindReadOnly(dir, target);
-}
 
 }  // namespace
 
@@ -179,41 +132,13 @@ Status EnterNamespaces(const std::string& code_root) {
 
 namespace {
 
-// Fails if /proc/self/mountinfo shows a shared mount (optional field "shared:N"): a mount made
-// below it would appear in the host's namespace too.
-Status RequireNoSharedMounts() {
-  std::ifstream in("/proc/self/mountinfo");
-  if (!in) return Errno("reading /proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t end = line.find(" - ");
-    if (line.find(" shared:") < end) {
-      return Unavailable(
-          "the sandbox cannot make / private (running under chroot?) and this mount "
-          "is shared with the host: " +
-          line);
-    }
-  }
-  return Status::Ok();
-}
-
 // Runs in PID 1 (see EnterNamespaces), before the worker exists.
 Status PrepareRoot(const std::string& code_root) {
-  // Nothing mounted from here on propagates back to the host. Under chroot, "/" is not a mount
-  // point and cannot be made private; going on is safe only if no mount we can see is shared.
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    if (errno != EINVAL) return Errno("making / private");
-    FLINT_RETURN_IF_ERROR(RequireNoSharedMounts());
-  }
-  FLINT_RETURN_IF_ERROR(MakeDir(kRunDir));
-  FLINT_RETURN_IF_ERROR(MakeDir(kRoot));
-  if (::mount("tmpfs", kRoot, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755") != 0) {
-    return Errno("mounting the private root");
-  }
-  for (const char* dir : {"/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin"}) {
-    FLINT_RETURN_IF_ERROR(MirrorSystemDir(dir));
-  }
-  std::string root = kRoot;
+  // Nothing mounted from here on propagates back to the host.
+  FLINT_RETURN_IF_ERROR(detail::DetachFromHostMounts());
+  FLINT_RETURN_IF_ERROR(detail::MountRootTmpfs());
+  FLINT_RETURN_IF_ERROR(detail::MirrorSystemDirs());
+  std::string root = detail::kRoot;
   FLINT_RETURN_IF_ERROR(MakeDir(root + "/etc"));
   // DNS for a function with network "outbound": slirp4netns' resolver (scheduler/isolation/
   // outbound_network.h). Without a network, a lookup fails at once (ENETUNREACH).
@@ -231,52 +156,19 @@ Status PrepareRoot(const std::string& code_root) {
               nullptr) != 0) {
     return Errno("mounting /proc");
   }
-  FLINT_RETURN_IF_ERROR(MakeDir(root + "/dev"));
-  if (::mount("tmpfs", (root + "/dev").c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC,
-              "size=64k,mode=0755") != 0) {
-    return Errno("mounting /dev");
-  }
-  for (const char* dev : {"null", "zero", "full", "random", "urandom"}) {
-    std::string source = std::string("/dev/") + dev;
-    std::string target = root + "/dev/" + dev;
-    int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) return Errno("creating " + target);
-    ::close(fd);
-    if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-      return Errno("bind " + source);
-    }
-  }
-  FLINT_RETURN_IF_ERROR(MakeDir(root + "/tmp"));
-  std::string tmp_options = "size=" + std::to_string(kTmpBytes) + ",mode=1777";
-  if (::mount("tmpfs", (root + "/tmp").c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
-              tmp_options.c_str()) != 0) {
-    return Errno("mounting /tmp");
-  }
+  FLINT_RETURN_IF_ERROR(detail::MountDevices({"null", "zero", "full", "random", "urandom"}));
+  FLINT_RETURN_IF_ERROR(detail::MountTmp(root + "/tmp", kTmpBytes));
   // The code store, staged; and the path functions' code will appear at, as on the host.
   FLINT_RETURN_IF_ERROR(MakeDir(root + kStagingParent, 0700));
   if (::chmod((root + kStagingParent).c_str(), 0700) != 0)
     return Errno("chmod " + root + kStagingParent);
   FLINT_RETURN_IF_ERROR(MakeDir(root + kStaging));
-  FLINT_RETURN_IF_ERROR(BindReadOnly(code_root, root + kStaging));
-  FLINT_RETURN_IF_ERROR(MakeDirs(root + code_root));
+  FLINT_RETURN_IF_ERROR(detail::BindReadOnly(code_root, root + kStaging));
+  FLINT_RETURN_IF_ERROR(detail::MakeDirs(root + code_root));
   (void)::sethostname("flint", 5);
-
-  // Into the private root now: detaching the host's mount tree costs milliseconds (the kernel
-  // waits for an RCU grace period), too slow for LOAD.
-  if (::chdir(kRoot) != 0) return Errno("chdir to the private root");
-  // pivot_root(".", "."): the old root ends up stacked under the new one; detach it. Under
-  // chroot pivot_root is refused (EINVAL); move the private root over "/" and chroot into it
-  // instead. The host's tree stays beneath, out of the reach of the worker, which drops its
-  // privileges at start-up.
-  if (::syscall(SYS_pivot_root, ".", ".") == 0) {
-    if (::umount2(".", MNT_DETACH) != 0) return Errno("detaching the old root");
-  } else {
-    if (errno != EINVAL) return Errno("pivot_root");
-    if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) return Errno("moving the private root");
-    if (::chroot(".") != 0) return Errno("chroot into the private root");
-  }
-  if (::chdir("/") != 0) return Errno("chdir /");
-  return Status::Ok();
+  // Into the private root now, at start-up: entering it costs milliseconds, too slow for LOAD.
+  // The host's tree stays out of reach of the worker, which drops its privileges at start-up.
+  return detail::EnterRoot();
 }
 
 // In PID 1: binds the function's code at its usual path, read-only (the bind inherits the

@@ -309,18 +309,45 @@ constexpr const char* kAllowed[] = {
 #endif
 };
 
+// Left out of the build profile (see seccomp_policy.h): a compiler needs none of them.
+constexpr const char* kNotForBuilds[] = {
+    // clang-format off
+    "bind", "listen", "accept", "accept4", "connect",
+    "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl", "msgget",
+    "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
+    "mq_notify", "mq_getsetattr",
+    "memfd_create", "pkey_alloc", "pkey_free", "pkey_mprotect",
+    "mlock", "mlock2", "munlock", "mlockall", "munlockall",
+    "sched_setaffinity", "sched_setparam", "sched_setscheduler", "sched_setattr", "setpriority",
+    "ioprio_set",
+    "setsid", "setpgid",
+    "inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
+    "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
+    "setfsuid", "setfsgid", "capset",
+    "seccomp",
+    // clang-format on
+};
+
+bool NotForBuilds(const char* name) {
+  for (const char* excluded : kNotForBuilds) {
+    if (std::strcmp(name, excluded) == 0) return true;
+  }
+  return false;
+}
+
 // The namespace flags clone() may not carry. (CLONE_NEWTIME has no room among clone()'s flags;
 // only unshare and clone3 take it, and both are refused.)
 constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
                                      CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
 
 // Adds the rules with argument conditions. Several rules on one call are OR'ed.
-int AddArgumentRules(scmp_filter_ctx ctx) {
+int AddArgumentRules(scmp_filter_ctx ctx, SeccompProfile profile) {
   int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
                             SCMP_A0(SCMP_CMP_MASKED_EQ, kNamespaceFlags, 0));
   if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
   for (int family : {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK}) {
     if (rc != 0) break;
+    if (profile == SeccompProfile::kBuild && family != AF_UNIX) continue;
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
                           SCMP_A0(SCMP_CMP_EQ, static_cast<uint64_t>(family)));
   }
@@ -349,14 +376,23 @@ int AddArgumentRules(scmp_filter_ctx ctx) {
 
 std::span<const char* const> SeccompAllowedSyscalls() { return kAllowed; }
 
+std::vector<const char*> SeccompAllowedSyscalls(SeccompProfile profile) {
+  std::vector<const char*> names;
+  for (const char* name : kAllowed) {
+    if (profile == SeccompProfile::kBuild && NotForBuilds(name)) continue;
+    names.push_back(name);
+  }
+  return names;
+}
+
 namespace {
 
 // The policy in libseccomp's form, ready to load or compile; the caller releases it.
-Status BuildPolicy(scmp_filter_ctx* out) {
+Status BuildPolicy(SeccompProfile profile, scmp_filter_ctx* out) {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
   if (ctx == nullptr) return Internal("seccomp_init failed");
   int rc = 0;
-  for (const char* name : kAllowed) {
+  for (const char* name : SeccompAllowedSyscalls(profile)) {
     int nr = seccomp_syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
@@ -365,7 +401,7 @@ Status BuildPolicy(scmp_filter_ctx* out) {
       return Internal(std::string("seccomp: allowing ") + name + ": " + std::strerror(-rc));
     }
   }
-  rc = AddArgumentRules(ctx);
+  rc = AddArgumentRules(ctx, profile);
   // A call through a foreign ABI (i386 int 0x80, x32) is not decoded by these rules, and
   // nothing Flint runs makes one: the whole process goes (libseccomp's default would kill only
   // the calling thread, leaving a worker with a thread missing).
@@ -387,9 +423,9 @@ Status BuildPolicy(scmp_filter_ctx* out) {
 
 }  // namespace
 
-Status InstallSeccompPolicy() {
+Status InstallSeccompPolicy(SeccompProfile profile) {
   scmp_filter_ctx ctx = nullptr;
-  FLINT_RETURN_IF_ERROR(BuildPolicy(&ctx));
+  FLINT_RETURN_IF_ERROR(BuildPolicy(profile, &ctx));
   int rc = seccomp_load(ctx);
   seccomp_release(ctx);
   if (rc != 0) return Internal(std::string("seccomp: ") + std::strerror(-rc));

@@ -54,9 +54,10 @@ struct ChildEnd {
   int status = 0;
 };
 
-// Runs `probe` in a child under the policy. The child never returns into Catch2: it leaves with
-// _exit.
-ChildEnd ForkUnderPolicy(const std::function<std::string()>& probe) {
+// Runs `probe` in a child under the policy (the worker's unless `profile` says otherwise). The
+// child never returns into Catch2: it leaves with _exit.
+ChildEnd ForkUnderPolicy(const std::function<std::string()>& probe,
+                         SeccompProfile profile = SeccompProfile::kWorker) {
   int out[2];
   REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
   pid_t child = ::fork();
@@ -70,7 +71,7 @@ ChildEnd ForkUnderPolicy(const std::function<std::string()>& probe) {
       WriteAll(out[1], "cannot drop root: " + Outcome(-1));
       ::_exit(1);
     }
-    Status installed = InstallSeccompPolicy();
+    Status installed = InstallSeccompPolicy(profile);
     if (!installed.ok()) {
       WriteAll(out[1], "install failed: " + installed.ToString());
       ::_exit(1);
@@ -91,8 +92,9 @@ ChildEnd ForkUnderPolicy(const std::function<std::string()>& probe) {
 }
 
 // What `probe` reported under the policy; the child must have exited normally.
-std::string UnderPolicy(const std::function<std::string()>& probe) {
-  ChildEnd end = ForkUnderPolicy(probe);
+std::string UnderPolicy(const std::function<std::string()>& probe,
+                        SeccompProfile profile = SeccompProfile::kWorker) {
+  ChildEnd end = ForkUnderPolicy(probe, profile);
   INFO("child reported: " << end.report);
   REQUIRE(WIFEXITED(end.status));  // not killed (a denied call fails; it does not raise SIGSYS)
   REQUIRE(WEXITSTATUS(end.status) == 0);
@@ -103,6 +105,11 @@ std::string UnderPolicy(const std::function<std::string()>& probe) {
 // at the arguments, so zeros do for denied calls).
 std::string Syscall(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0) {
   return UnderPolicy([=] { return Outcome(::syscall(nr, a0, a1, a2, a3, a4)); });
+}
+
+// The same under the build profile.
+std::string BuildSyscall(long nr, long a0 = 0, long a1 = 0, long a2 = 0) {
+  return UnderPolicy([=] { return Outcome(::syscall(nr, a0, a1, a2)); }, SeccompProfile::kBuild);
 }
 
 }  // namespace
@@ -340,6 +347,83 @@ TEST_CASE("The seccomp allow-list names no call that could leave the sandbox", "
 #if !defined(__SANITIZE_ADDRESS__)
   CHECK(allowed.count("ptrace") == 0);
 #endif
+}
+
+TEST_CASE("The build profile runs a program the way a compiler driver does", "[seccomp][build]") {
+  // fork, exec, a pipe between the two and wait: what g++ does with cc1plus, as and ld.
+  CHECK(UnderPolicy(
+            [] {
+              int p[2];
+              if (::pipe2(p, O_CLOEXEC) != 0) return "pipe2 " + Outcome(-1);
+              pid_t child = ::fork();
+              if (child < 0) return "fork " + Outcome(-1);
+              if (child == 0) {
+                ::dup2(p[1], 1);
+                char sh[] = "/bin/sh";
+                char c[] = "-c";
+                char script[] = "echo built";
+                char* argv[] = {sh, c, script, nullptr};
+                ::execv(sh, argv);
+                ::_exit(127);
+              }
+              ::close(p[1]);
+              char buf[32] = {};
+              ssize_t n = ::read(p[0], buf, sizeof buf - 1);
+              int status = 0;
+              ::waitpid(child, &status, 0);
+              return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) + "exit " +
+                     std::to_string(WEXITSTATUS(status));
+            },
+            SeccompProfile::kBuild) == "built\nexit 0");
+}
+
+TEST_CASE("The build profile allows Unix sockets only, and no way to connect or listen",
+          "[seccomp][build]") {
+  CHECK(UnderPolicy([] { return Outcome(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)); },
+                    SeccompProfile::kBuild) == "ok");
+  CHECK(BuildSyscall(SYS_socket, AF_INET, SOCK_STREAM) == "EPERM");
+  CHECK(BuildSyscall(SYS_socket, AF_INET6, SOCK_DGRAM) == "EPERM");
+  CHECK(BuildSyscall(SYS_socket, AF_NETLINK, SOCK_RAW) == "EPERM");
+  CHECK(BuildSyscall(SYS_connect, -1) == "EPERM");
+  CHECK(BuildSyscall(SYS_bind, -1) == "EPERM");
+  CHECK(BuildSyscall(SYS_listen, -1) == "EPERM");
+  CHECK(BuildSyscall(SYS_accept4, -1) == "EPERM");
+}
+
+TEST_CASE("The build profile refuses what a compiler never needs", "[seccomp][build]") {
+  CHECK(BuildSyscall(SYS_unshare, CLONE_NEWUSER) == "EPERM");
+  CHECK(BuildSyscall(SYS_mount) == "EPERM");
+  CHECK(BuildSyscall(SYS_setsid) == "EPERM");
+  CHECK(BuildSyscall(SYS_setpgid) == "EPERM");
+  CHECK(BuildSyscall(SYS_setuid, 0) == "EPERM");
+  CHECK(BuildSyscall(SYS_setresuid, 0, 0, 0) == "EPERM");
+  CHECK(BuildSyscall(SYS_memfd_create) == "EPERM");
+  CHECK(BuildSyscall(SYS_shmget) == "EPERM");
+  CHECK(BuildSyscall(SYS_seccomp) == "EPERM");
+#if !defined(__SANITIZE_ADDRESS__)  // ASan builds allow ptrace for LeakSanitizer
+  CHECK(BuildSyscall(SYS_ptrace, 0 /* PTRACE_TRACEME */) == "EPERM");
+#endif
+  CHECK(BuildSyscall(SYS_clone3) == "ENOSYS");
+}
+
+TEST_CASE("The build profile is the worker's allow-list less what builds never need",
+          "[seccomp][build]") {
+  std::set<std::string> worker;
+  for (const char* name : SeccompAllowedSyscalls()) worker.insert(name);
+  std::set<std::string> build;
+  for (const char* name : SeccompAllowedSyscalls(SeccompProfile::kBuild)) {
+    CHECK(worker.count(name) == 1);
+    build.insert(name);
+  }
+  CHECK(build.size() < worker.size());
+  for (const char* name : {"execve", "fork", "vfork", "wait4", "pipe2", "openat", "mmap"}) {
+    INFO(name);
+    CHECK(build.count(name) == 1);
+  }
+  for (const char* name : {"connect", "bind", "listen", "setuid", "setsid", "memfd_create"}) {
+    INFO(name);
+    CHECK(build.count(name) == 0);
+  }
 }
 
 }  // namespace flint::runtime::sandbox
