@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   std::string price_requests, price_gb_second, bill_init;
   std::string memory_budget;
   std::string keep_alive_policy = "fixed";
+  std::string build_timeout = "120s", build_queue_timeout = "60s", build_cpus = "1";
   options.data_dir = DefaultDataDir();
 
   CLI::App app{
@@ -108,6 +109,29 @@ int main(int argc, char** argv) {
   app.add_option("--price-per-gb-second", price_gb_second,
                  "USD per GB-second from now on (default: AWS Lambda's x86, 0.0000166667)");
   app.add_option("--bill-init", bill_init, "true: bill cold starts' init time (default false)");
+  // C++ builds (docs/configuration.md, docs/security.md).
+  app.add_option("--build-memory", options.build_limits.memory_mb,
+                 "Memory of one C++ build, MB (its cgroup; beyond, the build is stopped)")
+      ->capture_default_str();
+  app.add_option("--build-cpus", build_cpus, "CPUs one C++ build may use (e.g. 1, 0.5, 2)")
+      ->capture_default_str();
+  app.add_option("--build-pids", options.build_limits.pids,
+                 "Processes and threads of one C++ build at once")
+      ->capture_default_str();
+  app.add_option("--build-timeout", build_timeout, "Longest run of one C++ build (e.g. 120s)")
+      ->capture_default_str();
+  uint64_t build_max_output_mb = options.build_limits.max_output_bytes >> 20;
+  app.add_option("--build-max-output", build_max_output_mb,
+                 "Largest file one C++ build may write (the shared object, object files), MB")
+      ->capture_default_str();
+  app.add_option("--max-builds", options.build_queue.max_running, "C++ builds running at once")
+      ->capture_default_str();
+  app.add_option("--build-queue", options.build_queue.max_waiting,
+                 "C++ builds that may wait for a slot before deploys get 429")
+      ->capture_default_str();
+  app.add_option("--build-queue-timeout", build_queue_timeout,
+                 "Longest a C++ build waits for a slot before its deploy gets 503")
+      ->capture_default_str();
   bool no_isolation = false;
   app.add_flag("--no-isolation", no_isolation,
                "Run workers without cgroups or sandbox (development only; every response then "
@@ -207,6 +231,29 @@ int main(int argc, char** argv) {
     options.memory_budget_mb = mb;
   }
   options.isolation = !no_isolation;
+  auto build_limit = flint::ParseDurationMs(build_timeout);
+  if (!build_limit.ok() || *build_limit == 0) {
+    return fail("--build-timeout: use a duration, e.g. 120s");
+  }
+  options.build_limits.timeout = std::chrono::milliseconds(*build_limit);
+  auto build_wait = flint::ParseDurationMs(build_queue_timeout);
+  if (!build_wait.ok()) return fail("--build-queue-timeout: " + build_wait.status().message());
+  options.build_queue.max_wait_ms = *build_wait;
+  {
+    char* end = nullptr;
+    double cpus = std::strtod(build_cpus.c_str(), &end);
+    if (end == build_cpus.c_str() || *end != '\0' || !(cpus >= 0.01) || cpus > 1024) {
+      return fail("invalid --build-cpus '" + build_cpus + "': use e.g. 1, 0.5 or 2");
+    }
+    options.build_limits.cpu_millis = static_cast<uint32_t>(cpus * 1000 + 0.5);
+  }
+  if (options.build_limits.memory_mb < 64) return fail("--build-memory: at least 64 (MB)");
+  if (options.build_limits.pids < 8) return fail("--build-pids: at least 8");
+  if (build_max_output_mb == 0 || build_max_output_mb > (1u << 20)) {
+    return fail("--build-max-output: from 1 to 1048576 (MB)");
+  }
+  options.build_limits.max_output_bytes = build_max_output_mb << 20;
+  if (options.build_queue.max_running == 0) return fail("--max-builds: at least 1");
   if (!options.sdk_include_dir.empty() &&
       !std::filesystem::exists(options.sdk_include_dir + "/flint/flint.h")) {
     return fail("--sdk-include: no flint/flint.h in " + options.sdk_include_dir);

@@ -14,6 +14,7 @@
 #include "scheduler/app/api_json.h"
 #include "scheduler/store/admin_token.h"
 #include "sdk/core/text.h"
+#include "sdk/protocol/build_sandbox.h"
 
 namespace flint::scheduler {
 namespace {
@@ -75,6 +76,15 @@ Status Flintd::Start() {
     return InvalidArgument("flint-worker not found at " + options_.worker_path +
                            " (use --worker-path)");
   }
+  if (options_.isolation) {
+    // C++ builds run in the build sandbox: never without it while isolation is on.
+    build_path_ = options_.worker_path.substr(0, options_.worker_path.rfind('/') + 1) +
+                  protocol::kBuildExecutable;
+    if (access(build_path_.c_str(), X_OK) != 0) {
+      return InvalidArgument(std::string(protocol::kBuildExecutable) + " not found at " +
+                             build_path_ + " (it must be beside flint-worker)");
+    }
+  }
 
   if (options_.isolation) {
     // Workers are told where the code store is, and take code from there only: by full path.
@@ -124,6 +134,17 @@ Status Flintd::Start() {
                     : 4096;
   }
   spdlog::info("worker memory budget {} MB", fleet.memory_budget_mb);
+  BuildServiceOptions building;
+  building.queue = options_.build_queue;
+  building.cgroups = cgroups_.get();
+  builds_ = std::make_unique<BuildService>(loop_, code_, building);
+  if (options_.isolation) {
+    spdlog::info("C++ builds: in the build sandbox, {} at once, {} MB, {} ms each",
+                 options_.build_queue.max_running, options_.build_limits.memory_mb,
+                 options_.build_limits.timeout.count());
+  } else {
+    spdlog::warn("isolation is OFF: C++ builds run without sandbox or cgroup, as this user");
+  }
   auto code_store = code_;
   fleet_ = std::make_unique<WorkerFleet>(
       loop_, fleet, MakeProcessSpawner(),
@@ -147,9 +168,13 @@ Status Flintd::Start() {
   FLINT_ASSIGN_OR_RETURN(event_queue_, EventQueue::Open(store_->path()));
   FLINT_ASSIGN_OR_RETURN(
       events_, EventService::Start(loop_, event_queue_, dispatcher_.get(), options_.events));
+  BuildOptions build = DefaultBuildOptions();
+  if (!options_.sdk_include_dir.empty()) build.sdk_include_dir = options_.sdk_include_dir;
+  build.sandbox_path = build_path_;
+  build.limits = options_.build_limits;
   management_ = std::make_unique<ManagementApi>(loop_, store_, code_, ledger_, meter_.get(),
                                                 dispatcher_.get(), options_.data_dir,
-                                                options_.sdk_include_dir);
+                                                std::move(build), builds_.get());
   event_api_ = std::make_unique<EventApi>(loop_, events_.get(), event_queue_, dispatcher_.get());
 
   server_ = std::make_unique<HttpServer>(
@@ -189,6 +214,7 @@ void Flintd::BeginShutdown() {
   spdlog::info("shutting down: draining requests in flight");
   unlink((options_.data_dir + "/flintd.url").c_str());
   if (events_) events_->Stop();
+  if (builds_) builds_->Shutdown();
   server_->Shutdown(options_.drain_timeout_ms, [this] {
     dispatcher_->Shutdown([this] {
       spdlog::info("flintd stopped");

@@ -32,6 +32,7 @@
 #include "scheduler/app/event_service.h"
 #include "scheduler/app/management_api.h"
 #include "scheduler/app/worker_fleet.h"
+#include "scheduler/build/build_service.h"
 #include "scheduler/isolation/cgroups.h"
 #include "scheduler/meter/meter.h"
 #include "scheduler/server/http_server.h"
@@ -76,7 +77,12 @@ struct FlintdOptions {
   EventOptions events;
   // Every worker in its own cgroup and sandbox (docs/security.md). Off only by the operator's
   // explicit choice (--no-isolation), for development; Start() fails where it cannot be had.
+  // C++ builds follow: in the build sandbox (flint-build, beside flint-worker) and a cgroup of
+  // their own when on, unconfined when off.
   bool isolation = true;
+  // C++ builds (docs/configuration.md): the limits of each, and how many run and wait at once.
+  BuildLimits build_limits;
+  BuildQueueOptions build_queue;
 };
 
 class Flintd {
@@ -110,6 +116,9 @@ class Flintd {
   std::unique_ptr<isolation::Cgroups> cgroups_;
   std::unique_ptr<WorkerFleet> fleet_;  // outlives dispatcher_, its observer
   std::unique_ptr<Dispatcher> dispatcher_;
+  // Creates and removes cgroups in cgroups_; outlives management_, which submits builds.
+  std::unique_ptr<BuildService> builds_;
+  std::string build_path_;  // flint-build; empty when isolation is off
   std::shared_ptr<EventQueue> event_queue_;
   std::unique_ptr<EventService> events_;  // destroyed before dispatcher_, which it uses
   // The API's handlers; destroyed before everything they use.

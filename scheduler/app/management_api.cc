@@ -202,11 +202,13 @@ void ManagementApi::Logs(const std::string& name, const HttpRequest& request,
 
 void ManagementApi::Deploy(const std::string& name, HttpRequest&& request,
                            HttpResponder responder) {
-  // Step 1 (thread pool): parse, decode and store the code content-addressed.
+  // Step 1 (thread pool): parse, decode and store the code content-addressed; a C++ build the
+  // cache cannot answer runs next, through the build service (step 1b).
   struct State {
     std::string body;
     Result<PreparedDeploy> prepared = Internal("not run");
     Result<FunctionVersion> created = Internal("not run");
+    bool built = false;  // a C++ build ran for this deploy
   };
   auto state = std::make_shared<State>();
   state->body = std::move(request.body);
@@ -214,45 +216,73 @@ void ManagementApi::Deploy(const std::string& name, HttpRequest&& request,
   auto store = store_;
   auto code = code_;
   std::string data_dir = data_dir_;
-  BuildOptions build = DefaultBuildOptions();
-  if (!sdk_include_dir_.empty()) build.sdk_include_dir = sdk_include_dir_;
+  BuildOptions build = build_;
+  // Step 2 (a worker): the code must load — syntax errors and a missing handler are reported
+  // now, not on the first request. Step 3 (thread pool): record the new immutable version.
+  auto load_and_record = [this, state, shared, store, name] {
+    const PreparedDeploy& p = *state->prepared;
+    FunctionVersion candidate;
+    candidate.name = name;
+    candidate.runtime = p.runtime;
+    candidate.entry = p.entry;
+    candidate.code_digest = p.code_digest;
+    candidate.config = p.config;
+    dispatcher_->CheckLoads(candidate, [this, state, shared, store, name](Status loaded) {
+      if (!loaded.ok()) return shared->Send(ErrorResponse(loaded));
+      loop::RunBlocking(
+          loop_,
+          [state, store, name] {
+            const PreparedDeploy& p = *state->prepared;
+            state->created = store->CreateVersion(name, std::string(RuntimeName(p.runtime)),
+                                                  p.entry, p.code_digest, p.config);
+          },
+          [this, state, shared] {
+            if (!state->created.ok()) return shared->Send(ErrorResponse(state->created.status()));
+            auto fn = std::make_shared<const FunctionVersion>(*state->created);
+            dispatcher_->SetLive(fn);
+            spdlog::info("deployed {}@{} ({} file(s), digest {})", fn->name, fn->version,
+                         state->prepared->file_count, fn->code_digest.substr(0, 12));
+            HttpResponse response = Json(201, {{"function", FunctionInfo(*fn)}});
+            if (build_.sandbox_path.empty() && (state->built || state->prepared->build_cached)) {
+              response.headers.emplace_back(
+                  "x-flint-warning",
+                  "isolation is off (flintd --no-isolation): C++ functions are built without "
+                  "the build sandbox");
+            }
+            shared->Send(std::move(response));
+          });
+    });
+  };
   loop::RunBlocking(
       loop_,
       [state, code, data_dir, build] {
         state->prepared = PrepareDeploy(state->body, *code, data_dir, build);
         state->body.clear();
       },
-      [this, state, shared, store, name] {
+      [this, state, shared, load_and_record] {
         if (!state->prepared.ok()) return shared->Send(ErrorResponse(state->prepared.status()));
-        // Step 2 (a worker): the code must load — syntax errors and a missing handler are
-        // reported now, not on the first request.
-        const PreparedDeploy& p = *state->prepared;
-        FunctionVersion candidate;
-        candidate.name = name;
-        candidate.runtime = p.runtime;
-        candidate.entry = p.entry;
-        candidate.code_digest = p.code_digest;
-        candidate.config = p.config;
-        dispatcher_->CheckLoads(candidate, [this, state, shared, store, name](Status loaded) {
-          if (!loaded.ok()) return shared->Send(ErrorResponse(loaded));
-          // Step 3 (thread pool): record the new immutable version.
-          loop::RunBlocking(
-              loop_,
-              [state, store, name] {
-                const PreparedDeploy& p = *state->prepared;
-                state->created = store->CreateVersion(name, std::string(RuntimeName(p.runtime)),
-                                                      p.entry, p.code_digest, p.config);
-              },
-              [this, state, shared] {
-                if (!state->created.ok())
-                  return shared->Send(ErrorResponse(state->created.status()));
-                auto fn = std::make_shared<const FunctionVersion>(*state->created);
-                dispatcher_->SetLive(fn);
-                spdlog::info("deployed {}@{} ({} file(s), digest {})", fn->name, fn->version,
-                             state->prepared->file_count, fn->code_digest.substr(0, 12));
-                shared->Send(Json(201, {{"function", FunctionInfo(*fn)}}));
-              });
-        });
+        std::shared_ptr<PendingBuild> pending = state->prepared->build;
+        if (!pending) return load_and_record();
+        auto built = [state, shared, load_and_record](Result<std::string> digest,
+                                                      uint32_t retry_after_s) {
+          if (!digest.ok()) {
+            HttpResponse response = ErrorResponse(digest.status());
+            if (retry_after_s > 0) {
+              response.headers.emplace_back("retry-after", std::to_string(retry_after_s));
+            }
+            return shared->Send(std::move(response));
+          }
+          state->prepared->code_digest = *digest;
+          state->prepared->build.reset();
+          state->built = true;
+          load_and_record();
+        };
+        if (Status submitted = builds_->Submit(std::move(pending), built); !submitted.ok()) {
+          HttpResponse response = ErrorResponse(submitted);
+          response.headers.emplace_back("retry-after",
+                                        std::to_string(builds_->RetryAfterSeconds()));
+          shared->Send(std::move(response));
+        }
       });
 }
 

@@ -3,7 +3,8 @@
 // lists the routes). Blocking work (SQLite, writing uploaded code, building C++) runs on libuv's
 // thread pool; the handlers format the answers on the loop.
 //
-// Loop thread only. The meter and the Dispatcher must outlive the ManagementApi.
+// Loop thread only. The meter, the Dispatcher and the BuildService must outlive the
+// ManagementApi.
 #pragma once
 
 #include <uv.h>
@@ -12,6 +13,8 @@
 #include <string>
 
 #include "scheduler/app/dispatcher.h"
+#include "scheduler/build/build_service.h"
+#include "scheduler/build/cpp_build.h"
 #include "scheduler/meter/meter.h"
 #include "scheduler/server/http_server.h"
 #include "scheduler/store/code_store.h"
@@ -22,11 +25,12 @@ namespace flint::scheduler {
 
 class ManagementApi {
  public:
-  // `data_dir`: flintd's data directory (C++ builds keep their cache there). `sdk_include_dir`:
-  // the folder holding flint/flint.h for C++ builds; empty: DefaultBuildOptions()'s.
+  // `data_dir`: flintd's data directory (C++ builds keep their cache there). `build`: how C++
+  // functions are built (the SDK, the build sandbox or none, the limits). `builds` runs the
+  // builds the cache cannot answer.
   ManagementApi(uv_loop_t* loop, std::shared_ptr<Store> store, std::shared_ptr<CodeStore> code,
                 std::shared_ptr<Ledger> ledger, meter::Meter* meter, Dispatcher* dispatcher,
-                std::string data_dir, std::string sdk_include_dir)
+                std::string data_dir, BuildOptions build, BuildService* builds)
       : loop_(loop),
         store_(std::move(store)),
         code_(std::move(code)),
@@ -34,7 +38,8 @@ class ManagementApi {
         meter_(meter),
         dispatcher_(dispatcher),
         data_dir_(std::move(data_dir)),
-        sdk_include_dir_(std::move(sdk_include_dir)) {}
+        build_(std::move(build)),
+        builds_(builds) {}
 
   // GET /v1/functions
   void List(HttpResponder responder);
@@ -61,7 +66,8 @@ class ManagementApi {
   meter::Meter* meter_;
   Dispatcher* dispatcher_;
   std::string data_dir_;
-  std::string sdk_include_dir_;
+  BuildOptions build_;
+  BuildService* builds_;
 };
 
 }  // namespace flint::scheduler

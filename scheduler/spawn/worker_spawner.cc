@@ -15,6 +15,8 @@
 #include <string>
 #include <system_error>
 
+#include "scheduler/spawn/child_setup.h"
+
 namespace flint::scheduler {
 namespace {
 
@@ -27,21 +29,7 @@ struct ChildSetup : bp::extend::handler {
 
   template <class Executor>
   void on_exec_setup(Executor& e) const {
-    if (cgroup_procs != nullptr && !cgroup_procs->empty()) {
-      char digits[16];
-      char* end = digits + sizeof digits;
-      char* p = end;
-      for (pid_t pid = getpid(); pid > 0; pid /= 10) *--p = static_cast<char>('0' + pid % 10);
-      for (const std::string& path : *cgroup_procs) {
-        int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, p, static_cast<size_t>(end - p)) != end - p) {
-          e.set_error(std::error_code(errno, std::system_category()), "joining the cgroup");
-          if (fd >= 0) close(fd);
-          return;
-        }
-        close(fd);
-      }
-    }
+    if (cgroup_procs != nullptr && !detail::JoinCgroups(e, *cgroup_procs)) return;
     // Its own process group, so flintd can signal the worker and anything it started at once.
     setpgid(0, 0);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {

@@ -1,6 +1,6 @@
 # flint_test_support: the integration-test harness (tests/support/flintd_fixture.*), built once
 # for every integration folder: include() this file, then link flint_test_support.
-# Needs the targets flintd and flint; flint-worker is built too when it exists.
+# Needs the targets flintd and flint; flint-worker and flint-build are built too when they exist.
 if(NOT TARGET flint_test_support AND TARGET flintd AND TARGET flint)
   add_library(flint_test_support STATIC ${PROJECT_SOURCE_DIR}/tests/support/flintd_fixture.cc)
   target_link_libraries(flint_test_support PUBLIC flint_client flint_core)
@@ -11,5 +11,8 @@ if(NOT TARGET flint_test_support AND TARGET flintd AND TARGET flint)
   add_dependencies(flint_test_support flintd flint)
   if(TARGET flint-worker)
     add_dependencies(flint_test_support flint-worker)
+  endif()
+  if(TARGET flint-build)
+    add_dependencies(flint_test_support flint-build)
   endif()
 endif()

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -73,6 +74,55 @@ TEST_CASE("RunTool cuts long output with a note", "[compiler]") {
   Result<ToolOutcome> out = RunTool(run);
   REQUIRE(out.ok());
   CHECK(out->output.rfind(std::string(100, 'a') + "\n... [900 more bytes of output cut]", 0) == 0);
+}
+
+TEST_CASE("RunTool reads a tool's endless output without keeping it", "[compiler]") {
+  // 64 MB through the pipe; only the first 1000 bytes are kept.
+  ToolRun run = Shell("head -c 67108864 /dev/zero; echo done >&2");
+  run.max_output_bytes = 1000;
+  Result<ToolOutcome> out = RunTool(run);
+  REQUIRE(out.ok());
+  CHECK(out->exit_code == 0);
+  CHECK(out->output_bytes == 67108864u + 5);
+  CHECK(out->output.size() < 1100);
+  CHECK(out->output.find("67107869 more bytes of output cut") != std::string::npos);
+}
+
+TEST_CASE("RunTool holds a tool to the file size limit", "[compiler]") {
+  char dir[] = "/tmp/flint-compiler-test-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  ToolRun run = Shell("head -c 100000 /dev/zero > big; echo \"exit $?\"; wc -c < big");
+  run.work_dir = dir;
+  run.max_file_bytes = 4096;
+  Result<ToolOutcome> out = RunTool(run);
+  std::remove((std::string(dir) + "/big").c_str());
+  ::rmdir(dir);
+  REQUIRE(out.ok());
+  INFO(out->output);
+  // head was killed by SIGXFSZ (128 + 25) once the file reached the limit.
+  CHECK(out->output.find("exit 153\n4096\n") != std::string::npos);
+}
+
+TEST_CASE("RunTool writes the tool's pid into the cgroup files before it runs", "[compiler]") {
+  char dir[] = "/tmp/flint-compiler-test-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  std::string procs = std::string(dir) + "/cgroup.procs";
+  std::ofstream(procs).close();
+  ToolRun run = Shell("echo $$");
+  run.cgroup_procs = {procs};
+  Result<ToolOutcome> out = RunTool(run);
+  std::ifstream in(procs);
+  std::string written;
+  std::getline(in, written);
+  std::remove(procs.c_str());
+  ::rmdir(dir);
+  REQUIRE(out.ok());
+  CHECK(out->output == written + "\n");
+
+  ToolRun missing = Shell("true");
+  missing.cgroup_procs = {"/nonexistent/flint/cgroup.procs"};
+  Result<ToolOutcome> refused = RunTool(missing);
+  CHECK_FALSE(refused.ok());  // the tool never runs outside its cgroup
 }
 
 TEST_CASE("RunTool reports a program that is not installed", "[compiler]") {
