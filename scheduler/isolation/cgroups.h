@@ -1,5 +1,6 @@
-// Cgroups: one cgroup per worker process, under a `flint/<flintd pid>` subtree of every
-// hierarchy Flint uses (cgroup v1: cpu, cpuacct, memory, pids; cgroup v2: the unified tree).
+// Cgroups: one cgroup per worker process (`w<N>`) and per C++ build (`b<N>`,
+// scheduler/build/build_service.h), under a `flint/<flintd pid>` subtree of every hierarchy
+// Flint uses (cgroup v1: cpu, cpuacct, memory, pids; cgroup v2: the unified tree).
 //
 // The real implementation (OpenCgroups) finds the hierarchies through libcgroup at start-up,
 // creates the subtree (removing subtrees left by flintd processes that no longer exist) and
