@@ -115,14 +115,21 @@ void BuildService::Built(BuildId id, const Result<ToolOutcome>& outcome) {
   }
   Release(id, outcome.ok() ? static_cast<uint64_t>(outcome->elapsed.count()) : 0);
 
-  Status failed = outcome.ok() ? DescribeBuildFailure(*job.build, *outcome, memory_limit_hit)
-                               : outcome.status();
+  if (!outcome.ok()) {
+    // The build could not be run (its folder, the program): the reason names host paths, which
+    // are the operator's business, not the deployer's.
+    spdlog::error("build {} could not be run: {}", id, outcome.status().message());
+    return job.done(
+        Status(outcome.status().code() == Code::kUnavailable ? Code::kUnavailable : Code::kInternal,
+               "the build could not be run; flintd's log has the details"),
+        0);
+  }
+  Status failed = DescribeBuildFailure(*job.build, *outcome, memory_limit_hit);
   if (!failed.ok()) {
     if (failed.code() == Code::kInternal) {
-      spdlog::error("build {} failed: {}{}{}", id, failed.message(), outcome.ok() ? "\n" : "",
-                    outcome.ok() ? outcome->output : "");
+      spdlog::error("build {} failed: {}\n{}", id, failed.message(), outcome->output);
     } else {
-      spdlog::info("build {} failed ({})", id, outcome.ok() ? outcome->describe : failed.message());
+      spdlog::info("build {} failed ({})", id, outcome->describe);
     }
     return job.done(failed, 0);
   }

@@ -114,9 +114,10 @@ class Harness {
   }
 
   // Submits a build; its answer lands in the returned object.
-  std::shared_ptr<Answer> Submit(const std::string& source, Status* submitted = nullptr) {
+  std::shared_ptr<Answer> Submit(const std::string& source, Status* submitted = nullptr,
+                                 std::shared_ptr<PendingBuild> pending = nullptr) {
     auto answer = std::make_shared<Answer>();
-    Status s = service->Submit(Pending(source),
+    Status s = service->Submit(pending ? pending : Pending(source),
                                [answer](Result<std::string> digest, uint32_t retry_after_s) {
                                  CHECK_FALSE(answer->called);  // exactly once
                                  answer->called = true;
@@ -230,6 +231,23 @@ TEST_CASE("BuildService passes a compile error on and frees the slot", "[build_s
             "compilation failed: fail.cc:1:1: error: planned failure", 0) == 0);
   CHECK(next->digest.ok());
   CHECK(h.cgroups.created.empty());
+}
+
+TEST_CASE("BuildService tells the deployer a build could not be run, and no host path",
+          "[build_service]") {
+  Harness h;
+  h.Start(Queue(1, 1));
+  std::shared_ptr<PendingBuild> pending = h.Pending("index.cc");
+  // A file where the data directory should be: no scratch folder can be made there.
+  pending->data_dir = h.compiler;
+  auto answer = h.Submit("index.cc", nullptr, pending);
+  h.Run();
+  REQUIRE(answer->called);
+  CHECK(answer->digest.status().code() == Code::kInternal);
+  CHECK(answer->digest.status().message() ==
+        "the build could not be run; flintd's log has the details");
+  CHECK(h.service->running() == 0);
+  CHECK(h.cgroups.live.empty());
 }
 
 TEST_CASE("BuildService fails waiting builds at shutdown and refuses new ones", "[build_service]") {
