@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   std::string price_requests, price_gb_second, bill_init;
   std::string memory_budget;
   std::string keep_alive_policy = "fixed";
+  std::string cpu_mode = "weight";
   options.data_dir = DefaultDataDir();
 
   CLI::App app{
@@ -108,6 +109,12 @@ int main(int argc, char** argv) {
   app.add_option("--price-per-gb-second", price_gb_second,
                  "USD per GB-second from now on (default: AWS Lambda's x86, 0.0000166667)");
   app.add_option("--bill-init", bill_init, "true: bill cold starts' init time (default false)");
+  app.add_option("--cpu-mode", cpu_mode,
+                 "weight: each worker's CPU share under contention is in proportion to its "
+                 "memory, and idle CPU is used (work-conserving); proportional-quota: also a hard "
+                 "quota in proportion to memory (1 vCPU per 1769 MB, as Lambda). A function's "
+                 "--cpu sets a hard quota in either mode")
+      ->capture_default_str();
   bool no_isolation = false;
   app.add_flag("--no-isolation", no_isolation,
                "Run workers without cgroups or sandbox (development only; every response then "
@@ -160,6 +167,10 @@ int main(int argc, char** argv) {
   if (!drain.ok()) return fail("--drain-timeout: " + drain.status().message());
   options.drain_timeout_ms = *drain;
   if (metering != "on" && metering != "off") return fail("--metering: use on or off");
+  std::optional<flint::scheduler::isolation::CpuMode> mode =
+      flint::scheduler::isolation::ParseCpuMode(cpu_mode);
+  if (!mode) return fail("--cpu-mode: use weight or proportional-quota");
+  options.cpu_mode = *mode;
   options.metering = metering == "on";
   if (!ledger_retention.empty() && ledger_retention.back() == 'd') {
     char* end = nullptr;

@@ -77,6 +77,9 @@ struct FlintdOptions {
   // Every worker in its own cgroup and sandbox (docs/security.md). Off only by the operator's
   // explicit choice (--no-isolation), for development; Start() fails where it cannot be had.
   bool isolation = true;
+  // How workers share the CPU (--cpu-mode, isolation/cgroups.h): weights in proportion to
+  // memory and no quota unless a function asks for one, or Lambda's proportional quotas too.
+  isolation::CpuMode cpu_mode = isolation::CpuMode::kWeight;
 };
 
 class Flintd {

@@ -9,9 +9,11 @@
 #include <uv.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "scheduler/app/dispatcher.h"
+#include "scheduler/isolation/cgroups.h"
 #include "scheduler/meter/meter.h"
 #include "scheduler/server/http_server.h"
 #include "scheduler/store/code_store.h"
@@ -35,6 +37,9 @@ class ManagementApi {
         dispatcher_(dispatcher),
         data_dir_(std::move(data_dir)),
         sdk_include_dir_(std::move(sdk_include_dir)) {}
+
+  // The node's CPU mode, for the limits Describe shows; unset (the default): no cgroups.
+  void set_cpu_mode(isolation::CpuMode mode) { cpu_mode_ = mode; }
 
   // GET /v1/functions
   void List(HttpResponder responder);
@@ -62,6 +67,7 @@ class ManagementApi {
   Dispatcher* dispatcher_;
   std::string data_dir_;
   std::string sdk_include_dir_;
+  std::optional<isolation::CpuMode> cpu_mode_;
 };
 
 }  // namespace flint::scheduler
