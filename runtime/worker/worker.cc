@@ -83,8 +83,13 @@ void Worker::OnFrame(const protocol::FrameView& frame) {
   switch (frame.header.type) {
     case MessageType::kLoad:
       HandleLoad(frame.payload);
+      // LOADED leaves now: INVOKEs pipelined behind the LOAD may run long.
+      channel_.Flush();
       break;
     case MessageType::kInvoke:
+      // RESULTs of the INVOKEs before this one in the same read wait for the end of the read
+      // (one write for all), but not longer than kMaxAnswerWaitNs: this invocation may be slow.
+      channel_.FlushIfWaiting(kMaxAnswerWaitNs);
       HandleInvoke(frame.header.invocation_id, frame.payload);
       break;
     case MessageType::kCancel:

@@ -103,6 +103,8 @@ class Worker final : public loop::FrameChannel::Delegate, public Host::Delegate 
   std::unique_ptr<loop::Timer> wakeup_;
   int statm_fd_ = -1;
   static constexpr uint64_t kRssIntervalNs = 100'000'000;
+  // Longest an answer waits for the answers after it, to leave in one write (FlushIfWaiting).
+  static constexpr uint64_t kMaxAnswerWaitNs = 250'000;
   uint64_t rss_read_ns_ = 0;  // uv_hrtime() of the last read of /proc/self/statm
   uint64_t rss_bytes_ = 0;
   bool stats_due_ = false;  // a RESULT went out since the last STATS

@@ -261,10 +261,6 @@ Result<PreparedDeploy> PrepareDeploy(const std::string& body, const CodeStore& c
   out.config = parsed.config;
   out.file_count = parsed.files.size();
   std::string cache_file;
-  if (out.runtime == Runtime::kCpp && out.config.concurrency > 1) {
-    return InvalidArgument(
-        "a C++ function runs one invocation at a time per worker: concurrency must be 1");
-  }
   if (out.runtime == Runtime::kCpp) {
     if (EndsWith(out.entry, ".so")) {
       for (const auto& [path, content] : parsed.files) {

@@ -69,6 +69,7 @@ Status FrameChannel::Open(int fd) {
 void FrameChannel::Send(protocol::MessageType type, uint64_t invocation_id,
                         std::string_view payload) {
   if (pipe_ == nullptr) return;
+  if (pending_.empty()) first_queued_ns_ = uv_hrtime();
   protocol::AppendFrame(&pending_, type, invocation_id, payload);
   if (!write_in_flight_ && !in_flush_) ArmFlush();
 }
@@ -88,6 +89,11 @@ void FrameChannel::DisarmFlush() {
   flush_armed_ = false;
   uv_prepare_stop(&pipe_->prepare);
   uv_check_stop(&pipe_->check);
+}
+
+void FrameChannel::FlushIfWaiting(uint64_t max_wait_ns) {
+  if (pending_.empty() || uv_hrtime() - first_queued_ns_ < max_wait_ns) return;
+  Flush();
 }
 
 void FrameChannel::OnLoopPhase(uv_handle_t* handle) noexcept {

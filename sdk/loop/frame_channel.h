@@ -53,6 +53,10 @@ class FrameChannel {
   void Send(protocol::MessageType type, uint64_t invocation_id, std::string_view payload);
   // Writes what is queued now instead of at the end of the loop iteration.
   void Flush();
+  // Flushes if the oldest queued frame has waited `max_wait_ns` or more: for a caller about to
+  // run work of unknown length (a worker starting an invocation after answering others), so
+  // that answers do not wait for it.
+  void FlushIfWaiting(uint64_t max_wait_ns);
   // Stops reading and closes the socket once every queued frame was handed to the kernel.
   // The delegate hears nothing more after Close.
   void Close();
@@ -84,6 +88,7 @@ class FrameChannel {
   std::string pending_;  // queued frames (keeps its capacity between writes)
   bool write_in_flight_ = false;
   bool flush_armed_ = false;
+  uint64_t first_queued_ns_ = 0;  // uv_hrtime() when pending_ last became non-empty
   bool in_flush_ = false;
   uint64_t writes_ = 0;
   bool closing_ = false;  // Close() waits for the write in flight before releasing the pipe

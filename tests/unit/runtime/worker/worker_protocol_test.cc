@@ -350,7 +350,8 @@ TEST_CASE("flint-worker serves concurrent invocations and honours CANCEL", "[wor
   CHECK(w.Wait() == 0);
 }
 
-TEST_CASE("flint-worker answers the INVOKEs of one read in one write with one STATS", "[worker]") {
+TEST_CASE("flint-worker answers the INVOKEs of one read in order, a STATS after the batch",
+          "[worker]") {
   CodeDir dir;
   dir.Write("index.mjs", kHello);
   WorkerProcess w;
@@ -359,8 +360,9 @@ TEST_CASE("flint-worker answers the INVOKEs of one read in one write with one ST
   w.Expect(MessageType::kLoaded);
   w.Expect(MessageType::kStats);
   size_t stats_before = w.stats_count();
-  // Ten INVOKEs in one write reach the worker in one read: their RESULTs leave together,
-  // followed by a single STATS (not one per invocation).
+  // Ten INVOKEs in one write reach the worker in one read: their RESULTs leave in as few
+  // writes as their run time allows (tests/unit/sdk/frame_channel_test.cc counts the writes),
+  // each followed by one STATS, not one per invocation.
   std::string batch;
   for (uint64_t id = 100; id < 110; ++id) {
     protocol::AppendFrame(&batch, MessageType::kInvoke, id,
@@ -370,7 +372,8 @@ TEST_CASE("flint-worker answers the INVOKEs of one read in one write with one ST
   for (int i = 0; i < 10; ++i) CHECK(ResultOf(w.Expect(MessageType::kResult)).status == 200);
   Frame stats = w.Expect(MessageType::kStats);
   CHECK(protocol::Stats::Decode(stats.payload).ok());
-  CHECK(w.stats_count() == stats_before + 1);
+  CHECK(w.stats_count() > stats_before);
+  CHECK(w.stats_count() <= stats_before + 10);
   std::vector<uint64_t> ids = w.result_ids();
   CHECK(std::vector<uint64_t>(ids.end() - 10, ids.end()) ==
         std::vector<uint64_t>{100, 101, 102, 103, 104, 105, 106, 107, 108, 109});
