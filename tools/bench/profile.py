@@ -50,18 +50,20 @@ STEPS = [
     ("response assembly", r"HttpConnection::(Respond|Serialize|Flush|AfterResponse)|"
                           r"HttpResponder::Send"),
     ("worker: decode", r"InvokeRequest::Decode|runtime::Worker::HandleInvoke"),
-    ("worker: event", r"BuildHttpEventJson|v8::JSON::Parse|JsonParser|makeContext"),
+    ("worker: event", r"MakeHttpEvent|ParseHttpEvent|BuildHttpEventJson|v8::JSON::Parse|"
+                      r"JsonParser|makeContext"),
     ("worker: handler", r"Builtins_|JSEntry|v8::Function::Call|Execution::Call|Interpreter"),
     ("worker: microtasks", r"PerformMicrotaskCheckpoint|MicrotaskQueue"),
     ("worker: result", r"MapHandlerResult|StringToUtf8|InvokeResult::Encode|SendStats|"
                        r"Worker::OnResult"),
     ("worker: native handler", r"NativeHost::Invoke|flint_handler|FlintAbi"),
     ("event loop", r"uv__io_poll|uv_run|uv__run_timers|uv__io_feed"),
-    ("kernel: wake-up/sleep", r"schedule|__x64_sys_epoll_wait|do_epoll_wait|futex|"
-                              r"try_to_wake_up|finish_task_switch"),
-    ("kernel: socket I/O", r"__x64_sys_(read|write|writev|readv|recvfrom|sendto|recvmsg|"
-                           r"sendmsg)|tcp_|unix_stream|sock_"),
-    ("allocation", r"malloc|free|operator new|operator delete|_int_malloc|_int_free"),
+    ("kernel: wake-up/sleep", r"^(__)?schedule|^__x64_sys_epoll_wait|^do_epoll_wait|^futex_|"
+                              r"^__x64_sys_futex|^try_to_wake_up|^finish_task_switch|"
+                              r"^_raw_spin_unlock_irqrestore"),
+    ("kernel: socket I/O", r"^__x64_sys_(read|write|writev|readv|recvfrom|sendto|recvmsg|"
+                           r"sendmsg)|^tcp_|^unix_stream|^sock_|^__tcp_|^ip_"),
+    ("allocation", r"^(malloc|free|_int_malloc|_int_free|cfree|tcache)|^operator (new|delete)"),
 ]
 STEP_RES = [(name, re.compile(pattern)) for name, pattern in STEPS]
 

@@ -6,7 +6,10 @@ Servers, all started by this script and all serving at once (an idle server cost
   node    tools/bench/node_server.mjs: Node.js `http` with the handler logic of the functions
   flint   flintd (isolation on when run as root), the functions deployed at --memory MB:
           js: functions/hello and functions/json-transform; cpp: functions/hello-cpp and
-          functions/json-transform-cpp
+          functions/json-transform-cpp; each twice: with --concurrency N (flint-js, flint-cpp:
+          a worker is given N invocations at once, as one Node.js process serves many
+          requests) and with the default concurrency 1 (flint-js-c1, flint-cpp-c1: one
+          invocation per worker at a time, as on Lambda)
 
 Workloads: `hello` (GET) and `json` (POST functions/json-transform/sample.json, the order
 summary). For each placement (`unpinned`; `pinned`: every server confined to CPU 1 -- flintd
@@ -175,11 +178,10 @@ def start_flint(args, pin):
     env = dict(os.environ, FLINT_DATA_DIR=data, FLINT_URL=url)
     flint = os.path.join(build, "tools", "cli", "flint")
     for name in ("hello", "json-transform", "hello-cpp", "json-transform-cpp"):
-        cmd = [flint, "deploy", name, os.path.join(ROOT, "functions", name),
-               "--memory", str(args.memory)]
-        if args.js_concurrency > 1:
-            cmd += ["--concurrency", str(args.js_concurrency)]
-        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+        for suffix, concurrency in (("", args.concurrency), ("-c1", 1)):
+            cmd = [flint, "deploy", name + suffix, os.path.join(ROOT, "functions", name),
+                   "--memory", str(args.memory), "--concurrency", str(concurrency)]
+            subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
     return server
 
 
@@ -194,9 +196,13 @@ TARGETS = [
     ("node", "node", "/hello", "hello"),
     ("flint-js", "flint", "/fn/hello", "hello"),
     ("flint-cpp", "flint", "/fn/hello-cpp", "hello"),
+    ("flint-js-c1", "flint", "/fn/hello-c1", "hello"),
+    ("flint-cpp-c1", "flint", "/fn/hello-cpp-c1", "hello"),
     ("node", "node", "/json", "json"),
     ("flint-js", "flint", "/fn/json-transform", "json"),
     ("flint-cpp", "flint", "/fn/json-transform-cpp", "json"),
+    ("flint-js-c1", "flint", "/fn/json-transform-c1", "json"),
+    ("flint-cpp-c1", "flint", "/fn/json-transform-cpp-c1", "json"),
 ]
 
 
@@ -263,7 +269,7 @@ def report(results, placement):
     if floor:
         print("\n| hello, 1 connection | p50 / floor's p50 | p99 ms |")
         print("|---|---:|---:|")
-        for label in ("node", "flint-js", "flint-cpp"):
+        for label in ("node", "flint-js", "flint-cpp", "flint-js-c1", "flint-cpp-c1"):
             r = results.get(("hello", 1, label))
             if r:
                 print("| %s | %.2fx | %.3f |" % (label, r["p50"] / floor["p50"], r["p99"]))
@@ -272,15 +278,15 @@ def report(results, placement):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build-release"))
-    ap.add_argument("--duration", type=int, default=6, help="seconds per wrk run")
+    ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     ap.add_argument("--reps", type=int, default=2, help="runs per server, placement, load")
     ap.add_argument("--memory", type=int, default=1769, help="the functions' memory, MB")
-    ap.add_argument("--js-concurrency", type=int, default=1,
-                    help="--concurrency of the JavaScript functions (invocations per worker)")
+    ap.add_argument("--concurrency", type=int, default=32,
+                    help="--concurrency of the flint-js and flint-cpp functions")
     ap.add_argument("--placements", default="unpinned,pinned")
     ap.add_argument("--workloads", default="hello,json", help="a quick run: e.g. hello")
     ap.add_argument("--conns", default="50,1", help="connection counts, e.g. 50")
-    ap.add_argument("--targets", default="floor,node,flint-js,flint-cpp",
+    ap.add_argument("--targets", default="floor,node,flint-js,flint-cpp,flint-js-c1,flint-cpp-c1",
                     help="servers to drive, e.g. node,flint-js")
     args = ap.parse_args()
     args.workloads = args.workloads.split(",")
@@ -301,9 +307,9 @@ def main():
     finally:
         shutil.rmtree(floor_dir, ignore_errors=True)
     load_end = os.getloadavg()
-    print("\n## Flint vs Node.js: functions at %d MB, JS concurrency %d, isolation %s, "
+    print("\n## Flint vs Node.js: functions at %d MB, concurrency %d (-c1: 1), isolation %s, "
           "wrk -t1 %d s, median of %d" %
-          (args.memory, args.js_concurrency, "on" if os.geteuid() == 0 else "OFF",
+          (args.memory, args.concurrency, "on" if os.geteuid() == 0 else "OFF",
            args.duration, args.reps))
     print("\nload average %.2f %.2f %.2f at the start, %.2f %.2f %.2f at the end; %d CPUs" %
           (*load_start, *load_end, os.cpu_count()))

@@ -65,7 +65,8 @@ static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   if ((size_t)written < total) { /* the kernel's buffer is full: libuv sends the rest */
     write_req_t* w = malloc(sizeof *w + total - (size_t)written);
     char* rest = (char*)(w + 1);
-    for (size_t i = (size_t)written; i < total; ++i) rest[i - (size_t)written] = kReply[i % (sizeof kReply - 1)];
+    for (size_t i = (size_t)written; i < total; ++i)
+      rest[i - (size_t)written] = kReply[i % (sizeof kReply - 1)];
     uv_buf_t b = uv_buf_init(rest, (unsigned)(total - (size_t)written));
     if (uv_write(&w->req, s, &b, 1, on_write) != 0) free(w);
   }
