@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   std::string memory_budget;
   std::string keep_alive_policy = "fixed";
   std::string build_timeout = "120s", build_queue_timeout = "60s", build_cpus = "1";
+  std::string cpu_mode = "weight";
   options.data_dir = DefaultDataDir();
 
   CLI::App app{
@@ -132,6 +133,12 @@ int main(int argc, char** argv) {
   app.add_option("--build-queue-timeout", build_queue_timeout,
                  "Longest a C++ build waits for a slot before its deploy gets 503")
       ->capture_default_str();
+  app.add_option("--cpu-mode", cpu_mode,
+                 "weight: each worker's CPU share under contention is in proportion to its "
+                 "memory, and idle CPU is used (work-conserving); proportional-quota: also a hard "
+                 "quota in proportion to memory (1 vCPU per 1769 MB, as Lambda). A function's "
+                 "--cpu sets a hard quota in either mode")
+      ->capture_default_str();
   bool no_isolation = false;
   app.add_flag("--no-isolation", no_isolation,
                "Run workers without cgroups or sandbox (development only; every response then "
@@ -184,6 +191,10 @@ int main(int argc, char** argv) {
   if (!drain.ok()) return fail("--drain-timeout: " + drain.status().message());
   options.drain_timeout_ms = *drain;
   if (metering != "on" && metering != "off") return fail("--metering: use on or off");
+  std::optional<flint::scheduler::isolation::CpuMode> mode =
+      flint::scheduler::isolation::ParseCpuMode(cpu_mode);
+  if (!mode) return fail("--cpu-mode: use weight or proportional-quota");
+  options.cpu_mode = *mode;
   options.metering = metering == "on";
   if (!ledger_retention.empty() && ledger_retention.back() == 'd') {
     char* end = nullptr;

@@ -19,6 +19,11 @@ packages=(
   wrk slirp4netns
   clang-14 libclang-rt-14-dev
 )
+# tools/setup.sh --profiling: also what tools/bench/profile.sh uses (perf for sampling and
+# flame graphs, valgrind's callgrind for instruction counts).
+if [ "${1:-}" = "--profiling" ]; then
+  packages+=(linux-perf valgrind)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -18,6 +20,7 @@
 #include "runtime/js/js_isolate.h"
 #include "runtime/js/js_util.h"
 #include "runtime/js/module_loader.h"
+#include "sdk/core/base64.h"
 
 namespace flint::runtime {
 namespace {
@@ -77,7 +80,9 @@ class FunctionHost::Impl final : public ApiHost {
     Clock::time_point start;
     Clock::time_point deadline;
     uint32_t timeout_ms = 0;
-    uint64_t cpu_start_ns = 0;
+    // CPU time of the JS turns run on its behalf (RunJs with it as owner): with several
+    // invocations pending at once, each turn's CPU counts for one of them only.
+    uint64_t cpu_ns = 0;
   };
   struct Rejection {
     uint64_t owner;
@@ -100,6 +105,9 @@ class FunctionHost::Impl final : public ApiHost {
 
   void Finish(uint64_t id, protocol::InvokeResult result);
   void FinishValue(uint64_t id, v8::Local<v8::Value> value);
+  // The function-URL event of an HTTP invocation (lambda_event.h), built by makeHttpEvent.
+  v8::MaybeLocal<v8::Value> MakeHttpEvent(v8::Local<v8::Context> context,
+                                          const protocol::InvokeRequest& request);
   void FinishException(uint64_t id, v8::Local<v8::Value> exception, v8::Local<v8::Message> message);
   void Expire(uint64_t id);
   void RunDueTimers(Clock::time_point now);
@@ -124,6 +132,9 @@ class FunctionHost::Impl final : public ApiHost {
   std::unique_ptr<ModuleLoader> loader_;
   v8::Global<v8::Object> internal_;
   v8::Global<v8::Function> make_context_;
+  v8::Global<v8::Function> make_http_event_;
+  v8::Global<v8::String> api_id_;  // the function's name, requestContext.apiId
+  std::optional<ResultKeys> result_keys_;
   v8::Global<v8::Function> handler_;
   std::map<uint64_t, Invocation> pending_;
   // Pending timers; their callbacks are in V8, one Map per owner, so that an invocation's end
@@ -138,7 +149,8 @@ class FunctionHost::Impl final : public ApiHost {
   bool load_terminated_ = false;
   bool oom_ = false;
   bool in_js_ = false;
-  uint64_t running_owner_ = 0;  // the owner of the JS entry on the stack
+  uint64_t turn_cpu_start_ns_ = 0;  // ThreadCpuNs() when the running JS turn began
+  uint64_t running_owner_ = 0;      // the owner of the JS entry on the stack
   // Ids given to timers that were never set count from 2^52, beyond any real timer's id.
   uint64_t stale_timer_ids_ = 0;
 };
@@ -149,6 +161,8 @@ FunctionHost::Impl::~Impl() {
   timer_callbacks_.clear();
   handler_.Reset();
   make_context_.Reset();
+  make_http_event_.Reset();
+  api_id_.Reset();
   internal_.Reset();
   loader_.reset();
   if (js_ != nullptr) js_->isolate()->SetData(kHostDataSlot, nullptr);
@@ -171,6 +185,13 @@ Status FunctionHost::Impl::Init() {
     return Internal("the JS globals did not export makeContext");
   }
   make_context_.Reset(iso, make_context.As<v8::Function>());
+  v8::Local<v8::Value> make_http_event;
+  if (!internal->Get(context, NewString(iso, "makeHttpEvent")).ToLocal(&make_http_event) ||
+      !make_http_event->IsFunction()) {
+    return Internal("the JS globals did not export makeHttpEvent");
+  }
+  make_http_event_.Reset(iso, make_http_event.As<v8::Function>());
+  result_keys_.emplace(iso);
   WarmUp(context, internal);
   return Status::Ok();
 }
@@ -243,6 +264,7 @@ void FunctionHost::Impl::RunJs(uint64_t owner, Body&& body) {
   v8::Isolate* iso = isolate();
   in_js_ = true;
   running_owner_ = owner;
+  turn_cpu_start_ns_ = ThreadCpuNs();
   js_->watchdog().Arm(DeadlineFor(owner));
   bool terminated;
   {
@@ -256,6 +278,9 @@ void FunctionHost::Impl::RunJs(uint64_t owner, Body&& body) {
     SetCurrentOwner(0);
   }
   bool fired = js_->watchdog().Disarm();
+  if (auto it = pending_.find(owner); it != pending_.end()) {
+    it->second.cpu_ns += ThreadCpuNs() - turn_cpu_start_ns_;
+  }
   running_owner_ = 0;
   in_js_ = false;
   if (terminated || fired || js_->out_of_memory()) {
@@ -345,7 +370,10 @@ void FunctionHost::Impl::Finish(uint64_t id, protocol::InvokeResult result) {
   pending_.erase(it);
   ClearTimersOf(id);
   result.duration_us = MicrosSince(inv.start);
-  result.cpu_us = (ThreadCpuNs() - inv.cpu_start_ns) / 1000;
+  uint64_t cpu_ns = inv.cpu_ns;
+  // Finished inside a turn of its own: that turn so far counts too.
+  if (in_js_ && running_owner_ == id) cpu_ns += ThreadCpuNs() - turn_cpu_start_ns_;
+  result.cpu_us = cpu_ns / 1000;
   delegate_->OnResult(id, std::move(result));
 }
 
@@ -354,7 +382,7 @@ void FunctionHost::Impl::FinishValue(uint64_t id, v8::Local<v8::Value> value) {
   if (pending_.count(id) == 0 || js_->out_of_memory()) return;
   v8::Isolate* iso = isolate();
   std::optional<protocol::InvokeResult> result =
-      MapHandlerResult(iso, iso->GetCurrentContext(), value);
+      MapHandlerResult(iso, iso->GetCurrentContext(), value, *result_keys_);
   if (!result) return;  // terminated meanwhile: AfterTermination ends the invocation
   if (result->outcome == Outcome::kError) {
     delegate_->OnLog(
@@ -441,6 +469,7 @@ Result<uint64_t> FunctionHost::Impl::Load(const protocol::LoadRequest& request) 
   v8::HandleScope scope(iso);
   v8::Local<v8::Context> context = js_->context();
   v8::Context::Scope context_scope(context);
+  api_id_.Reset(iso, NewString(iso, request.function_name));
 
   // Function identity and environment for the globals (trusted code, no watchdog needed).
   {
@@ -552,7 +581,6 @@ void FunctionHost::Impl::Invoke(uint64_t id, const protocol::InvokeRequest& requ
   inv.start = Clock::now();
   inv.timeout_ms = request.timeout_ms;
   inv.deadline = inv.start + std::chrono::milliseconds(request.timeout_ms);
-  inv.cpu_start_ns = ThreadCpuNs();
   pending_[id] = inv;
   if (oom_) {
     AfterTermination(0);
@@ -565,8 +593,7 @@ void FunctionHost::Impl::Invoke(uint64_t id, const protocol::InvokeRequest& requ
   RunJs(id, [&](v8::TryCatch& try_catch) {
     v8::Local<v8::Value> event;
     if (request.kind == protocol::InvokeKind::kHttp) {
-      std::string json = BuildHttpEventJson(request, function_.function_name);
-      if (!v8::JSON::Parse(context, NewString(iso, json)).ToLocal(&event)) return;
+      if (!MakeHttpEvent(context, request).ToLocal(&event)) return;
     } else if (request.body.empty()) {
       event = v8::Object::New(iso);
     } else if (!v8::JSON::Parse(context, NewString(iso, request.body)).ToLocal(&event)) {
@@ -626,6 +653,52 @@ void FunctionHost::Impl::Invoke(uint64_t id, const protocol::InvokeRequest& requ
     }
   });
   ReportUnhandledRejections();
+}
+
+v8::MaybeLocal<v8::Value> FunctionHost::Impl::MakeHttpEvent(
+    v8::Local<v8::Context> context, const protocol::InvokeRequest& request) {
+  v8::Isolate* iso = isolate();
+  HttpEventParts parts = ParseHttpEvent(request);
+  auto pairs = [&](const HttpEventParts::Pairs& list) {
+    // CreateDataProperty: a name such as "__proto__" becomes an own property, as in JSON.parse.
+    v8::Local<v8::Object> object = v8::Object::New(iso);
+    for (const auto& [name, value] : list) {
+      object->CreateDataProperty(context, NewInternalizedString(iso, name), NewString(iso, value))
+          .Check();
+    }
+    return object;
+  };
+  v8::Local<v8::Value> undefined = v8::Undefined(iso);
+  v8::Local<v8::Value> cookies = undefined;
+  if (!parts.cookies.empty()) {
+    std::vector<v8::Local<v8::Value>> list;
+    list.reserve(parts.cookies.size());
+    for (const std::string& cookie : parts.cookies) list.push_back(NewString(iso, cookie));
+    cookies = v8::Array::New(iso, list.data(), list.size());
+  }
+  v8::Local<v8::Value> query = undefined;
+  if (!parts.query.empty()) query = pairs(parts.query);
+  v8::Local<v8::Value> body = undefined;
+  if (!request.body.empty()) {
+    body = NewString(iso, parts.body_base64 ? Base64Encode(request.body) : request.body);
+  }
+  v8::Local<v8::Value> args[] = {NewString(iso, request.raw_path),
+                                 NewString(iso, request.raw_query),
+                                 cookies,
+                                 pairs(parts.headers),
+                                 query,
+                                 api_id_.Get(iso),
+                                 NewString(iso, parts.domain),
+                                 NewString(iso, parts.prefix),
+                                 NewInternalizedString(iso, request.method),
+                                 NewString(iso, request.source_ip),
+                                 NewString(iso, parts.user_agent),
+                                 NewString(iso, request.request_id),
+                                 NewString(iso, FormatLambdaTime(request.time_epoch_ms)),
+                                 v8::Number::New(iso, static_cast<double>(request.time_epoch_ms)),
+                                 body,
+                                 v8::Boolean::New(iso, parts.body_base64)};
+  return make_http_event_.Get(iso)->Call(context, internal_.Get(iso), std::size(args), args);
 }
 
 void FunctionHost::Impl::Cancel(uint64_t id) {

@@ -10,7 +10,7 @@
 namespace flint::runtime {
 namespace {
 
-using Pairs = std::vector<std::pair<std::string, std::string>>;
+using Pairs = HttpEventParts::Pairs;
 
 // Adds name=value, joining the value of a repeated name with ",", keeping first-seen order.
 void AddJoined(Pairs* pairs, std::string name, std::string_view value) {
@@ -118,13 +118,19 @@ std::string PercentDecode(std::string_view text, bool plus_as_space) {
 std::string FormatLambdaTime(uint64_t epoch_ms) {
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  // Every request of the same second has the same text: format it once per second and thread.
+  thread_local uint64_t cached_second = ~uint64_t{0};
+  thread_local std::string cached;
+  if (epoch_ms / 1000 == cached_second) return cached;
   time_t seconds = static_cast<time_t>(epoch_ms / 1000);
   struct tm tm;
   gmtime_r(&seconds, &tm);
   char buf[64];
   snprintf(buf, sizeof(buf), "%02d/%s/%04d:%02d:%02d:%02d +0000", tm.tm_mday, kMonths[tm.tm_mon],
            tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
+  cached_second = epoch_ms / 1000;
+  cached = buf;
+  return cached;
 }
 
 void AppendJsonString(std::string* out, std::string_view text) {
@@ -161,30 +167,27 @@ void AppendJsonString(std::string* out, std::string_view text) {
   out->push_back('"');
 }
 
-std::string BuildHttpEventJson(const protocol::InvokeRequest& request,
-                               std::string_view function_name) {
-  Pairs headers;
-  std::vector<std::string> cookies;
-  std::string_view user_agent;
+HttpEventParts ParseHttpEvent(const protocol::InvokeRequest& request) {
+  HttpEventParts parts;
   std::string_view host;
+  parts.headers.reserve(request.headers.size());
   for (const auto& [name, value] : request.headers) {
     if (name == "cookie") {
       std::string_view rest = value;
       while (!rest.empty()) {
         size_t semi = rest.find(';');
         std::string_view piece = Trim(rest.substr(0, semi));
-        if (!piece.empty()) cookies.emplace_back(piece);
+        if (!piece.empty()) parts.cookies.emplace_back(piece);
         if (semi == std::string_view::npos) break;
         rest.remove_prefix(semi + 1);
       }
       continue;
     }
-    if (name == "user-agent") user_agent = value;
+    if (name == "user-agent") parts.user_agent = value;
     if (name == "host") host = value;
-    AddJoined(&headers, name, value);
+    AddJoined(&parts.headers, name, value);
   }
 
-  Pairs query;
   std::string_view rest = request.raw_query;
   while (!rest.empty()) {
     size_t amp = rest.find('&');
@@ -194,45 +197,51 @@ std::string BuildHttpEventJson(const protocol::InvokeRequest& request,
       std::string key = PercentDecode(piece.substr(0, eq), true);
       std::string value =
           eq == std::string_view::npos ? std::string() : PercentDecode(piece.substr(eq + 1), true);
-      AddJoined(&query, std::move(key), value);
+      AddJoined(&parts.query, std::move(key), value);
     }
     if (amp == std::string_view::npos) break;
     rest.remove_prefix(amp + 1);
   }
 
-  std::string domain = host.empty() ? std::string("localhost") : std::string(host);
-  if (size_t colon = domain.rfind(':');
-      colon != std::string::npos && domain.find(']') == std::string::npos) {
-    domain.resize(colon);  // drop the port
+  parts.domain = host.empty() ? std::string("localhost") : std::string(host);
+  if (size_t colon = parts.domain.rfind(':');
+      colon != std::string::npos && parts.domain.find(']') == std::string::npos) {
+    parts.domain.resize(colon);  // drop the port
   }
-  std::string prefix = domain.substr(0, domain.find('.'));
+  parts.prefix = parts.domain.substr(0, parts.domain.find('.'));
+  parts.body_base64 = !request.body.empty() && !IsValidUtf8(request.body);
+  return parts;
+}
 
+std::string BuildHttpEventJson(const protocol::InvokeRequest& request,
+                               std::string_view function_name) {
+  HttpEventParts parts = ParseHttpEvent(request);
   std::string out;
   out.reserve(512 + request.body.size() * 4 / 3 + request.raw_path.size() * 2);
   out.append("{\"version\":\"2.0\",\"routeKey\":\"$default\",");
   AppendField(&out, "rawPath", request.raw_path);
   out.push_back(',');
   AppendField(&out, "rawQueryString", request.raw_query);
-  if (!cookies.empty()) {
+  if (!parts.cookies.empty()) {
     out.append(",\"cookies\":[");
-    for (size_t i = 0; i < cookies.size(); ++i) {
+    for (size_t i = 0; i < parts.cookies.size(); ++i) {
       if (i > 0) out.push_back(',');
-      AppendJsonString(&out, cookies[i]);
+      AppendJsonString(&out, parts.cookies[i]);
     }
     out.push_back(']');
   }
   out.append(",\"headers\":");
-  AppendObject(&out, headers);
-  if (!query.empty()) {
+  AppendObject(&out, parts.headers);
+  if (!parts.query.empty()) {
     out.append(",\"queryStringParameters\":");
-    AppendObject(&out, query);
+    AppendObject(&out, parts.query);
   }
   out.append(",\"requestContext\":{\"accountId\":\"anonymous\",");
   AppendField(&out, "apiId", function_name);
   out.push_back(',');
-  AppendField(&out, "domainName", domain);
+  AppendField(&out, "domainName", parts.domain);
   out.push_back(',');
-  AppendField(&out, "domainPrefix", prefix);
+  AppendField(&out, "domainPrefix", parts.prefix);
   out.append(",\"http\":{");
   AppendField(&out, "method", request.method);
   out.push_back(',');
@@ -240,7 +249,7 @@ std::string BuildHttpEventJson(const protocol::InvokeRequest& request,
   out.append(",\"protocol\":\"HTTP/1.1\",");
   AppendField(&out, "sourceIp", request.source_ip);
   out.push_back(',');
-  AppendField(&out, "userAgent", user_agent);
+  AppendField(&out, "userAgent", parts.user_agent);
   out.append("},");
   AppendField(&out, "requestId", request.request_id);
   out.append(",\"routeKey\":\"$default\",\"stage\":\"$default\",");
@@ -248,17 +257,11 @@ std::string BuildHttpEventJson(const protocol::InvokeRequest& request,
   out.append(",\"timeEpoch\":");
   out.append(std::to_string(request.time_epoch_ms));
   out.push_back('}');
-  bool base64 = false;
   if (!request.body.empty()) {
     out.push_back(',');
-    if (IsValidUtf8(request.body)) {
-      AppendField(&out, "body", request.body);
-    } else {
-      base64 = true;
-      AppendField(&out, "body", Base64Encode(request.body));
-    }
+    AppendField(&out, "body", parts.body_base64 ? Base64Encode(request.body) : request.body);
   }
-  out.append(base64 ? ",\"isBase64Encoded\":true}" : ",\"isBase64Encoded\":false}");
+  out.append(parts.body_base64 ? ",\"isBase64Encoded\":true}" : ",\"isBase64Encoded\":false}");
   return out;
 }
 

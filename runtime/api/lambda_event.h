@@ -1,18 +1,37 @@
-// The Lambda function-URL event (payload format 2.0) for an HTTP invocation, built as JSON text.
+// The Lambda function-URL event (payload format 2.0) for an HTTP invocation.
 //
-// Pure functions with no V8 and no I/O: the function host parses the text with V8's JSON parser,
-// which is faster than building the object property by property. Field meanings follow AWS's
-// "Lambda function URL request payload" (version 2.0); see docs/handlers-js.md for Flint's
-// choices (cookie header moved to `cookies`, query values decoded, base64 for binary bodies).
+// Pure functions with no V8 and no I/O. ParseHttpEvent does the parsing the event needs (headers
+// joined, cookies split out, the query string decoded, the domain); the JS host builds the event
+// object from those parts in V8 directly (runtime/api/js/globals.js, makeHttpEvent), and
+// BuildHttpEventJson renders the same event, key for key in the same order, as JSON text (for
+// runtimes that parse it instead). Field meanings follow AWS's "Lambda function URL request
+// payload" (version 2.0); see docs/handlers-js.md for Flint's choices (cookie header moved to
+// `cookies`, query values decoded, base64 for binary bodies).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "sdk/protocol/messages.h"
 
 namespace flint::runtime {
+
+// What the event of a request holds beyond the request's own fields.
+struct HttpEventParts {
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  Pairs headers;                     // arrival order, repeated names joined with ",", no "cookie"
+  std::vector<std::string> cookies;  // the cookie header split at ";", trimmed
+  Pairs query;                       // decoded ('+' is a space), repeated names joined
+  std::string_view user_agent;       // points into the request
+  std::string domain;                // the host header without its port, or "localhost"
+  std::string prefix;                // the domain up to its first dot
+  bool body_base64 = false;          // the body is not UTF-8: the event carries it base64
+};
+
+HttpEventParts ParseHttpEvent(const protocol::InvokeRequest& request);
 
 // The event for `request`; `function_name` fills requestContext.apiId.
 std::string BuildHttpEventJson(const protocol::InvokeRequest& request,

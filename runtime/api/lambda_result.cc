@@ -75,9 +75,19 @@ std::optional<protocol::InvokeResult> JsonResponse(v8::Isolate* isolate,
 
 }  // namespace
 
+ResultKeys::ResultKeys(v8::Isolate* isolate) {
+  v8::HandleScope scope(isolate);
+  status_code_.Set(isolate, NewInternalizedString(isolate, "statusCode"));
+  headers_.Set(isolate, NewInternalizedString(isolate, "headers"));
+  cookies_.Set(isolate, NewInternalizedString(isolate, "cookies"));
+  body_.Set(isolate, NewInternalizedString(isolate, "body"));
+  is_base64_.Set(isolate, NewInternalizedString(isolate, "isBase64Encoded"));
+}
+
 std::optional<protocol::InvokeResult> MapHandlerResult(v8::Isolate* isolate,
                                                        v8::Local<v8::Context> context,
-                                                       v8::Local<v8::Value> value) {
+                                                       v8::Local<v8::Value> value,
+                                                       const ResultKeys& keys) {
   if (value->IsUndefined()) return protocol::InvokeResult{};
   if (value->IsString()) {
     protocol::InvokeResult result;
@@ -90,23 +100,22 @@ std::optional<protocol::InvokeResult> MapHandlerResult(v8::Isolate* isolate,
   }
   v8::Local<v8::Object> object = value.As<v8::Object>();
   v8::TryCatch try_catch(isolate);
-  auto get = [&](const char* name, v8::Local<v8::Value>* out) {
-    return object->Get(context, NewString(isolate, name)).ToLocal(out);
+  auto get = [&](v8::Local<v8::String> name, v8::Local<v8::Value>* out) {
+    return object->Get(context, name).ToLocal(out);
   };
   auto failed = [&]() -> std::optional<protocol::InvokeResult> {
     if (try_catch.HasTerminated()) return std::nullopt;
     return Thrown(isolate, context, try_catch);
   };
   bool has_status = false;
-  if (!object->HasOwnProperty(context, NewString(isolate, "statusCode")).To(&has_status) ||
-      !has_status) {
+  if (!object->HasOwnProperty(context, keys.status_code(isolate)).To(&has_status) || !has_status) {
     if (try_catch.HasCaught()) return failed();
     return JsonResponse(isolate, context, value);
   }
 
   protocol::InvokeResult result;
   v8::Local<v8::Value> status;
-  if (!get("statusCode", &status)) return failed();
+  if (!get(keys.status_code(isolate), &status)) return failed();
   double code = status->IsNumber() ? status.As<v8::Number>()->Value() : -1;
   if (!(code >= 100 && code <= 599) || code != static_cast<int>(code)) {
     return Invalid("statusCode must be an integer from 100 to 599, not " + ToUtf8(isolate, status));
@@ -114,7 +123,7 @@ std::optional<protocol::InvokeResult> MapHandlerResult(v8::Isolate* isolate,
   result.status = static_cast<uint16_t>(code);
 
   v8::Local<v8::Value> headers;
-  if (!get("headers", &headers)) return failed();
+  if (!get(keys.headers(isolate), &headers)) return failed();
   if (headers->IsObject() && !headers->IsArray()) {
     v8::Local<v8::Array> names;
     if (!headers.As<v8::Object>()->GetOwnPropertyNames(context).ToLocal(&names)) return failed();
@@ -141,7 +150,7 @@ std::optional<protocol::InvokeResult> MapHandlerResult(v8::Isolate* isolate,
   }
 
   v8::Local<v8::Value> cookies;
-  if (!get("cookies", &cookies)) return failed();
+  if (!get(keys.cookies(isolate), &cookies)) return failed();
   if (cookies->IsArray()) {
     v8::Local<v8::Array> list = cookies.As<v8::Array>();
     for (uint32_t i = 0; i < list->Length(); ++i) {
@@ -157,7 +166,7 @@ std::optional<protocol::InvokeResult> MapHandlerResult(v8::Isolate* isolate,
 
   v8::Local<v8::Value> body;
   v8::Local<v8::Value> base64;
-  if (!get("body", &body) || !get("isBase64Encoded", &base64)) return failed();
+  if (!get(keys.body(isolate), &body) || !get(keys.is_base64(isolate), &base64)) return failed();
   if (body->IsString()) {
     result.body = StringToUtf8(isolate, body.As<v8::String>());
     if (base64->BooleanValue(isolate)) {

@@ -2,15 +2,27 @@
 
 namespace flint::runtime {
 
-v8::Local<v8::String> NewString(v8::Isolate* isolate, std::string_view utf8) {
+namespace {
+
+v8::Local<v8::String> MakeString(v8::Isolate* isolate, std::string_view utf8,
+                                 v8::NewStringType type) {
   v8::Local<v8::String> s;
   if (utf8.size() > static_cast<size_t>(v8::String::kMaxLength) ||
-      !v8::String::NewFromUtf8(isolate, utf8.data(), v8::NewStringType::kNormal,
-                               static_cast<int>(utf8.size()))
+      !v8::String::NewFromUtf8(isolate, utf8.data(), type, static_cast<int>(utf8.size()))
            .ToLocal(&s)) {
     return v8::String::Empty(isolate);
   }
   return s;
+}
+
+}  // namespace
+
+v8::Local<v8::String> NewString(v8::Isolate* isolate, std::string_view utf8) {
+  return MakeString(isolate, utf8, v8::NewStringType::kNormal);
+}
+
+v8::Local<v8::String> NewInternalizedString(v8::Isolate* isolate, std::string_view utf8) {
+  return MakeString(isolate, utf8, v8::NewStringType::kInternalized);
 }
 
 std::string StringToUtf8(v8::Isolate* isolate, v8::Local<v8::String> value) {

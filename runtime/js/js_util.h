@@ -14,6 +14,9 @@ namespace flint::runtime {
 // A V8 string from UTF-8 bytes (invalid sequences become U+FFFD). Empty on out-of-memory only;
 // `NewString` returns the empty string then.
 v8::Local<v8::String> NewString(v8::Isolate* isolate, std::string_view utf8);
+// The same, internalized: for property names (V8 internalizes keys anyway) and strings that
+// recur, such as header names.
+v8::Local<v8::String> NewInternalizedString(v8::Isolate* isolate, std::string_view utf8);
 // UTF-8 of any value's string conversion ("" when the conversion throws).
 std::string ToUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value);
 // UTF-8 of a string without conversion.

@@ -83,8 +83,13 @@ void Worker::OnFrame(const protocol::FrameView& frame) {
   switch (frame.header.type) {
     case MessageType::kLoad:
       HandleLoad(frame.payload);
+      // LOADED leaves now: INVOKEs pipelined behind the LOAD may run long.
+      channel_.Flush();
       break;
     case MessageType::kInvoke:
+      // RESULTs of the INVOKEs before this one in the same read wait for the end of the read
+      // (one write for all), but not longer than kMaxAnswerWaitNs: this invocation may be slow.
+      channel_.FlushIfWaiting(kMaxAnswerWaitNs);
       HandleInvoke(frame.header.invocation_id, frame.payload);
       break;
     case MessageType::kCancel:
@@ -201,8 +206,15 @@ void Worker::OnLog(uint64_t invocation_id, protocol::LogLevel level, std::string
 
 void Worker::OnResult(uint64_t invocation_id, protocol::InvokeResult result) {
   channel_.Send(MessageType::kResult, invocation_id, result.Encode());
-  if (!host_->out_of_memory()) SendStats();
+  // One STATS follows the RESULTs of a batch (OnFlush), not each of them.
+  if (!host_->out_of_memory()) stats_due_ = true;
   if (retired_host_ != nullptr) DisposeRetiredHostLater();
+}
+
+void Worker::OnFlush() {
+  if (!stats_due_) return;
+  stats_due_ = false;
+  if (host_ != nullptr && !host_->out_of_memory()) SendStats();
 }
 
 void Worker::DisposeRetiredHostLater() {
@@ -225,7 +237,11 @@ void Worker::SendStats() {
     stats.heap_used_bytes = heap.used_bytes;
     stats.heap_limit_bytes = heap.limit_bytes;
   }
-  if (statm_fd_ >= 0) {
+  // The resident set from /proc (a file read and a parse) at most every kRssIntervalNs: the
+  // heap figure above is the one flintd meters.
+  uint64_t now = uv_hrtime();
+  if (statm_fd_ >= 0 && (rss_read_ns_ == 0 || now - rss_read_ns_ >= kRssIntervalNs)) {
+    rss_read_ns_ = now;
     char buf[128];
     ssize_t n = ::pread(statm_fd_, buf, sizeof(buf) - 1, 0);
     if (n > 0) {
@@ -233,10 +249,11 @@ void Worker::SendStats() {
       unsigned long long size_pages = 0;
       unsigned long long resident_pages = 0;
       if (std::sscanf(buf, "%llu %llu", &size_pages, &resident_pages) == 2) {
-        stats.rss_bytes = resident_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+        rss_bytes_ = resident_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
       }
     }
   }
+  stats.rss_bytes = rss_bytes_;
   channel_.Send(MessageType::kStats, 0, stats.Encode());
 }
 

@@ -7,12 +7,12 @@
 // runtime (a pre-warmed JS worker that receives a "cpp" LOAD drops its isolate and loads the
 // shared object instead) -- LOADED, or LOAD_FAILED and exit 1 -- and retitles the process
 // "flint-worker NAME@VERSION". INVOKE frames start invocations (several may be pending); each
-// ends in one RESULT followed by a STATS frame; console output goes out as LOG frames tagged
-// with the invocation id. CANCEL abandons an invocation; SHUTDOWN or the socket's EOF exits 0.
-// A malformed frame or a message that makes no sense in the current state (INVOKE before LOAD,
-// a second LOAD, a duplicate invocation id, a worker-to-flintd type) is a protocol violation:
-// the worker logs it to stderr and exits 2. An invocation that exhausts the memory budget
-// exits 3 after its RESULT was handed to the kernel.
+// ends in one RESULT, and the RESULTs written together are followed by one STATS frame; console
+// output goes out as LOG frames tagged with the invocation id. CANCEL abandons an invocation;
+// SHUTDOWN or the socket's EOF exits 0. A malformed frame or a message that makes no sense in the
+// current state (INVOKE before LOAD, a second LOAD, a duplicate invocation id, a worker-to-flintd
+// type) is a protocol violation: the worker logs it to stderr and exits 2. An invocation that
+// exhausts the memory budget exits 3 after its RESULT was handed to the kernel.
 //
 // Exit codes: 0 shutdown/EOF, 1 LOAD failed, 2 protocol violation or start-up failure,
 // 3 out of memory.
@@ -70,6 +70,7 @@ class Worker final : public loop::FrameChannel::Delegate, public Host::Delegate 
   // loop::FrameChannel::Delegate
   void OnFrame(const protocol::FrameView& frame) override;
   void OnChannelClosed(const Status& why) override;
+  void OnFlush() override;
   // Host::Delegate
   void OnLog(uint64_t invocation_id, protocol::LogLevel level, std::string_view text) override;
   void OnResult(uint64_t invocation_id, protocol::InvokeResult result) override;
@@ -101,6 +102,12 @@ class Worker final : public loop::FrameChannel::Delegate, public Host::Delegate 
   std::unique_ptr<loop::Timer> retire_timer_;
   std::unique_ptr<loop::Timer> wakeup_;
   int statm_fd_ = -1;
+  static constexpr uint64_t kRssIntervalNs = 100'000'000;
+  // Longest an answer waits for the answers after it, to leave in one write (FlushIfWaiting).
+  static constexpr uint64_t kMaxAnswerWaitNs = 250'000;
+  uint64_t rss_read_ns_ = 0;  // uv_hrtime() of the last read of /proc/self/statm
+  uint64_t rss_bytes_ = 0;
+  bool stats_due_ = false;  // a RESULT went out since the last STATS
   bool exiting_ = false;
   bool done_ = false;
   int exit_code_ = kExitOk;

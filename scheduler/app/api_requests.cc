@@ -103,6 +103,16 @@ Result<DeployRequest> ParseDeployRequest(std::string_view body) {
       c.keep_alive_policy = doc.at("keep_alive_policy").get<std::string>();
     }
     if (doc.contains("network")) c.network = doc.at("network").get<std::string>();
+    if (doc.contains("cpu") && !doc.at("cpu").is_null()) {
+      // A number of CPUs (0.5, 2); 0 or null: no hard quota.
+      const json& cpu = doc.at("cpu");
+      double cpus = cpu.is_number() ? cpu.get<double>() : -1;
+      if (!(cpus >= 0 && cpus <= 1e6)) {
+        return InvalidArgument("'cpu' must be a number of CPUs, e.g. 0.5 or 2");
+      }
+      c.cpu_millis = static_cast<uint32_t>(std::llround(cpus * 1000));
+      if (cpus > 0 && c.cpu_millis == 0) c.cpu_millis = 1;  // too small: rejected below
+    }
     if (doc.contains("env")) {
       if (!doc.at("env").is_object()) return InvalidArgument("'env' must be an object");
       for (auto& [k, v] : doc.at("env").items()) {

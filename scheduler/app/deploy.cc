@@ -49,10 +49,6 @@ Result<PreparedDeploy> PrepareDeploy(const std::string& body, const CodeStore& c
   out.entry = parsed.entry;
   out.config = parsed.config;
   out.file_count = parsed.files.size();
-  if (out.runtime == Runtime::kCpp && out.config.concurrency > 1) {
-    return InvalidArgument(
-        "a C++ function runs one invocation at a time per worker: concurrency must be 1");
-  }
   if (out.runtime == Runtime::kCpp) {
     if (EndsWith(out.entry, ".so")) {
       for (const auto& [path, content] : parsed.files) {

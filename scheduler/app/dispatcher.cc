@@ -216,6 +216,16 @@ void Dispatcher::Dispatch(InvocationId id, WorkerId worker, bool cold) {
   inv.dispatched_ns = uv_hrtime();
   if (cold) entry.cold_starts++;
   inv.deadline_ms = RunDeadlineMs(fn);
+  if (fn.runtime == Runtime::kCpp) {
+    // Behind another invocation on this worker: its run deadline starts when that one answers.
+    NativeQueue& queue = native_queues_[worker];
+    if (queue.running) {
+      queue.waiting.push_back(id);
+      inv.deadline_ms = 0;
+    } else {
+      queue.running = true;
+    }
+  }
 
   protocol::InvokeRequest req;
   req.kind = protocol::InvokeKind::kHttp;
@@ -421,7 +431,8 @@ void Dispatcher::OnWorkerLoaded(WorkerId worker, const std::string& pool_key,
     if (inv == invocations_.end() || !inv->second.cold || inv->second.init_us != 0) continue;
     inv->second.init_us = loaded.init_duration_us;
     inv->second.loaded_ns = uv_hrtime();
-    inv->second.deadline_ms = RunDeadlineMs(*entry.fn);
+    // (One queued behind another on a C++ worker gets its deadline when it starts.)
+    if (inv->second.deadline_ms != 0) inv->second.deadline_ms = RunDeadlineMs(*entry.fn);
   }
   for (InvocationId id : entry.pool.WorkerReady(worker, NowMs())) {
     Dispatch(id, worker, /*cold=*/true);
@@ -458,10 +469,17 @@ void Dispatcher::OnWorkerResult(WorkerId worker, const std::string& pool_key, In
   Finish(id, ResponseFromResult(std::move(result)), error, outcome, measured);
   auto pool = pools_.find(pool_key);
   if (pool == pools_.end()) return;
-  for (InvocationId next : pool->second->pool.InvocationDone(worker, NowMs())) {
+  PoolEntry& entry = *pool->second;
+  const FunctionVersion& fn = *entry.fn;
+  if (fn.runtime == Runtime::kCpp) {
+    StartNextNative(worker, fn);
+  } else if (fn.config.concurrency > 1) {
+    last_result_ms_[worker] = NowMs();
+  }
+  for (InvocationId next : entry.pool.InvocationDone(worker, NowMs())) {
     Dispatch(next, worker, /*cold=*/false);
   }
-  ArmScaleTimer(*pool->second);
+  ArmScaleTimer(entry);
 }
 
 void Dispatcher::OnWorkerLog(WorkerId /*worker*/, const std::string& pool_key, InvocationId id,
@@ -498,6 +516,8 @@ void Dispatcher::OnWorkerExit(WorkerId worker, const std::string& pool_key, Work
            /*error=*/true);
   }
   usage_.Forget(worker);
+  native_queues_.erase(worker);
+  last_result_ms_.erase(worker);
   if (pool == pools_.end()) return;
   PoolEntry& entry = *pool->second;
   entry.starts.erase(worker);
@@ -582,7 +602,7 @@ void Dispatcher::ExpireDeadlines(uint64_t now) {
     if (inv.deadline_ms == 0 || now < inv.deadline_ms) continue;
     if (inv.worker == 0) {
       expired_queue.push_back(id);
-    } else {
+    } else if (!Progressing(inv, now)) {
       wedged.emplace_back(inv.worker, inv.fn->config.timeout_ms);
     }
   }
@@ -600,14 +620,80 @@ void Dispatcher::ExpireDeadlines(uint64_t now) {
   }
   for (auto [wid, timeout_ms] : wedged) {
     if (!fleet_->Has(wid)) continue;
-    for (InvocationId inv : fleet_->TakeInFlight(wid)) {
+    // On a C++ worker only the running invocation timed out; those queued behind it never
+    // started and run elsewhere.
+    std::vector<InvocationId> never_started;
+    if (auto queue = native_queues_.find(wid); queue != native_queues_.end()) {
+      never_started.assign(queue->second.waiting.begin(), queue->second.waiting.end());
+      native_queues_.erase(queue);
+    }
+    std::vector<InvocationId> in_flight = fleet_->TakeInFlight(wid);
+    for (InvocationId inv : in_flight) {
+      if (std::find(never_started.begin(), never_started.end(), inv) != never_started.end()) {
+        continue;
+      }
       Finish(inv,
              ErrorResponse(Status(Code::kFunctionTimeout, "function timed out after " +
                                                               std::to_string(timeout_ms) + " ms")),
              true, meter::Outcome::kTimeout);
     }
     fleet_->Kill(wid);
+    if (!never_started.empty()) Requeue(wid, never_started);
   }
+}
+
+bool Dispatcher::Progressing(const Invocation& inv, uint64_t now_ms) const {
+  // A JS worker with several invocations runs their synchronous parts one after another and
+  // stops each at its own deadline itself; the backstop (timeout + grace from dispatch) only
+  // catches a worker that stopped answering. One still answering within a timeout + grace may
+  // be working through the invocations ahead of this one: it gets up to a timeout per
+  // invocation the worker may hold, measured from dispatch.
+  if (inv.fn->runtime != Runtime::kJs || inv.fn->config.concurrency <= 1) return false;
+  auto last = last_result_ms_.find(inv.worker);
+  if (last == last_result_ms_.end()) return false;
+  uint64_t per_run = uint64_t{inv.fn->config.timeout_ms} + options_.timeout_grace_ms;
+  uint64_t dispatched_ms = inv.dispatched_ns / 1'000'000;
+  uint64_t bound = dispatched_ms +
+                   uint64_t{inv.fn->config.timeout_ms} * inv.fn->config.concurrency +
+                   options_.timeout_grace_ms;
+  return now_ms < last->second + per_run && now_ms < bound;
+}
+
+void Dispatcher::StartNextNative(WorkerId worker, const FunctionVersion& fn) {
+  auto queue = native_queues_.find(worker);
+  if (queue == native_queues_.end()) return;
+  queue->second.running = false;
+  while (!queue->second.waiting.empty()) {
+    InvocationId next = queue->second.waiting.front();
+    queue->second.waiting.pop_front();
+    auto inv = invocations_.find(next);
+    if (inv == invocations_.end() || inv->second.worker != worker) continue;
+    queue->second.running = true;
+    inv->second.deadline_ms = RunDeadlineMs(fn);
+    return;
+  }
+}
+
+void Dispatcher::Requeue(WorkerId worker, const std::vector<InvocationId>& ids) {
+  auto first = invocations_.find(ids.front());
+  if (first == invocations_.end()) return;
+  auto pool = pools_.find(first->second.pool_key);
+  if (pool == pools_.end()) return;
+  PoolEntry& entry = *pool->second;
+  uint64_t now = NowMs();
+  (void)entry.pool.WorkerGone(worker, now);  // the stopped worker takes nothing more
+  std::vector<InvocationId> queued;
+  for (InvocationId id : ids) {
+    auto inv = invocations_.find(id);
+    if (inv == invocations_.end()) continue;
+    inv->second.worker = 0;
+    inv->second.cold = false;
+    inv->second.dispatched_ns = 0;
+    inv->second.deadline_ms = now + options_.queue_timeout_ms;
+    queued.push_back(id);
+  }
+  entry.pool.Requeue(queued);
+  if (entry.pool.WantsWorker()) (void)StartWorkerFor(pool->first, entry);
 }
 
 void Dispatcher::ArmScaleTimer(const PoolEntry& entry) {

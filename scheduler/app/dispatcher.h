@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -231,6 +232,14 @@ class Dispatcher final : private Fleet::Observer {
   void ExpireDeadlines(uint64_t now);
   // min_instances, adaptive pre-warming, requests waiting for memory.
   void ScalePools();
+  // A C++ worker finished its running invocation: the next one sent to it starts, and its run
+  // deadline with it.
+  void StartNextNative(WorkerId worker, const FunctionVersion& fn);
+  // Invocations a stopped worker never started go back to their pool's queue.
+  void Requeue(WorkerId worker, const std::vector<InvocationId>& ids);
+  // A JS worker serving several invocations at once still answers: the backstop of one of them
+  // waits (see ExpireDeadlines).
+  bool Progressing(const Invocation& inv, uint64_t now_ms) const;
   // Keep-alive expiry and adaptive pre-warming on time, not at housekeeping's grain:
   // ArmScaleTimer brings the timer forward to `entry`'s next deadline (after its events);
   // OnScaleTimer stops expired workers, starts pre-warms, and re-arms for the next deadline.
@@ -260,6 +269,16 @@ class Dispatcher final : private Fleet::Observer {
   PrewarmLead prewarm_lead_;
   // The cgroup figures of each worker, for the meter's records.
   meter::WorkerUsage usage_;
+  // C++ workers run the invocations sent to them one after another (a function's concurrency
+  // above 1 queues them at the worker): per worker, whether one runs and those waiting behind
+  // it, in order. Only the running one has a run deadline.
+  struct NativeQueue {
+    bool running = false;
+    std::deque<InvocationId> waiting;
+  };
+  std::unordered_map<WorkerId, NativeQueue> native_queues_;
+  // When each JS worker serving several invocations at once last answered one (loop ms).
+  std::unordered_map<WorkerId, uint64_t> last_result_ms_;
   bool shutting_down_ = false;
   std::function<void()> shutdown_done_;
 };

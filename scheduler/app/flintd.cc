@@ -125,6 +125,7 @@ Status Flintd::Start() {
   fleet.prewarm[static_cast<size_t>(Runtime::kCpp)] = options_.prewarm_cpp;
   fleet.memory_budget_mb = options_.memory_budget_mb;
   fleet.cgroups = cgroups_.get();
+  fleet.cpu_mode = options_.cpu_mode;
   fleet.sandbox = options_.isolation;
   fleet.code_root = code_->root();
   if (fleet.memory_budget_mb == 0) {
@@ -175,6 +176,7 @@ Status Flintd::Start() {
   management_ = std::make_unique<ManagementApi>(loop_, store_, code_, ledger_, meter_.get(),
                                                 dispatcher_.get(), options_.data_dir,
                                                 std::move(build), builds_.get());
+  if (cgroups_ != nullptr) management_->set_cpu_mode(options_.cpu_mode);
   event_api_ = std::make_unique<EventApi>(loop_, events_.get(), event_queue_, dispatcher_.get());
 
   server_ = std::make_unique<HttpServer>(

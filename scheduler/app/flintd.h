@@ -83,6 +83,9 @@ struct FlintdOptions {
   // C++ builds (docs/configuration.md): the limits of each, and how many run and wait at once.
   BuildLimits build_limits;
   BuildQueueOptions build_queue;
+  // How workers share the CPU (--cpu-mode, isolation/cgroups.h): weights in proportion to
+  // memory and no quota unless a function asks for one, or Lambda's proportional quotas too.
+  isolation::CpuMode cpu_mode = isolation::CpuMode::kWeight;
 };
 
 class Flintd {

@@ -34,6 +34,7 @@ json FunctionInfo(const FunctionVersion& fn) {
           {"reserved_concurrency", fn.config.reserved_concurrency},
           {"keep_alive_policy", fn.config.keep_alive_policy},
           {"network", fn.config.network},
+          {"cpu", fn.config.cpu_millis / 1000.0},
           {"max_retries", fn.config.max_retries},
           {"max_event_age_ms", fn.config.max_event_age_ms},
           {"env", env},
@@ -41,6 +42,22 @@ json FunctionInfo(const FunctionVersion& fn) {
 }
 
 double Ms(uint64_t micros) { return static_cast<double>(micros) / 1000.0; }
+
+// What each worker of `fn` gets from its cgroup (null without cgroups): the CPU weight (1024 =
+// one vCPU's share under contention) and the hard quota in CPUs (null: none).
+json LimitsJson(const FunctionVersion& fn, std::optional<isolation::CpuMode> mode) {
+  if (!mode) return nullptr;
+  isolation::Limits limits = isolation::LimitsFor(fn.config.memory_mb, fn.config.cpu_millis, *mode);
+  json quota = nullptr;
+  if (limits.cpu_quota_us != 0) {
+    quota = static_cast<double>(limits.cpu_quota_us) / static_cast<double>(limits.cpu_period_us);
+  }
+  return {{"cpu_mode", isolation::CpuModeName(*mode)},
+          {"cpu_weight", limits.cpu_shares},
+          {"cpu_quota", quota},
+          {"cpu_period_ms", limits.cpu_period_us / 1000},
+          {"memory_mb", fn.config.memory_mb}};
+}
 
 json PoolJson(const PoolStatus& p) {
   json keep_alive = {{"policy", p.adaptive ? "adaptive" : "fixed"},
@@ -159,6 +176,7 @@ void ManagementApi::Describe(const std::string& name, HttpResponder responder) {
           usage["to"] = Rfc3339(out->usage->params.to_ms);
         }
         shared->Send(Json(200, {{"function", FunctionInfo(*out->live)},
+                                {"limits", LimitsJson(*out->live, cpu_mode_)},
                                 {"versions", versions},
                                 {"pool", live_pool},
                                 {"pools", pools},

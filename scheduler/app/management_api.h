@@ -10,11 +10,13 @@
 #include <uv.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "scheduler/app/dispatcher.h"
 #include "scheduler/build/build_service.h"
 #include "scheduler/build/cpp_build.h"
+#include "scheduler/isolation/cgroups.h"
 #include "scheduler/meter/meter.h"
 #include "scheduler/server/http_server.h"
 #include "scheduler/store/code_store.h"
@@ -40,6 +42,9 @@ class ManagementApi {
         data_dir_(std::move(data_dir)),
         build_(std::move(build)),
         builds_(builds) {}
+
+  // The node's CPU mode, for the limits Describe shows; unset (the default): no cgroups.
+  void set_cpu_mode(isolation::CpuMode mode) { cpu_mode_ = mode; }
 
   // GET /v1/functions
   void List(HttpResponder responder);
@@ -68,6 +73,7 @@ class ManagementApi {
   std::string data_dir_;
   BuildOptions build_;
   BuildService* builds_;
+  std::optional<isolation::CpuMode> cpu_mode_;
 };
 
 }  // namespace flint::scheduler

@@ -247,20 +247,21 @@ protocol::LoadRequest WorkerFleet::MakeLoadRequest(const FunctionVersion& fn) co
   return load;
 }
 
-isolation::Limits WorkerFleet::LimitsFor(uint32_t memory_mb) {
-  return isolation::LimitsForMemory(memory_mb);
+isolation::Limits WorkerFleet::LimitsFor(uint32_t memory_mb, uint32_t cpu_millis) const {
+  return isolation::LimitsFor(memory_mb, cpu_millis, options_.cpu_mode);
 }
 
 bool WorkerFleet::Load(WorkerId worker, const FunctionVersion& fn) {
   Worker* w = Find(worker);
   if (w == nullptr) return false;
-  return LoadWorker(w, MakeLoadRequest(fn), fn.config.network == "outbound");
+  return LoadWorker(w, MakeLoadRequest(fn), fn.config.cpu_millis, fn.config.network == "outbound");
 }
 
-bool WorkerFleet::LoadWorker(Worker* worker, const protocol::LoadRequest& request, bool outbound) {
+bool WorkerFleet::LoadWorker(Worker* worker, const protocol::LoadRequest& request,
+                             uint32_t cpu_millis, bool outbound) {
   if (options_.cgroups != nullptr) {
-    Status limited =
-        options_.cgroups->SetLimits(CgroupName(worker->id()), LimitsFor(request.memory_mb));
+    Status limited = options_.cgroups->SetLimits(CgroupName(worker->id()),
+                                                 LimitsFor(request.memory_mb, cpu_millis));
     if (!limited.ok()) {
       spdlog::error("worker {}: cannot set its cgroup limits: {}; killing it", worker->id(),
                     limited.message());
@@ -351,15 +352,18 @@ void WorkerFleet::CheckLoads(const FunctionVersion& fn, std::function<void(Statu
   bool outbound = fn.config.network == "outbound";
   LoadCheck& check = load_checks_[w->id()];
   check = LoadCheck{std::move(done), uv_now(loop_) + options_.load_timeout_ms, MakeLoadRequest(fn),
-                    outbound};
-  if (w->state() == Worker::State::kGeneric) (void)LoadWorker(w, check.request, outbound);
+                    fn.config.cpu_millis, outbound};
+  if (w->state() == Worker::State::kGeneric) {
+    (void)LoadWorker(w, check.request, check.cpu_millis, outbound);
+  }
 }
 
 // ---- Worker::Observer ------------------------------------------------------------------------
 
 void WorkerFleet::OnWorkerHello(Worker* worker) {
   if (auto check = load_checks_.find(worker->id()); check != load_checks_.end()) {
-    (void)LoadWorker(worker, check->second.request, check->second.outbound);
+    (void)LoadWorker(worker, check->second.request, check->second.cpu_millis,
+                     check->second.outbound);
     return;
   }
   if (worker->pool_key().empty()) {
@@ -371,7 +375,7 @@ void WorkerFleet::OnWorkerHello(Worker* worker) {
       // The smallest function size's limits, the most common: LoadWorker then writes nothing
       // for such a function (two cgroup writes, ~30 us, off the cold start). Best effort:
       // SetLimits at LOAD writes whatever this could not.
-      (void)options_.cgroups->PresetLimits(CgroupName(worker->id()), LimitsFor(kMinMemoryMb));
+      (void)options_.cgroups->PresetLimits(CgroupName(worker->id()), LimitsFor(kMinMemoryMb, 0));
     }
     return;
   }

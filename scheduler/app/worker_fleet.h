@@ -48,6 +48,8 @@ struct FleetOptions {
   // usage read for the meter; null: no cgroups. `sandbox`: workers start with --sandbox on and
   // may load code from `code_root` (the code store, absolute) only.
   isolation::Cgroups* cgroups = nullptr;
+  // How the cgroups share the CPU (isolation/cgroups.h): weights only, unless asked for quotas.
+  isolation::CpuMode cpu_mode = isolation::CpuMode::kWeight;
   bool sandbox = false;
   std::string code_root;
 
@@ -107,7 +109,8 @@ class WorkerFleet final : public Fleet, private Worker::Observer {
     std::function<void(Status)> done;
     uint64_t deadline_ms = 0;
     protocol::LoadRequest request;
-    bool outbound = false;  // the function's network is "outbound"
+    uint32_t cpu_millis = 0;  // the function's hard CPU quota (FunctionConfig::cpu_millis)
+    bool outbound = false;    // the function's network is "outbound"
   };
 
   // Worker::Observer
@@ -131,12 +134,14 @@ class WorkerFleet final : public Fleet, private Worker::Observer {
   // Fewer than half of the wanted pre-warmed workers (of any runtime) are ready or spawning.
   bool GenericLow() const;
   protocol::LoadRequest MakeLoadRequest(const FunctionVersion& fn) const;
-  // The limits written into the cgroup of a worker loading a function of `memory_mb`.
-  static isolation::Limits LimitsFor(uint32_t memory_mb);
+  // The limits written into the cgroup of a worker loading a function of `memory_mb` that asks
+  // for `cpu_millis` (0: none), on this node's CPU mode.
+  isolation::Limits LimitsFor(uint32_t memory_mb, uint32_t cpu_millis) const;
   // Writes the limits into the worker's cgroup, then sends LOAD (kills the worker if the limits
   // cannot be set). `outbound`: the function's network is "outbound"; the LOAD waits until the
   // worker's network is up.
-  bool LoadWorker(Worker* worker, const protocol::LoadRequest& request, bool outbound);
+  bool LoadWorker(Worker* worker, const protocol::LoadRequest& request, uint32_t cpu_millis,
+                  bool outbound);
   // Removes the worker's cgroup now or, while processes linger in it, on a later Tick.
   void RemoveCgroup(WorkerId id);
 

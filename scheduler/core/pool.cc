@@ -100,6 +100,10 @@ bool Pool::Cancel(InvocationId id) {
   return true;
 }
 
+void Pool::Requeue(const std::vector<InvocationId>& ids) {
+  queue_.insert(queue_.begin(), ids.begin(), ids.end());
+}
+
 std::vector<InvocationId> Pool::TakeQueue() {
   std::vector<InvocationId> out(queue_.begin(), queue_.end());
   queue_.clear();

@@ -88,6 +88,10 @@ class Pool {
   bool WorkerGone(WorkerId worker, uint64_t now_ms);
   // Removes a queued invocation (its client left or it waited too long). False if not queued.
   bool Cancel(InvocationId id);
+  // Puts invocations that were sent to a worker but never started back at the front of the
+  // queue, in the order given (the worker was stopped before it reached them: call WorkerGone
+  // for it first). The caller starts a worker if WantsWorker() says so.
+  void Requeue(const std::vector<InvocationId>& ids);
   // Drops every queued invocation and returns them (for a pool being discarded).
   std::vector<InvocationId> TakeQueue();
 

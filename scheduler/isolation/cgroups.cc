@@ -239,6 +239,7 @@ class CgroupsBase : public Cgroups {
     // A worker is loaded once: the limit files are not needed again (a later call uses paths).
     group.memory_limit.Close();
     group.swap_limit.Close();
+    group.cpu_weight.Close();
     group.cpu_limit.Close();
     return written;
   }
@@ -287,8 +288,8 @@ class CgroupsBase : public Cgroups {
     // Read by ReadUsage, open for the cgroup's life.
     CgroupFile cpu_usage, peak_memory, oom_events;
     // Written by SetLimits, then closed.
-    CgroupFile memory_limit, swap_limit, cpu_limit;
-    Limits written = {kUnknown, kUnknown, kUnknown, kUnknown};
+    CgroupFile memory_limit, swap_limit, cpu_weight, cpu_limit;
+    Limits written = {kUnknown, kUnknown, kUnknown, kUnknown, kUnknown};
   };
 
   virtual void OpenFiles(const std::string& name, Group& group) = 0;
@@ -352,6 +353,7 @@ class CgroupsV1 final : public CgroupsBase {
     group.memory_limit = CgroupFile(mem + "memory.limit_in_bytes", O_WRONLY);
     // Missing without swap accounting (no swap to turn off then).
     group.swap_limit = CgroupFile(mem + "memory.memsw.limit_in_bytes", O_WRONLY);
+    group.cpu_weight = CgroupFile(cpu_ + "/" + name + "/cpu.shares", O_WRONLY);
     group.cpu_limit = CgroupFile(cpu_ + "/" + name + "/cpu.cfs_quota_us", O_WRONLY);
   }
 
@@ -383,8 +385,14 @@ class CgroupsV1 final : public CgroupsBase {
                                       std::to_string(limits.cpu_period_us)));
       written.cpu_period_us = limits.cpu_period_us;
     }
+    if (limits.cpu_shares != written.cpu_shares) {
+      FLINT_RETURN_IF_ERROR(group.cpu_weight.Write(std::to_string(limits.cpu_shares)));
+      written.cpu_shares = limits.cpu_shares;
+    }
     if (limits.cpu_quota_us != written.cpu_quota_us) {
-      FLINT_RETURN_IF_ERROR(group.cpu_limit.Write(std::to_string(limits.cpu_quota_us)));
+      // -1: no quota.
+      FLINT_RETURN_IF_ERROR(group.cpu_limit.Write(
+          limits.cpu_quota_us == 0 ? std::string("-1") : std::to_string(limits.cpu_quota_us)));
       written.cpu_quota_us = limits.cpu_quota_us;
     }
     if (limits.pids_max != written.pids_max) {
@@ -469,6 +477,7 @@ class CgroupsV2 final : public CgroupsBase {
     group.peak_memory = CgroupFile(dir + "memory.peak", O_RDONLY);  // kernel >= 5.19
     group.oom_events = CgroupFile(dir + "memory.events", O_RDONLY);
     group.memory_limit = CgroupFile(dir + "memory.max", O_WRONLY);
+    group.cpu_weight = CgroupFile(dir + "cpu.weight", O_WRONLY);
     group.cpu_limit = CgroupFile(dir + "cpu.max", O_WRONLY);
   }
 
@@ -486,10 +495,16 @@ class CgroupsV2 final : public CgroupsBase {
       FLINT_RETURN_IF_ERROR(group.memory_limit.Write(std::to_string(limits.memory_bytes)));
       written.memory_bytes = limits.memory_bytes;
     }
+    if (limits.cpu_shares != written.cpu_shares) {
+      FLINT_RETURN_IF_ERROR(group.cpu_weight.Write(std::to_string(CpuWeightV2(limits.cpu_shares))));
+      written.cpu_shares = limits.cpu_shares;
+    }
     if (limits.cpu_quota_us != written.cpu_quota_us ||
         limits.cpu_period_us != written.cpu_period_us) {
-      FLINT_RETURN_IF_ERROR(group.cpu_limit.Write(std::to_string(limits.cpu_quota_us) + " " +
-                                                  std::to_string(limits.cpu_period_us)));
+      std::string quota =
+          limits.cpu_quota_us == 0 ? std::string("max") : std::to_string(limits.cpu_quota_us);
+      FLINT_RETURN_IF_ERROR(
+          group.cpu_limit.Write(quota + " " + std::to_string(limits.cpu_period_us)));
       written.cpu_quota_us = limits.cpu_quota_us;
       written.cpu_period_us = limits.cpu_period_us;
     }
@@ -506,12 +521,42 @@ class CgroupsV2 final : public CgroupsBase {
 
 }  // namespace
 
-Limits LimitsForMemory(uint32_t memory_mb) {
+std::string_view CpuModeName(CpuMode mode) {
+  switch (mode) {
+    case CpuMode::kWeight:
+      return "weight";
+    case CpuMode::kProportionalQuota:
+      return "proportional-quota";
+  }
+  return "weight";
+}
+
+std::optional<CpuMode> ParseCpuMode(std::string_view name) {
+  for (CpuMode mode : {CpuMode::kWeight, CpuMode::kProportionalQuota}) {
+    if (CpuModeName(mode) == name) return mode;
+  }
+  return std::nullopt;
+}
+
+Limits LimitsFor(uint32_t memory_mb, uint32_t cpu_millis, CpuMode mode) {
   Limits limits;
   limits.memory_bytes = uint64_t{memory_mb} << 20;
-  limits.cpu_quota_us =
-      std::max(kMinCpuQuotaUs, uint64_t{memory_mb} * kCpuPeriodUs / kMemoryMbPerVcpu);
+  // Weighted by the CPU the function is entitled to: what it asked for, else Lambda's
+  // proportion of its memory.
+  uint64_t shares = cpu_millis != 0 ? uint64_t{cpu_millis} * kCpuSharesPerVcpu / 1000
+                                    : uint64_t{memory_mb} * kCpuSharesPerVcpu / kMemoryMbPerVcpu;
+  limits.cpu_shares = std::clamp(shares, kMinCpuShares, kMaxCpuShares);
+  if (cpu_millis != 0) {
+    limits.cpu_quota_us = std::max(kMinCpuQuotaUs, uint64_t{cpu_millis} * kCpuPeriodUs / 1000);
+  } else if (mode == CpuMode::kProportionalQuota) {
+    limits.cpu_quota_us =
+        std::max(kMinCpuQuotaUs, uint64_t{memory_mb} * kCpuPeriodUs / kMemoryMbPerVcpu);
+  }
   return limits;
+}
+
+uint64_t CpuWeightV2(uint64_t shares) {
+  return std::clamp<uint64_t>(shares * 100 / kCpuSharesPerVcpu, 1, 10'000);
 }
 
 Result<std::unique_ptr<Cgroups>> OpenCgroups() {

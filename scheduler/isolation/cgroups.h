@@ -14,43 +14,74 @@
 // open (one descriptor per file per worker, read and written at offset 0): a path lookup in
 // the cgroup file system costs more than the read itself, and ReadUsage runs on the event loop
 // after invocations, SetLimits on the cold-start path. It writes the limits that do not depend
-// on the function (CPU period, pids, swap) at once, so SetLimits at LOAD writes only the memory
-// and CPU quota, or nothing when PresetLimits wrote them already; the limit files are closed
-// once SetLimits has written them (a worker is loaded once), the usage files when the cgroup is
-// removed.
+// on the function (CPU period, pids, swap) at once, so SetLimits at LOAD writes only the memory,
+// the CPU weight and the CPU quota, or nothing when PresetLimits wrote them already; the limit
+// files are closed once SetLimits has written them (a worker is loaded once), the usage files when
+// the cgroup is removed.
 //
 // Tests substitute a fake through the interface. Loop thread only (no internal locking).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sdk/core/status.h"
 
 namespace flint::scheduler::isolation {
 
-// Lambda's ratio: a function with 1769 MB gets one full vCPU; CPU share scales linearly with
-// memory (128 MB -> 7.2% of a CPU). The CFS period is the kernel's 100 ms: a 20 ms period
-// shortened the stall of a worker that used up its quota (warm p99) but throttled a cold
-// start's first invocation, whose compile needs more than 20 ms x 7.2% (docs/benchmarks.md).
-// The kernel's smallest quota is 1 ms.
+// How the CPU is shared among workers (flintd --cpu-mode, docs/security.md).
+//
+// Every worker's cgroup gets a CPU weight (cgroup v1 cpu.shares, v2 cpu.weight) in proportion
+// to the CPU its function is entitled to: Lambda's ratio, one vCPU per 1769 MB, or the
+// function's own `cpu` when it sets one. Weights only matter under contention: a busy machine
+// divides its CPUs in those proportions, an idle one lets any worker use what is free
+// (work-conserving). A hard CFS quota comes on top only where asked for: a function's `cpu`
+// setting, or kProportionalQuota for every function (Lambda's caps: 128 MB -> 7.2 ms of CPU
+// per 100 ms period, throttled for the rest of the period even while CPUs sit idle).
+enum class CpuMode : uint8_t {
+  kWeight = 0,             // weights only, no quota unless the function sets `cpu` (default)
+  kProportionalQuota = 1,  // weights, and a quota in proportion to memory for every function
+};
+
+// "weight" / "proportional-quota", and back (nullopt for anything else).
+std::string_view CpuModeName(CpuMode mode);
+std::optional<CpuMode> ParseCpuMode(std::string_view name);
+
+// Lambda's ratio: a function with 1769 MB gets one full vCPU; CPU scales linearly with memory
+// (128 MB -> 7.2% of a CPU). The CFS period is the kernel's 100 ms: a 20 ms period shortened
+// the stall of a worker that used up its quota (warm p99) but throttled a cold start's first
+// invocation, whose compile needs more than 20 ms x 7.2% (docs/benchmarks.md). The kernel's
+// smallest quota is 1 ms.
 inline constexpr uint64_t kMemoryMbPerVcpu = 1769;
 inline constexpr uint64_t kCpuPeriodUs = 100'000;
 inline constexpr uint64_t kMinCpuQuotaUs = 1'000;
+// CPU weights are kept in cgroup v1's unit: 1024 shares are one vCPU's worth (the kernel's
+// default for a cgroup, and a task's weight at nice 0). v1 accepts 2..262144; v2's cpu.weight
+// (1..10000, default 100) is shares * 100 / 1024.
+inline constexpr uint64_t kCpuSharesPerVcpu = 1024;
+inline constexpr uint64_t kMinCpuShares = 2;
+inline constexpr uint64_t kMaxCpuShares = 262'144;
 // Processes and threads a worker may hold at once (V8 needs about 10 threads).
 inline constexpr uint64_t kPidsMax = 64;
 
 struct Limits {
   uint64_t memory_bytes = 0;  // hard limit; swap is off (memsw = the same on v1, swap.max 0 on v2)
-  uint64_t cpu_quota_us = 0;  // per kCpuPeriodUs
+  uint64_t cpu_shares = kCpuSharesPerVcpu;  // weight under contention (v1 units, see above)
+  uint64_t cpu_quota_us = 0;                // per cpu_period_us; 0: no quota (work-conserving)
   uint64_t cpu_period_us = kCpuPeriodUs;
   uint64_t pids_max = kPidsMax;
 };
 
-// The limits for a function with `memory_mb` of memory.
-Limits LimitsForMemory(uint32_t memory_mb);
+// The limits of a worker of a function with `memory_mb` of memory and `cpu_millis` thousandths
+// of a CPU asked for (0: none; FunctionConfig::cpu_millis), on a node in `mode`.
+Limits LimitsFor(uint32_t memory_mb, uint32_t cpu_millis, CpuMode mode);
+
+// cgroup v2's cpu.weight for `shares`.
+uint64_t CpuWeightV2(uint64_t shares);
 
 struct Usage {
   uint64_t cpu_us = 0;             // CPU time of every process that ran in the cgroup

@@ -108,9 +108,14 @@ bool IsReservedHeader(std::string_view name) {
 
 // A name or value with CR, LF or NUL would let a function inject headers or a whole response.
 bool IsSafeHeader(std::string_view name, std::string_view value) {
-  constexpr std::string_view kBad("\r\n\0", 3);
-  return !name.empty() && name.find_first_of(kBad) == std::string_view::npos &&
-         value.find_first_of(kBad) == std::string_view::npos;
+  // A byte loop: find_first_of with a set calls memchr once per byte of the text.
+  auto clean = [](std::string_view s) {
+    for (char c : s) {
+      if (c == '\r' || c == '\n' || c == '\0') return false;
+    }
+    return true;
+  };
+  return !name.empty() && clean(name) && clean(value);
 }
 
 void AppendHeader(std::string& out, std::string_view name, std::string_view value) {

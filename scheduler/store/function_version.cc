@@ -52,6 +52,16 @@ Status OutOfRange(const char* field, T min, T max, T got) {
 
 }  // namespace
 
+std::string CpuText(uint32_t cpu_millis) {
+  std::string text = std::to_string(cpu_millis / 1000);
+  if (uint32_t frac = cpu_millis % 1000; frac != 0) {
+    std::string digits = std::to_string(1000 + frac).substr(1);  // "050" for 50
+    while (digits.back() == '0') digits.pop_back();
+    text += "." + digits;
+  }
+  return text;
+}
+
 bool IsValidEnvName(std::string_view name) {
   if (name.empty()) return false;
   auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
@@ -95,6 +105,10 @@ Status ValidateFunctionConfig(const FunctionConfig& c) {
   if (c.network != "none" && c.network != "outbound") {
     return InvalidArgument("network must be 'none' or 'outbound', got '" +
                            detail::Printable(c.network) + "'");
+  }
+  if (c.cpu_millis != 0 && (c.cpu_millis < kMinCpuMillis || c.cpu_millis > kMaxCpuMillis)) {
+    return InvalidArgument("cpu must be between " + CpuText(kMinCpuMillis) + " and " +
+                           CpuText(kMaxCpuMillis) + " CPUs, got " + CpuText(c.cpu_millis));
   }
   if (c.max_retries < -1 || c.max_retries > kMaxEventRetries) {
     return InvalidArgument("max_retries must be between 0 and " + std::to_string(kMaxEventRetries) +

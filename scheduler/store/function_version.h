@@ -32,6 +32,9 @@ inline constexpr size_t kMaxEnvBytes = 4096;
 inline constexpr int32_t kMaxEventRetries = 10;
 inline constexpr uint64_t kMinEventAgeMs = 1000;
 inline constexpr uint64_t kMaxEventAgeMs = 6 * 3'600'000ull;  // six hours, as Lambda
+// A hard CPU quota (`cpu`), in thousandths of a CPU: 0.01 to 64 CPUs.
+inline constexpr uint32_t kMinCpuMillis = 10;
+inline constexpr uint32_t kMaxCpuMillis = 64'000;
 
 struct FunctionConfig {
   uint32_t memory_mb = 128;     // kMinMemoryMb..kMaxMemoryMb
@@ -47,6 +50,9 @@ struct FunctionConfig {
   // "none": the worker has no network at all; "outbound": it may connect out (not to the host's
   // loopback), see docs/security.md.
   std::string network = "none";
+  // A hard CPU quota in thousandths of a CPU (kMinCpuMillis..kMaxCpuMillis), or 0: none beyond
+  // the node's --cpu-mode (by default a weight in proportion to memory_mb, no quota).
+  uint32_t cpu_millis = 0;
   int32_t max_retries = -1;       // events: -1 = the node's default, else 0..kMaxEventRetries
   uint64_t max_event_age_ms = 0;  // events: 0 = the node's default, else kMin..kMaxEventAgeMs
   std::vector<EnvVar> env;        // names unique, [A-Za-z_][A-Za-z0-9_]*; order is kept
@@ -57,6 +63,9 @@ struct FunctionConfig {
 // Ok, or an InvalidArgument that names the field, the allowed range and the value given, e.g.
 // "memory_mb must be between 128 and 10240, got 64".
 Status ValidateFunctionConfig(const FunctionConfig& config);
+
+// `cpu_millis` as a number of CPUs: 500 -> "0.5", 2000 -> "2", 1250 -> "1.25".
+std::string CpuText(uint32_t cpu_millis);
 
 // True for an environment variable name: [A-Za-z_][A-Za-z0-9_]*.
 bool IsValidEnvName(std::string_view name);

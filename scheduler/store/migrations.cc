@@ -156,12 +156,18 @@ ALTER TABLE versions ADD COLUMN max_retries INTEGER NOT NULL DEFAULT -1;
 ALTER TABLE versions ADD COLUMN max_event_age_ms INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Step 6: a hard CPU quota per function, in thousandths of a CPU (0: none; docs/security.md).
+constexpr const char* kMigration6 = R"sql(
+ALTER TABLE versions ADD COLUMN cpu_millis INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "functions, versions, tokens", kMigration1},
     {2, "invocation ledger, hourly rollups, price sheets", kMigration2},
     {3, "min_instances, reserved_concurrency, keep_alive_policy", kMigration3},
     {4, "event queue, schedules, subscriptions", kMigration4},
     {5, "network, max_retries, max_event_age_ms", kMigration5},
+    {6, "cpu_millis", kMigration6},
 };
 
 }  // namespace

@@ -62,7 +62,7 @@ constexpr const char* kVersionColumns =
     "v.name, v.version, v.runtime, v.entry, v.code_digest, v.memory_mb, v.timeout_ms, "
     "v.keep_alive_ms, v.max_instances, v.concurrency, v.env_json, v.created_at_ms, "
     "v.min_instances, v.reserved_concurrency, v.keep_alive_policy, v.network, v.max_retries, "
-    "v.max_event_age_ms";
+    "v.max_event_age_ms, v.cpu_millis";
 
 Result<FunctionVersion> ReadVersion(const Statement& row) {
   FunctionVersion v;
@@ -74,7 +74,7 @@ Result<FunctionVersion> ReadVersion(const Statement& row) {
   if (!fits_u32(version) || !fits_u32(row.Int(5)) || !fits_u32(row.Int(6)) || row.Int(7) < 0 ||
       !fits_u32(row.Int(8)) || !fits_u32(row.Int(9)) || !fits_u32(row.Int(12)) ||
       !fits_u32(row.Int(13)) || row.Int(16) < -1 || row.Int(16) > kMaxEventRetries ||
-      row.Int(17) < 0) {
+      row.Int(17) < 0 || !fits_u32(row.Int(18))) {
     return Internal("store: function '" + v.name + "' version " + std::to_string(version) +
                     " has out-of-range values");
   }
@@ -100,6 +100,7 @@ Result<FunctionVersion> ReadVersion(const Statement& row) {
   v.config.network = row.Text(15);
   v.config.max_retries = static_cast<int32_t>(row.Int(16));
   v.config.max_event_age_ms = static_cast<uint64_t>(row.Int(17));
+  v.config.cpu_millis = static_cast<uint32_t>(row.Int(18));
   return v;
 }
 
@@ -292,9 +293,10 @@ Result<FunctionVersion> Store::CreateVersion(const std::string& name, const std:
           "INSERT INTO versions (name, version, runtime, entry, code_digest, memory_mb, "
           "timeout_ms, "
           "  keep_alive_ms, max_instances, concurrency, env_json, created_at_ms, min_instances, "
-          "  reserved_concurrency, keep_alive_policy, network, max_retries, max_event_age_ms) "
+          "  reserved_concurrency, keep_alive_policy, network, max_retries, max_event_age_ms, "
+          "  cpu_millis) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-          "?18)",
+          "?18, ?19)",
           "create version"));
   insert.Bind(1, name)
       .Bind(2, version)
@@ -313,7 +315,8 @@ Result<FunctionVersion> Store::CreateVersion(const std::string& name, const std:
       .Bind(15, std::string_view(config.keep_alive_policy))
       .Bind(16, std::string_view(config.network))
       .Bind(17, int64_t{config.max_retries})
-      .Bind(18, static_cast<int64_t>(config.max_event_age_ms));
+      .Bind(18, static_cast<int64_t>(config.max_event_age_ms))
+      .Bind(19, int64_t{config.cpu_millis});
   FLINT_RETURN_IF_ERROR(insert.Run());
   FLINT_RETURN_IF_ERROR(tx.Commit());
   return v;

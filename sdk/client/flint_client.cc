@@ -48,6 +48,7 @@ FunctionInfo DecodeFunctionInfo(const json& j) {
   info.reserved_concurrency = GetUint(j, "reserved_concurrency");
   info.keep_alive_policy = GetString(j, "keep_alive_policy");
   info.network = GetString(j, "network");
+  if (auto it = j.find("cpu"); it != j.end() && it->is_number()) info.cpu = it->get<double>();
   if (auto it = j.find("max_retries"); it != j.end() && it->is_number_integer()) {
     info.max_retries = it->get<int64_t>();
   }
@@ -230,6 +231,7 @@ std::string DeployRequestJson(const DeploySpec& spec) {
   if (c.reserved_concurrency) j["reserved_concurrency"] = *c.reserved_concurrency;
   if (c.keep_alive_policy) j["keep_alive_policy"] = *c.keep_alive_policy;
   if (c.network) j["network"] = *c.network;
+  if (c.cpu) j["cpu"] = *c.cpu;
   if (c.max_retries) j["max_retries"] = *c.max_retries;
   if (c.max_event_age_ms) j["max_event_age_ms"] = *c.max_event_age_ms;
   if (!c.env.empty()) j["env"] = c.env;
@@ -269,6 +271,14 @@ Result<FunctionDetails> ParseFunctionDetailsJson(const std::string& text) {
     }
   }
   if (auto p = j.find("pool"); p != j.end() && p->is_object()) d.pool = DecodePool(*p);
+  if (auto l = j.find("limits"); l != j.end() && l->is_object()) {
+    LimitsInfo limits;
+    limits.cpu_mode = GetString(*l, "cpu_mode");
+    limits.cpu_weight = GetUint(*l, "cpu_weight");
+    limits.cpu_quota = GetDouble(*l, "cpu_quota");
+    limits.cpu_period_ms = GetUint(*l, "cpu_period_ms");
+    d.limits = limits;
+  }
   return d;
 }
 

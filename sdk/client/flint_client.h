@@ -32,6 +32,7 @@ struct FunctionConfig {
   std::optional<uint32_t> reserved_concurrency;
   std::optional<std::string> keep_alive_policy;  // "fixed" or "adaptive"
   std::optional<std::string> network;            // "none" or "outbound"
+  std::optional<double> cpu;                     // a hard CPU quota in CPUs (0: none)
   std::optional<uint32_t> max_retries;           // events: retries after the first attempt
   std::optional<uint64_t> max_event_age_ms;      // events: older ones are dead-lettered
   std::map<std::string, std::string> env;        // sent only when not empty
@@ -59,6 +60,7 @@ struct FunctionInfo {
   uint64_t reserved_concurrency = 0;
   std::string keep_alive_policy;  // "" = the node's default
   std::string network;            // "none" or "outbound"
+  double cpu = 0;                 // a hard CPU quota in CPUs; 0: none
   int64_t max_retries = -1;       // -1 = the node's default
   uint64_t max_event_age_ms = 0;  // 0 = the node's default
   std::map<std::string, std::string> env;
@@ -114,8 +116,17 @@ struct NodeInfo {
   std::vector<PoolInfo> pools;
 };
 
+// What each worker's cgroup gets (present when flintd isolates functions).
+struct LimitsInfo {
+  std::string cpu_mode;     // "weight" or "proportional-quota"
+  uint64_t cpu_weight = 0;  // 1024 = one vCPU's share under contention
+  double cpu_quota = 0;     // CPUs; 0: no hard quota (work-conserving)
+  uint64_t cpu_period_ms = 0;
+};
+
 struct FunctionDetails {
   FunctionInfo function;
+  std::optional<LimitsInfo> limits;
   std::vector<VersionInfo> versions;
   PoolInfo pool;
 };

@@ -116,7 +116,7 @@ struct LogLine {
   static Result<LogLine> Decode(std::string_view payload);
 };
 
-// STATS, worker -> flintd, sent periodically and after each invocation.
+// STATS, worker -> flintd, after LOADED and after each batch of RESULTs written together.
 struct Stats {
   uint64_t heap_used_bytes = 0;
   uint64_t heap_limit_bytes = 0;

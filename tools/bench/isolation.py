@@ -13,10 +13,11 @@ is doing weighs on both alike:
 
 and prints both and their ratios (on / off).
 
-Memory: --memory (default 1769 MB, one full vCPU under the CPU quota: 1 vCPU per 1769 MB, as
-on Lambda; tools/bench/bench.py deploys with the same). Below that the quota throttles
-requests sent back to back (128 MB buys 7.2 ms of CPU per 100 ms), which measures the quota,
-not isolation's overhead: isolation off has no quota to compare with.
+Memory: --memory (default 1769 MB, a weight of one full vCPU: 1 vCPU per 1769 MB, as on
+Lambda; tools/bench/bench.py deploys with the same). flintd's default --cpu-mode weight sets
+no CPU quota at any size; with --cpu-mode proportional-quota (tools/bench/cpu_share.py
+compares the two) smaller sizes are throttled when requests come back to back (128 MB buys 7.2
+ms of CPU per 100 ms), which measures the quota, not isolation's overhead.
 
   sudo python3 tools/bench/isolation.py --build build-iso
   sudo python3 tools/bench/isolation.py --build build-iso --warm 5000 --cold 100 --json out.json

@@ -35,6 +35,7 @@ struct Args {
   // deploy
   std::string path;
   uint32_t memory_mb = 0;
+  double cpu = 0;
   std::string timeout;
   std::string keep_alive;
   uint32_t max_instances = 0;
@@ -70,6 +71,7 @@ int Deploy(CliIo& io, const Args& a, const CLI::App& cmd) {
   client::DeploySpec spec;
   client::FunctionConfig& c = spec.config;
   if (cmd.count("--memory") > 0) c.memory_mb = a.memory_mb;
+  if (cmd.count("--cpu") > 0) c.cpu = a.cpu;
   if (cmd.count("--max-instances") > 0) c.max_instances = a.max_instances;
   if (cmd.count("--concurrency") > 0) c.concurrency = a.concurrency;
   if (cmd.count("--min-instances") > 0) c.min_instances = a.min_instances;
@@ -289,6 +291,9 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
   deploy->add_option("PATH", a.path, "Entry file, or a folder with the function's files")
       ->required();
   deploy->add_option("--memory", a.memory_mb, "Memory size in MB");
+  deploy->add_option("--cpu", a.cpu,
+                     "Hard CPU limit in CPUs, e.g. 0.5 or 2 (default: none; a share of the CPU "
+                     "in proportion to memory under contention)");
   deploy->add_option("--timeout", a.timeout, "Longest run of one invocation (e.g. 3s, 300ms)");
   deploy->add_option("--keep-alive", a.keep_alive, "Idle time before a warm worker stops");
   deploy->add_option("--max-instances", a.max_instances, "Most workers at once");

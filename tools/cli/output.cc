@@ -91,6 +91,28 @@ std::string Seconds(uint64_t ms) {
   return buf;
 }
 
+// "weight 74 (0.07 vCPU under contention), no quota" or "weight 512 (0.50 vCPU under
+// contention), quota 0.5 CPU per 100 ms": what each worker's cgroup gets.
+std::string CpuText(const client::FunctionInfo& f, const std::optional<client::LimitsInfo>& l) {
+  char buf[160];
+  if (!l) {
+    if (f.cpu <= 0) return "unlimited (no cgroups)";
+    snprintf(buf, sizeof buf, "%g CPU asked for, not enforced (no cgroups)", f.cpu);
+    return buf;
+  }
+  int n = snprintf(buf, sizeof buf, "weight %llu (%.2f vCPU under contention), ",
+                   static_cast<unsigned long long>(l->cpu_weight),
+                   static_cast<double>(l->cpu_weight) / 1024.0);
+  if (l->cpu_quota <= 0) {
+    snprintf(buf + n, sizeof buf - n, "no quota (idle CPU is used)");
+  } else {
+    snprintf(buf + n, sizeof buf - n, "quota %g CPU per %llu ms%s", l->cpu_quota,
+             static_cast<unsigned long long>(l->cpu_period_ms),
+             f.cpu > 0 ? "" : " (node's proportional quota)");
+  }
+  return buf;
+}
+
 // "adaptive (pre-warm after 54s, keep 17s)", "adaptive (learning; fixed 10m meanwhile)",
 // "fixed"; `configured` is the function's own choice ("" = the node's default).
 std::string KeepAliveText(const client::PoolInfo& p, const std::string& configured) {
@@ -160,6 +182,7 @@ std::string FormatDetails(const client::FunctionDetails& d) {
                         : std::to_string(f.reserved_concurrency) + " workers (" +
                               FormatMemory(f.reserved_concurrency * f.memory_mb) + ")"},
   };
+  rows.push_back({"cpu:", CpuText(f, d.limits)});
   rows.push_back({"network:", f.network.empty() ? "none" : f.network});
   rows.push_back({"event retries:", f.max_retries < 0 ? "default" : std::to_string(f.max_retries)});
   rows.push_back({"event max age:",

@@ -247,6 +247,33 @@
     fn.memory = String(memoryMb);
     process.env = env;
   };
+  // The function-URL event of an HTTP invocation, from what the host parsed
+  // (runtime/api/lambda_event.h): an object literal is cheaper for V8 than parsing the event's
+  // JSON. Keys in the order of BuildHttpEventJson; cookies, query and body are undefined when
+  // the request has none.
+  internal.makeHttpEvent = (rawPath, rawQueryString, cookies, headers, query, apiId, domainName,
+                            domainPrefix, method, sourceIp, userAgent, requestId, time, timeEpoch,
+                            body, isBase64Encoded) => {
+    const event = { version: '2.0', routeKey: '$default', rawPath, rawQueryString };
+    if (cookies !== undefined) event.cookies = cookies;
+    event.headers = headers;
+    if (query !== undefined) event.queryStringParameters = query;
+    event.requestContext = {
+      accountId: 'anonymous',
+      apiId,
+      domainName,
+      domainPrefix,
+      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp, userAgent },
+      requestId,
+      routeKey: '$default',
+      stage: '$default',
+      time,
+      timeEpoch,
+    };
+    if (body !== undefined) event.body = body;
+    event.isBase64Encoded = isBase64Encoded;
+    return event;
+  };
   internal.makeContext = (requestId, timeoutMs) => {
     const deadline = host.now() + timeoutMs;
     return {

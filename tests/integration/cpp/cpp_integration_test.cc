@@ -6,6 +6,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "tests/support/flintd_fixture.h"
 #include "tests/support/require.h"
@@ -234,6 +238,42 @@ TEST_CASE("A C++ function past its timeout answers 504 and the next call works",
   HttpResponse next = GetOrFail(flintd, "/fn/bad");
   CHECK(next.status == 200);
   CHECK(next.body == "inits=1 calls=1");
+}
+
+TEST_CASE("With --concurrency, calls wait at a C++ worker and outlive one that times out",
+          "[cpp]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployMisbehave(flintd, "bad", {"--timeout", "1s", "--concurrency", "4"});
+  auto url = flint::client::ParseHttpUrl(flintd.url());
+  REQUIRE(url.ok());
+  auto get = [&](const std::string& target) -> std::pair<int, std::string> {
+    flint::client::HttpClient http(*url);
+    auto r = http.Get(target);
+    return r.ok() ? std::make_pair(r->status, r->body) : std::make_pair(-1, r.status().message());
+  };
+  std::pair<int, std::string> slow;
+  std::thread sleeper([&] { slow = get("/fn/bad?do=sleep"); });
+  // Once the sleeping call runs, three more are sent to the same worker (it takes 4 at once)
+  // and wait behind it.
+  bool busy = flint::testing::WaitUntil([&] {
+    auto d = flintd.Client().Call("GET", "/v1/functions/bad");
+    return d.ok() && json::parse(*d)["pool"]["workers"]["busy"] == 1;
+  });
+  std::vector<std::pair<int, std::string>> quick(3);
+  std::vector<std::thread> callers;
+  for (auto& answer : quick) callers.emplace_back([&] { answer = get("/fn/bad"); });
+  for (auto& t : callers) t.join();
+  sleeper.join();
+  INFO("slow: " << slow.first << " " << slow.second << "\nflintd log:\n" << flintd.LogTail());
+  REQUIRE(busy);
+  CHECK(slow.first == 504);
+  // The sleeping call's worker was killed at its timeout; the calls queued behind it had not
+  // started, so they ran on a new worker (initialised once) instead of failing with it.
+  for (const auto& [status, body] : quick) {
+    CHECK(status == 200);
+    CHECK(body.rfind("inits=1 calls=", 0) == 0);
+  }
 }
 
 TEST_CASE("The init hook runs once per worker", "[cpp]") {

@@ -5,11 +5,17 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "tests/support/flintd_fixture.h"
 #include "tests/support/require.h"
@@ -177,14 +183,15 @@ TEST_CASE("A C++ function that exhausts its limits is contained", "[isolation]")
   CheckOthersUnharmed(flintd);
 }
 
-TEST_CASE("A function spinning on every core gets no more CPU than its quota", "[isolation]") {
+TEST_CASE("A function spinning on every core gets no more CPU than its --cpu quota",
+          "[isolation]") {
   FLINT_SKIP_UNLESS_ROOT("isolation tests (cgroups, namespaces)");
   FlintdProcess flintd;
   StartOrFail(flintd);
   DeployGood(flintd);
-  // 512 MB: 512/1769 of one CPU (29%).
+  // A hard limit of a quarter of a CPU, asked for by the function.
   DeployOrFail(flintd, {"hostile", kTestFunctions + "/hostile-cpp/hostile.cc", "--memory", "512",
-                        "--timeout", "10s"});
+                        "--cpu", "0.25", "--timeout", "10s"});
   std::string answer = Attempt(flintd, "spin-all", "1500");
   std::istringstream in(answer);
   double cpu_us = 0, wall_us = 0;
@@ -193,23 +200,164 @@ TEST_CASE("A function spinning on every core gets no more CPU than its quota", "
   INFO("cpu " << cpu_us << " us over " << wall_us << " us wall, " << threads << " threads");
   REQUIRE(wall_us > 0);
   // CPU accounting, not timing: unthrottled, the threads would use `threads` CPUs; the quota
-  // allows 0.29 (CFS may overrun a period slightly).
-  CHECK(cpu_us / wall_us < 0.45);
+  // allows 0.25 (CFS may overrun a period slightly).
+  CHECK(cpu_us / wall_us < 0.4);
   CHECK(cpu_us > 0);
   CheckOthersUnharmed(flintd);
 
   // The cgroup's accounting reaches flint describe: the pool's CPU time covers at least what
-  // the function's threads measured themselves, and its peak memory is the cgroup's.
+  // the function's threads measured themselves (the ledger records the CPU used, whatever the
+  // limit), and its peak memory is the cgroup's; the limits are shown.
   auto described = flintd.Client().Call("GET", "/v1/functions/hostile");
   REQUIRE(described.ok());
-  nlohmann::json pool = nlohmann::json::parse(*described).at("pool");
-  INFO(pool.dump());
+  nlohmann::json details = nlohmann::json::parse(*described);
+  nlohmann::json pool = details.at("pool");
+  INFO(details.dump());
   CHECK(pool.at("cpu_ms").get<double>() >= 0.9 * cpu_us / 1000);
   CHECK(pool.at("peak_memory_mb").get<double>() > 1);
   CHECK(pool.at("peak_memory_mb").get<double>() <= 512);
+  CHECK(details.at("function").at("cpu") == 0.25);
+  CHECK(details.at("limits").at("cpu_quota") == 0.25);
+  CHECK(details.at("limits").at("cpu_weight") == 256);
   CliResult text = flintd.RunCli({"describe", "hostile"});
   CHECK(text.out.find("CPU time:") != std::string::npos);
   CHECK(text.out.find(" MB of 512 MB") != std::string::npos);
+  CHECK(text.out.find("quota 0.25 CPU per 100 ms") != std::string::npos);
+}
+
+namespace {
+
+// The CPU weight and quota files of the cgroup process `pid` is in, as their text: v1
+// (cpu.shares, cpu.cfs_quota_us) or v2 (cpu.weight, cpu.max).
+std::pair<std::string, std::string> CpuFilesOf(pid_t pid) {
+  std::istringstream lines(flint::testing::ReadFile("/proc/" + std::to_string(pid) + "/cgroup"));
+  std::string line;
+  while (std::getline(lines, line)) {
+    // "4:cpu,cpuacct:/flint/123/w3" (v1) or "0::/flint/123/w3" (v2).
+    size_t first = line.find(':');
+    size_t second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    std::string controllers = "," + line.substr(first + 1, second - first - 1) + ",";
+    std::string path = line.substr(second + 1);
+    auto first_line = [](const std::string& file) {
+      std::string text = flint::testing::ReadFile(file);
+      return text.substr(0, text.find('\n'));
+    };
+    if (controllers.find(",cpu,") != std::string::npos) {
+      std::string dir = "/sys/fs/cgroup/cpu" + path;
+      if (!fs::exists(dir)) dir = "/sys/fs/cgroup/cpu,cpuacct" + path;
+      return {first_line(dir + "/cpu.shares"), first_line(dir + "/cpu.cfs_quota_us")};
+    }
+    if (controllers == ",," && fs::exists("/sys/fs/cgroup/cgroup.controllers")) {
+      std::string dir = "/sys/fs/cgroup" + path;
+      return {first_line(dir + "/cpu.weight"), first_line(dir + "/cpu.max")};
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("Workers get a CPU weight in proportion to memory, and a quota only on request",
+          "[isolation]") {
+  FLINT_SKIP_UNLESS_ROOT("isolation tests (cgroups, namespaces)");
+  bool v2 = fs::exists("/sys/fs/cgroup/cgroup.controllers");
+  for (const char* mode : {"weight", "proportional-quota"}) {
+    FlintdProcess flintd({"--cpu-mode", mode});
+    StartOrFail(flintd);
+    DeployGood(flintd);  // 128 MB
+    REQUIRE(GetOrFail(flintd, "/fn/good").status == 200);
+    std::vector<pid_t> workers = flintd.FindWorkers("flint-worker good@");
+    REQUIRE(workers.size() == 1);
+    auto [weight, quota] = CpuFilesOf(workers[0]);
+    INFO(mode << ": weight '" << weight << "', quota '" << quota << "'");
+    CHECK(weight == (v2 ? "7" : "74"));
+    bool quotas = std::string(mode) == "proportional-quota";
+    if (quotas) {
+      CHECK(quota == (v2 ? "7235 100000" : "7235"));
+    } else {
+      CHECK(quota == (v2 ? "max 100000" : "-1"));
+    }
+    // describe says the same.
+    CliResult text = flintd.RunCli({"describe", "good"});
+    INFO(text.Describe());
+    CHECK(text.out.find("weight 74 (0.07 vCPU under contention)") != std::string::npos);
+    CHECK(text.out.find(quotas ? "quota 0.07235 CPU per 100 ms (node's proportional quota)"
+                               : "no quota (idle CPU is used)") != std::string::npos);
+  }
+}
+
+TEST_CASE("A function spinning on every core slows a latency-sensitive neighbour only a little",
+          "[isolation]") {
+  // The spinner (1769 MB: a weight of one vCPU) keeps every core busy; the neighbour (128 MB: a
+  // weight of 0.07 vCPU) answers requests sent back to back. Weights decide who runs when both
+  // want a CPU, and a waking neighbour is let in within a scheduler slice (a few ms), so its
+  // tail stays far below a CFS period (100 ms): a quota would throttle it for the rest of the
+  // period once its share is used (docs/security.md), and a starved neighbour would wait
+  // seconds. The bound is generous for a shared machine: p99 under 50 ms. It holds while Flint
+  // has the machine: when processes outside Flint take most of the CPUs (the spinner gets less
+  // than half of what its threads ask for), the neighbour's share of what is left is judged only
+  // by not starving (it still answers, at least 20 times in the 3 s).
+  FLINT_SKIP_UNLESS_ROOT("isolation tests (cgroups, namespaces)");
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployGood(flintd);
+  DeployOrFail(flintd, {"hostile", kTestFunctions + "/hostile-cpp/hostile.cc", "--memory", "1769",
+                        "--timeout", "30s"});
+  REQUIRE(GetOrFail(flintd, "/fn/hostile").status == 200);  // its worker is warm
+  auto url = flint::client::ParseHttpUrl(flintd.url());
+  REQUIRE(url.ok());
+  flint::client::HttpClient neighbour(*url);
+  for (int i = 0; i < 20; ++i) REQUIRE(neighbour.Get("/fn/good").ok());  // warm, connected
+
+  constexpr int kSpinMs = 3000;
+  std::atomic<bool> spun{false};
+  std::string spin_answer;
+  std::thread spinner([&] {
+    flint::client::HttpClient http(*url);
+    auto r = http.Get("/fn/hostile?do=spin-all&arg=" + std::to_string(kSpinMs));
+    if (r.ok()) spin_answer = r->body;
+    spun = true;
+  });
+  // Until the spinner's worker is busy.
+  bool busy = flint::testing::WaitUntil([&] {
+    auto d = flintd.Client().Call("GET", "/v1/functions/hostile");
+    return d.ok() && nlohmann::json::parse(*d)["pool"]["workers"]["busy"] == 1;
+  });
+  std::vector<double> ms;
+  int errors = 0;
+  while (busy && !spun && ms.size() < 2000) {
+    auto start = std::chrono::steady_clock::now();
+    auto r = neighbour.Get("/fn/good");
+    auto took = std::chrono::steady_clock::now() - start;
+    if (!r.ok() || r->status != 200) ++errors;
+    if (!spun) ms.push_back(std::chrono::duration<double, std::milli>(took).count());
+  }
+  spinner.join();
+  INFO("spinner: " << spin_answer << "\nflintd log:\n" << flintd.LogTail());
+  REQUIRE(busy);
+  CHECK(errors == 0);
+  REQUIRE(ms.size() >= 20);
+  std::sort(ms.begin(), ms.end());
+  double p50 = ms[ms.size() / 2];
+  double p99 = ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
+  WARN("neighbour beside a spinning function: "
+       << ms.size() << " requests, p50 " << p50 << " ms, p99 " << p99 << " ms, max " << ms.back()
+       << " ms; spinner (cpu us, wall us, threads): " << spin_answer);
+  long spin_cpu_us = 0, spin_wall_us = 0, spin_threads = 0;
+  std::istringstream(spin_answer) >> spin_cpu_us >> spin_wall_us >> spin_threads;
+  REQUIRE(spin_wall_us > 0);
+  REQUIRE(spin_threads > 0);
+  bool flint_had_the_machine = 2 * spin_cpu_us >= spin_threads * spin_wall_us;
+  if (flint_had_the_machine) {
+    CHECK(p99 < 50.0);
+  } else {
+    WARN("the spinner got " << spin_cpu_us / 1000 << " ms of CPU in " << spin_wall_us / 1000
+                            << " ms on " << spin_threads
+                            << " threads: the machine is busy with other processes, so the "
+                               "neighbour's p99 is not held to 50 ms");
+  }
+  CheckOthersUnharmed(flintd);
 }
 
 TEST_CASE("A JavaScript function that exhausts its limits is contained", "[isolation]") {
@@ -217,7 +365,7 @@ TEST_CASE("A JavaScript function that exhausts its limits is contained", "[isola
   FlintdProcess flintd;
   StartOrFail(flintd);
   DeployGood(flintd);
-  // The allocation loop runs on 7.2% of a CPU (128 MB): give it time to reach the heap limit.
+  // A busy machine may give the allocation loop little CPU: give it time to reach the heap limit.
   DeployOrFail(flintd, {"hostile-js", kTestFunctions + "/hostile-js", "--timeout", "30s"});
   DeployOrFail(flintd, {"spinner", kTestFunctions + "/hostile-js", "--timeout", "1s"});
   HttpResponse oom = GetOrFail(flintd, "/fn/hostile-js?do=alloc");

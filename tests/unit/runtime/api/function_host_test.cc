@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "runtime/api/lambda_event.h"
 #include "tests/unit/runtime/api/test_function.h"
 
 namespace flint::runtime {
@@ -75,6 +76,55 @@ TEST_CASE("FunctionHost base64-encodes a binary request body and omits an empty 
   CHECK_FALSE(empty.contains("body"));
   CHECK(empty["isBase64Encoded"] == false);
   CHECK(empty["requestContext"]["domainName"] == "localhost");
+}
+
+TEST_CASE("FunctionHost builds the event BuildHttpEventJson describes, key for key", "[host]") {
+  // The host builds the event in V8 (makeHttpEvent); BuildHttpEventJson renders it as text for
+  // runtimes that parse it. Both must agree on every key, value and the key order.
+  TestFunction fn;
+  fn.LoadCode(
+      "export const handler = (event) => ({ statusCode: 200, body: JSON.stringify(event) });\n");
+  struct Case {
+    std::string method, path, query;
+    std::vector<protocol::Header> headers;
+    std::string body;
+  };
+  std::vector<Case> cases = {
+      {"GET", "/", "", {}, ""},
+      {"POST",
+       "/orders/7",
+       "a=1&b=x%20y&a=2&flag",
+       {{"host", "fn.example.com:8080"},
+        {"user-agent", "curl/8"},
+        {"x-multi", "one"},
+        {"x-multi", "two"},
+        {"cookie", "s=1; theme=dark"}},
+       "{\"n\":1}"},
+      {"PUT", "/bin", "", {{"host", "[::1]:8080"}}, std::string("\xff\x00\x01", 3)},
+      {"GET",
+       "/\xc3\xa9t\xc3\xa9",
+       "q=%E2%9C%93&__proto__=x",
+       {{"__proto__", "p"}, {"x-quote", "say \"hi\"\\"}},
+       ""},
+      {"DELETE", "/x", "", {{"cookie", ""}, {"host", "localhost"}}, "text body\n"},
+  };
+  for (const Case& c : cases) {
+    InvokeResult r = fn.Http(c.method, c.path, c.query, c.headers, c.body);
+    REQUIRE(r.outcome == Outcome::kOk);
+    protocol::InvokeRequest request;
+    request.kind = protocol::InvokeKind::kHttp;
+    request.time_epoch_ms = 1710270238000;
+    request.request_id = "req-" + std::to_string(fn.last_id());
+    request.method = c.method;
+    request.raw_path = c.path;
+    request.raw_query = c.query;
+    request.source_ip = "203.0.113.9";
+    request.headers = c.headers;
+    request.body = c.body;
+    INFO(c.method << " " << c.path << "?" << c.query);
+    CHECK(nlohmann::ordered_json::parse(r.body) ==
+          nlohmann::ordered_json::parse(BuildHttpEventJson(request, "test-fn")));
+  }
 }
 
 TEST_CASE("FunctionHost passes the event JSON of an event invocation as the event", "[host]") {

@@ -350,6 +350,38 @@ TEST_CASE("flint-worker serves concurrent invocations and honours CANCEL", "[wor
   CHECK(w.Wait() == 0);
 }
 
+TEST_CASE("flint-worker answers the INVOKEs of one read in order, a STATS after the batch",
+          "[worker]") {
+  CodeDir dir;
+  dir.Write("index.mjs", kHello);
+  WorkerProcess w;
+  w.Expect(MessageType::kHello);
+  w.Send(MessageType::kLoad, 0, LoadPayload(dir));
+  w.Expect(MessageType::kLoaded);
+  w.Expect(MessageType::kStats);
+  size_t stats_before = w.stats_count();
+  // Ten INVOKEs in one write reach the worker in one read: their RESULTs leave in as few
+  // writes as their run time allows (tests/unit/sdk/frame_channel_test.cc counts the writes),
+  // each followed by one STATS, not one per invocation.
+  std::string batch;
+  for (uint64_t id = 100; id < 110; ++id) {
+    protocol::AppendFrame(&batch, MessageType::kInvoke, id,
+                          InvokePayload("/", "name=n" + std::to_string(id)));
+  }
+  w.SendRaw(batch);
+  for (int i = 0; i < 10; ++i) CHECK(ResultOf(w.Expect(MessageType::kResult)).status == 200);
+  Frame stats = w.Expect(MessageType::kStats);
+  CHECK(protocol::Stats::Decode(stats.payload).ok());
+  CHECK(w.stats_count() > stats_before);
+  CHECK(w.stats_count() <= stats_before + 10);
+  std::vector<uint64_t> ids = w.result_ids();
+  CHECK(std::vector<uint64_t>(ids.end() - 10, ids.end()) ==
+        std::vector<uint64_t>{100, 101, 102, 103, 104, 105, 106, 107, 108, 109});
+  w.Send(MessageType::kShutdown, 0, "");
+  w.Drain();
+  CHECK(w.Wait() == 0);
+}
+
 TEST_CASE("flint-worker reports out-of-memory, then exits 3", "[worker]") {
   CodeDir dir;
   dir.Write("index.mjs", kHello);

@@ -57,6 +57,26 @@ TEST_CASE("A configuration number must be a whole number within its type's range
   CHECK(ErrorOf(R"("memory_mb": 64)") == "memory_mb must be between 128 and 10240, got 64");
 }
 
+TEST_CASE("A deploy body's cpu is a number of CPUs: a hard quota, or none at 0 or null", "[api]") {
+  auto half = ParseDeployRequest(DeployBody(R"("cpu": 0.5)"));
+  REQUIRE(half.ok());
+  CHECK(half->config.cpu_millis == 500);
+  auto two = ParseDeployRequest(DeployBody(R"("cpu": 2)"));
+  REQUIRE(two.ok());
+  CHECK(two->config.cpu_millis == 2000);
+  for (const char* none : {R"("cpu": 0)", R"("cpu": null)", ""}) {
+    auto r = ParseDeployRequest(DeployBody(none));
+    REQUIRE(r.ok());
+    CHECK(r->config.cpu_millis == 0);
+  }
+  CHECK(ErrorOf(R"("cpu": "2")") == "'cpu' must be a number of CPUs, e.g. 0.5 or 2");
+  CHECK(ErrorOf(R"("cpu": -1)") == "'cpu' must be a number of CPUs, e.g. 0.5 or 2");
+  CHECK(ErrorOf(R"("cpu": 1e30)") == "'cpu' must be a number of CPUs, e.g. 0.5 or 2");
+  // Too small to be a quota, or more than the range allows: the configuration's own rule.
+  CHECK(ErrorOf(R"("cpu": 0.0001)") == "cpu must be between 0.01 and 64 CPUs, got 0.001");
+  CHECK(ErrorOf(R"("cpu": 65)") == "cpu must be between 0.01 and 64 CPUs, got 65");
+}
+
 TEST_CASE("A deploy body that is not an object with files is refused", "[api]") {
   for (const char* body :
        {"", "[]", "{", R"({"files": {}})", R"({"files": {"a": 1}})", R"({"files": {"a": "!!"}})",

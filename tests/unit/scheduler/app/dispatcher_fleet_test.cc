@@ -68,7 +68,8 @@ TEST_CASE("With cgroups, an invocation is loaded under its limits and metered fr
     int call = http.Send("GET", "/fn/hello");
     REQUIRE(RunUntil(&loop, [&] { return !w1.invokes.empty(); }));
     REQUIRE(w1.loads.size() == 1);
-    CHECK(cgroups.limits["w1"].memory_bytes == isolation::LimitsForMemory(256).memory_bytes);
+    CHECK(cgroups.limits["w1"].memory_bytes ==
+          isolation::LimitsFor(256, 0, isolation::CpuMode::kWeight).memory_bytes);
     w1.Loaded();
     w1.Result(w1.invokes[0], "hi", /*cpu_us=*/1000);
     auto r = http.Wait(call);

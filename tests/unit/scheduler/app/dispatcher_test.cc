@@ -299,6 +299,47 @@ TEST_CASE("Dispatcher kills a worker that outlives its function's timeout and an
   CHECK(f.fleet.killed == std::vector<WorkerId>{w});
 }
 
+TEST_CASE("Dispatcher queues a C++ function's invocations at its worker, one running at a time",
+          "[dispatcher]") {
+  Fixture f;
+  f.dispatcher->Start();
+  FunctionConfig queued;
+  queued.timeout_ms = 20;
+  queued.concurrency = 3;
+  f.Deploy("native", queued, Runtime::kCpp);
+  int first = f.Get("native");
+  WorkerId w = f.fleet.started.at(0).worker;
+  f.fleet.Loaded(w);
+  int second = f.Get("native");
+  int third = f.Get("native");
+  REQUIRE(f.fleet.sent.size() == 3);  // all three sent to the one worker
+  InvocationId a = f.fleet.sent[0].id, c = f.fleet.sent[2].id;
+  for (const auto& sent : f.fleet.sent) CHECK(sent.worker == w);
+  // The first answers; the second runs now, under a deadline of its own.
+  f.fleet.Result(w, a, Ok("one"));
+  auto r1 = f.http->Wait(first);
+  REQUIRE(r1);
+  CHECK(r1->body == "one");
+  // The second runs past its timeout: its worker is killed and it gets 504; the third never
+  // started on that worker and runs on a new one instead of failing with it.
+  auto r2 = f.http->Wait(second);
+  REQUIRE(r2);
+  CHECK(r2->status == 504);
+  CHECK(f.fleet.killed == std::vector<WorkerId>{w});
+  REQUIRE(f.fleet.started.size() == 2);
+  WorkerId next = f.fleet.started.at(1).worker;
+  REQUIRE(f.fleet.sent.size() == 4);
+  CHECK(f.fleet.sent[3].worker == next);
+  CHECK(f.fleet.sent[3].id == c);
+  f.fleet.Exit(w, "signal SIGKILL (9)");
+  f.fleet.Loaded(next);
+  f.fleet.Result(next, c, Ok("three"));
+  auto r3 = f.http->Wait(third);
+  REQUIRE(r3);
+  CHECK(r3->status == 200);
+  CHECK(r3->body == "three");
+}
+
 TEST_CASE("Dispatcher stops an idle worker after its keep-alive", "[dispatcher]") {
   DispatcherOptions options;
   options.default_keep_alive_ms = 1;

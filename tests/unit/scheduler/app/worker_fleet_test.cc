@@ -80,7 +80,8 @@ struct Recorder final : Fleet::Observer {
 };
 
 struct Fixture {
-  explicit Fixture(uint32_t prewarm_each = 1, uint64_t budget_mb = 1024) {
+  explicit Fixture(uint32_t prewarm_each = 1, uint64_t budget_mb = 1024,
+                   isolation::CpuMode cpu_mode = isolation::CpuMode::kWeight) {
     uv_loop_init(&loop);
     auto owned = std::make_unique<FakeSpawner>(&loop);
     spawner = owned.get();
@@ -89,6 +90,7 @@ struct Fixture {
     options.prewarm = FleetOptions::MakePrewarm(prewarm_each);
     options.memory_budget_mb = budget_mb;
     options.cgroups = &cgroups;
+    options.cpu_mode = cpu_mode;
     fleet =
         std::make_unique<WorkerFleet>(&loop, options, std::move(owned),
                                       [](const FunctionVersion& fn) { return "/code/" + fn.name; });
@@ -143,11 +145,41 @@ TEST_CASE("WorkerFleet pre-warms a generic worker per runtime, each in its own c
     // The smallest function size's limits, preset at HELLO.
     REQUIRE(f.cgroups.presets.count(cgroup) == 1);
     CHECK(f.cgroups.presets[cgroup].memory_bytes ==
-          isolation::LimitsForMemory(kMinMemoryMb).memory_bytes);
+          isolation::LimitsFor(kMinMemoryMb, 0, isolation::CpuMode::kWeight).memory_bytes);
   }
   CHECK(f.fleet->stats().workers == kRuntimeCount);
   CHECK(f.fleet->ReloadDelayMs() == 0);
   CHECK(f.observer.hellos.empty());  // generic workers are the fleet's own
+}
+
+TEST_CASE("WorkerFleet gives workers CPU weights, and quotas only where asked for", "[fleet]") {
+  for (auto mode : {isolation::CpuMode::kWeight, isolation::CpuMode::kProportionalQuota}) {
+    Fixture f(1, 4096, mode);
+    f.PreWarm();
+    bool quotas = mode == isolation::CpuMode::kProportionalQuota;
+    // A pre-warmed worker holds the smallest function's limits, in the node's mode.
+    const isolation::Limits& preset = f.cgroups.presets[WorkerFleet::CgroupName(1)];
+    CHECK(preset.cpu_shares == 74);
+    CHECK(preset.cpu_quota_us == (quotas ? 7235 : 0));
+    // 1769 MB: one vCPU's weight; a quota of one CPU only in proportional-quota mode.
+    FunctionVersion full = f.Function("full", Runtime::kJs, 1769);
+    Fleet::Placement p = f.fleet->StartWorker(full, "full@1");
+    REQUIRE(p.kind == Fleet::Placement::Kind::kStarted);
+    REQUIRE(f.fleet->Load(p.worker, full));
+    const isolation::Limits& written = f.cgroups.limits[WorkerFleet::CgroupName(p.worker)];
+    CHECK(written.cpu_shares == isolation::kCpuSharesPerVcpu);
+    CHECK(written.cpu_quota_us == (quotas ? isolation::kCpuPeriodUs : 0));
+    // A function's own `cpu` is a hard quota in either mode, and sets its weight.
+    FunctionVersion capped = f.Function("capped", Runtime::kCpp, 128);
+    capped.config.cpu_millis = 1500;
+    p = f.fleet->StartWorker(capped, "capped@1");
+    REQUIRE(p.kind == Fleet::Placement::Kind::kStarted);
+    REQUIRE(f.fleet->Load(p.worker, capped));
+    const isolation::Limits& own = f.cgroups.limits[WorkerFleet::CgroupName(p.worker)];
+    CHECK(own.cpu_quota_us == 150'000);
+    CHECK(own.cpu_period_us == isolation::kCpuPeriodUs);
+    CHECK(own.cpu_shares == 1536);
+  }
 }
 
 TEST_CASE(
@@ -165,7 +197,7 @@ TEST_CASE(
   CHECK(f.fleet->stats().memory_used_mb == 512);
   REQUIRE(f.fleet->Load(p.worker, fn));
   CHECK(f.cgroups.limits[WorkerFleet::CgroupName(p.worker)].memory_bytes ==
-        isolation::LimitsForMemory(512).memory_bytes);
+        isolation::LimitsFor(512, 0, isolation::CpuMode::kWeight).memory_bytes);
   WorkerEnd& end = f.spawner->end(cpp);
   REQUIRE(f.Run([&] { return !end.loads.empty(); }));
   CHECK(end.loads[0].runtime == "cpp");

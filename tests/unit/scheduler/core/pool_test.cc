@@ -124,6 +124,22 @@ TEST_CASE("Pool asks for a replacement when a worker dies with requests waiting"
   CHECK_FALSE(empty_queue.WorkerGone(5, 0));
 }
 
+TEST_CASE("Pool puts invocations a stopped worker never started back at the front, in order",
+          "[pool]") {
+  Pool pool(Policy(2, /*concurrency=*/3));
+  pool.AddStarting(1);
+  (void)pool.WorkerReady(1, 0);
+  for (InvocationId id = 1; id <= 3; ++id) CHECK(pool.Admit(id, 0).worker == 1);
+  (void)pool.Admit(4, 0);  // waits: the worker is full
+  // Invocation 1 ran past its timeout and its worker is stopped; 2 and 3 never started.
+  (void)pool.WorkerGone(1, 5);
+  pool.Requeue({2, 3});
+  CHECK(pool.counts().queued == 3);
+  CHECK(pool.WantsWorker());
+  pool.AddStarting(2);
+  CHECK(pool.WorkerReady(2, 6) == std::vector<InvocationId>{2, 3, 4});
+}
+
 TEST_CASE("Pool cancels a queued request and drains idle workers", "[pool]") {
   Pool pool(Policy(2));
   (void)pool.Admit(1, 0);

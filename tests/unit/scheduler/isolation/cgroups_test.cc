@@ -61,13 +61,63 @@ int Run(std::pair<pid_t, int> child) {
 
 }  // namespace
 
-TEST_CASE("LimitsForMemory gives one vCPU per 1769 MB, as Lambda does", "[isolation]") {
-  CHECK(iso::LimitsForMemory(1769).cpu_quota_us == iso::kCpuPeriodUs);
-  CHECK(iso::LimitsForMemory(3538).cpu_quota_us == 2 * iso::kCpuPeriodUs);
-  CHECK(iso::LimitsForMemory(128).cpu_quota_us == 7235);  // 7.2% of 100 ms
-  CHECK(iso::LimitsForMemory(128).memory_bytes == 128ull << 20);
-  CHECK(iso::LimitsForMemory(128).pids_max == iso::kPidsMax);
-  CHECK(iso::LimitsForMemory(1).cpu_quota_us == iso::kMinCpuQuotaUs);
+namespace {
+
+iso::Limits Proportional(uint32_t memory_mb) {
+  return iso::LimitsFor(memory_mb, 0, iso::CpuMode::kProportionalQuota);
+}
+iso::Limits Weighted(uint32_t memory_mb) {
+  return iso::LimitsFor(memory_mb, 0, iso::CpuMode::kWeight);
+}
+
+}  // namespace
+
+TEST_CASE("LimitsFor weighs CPU by memory, one vCPU per 1769 MB as Lambda, with no quota",
+          "[isolation]") {
+  CHECK(Weighted(1769).cpu_shares == iso::kCpuSharesPerVcpu);
+  CHECK(Weighted(3538).cpu_shares == 2 * iso::kCpuSharesPerVcpu);
+  CHECK(Weighted(128).cpu_shares == 74);  // 7.2% of a vCPU's weight
+  CHECK(Weighted(1).cpu_shares == iso::kMinCpuShares);
+  for (uint32_t mb : {1u, 128u, 1769u, 10240u}) {
+    CHECK(Weighted(mb).cpu_quota_us == 0);  // work-conserving
+    CHECK(Weighted(mb).memory_bytes == uint64_t{mb} << 20);
+    CHECK(Weighted(mb).pids_max == iso::kPidsMax);
+    // The mode changes the quota only.
+    CHECK(Proportional(mb).cpu_shares == Weighted(mb).cpu_shares);
+    CHECK(Proportional(mb).memory_bytes == Weighted(mb).memory_bytes);
+  }
+}
+
+TEST_CASE("LimitsFor in proportional-quota mode gives Lambda's hard CPU caps", "[isolation]") {
+  CHECK(Proportional(1769).cpu_quota_us == iso::kCpuPeriodUs);
+  CHECK(Proportional(3538).cpu_quota_us == 2 * iso::kCpuPeriodUs);
+  CHECK(Proportional(128).cpu_quota_us == 7235);  // 7.2% of 100 ms
+  CHECK(Proportional(1).cpu_quota_us == iso::kMinCpuQuotaUs);
+  CHECK(Proportional(128).cpu_period_us == iso::kCpuPeriodUs);
+}
+
+TEST_CASE("LimitsFor gives a function's own cpu as a hard quota and weight in either mode",
+          "[isolation]") {
+  for (auto mode : {iso::CpuMode::kWeight, iso::CpuMode::kProportionalQuota}) {
+    CHECK(iso::LimitsFor(128, 500, mode).cpu_quota_us == 50'000);
+    CHECK(iso::LimitsFor(128, 500, mode).cpu_shares == 512);
+    CHECK(iso::LimitsFor(10240, 2000, mode).cpu_quota_us == 200'000);
+    CHECK(iso::LimitsFor(10240, 2000, mode).cpu_shares == 2048);
+    CHECK(iso::LimitsFor(128, 5, mode).cpu_quota_us == iso::kMinCpuQuotaUs);
+    CHECK(iso::LimitsFor(128, 5, mode).cpu_shares == 5);
+    CHECK(iso::LimitsFor(128, 1'000'000, mode).cpu_shares == iso::kMaxCpuShares);
+  }
+}
+
+TEST_CASE("CPU modes have names, and cgroup v2 weights follow v1 shares", "[isolation]") {
+  CHECK(iso::CpuModeName(iso::CpuMode::kWeight) == "weight");
+  CHECK(iso::ParseCpuMode("proportional-quota") == iso::CpuMode::kProportionalQuota);
+  CHECK(iso::ParseCpuMode("weight") == iso::CpuMode::kWeight);
+  CHECK_FALSE(iso::ParseCpuMode("quota").has_value());
+  CHECK(iso::CpuWeightV2(1024) == 100);  // both kernels' defaults
+  CHECK(iso::CpuWeightV2(74) == 7);
+  CHECK(iso::CpuWeightV2(2) == 1);
+  CHECK(iso::CpuWeightV2(iso::kMaxCpuShares) == 10'000);
 }
 
 TEST_CASE("FakeCgroups records creation, limits and removal", "[isolation]") {
@@ -75,7 +125,7 @@ TEST_CASE("FakeCgroups records creation, limits and removal", "[isolation]") {
   auto procs = fake.Create("w1");
   REQUIRE(procs.ok());
   CHECK(procs->size() == 1);
-  CHECK(fake.SetLimits("w1", iso::LimitsForMemory(256)).ok());
+  CHECK(fake.SetLimits("w1", Weighted(256)).ok());
   CHECK(fake.limits["w1"].memory_bytes == 256ull << 20);
   fake.busy.insert("w1");
   CHECK(fake.Remove("w1").code() == flint::Code::kUnavailable);
@@ -92,7 +142,7 @@ TEST_CASE("Cgroups (root): a cgroup accounts CPU time and is removed once empty"
   iso::Cgroups& cgroups = **opened;
   auto procs = cgroups.Create("cpu-test");
   REQUIRE(procs.ok());
-  REQUIRE(cgroups.SetLimits("cpu-test", iso::LimitsForMemory(256)).ok());
+  REQUIRE(cgroups.SetLimits("cpu-test", Weighted(256)).ok());
   auto child = ForkInto(*procs, [] {
     // 60 ms of CPU time by the process's own clock; the cgroup's counter is sampled differently
     // (it can read a little lower), so the check below asks for 50 ms.
@@ -147,23 +197,33 @@ TEST_CASE("Cgroups (root): limits written at LOAD and rewritten later land in th
         std::to_string(iso::kPidsMax));
   std::string memory_file = v1 ? "memory.limit_in_bytes" : "memory.max";
   std::string cpu_file = v1 ? "cpu.cfs_quota_us" : "cpu.max";
+  std::string weight_file = v1 ? "cpu.shares" : "cpu.weight";
+  auto cpu_quota = [&] { return Slurp(CgroupFilePath(cgroups, "limits-test", "cpu", cpu_file)); };
+  auto cpu_weight = [&] {
+    return Slurp(CgroupFilePath(cgroups, "limits-test", "cpu", weight_file));
+  };
+  std::string period = std::to_string(iso::kCpuPeriodUs);
   // A preset (a pre-warmed worker's) is in the files at once; SetLimits then raises it.
-  REQUIRE(cgroups.PresetLimits("limits-test", iso::LimitsForMemory(128)).ok());
+  REQUIRE(cgroups.PresetLimits("limits-test", Proportional(128)).ok());
   CHECK(Slurp(CgroupFilePath(cgroups, "limits-test", "memory", memory_file)) ==
         std::to_string(128ull << 20));
-  REQUIRE(cgroups.SetLimits("limits-test", iso::LimitsForMemory(256)).ok());
+  CHECK(cpu_quota() == (v1 ? "7235" : "7235 " + period));
+  CHECK(cpu_weight() == (v1 ? "74" : "7"));
+  // The default mode: a weight and no quota.
+  REQUIRE(cgroups.SetLimits("limits-test", Weighted(256)).ok());
   CHECK(Slurp(CgroupFilePath(cgroups, "limits-test", "memory", memory_file)) ==
         std::to_string(256ull << 20));
-  std::string quota = std::to_string(iso::LimitsForMemory(256).cpu_quota_us);
-  CHECK(Slurp(CgroupFilePath(cgroups, "limits-test", "cpu", cpu_file)) ==
-        (v1 ? quota : quota + " " + std::to_string(iso::kCpuPeriodUs)));
-  // Again, with other values: the descriptors were closed after the first call.
-  iso::Limits more = iso::LimitsForMemory(512);
+  CHECK(cpu_quota() == (v1 ? "-1" : "max " + period));
+  CHECK(cpu_weight() == (v1 ? "148" : "14"));
+  // Again, with other values and a quota: the descriptors were closed after the first call.
+  iso::Limits more = iso::LimitsFor(512, 500, iso::CpuMode::kWeight);
   more.pids_max = 16;
   REQUIRE(cgroups.SetLimits("limits-test", more).ok());
   CHECK(Slurp(CgroupFilePath(cgroups, "limits-test", "memory", memory_file)) ==
         std::to_string(512ull << 20));
   CHECK(Slurp(CgroupFilePath(cgroups, "limits-test", "pids", "pids.max")) == "16");
+  CHECK(cpu_quota() == (v1 ? "50000" : "50000 " + period));
+  CHECK(cpu_weight() == (v1 ? "512" : "50"));
   // Usage read twice through the same descriptors reads the file from its start each time.
   auto first = cgroups.ReadUsage("limits-test");
   auto second = cgroups.ReadUsage("limits-test");
@@ -183,8 +243,7 @@ TEST_CASE("Cgroups (root): the kernel kills a process past the memory limit", "[
   iso::Cgroups& cgroups = **opened;
   auto procs = cgroups.Create("oom-test");
   REQUIRE(procs.ok());
-  iso::Limits limits = iso::LimitsForMemory(32);
-  limits.cpu_quota_us = iso::kCpuPeriodUs;  // quick
+  iso::Limits limits = Weighted(32);
   REQUIRE(cgroups.SetLimits("oom-test", limits).ok());
   int status = Run(ForkInto(*procs, [] {
     for (int i = 0; i < 256; ++i) {
@@ -208,7 +267,7 @@ TEST_CASE("Cgroups (root): the pids limit stops a fork bomb", "[isolation]") {
   iso::Cgroups& cgroups = **opened;
   auto procs = cgroups.Create("pids-test");
   REQUIRE(procs.ok());
-  iso::Limits limits = iso::LimitsForMemory(128);
+  iso::Limits limits = Weighted(128);
   limits.pids_max = 8;
   REQUIRE(cgroups.SetLimits("pids-test", limits).ok());
   int status = Run(ForkInto(*procs, [] {

@@ -99,3 +99,26 @@ TEST_CASE("ValidateFunctionConfig checks network access and event retry settings
   c.max_event_age_ms = 999;
   CHECK(MessageOf(c) == "max_event_age_ms must be between 1000 and 21600000, got 999");
 }
+
+TEST_CASE("ValidateFunctionConfig takes a hard CPU quota of 0.01 to 64 CPUs, or none",
+          "[store][config]") {
+  FunctionConfig c;
+  CHECK(c.cpu_millis == 0);  // none: the node's --cpu-mode decides
+  for (uint32_t ok : {kMinCpuMillis, 500u, 2000u, kMaxCpuMillis}) {
+    c.cpu_millis = ok;
+    CHECK(ValidateFunctionConfig(c).ok());
+  }
+  c.cpu_millis = 5;
+  CHECK(MessageOf(c) == "cpu must be between 0.01 and 64 CPUs, got 0.005");
+  c.cpu_millis = 64'500;
+  CHECK(MessageOf(c) == "cpu must be between 0.01 and 64 CPUs, got 64.5");
+}
+
+TEST_CASE("CpuText writes thousandths of a CPU as a short decimal", "[store][config]") {
+  CHECK(CpuText(0) == "0");
+  CHECK(CpuText(500) == "0.5");
+  CHECK(CpuText(2000) == "2");
+  CHECK(CpuText(1250) == "1.25");
+  CHECK(CpuText(10) == "0.01");
+  CHECK(CpuText(1001) == "1.001");
+}

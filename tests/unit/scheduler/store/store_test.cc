@@ -166,6 +166,7 @@ TEST_CASE("CreateVersion numbers versions 1, 2, 3 and makes the newest live", "[
   config.network = "outbound";
   config.max_retries = 0;
   config.max_event_age_ms = 60000;
+  config.cpu_millis = 1500;
   config.env = {{"ZED", "last"}, {"ALPHA", "first"}, {"EMPTY", ""}};
 
   FunctionVersion v1 = Create(*store, "hello", kDigestA);

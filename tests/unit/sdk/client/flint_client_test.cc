@@ -32,7 +32,9 @@ TEST_CASE("DeployRequestJson sends files as base64 and only the settings given",
   spec.files = {{"index.mjs", "export const handler = () => 1;\n"}, {"lib/u.mjs", "\x01\xff"}};
   spec.config.timeout_ms = 300;
   spec.config.env = {{"A", "1"}};
+  spec.config.cpu = 0.5;
   json j = json::parse(flint::client::DeployRequestJson(spec));
+  CHECK(j["cpu"] == 0.5);
   CHECK(j["runtime"] == "js");
   CHECK(j["entry"] == "index.mjs");
   CHECK(flint::Base64Decode(j["files"]["lib/u.mjs"].get<std::string>()).value() == "\x01\xff");
@@ -55,8 +57,14 @@ TEST_CASE("flintd's answers decode into typed values", "[client][api]") {
       std::string(R"({"function":)") + kFunctionJson +
       R"(,"versions":[{"version":3,"created_at":"t3","code_digest":"d3"},{"version":2}],)"
       R"("pool":{"workers":{"starting":1,"idle":2,"busy":3},"queue":4,"invocations":12,)"
-      R"("cold_starts":5,"errors":6}})");
+      R"("cold_starts":5,"errors":6},)"
+      R"("limits":{"cpu_mode":"weight","cpu_weight":74,"cpu_quota":null,"cpu_period_ms":100}})");
   REQUIRE(details.ok());
+  REQUIRE(details->limits.has_value());
+  CHECK(details->limits->cpu_mode == "weight");
+  CHECK(details->limits->cpu_weight == 74);
+  CHECK(details->limits->cpu_quota == 0);
+  CHECK(details->function.cpu == 0);
   CHECK(details->versions.size() == 2);
   CHECK(details->versions[0].code_digest == "d3");
   CHECK(details->pool.workers() == 6);

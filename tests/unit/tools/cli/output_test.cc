@@ -60,6 +60,34 @@ TEST_CASE("describe shows config, pool and versions", "[cli][output]") {
   CHECK(has(R"(\nworkers: +1 idle, 0 busy, 0 starting\n)"));
   CHECK(has(R"(\ninvocations: +12 \(1 cold starts, 0 errors\)\n)"));
   CHECK(has(R"(\nversions:\n +VERSION +CREATED +CODE DIGEST\n +3 +t3 +d3\n +2 +t2 +d2\n)"));
+  CHECK(has(R"(\ncpu: +unlimited \(no cgroups\)\n)"));
+}
+
+TEST_CASE("describe shows each worker's CPU weight and quota", "[cli][output]") {
+  flint::client::FunctionDetails d;
+  d.function = Hello();
+  flint::client::LimitsInfo limits;
+  limits.cpu_mode = "weight";
+  limits.cpu_weight = 74;
+  limits.cpu_period_ms = 100;
+  d.limits = limits;
+  auto cpu_line = [&] {
+    std::smatch m;
+    std::string text = flint::cli::FormatDetails(d);
+    return std::regex_search(text, m, std::regex(R"(\ncpu: +([^\n]*)\n)")) ? m[1].str() : "";
+  };
+  CHECK(cpu_line() == "weight 74 (0.07 vCPU under contention), no quota (idle CPU is used)");
+  d.limits->cpu_mode = "proportional-quota";
+  d.limits->cpu_quota = 0.072;
+  CHECK(cpu_line() ==
+        "weight 74 (0.07 vCPU under contention), quota 0.072 CPU per 100 ms (node's proportional "
+        "quota)");
+  d.function.cpu = 0.5;
+  d.limits->cpu_weight = 512;
+  d.limits->cpu_quota = 0.5;
+  CHECK(cpu_line() == "weight 512 (0.50 vCPU under contention), quota 0.5 CPU per 100 ms");
+  d.limits.reset();
+  CHECK(cpu_line() == "0.5 CPU asked for, not enforced (no cgroups)");
 }
 
 TEST_CASE("logs print one line per record", "[cli][output]") {
