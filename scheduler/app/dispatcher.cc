@@ -633,9 +633,9 @@ void Dispatcher::OnScaleTimer() {
   for (auto& [key, entry] : pools_) {
     if (entry->draining) continue;
     for (WorkerId wid : entry->pool.TakeExpired(now, reload_delay)) fleet_->Stop(wid);
-    if (entry->pool.TakePrewarm(now)) {
+    for (uint32_t n = entry->pool.TakePrewarm(now); n > 0; --n) {
       spdlog::debug("{}: pre-warming a worker for the predicted next call", key);
-      (void)StartWorkerFor(key, *entry, /*for_request=*/false);
+      if (!StartWorkerFor(key, *entry, /*for_request=*/false)) break;
     }
     // Deadlines still due now could not be acted on (min_instances, no memory): housekeeping
     // retries those; the timer waits only for future ones.
@@ -660,9 +660,9 @@ void Dispatcher::ScalePools() {
     for (uint32_t n = entry->pool.WorkersToStart(); n > 0; --n) {
       if (!StartWorkerFor(key, *entry, /*for_request=*/false)) break;
     }
-    if (entry->pool.TakePrewarm(now)) {
+    for (uint32_t n = entry->pool.TakePrewarm(now); n > 0; --n) {
       spdlog::debug("{}: pre-warming a worker for the predicted next call", key);
-      (void)StartWorkerFor(key, *entry, /*for_request=*/false);
+      if (!StartWorkerFor(key, *entry, /*for_request=*/false)) break;
     }
     // Requests that could not get a worker (memory was full) retry as memory frees up.
     if (entry->pool.WantsWorker()) (void)StartWorkerFor(key, *entry, /*for_request=*/true);
