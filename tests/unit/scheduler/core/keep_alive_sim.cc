@@ -28,6 +28,8 @@
 //   --cost-ms N          the adaptive policy's cold_start_cost_ms (default: 1.2 times its
 //                        keep-alive, as in flintd)
 //   --bin-growth X, --margin X   the adaptive policy's bins and margin (tuning)
+//   --until-ms T         end the day at T: nothing after it happens, idle time counts up to
+//                        it (default: until every worker has gone)
 //   --per-function FILE  also write one CSV row per policy and function: policy, function,
 //                        invocations, cold starts, idle worker ms, worker starts
 //
@@ -75,6 +77,7 @@ struct Options {
   uint32_t max_instances = 1000;
   uint32_t concurrency = 1;
   double scale = 1.0;
+  uint64_t until_ms = UINT64_MAX;  // stop the day here (idle time counted up to it)
   AdaptiveKeepAliveOptions adaptive;
 };
 
@@ -127,6 +130,10 @@ Totals RunFunction(const std::vector<Call>& calls, const PolicySpec& spec, const
     uint64_t t_deadline = d ? *d : UINT64_MAX;
     uint64_t t = std::min({t_call, t_event, t_deadline});
     if (t == UINT64_MAX) break;
+    if (t > o.until_ms) {
+      now = o.until_ms;
+      break;
+    }
     if (t > now) handled = false;
     now = t;
     if (t == t_event) {
@@ -202,7 +209,7 @@ int Usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--policy NAME=MODE:KEEP_ALIVE_MS]... [--scale X] [--load-ms N] "
                "[--exec-ms N] [--max-instances N] [--concurrency N] [--cost-ms N] "
-               "[--bin-growth X] [--margin X] [--per-function FILE] TRACE\n",
+               "[--bin-growth X] [--margin X] [--until-ms T] [--per-function FILE] TRACE\n",
                argv0);
   return 2;
 }
@@ -241,6 +248,8 @@ int main(int argc, char** argv) {
       o.adaptive.bin_growth = std::strtod(v, nullptr);
     } else if (arg == "--margin") {
       o.adaptive.margin = std::strtod(v, nullptr);
+    } else if (arg == "--until-ms") {
+      o.until_ms = std::strtoull(v, nullptr, 10);
     } else if (arg == "--per-function") {
       per_function_path = v;
     } else if (arg.rfind("--", 0) == 0 || !trace_path.empty()) {
