@@ -712,6 +712,9 @@ NodeStatus Dispatcher::Node() const {
   node.memory_reserved_mb = fleet.memory_reserved_mb;
   node.workers = fleet.workers;
   node.generic_ready = fleet.generic_ready;
+  node.generic_spawning = fleet.generic_spawning;
+  node.generic_target = fleet.generic_target;
+  node.spawn_waits = fleet.spawn_waits;
   node.idle_worker_ms = retired_idle_ms_;
   node.evictions = fleet.evictions;
   node.cold_starts = retired_cold_starts_;

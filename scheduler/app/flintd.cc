@@ -124,6 +124,7 @@ Status Flintd::Start() {
   fleet.prewarm[static_cast<size_t>(Runtime::kJs)] = options_.prewarm;
   fleet.prewarm[static_cast<size_t>(Runtime::kCpp)] = options_.prewarm_cpp;
   fleet.memory_budget_mb = options_.memory_budget_mb;
+  fleet.prewarm_memory_mb = options_.prewarm_memory_mb;
   fleet.cgroups = cgroups_.get();
   fleet.sandbox = options_.isolation;
   fleet.code_root = code_->root();

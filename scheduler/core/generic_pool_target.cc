@@ -29,19 +29,21 @@ void GenericPoolTarget::Forget(uint64_t now_ms) {
   while (!takes_.empty() && takes_.front() + options_.window_ms <= now_ms) takes_.pop_front();
 }
 
-uint32_t GenericPoolTarget::LargestBurst(uint64_t now_ms) {
-  Forget(now_ms);
-  // The most take times within any interval [t, t + R): a sweep over the sorted times.
+uint32_t GenericPoolTarget::LargestBurst(uint64_t now_ms) const {
+  // The most take times within any interval [t, t + R): a sweep over the sorted times, from
+  // the first still inside the window.
   uint64_t r = std::max<uint64_t>(1, refill_ms());
-  size_t best = 0, first = 0;
-  for (size_t last = 0; last < takes_.size(); ++last) {
+  size_t start = 0;
+  while (start < takes_.size() && takes_[start] + options_.window_ms <= now_ms) ++start;
+  size_t best = 0, first = start;
+  for (size_t last = start; last < takes_.size(); ++last) {
     while (takes_[first] + r <= takes_[last]) ++first;
     best = std::max(best, last - first + 1);
   }
   return static_cast<uint32_t>(best);
 }
 
-uint32_t GenericPoolTarget::Target(uint64_t now_ms) {
+uint32_t GenericPoolTarget::Target(uint64_t now_ms) const {
   if (options_.floor == 0 || options_.ceiling == 0) return 0;
   uint32_t burst = LargestBurst(now_ms);
   uint32_t want = burst == 0 ? 0 : burst + 1;

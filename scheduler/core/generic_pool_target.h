@@ -47,11 +47,11 @@ class GenericPoolTarget {
   // A refill completed: the spawned worker was ready `micros` after its spawn started.
   void Refilled(uint64_t micros);
   // Workers to keep ready or spawning at `now_ms`.
-  uint32_t Target(uint64_t now_ms);
+  uint32_t Target(uint64_t now_ms) const;
   // The refill time R in force (ms).
   uint64_t refill_ms() const;
   // The most takes in any interval R long within the window (the burst the target covers).
-  uint32_t LargestBurst(uint64_t now_ms);
+  uint32_t LargestBurst(uint64_t now_ms) const;
   const GenericPoolTargetOptions& options() const { return options_; }
 
  private:

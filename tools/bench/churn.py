@@ -15,8 +15,8 @@ One flintd with default flags apart from --memory-budget (4G: 32 workers of 128 
 It prints p50/p99/max of the client's time for the calls that were cold starts (X-Flint-Cold-
 Start) in each phase, flintd's own cold-start p50/p99 (request needing a worker -> LOADED,
 median over the pools), the ratios of the churn figures to the baseline's p50 measured in the
-same run, how many workers were spawned on a request's path (flintd's generic pool was empty),
-and the load average at the start and the end.
+same run, how many cold starts found no pre-warmed worker ready (flintd's spawn_waits), and the
+load average at the start and the end.
 
   python3 tools/bench/churn.py --build build-release
   python3 tools/bench/churn.py --build build-release --flintd-arg=--prewarm --flintd-arg=4
@@ -95,7 +95,7 @@ def main():
         # Let the baseline's workers go: a clean start for the churn (they are idle, and the
         # round-robin evicts them anyway).
         time.sleep(1.0)
-        spawned_before = flintd.pools()["node"].get("spawned_on_request", 0)
+        spawned_before = flintd.pools()["node"].get("spawn_waits", 0)
 
         # 2. Round-robin, one client, as fast as answers come.
         rr, rr_all, errors = [], [], 0
@@ -139,7 +139,7 @@ def main():
            "burst": stats(burst), "errors": errors, "server": server,
            "round_robin_calls_per_s": len(rr_all) / rr_s if rr_s else 0.0,
            "generic_ready_after_deploy": prewarm,
-           "spawned_on_request": node.get("spawned_on_request", 0) - spawned_before,
+           "spawn_waits": node.get("spawn_waits", 0) - spawned_before,
            "evictions": node["evictions"], "evictions_round_robin": node_after_rr["evictions"],
            "load_start": load_start, "load_round_robin": load_rr, "load_end": load_end,
            "flintd_args": args.flintd_arg}
@@ -158,11 +158,12 @@ def main():
             label, s["n"], s["p50"], s["p99"], s["max"], s["p50"] / base["p50"],
             s["p99"] / base["p50"]))
     print("round-robin: %d calls in %.1f s (%.0f a second), %d of them cold starts; %d errors; "
-          "%d evictions; %s workers spawned on a request's path; flintd's cold start (request "
-          "-> LOADED) p50 %.2f ms (median over pools), p99 %.2f ms (worst pool)" % (
+          "%d evictions; %s cold starts found no pre-warmed worker ready; generic pools sized "
+          "%s at the end; flintd's cold start (request -> LOADED) p50 %.2f ms (median over "
+          "pools), p99 %.2f ms (worst pool)" % (
               len(rr_all), rr_s, out["round_robin_calls_per_s"], len(rr), errors,
-              node["evictions"], out["spawned_on_request"], server["p50_median_pool"],
-              server["p99_max_pool"]))
+              node["evictions"], out["spawn_waits"], node.get("generic_target", "?"),
+              server["p50_median_pool"], server["p99_max_pool"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)

@@ -156,7 +156,7 @@ TEST_CASE("Generic workers are pre-warmed per runtime and either serves both run
   StartOrFail(flintd);
   auto generic_ready = [&] { return Pools(flintd)["node"]["generic_ready"].get<uint64_t>(); };
   REQUIRE(WaitUntil([&] { return generic_ready() == 1; }, 20s));
-  CHECK(flintd.FindWorkers("--runtime js").empty());
+  CHECK(flintd.FindWorkers("--runtime js").empty());  // --prewarm 0: no JavaScript pool at all
   CHECK_FALSE(flintd.FindWorkers("--runtime cpp").empty());
 
   TempDir dir("flint-fn");
@@ -170,10 +170,11 @@ TEST_CASE("Generic workers are pre-warmed per runtime and either serves both run
   CliResult built = flintd.RunCli({"deploy", "hi-cpp", cc}, {}, 180s);
   INFO(built.Describe() << "\n" << flintd.LogTail());
   REQUIRE(built.exit_code == 0);
-  REQUIRE(WaitUntil([&] { return generic_ready() == 1; }, 20s));
+  // (The deploy's load check took a C++ worker: the pool may have grown for a while.)
+  REQUIRE(WaitUntil([&] { return generic_ready() >= 1; }, 20s));
   DeployHello(flintd, "hi-js");  // its load check runs in the C++ generic worker
   for (const char* name : {"hi-cpp", "hi-js"}) {
-    REQUIRE(WaitUntil([&] { return generic_ready() == 1; }, 20s));
+    REQUIRE(WaitUntil([&] { return generic_ready() >= 1; }, 20s));
     HttpResponse r = Invoke(flintd, name);
     INFO(name << ": " << r.body);
     CHECK(r.status == 200);
