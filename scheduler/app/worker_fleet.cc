@@ -15,6 +15,11 @@ constexpr uint64_t kStopGraceMs = 1000;
 // Spawns one refill asks for before it lets the loop turn (each creates a cgroup on the loop,
 // a fraction of a millisecond); the rest follow on the next turns.
 constexpr int kSpawnsPerRefill = 4;
+// Generic workers starting at once (spawned, not yet HELLO), at most: starting a JavaScript
+// worker costs ~40 ms of CPU, and on a busy node a storm of starts makes each one slower, the
+// measured refill time longer and the pools' targets larger still. Refills resume as workers
+// say HELLO.
+constexpr size_t kMaxStarting = 4;
 // How long takes count towards a generic pool's size.
 constexpr uint64_t kGenericWindowMs = 30'000;
 
@@ -154,14 +159,19 @@ void WorkerFleet::RefillGeneric() {
   if (stopping_) return;
   uint64_t now = uv_now(loop_);
   int spawns = 0;
+  size_t starting = 0;
+  for (const GenericPool& generic : generic_) starting += generic.spawning.size();
   for (Runtime runtime : kRuntimes) {
     GenericPool& generic = GenericFor(runtime);
     uint32_t want = generic.target.Target(now);
     while (generic.ready.size() + generic.spawning.size() < want) {
+      // Below its floor a pool always refills; above it, a few starts at a time (HELLO or the
+      // next Refill resumes).
+      bool below_floor =
+          generic.ready.size() + generic.spawning.size() < generic.target.options().floor;
+      if (!below_floor && starting >= kMaxStarting) break;
       // Above its floor a pool grows only within the memory for generic workers.
-      bool above_floor =
-          generic.ready.size() + generic.spawning.size() >= generic.target.options().floor;
-      if (above_floor &&
+      if (!below_floor &&
           GenericMemoryMb() + GenericWorkerMb(runtime) > options_.prewarm_memory_mb) {
         break;
       }
@@ -175,6 +185,7 @@ void WorkerFleet::RefillGeneric() {
       }
       generic.spawning.push_back((*worker)->id());
       spawns++;
+      starting++;
     }
   }
 }
@@ -480,6 +491,7 @@ void WorkerFleet::OnWorkerHello(Worker* worker) {
     uint64_t took_us = (uv_hrtime() - worker->spawned_at_ns()) / 1000;
     generic_spawn_us_.Add(took_us);
     generic.target.Refilled(took_us);
+    RefillSoon();  // a start slot is free
     if (options_.cgroups != nullptr) {
       // The smallest function size's limits, the most common: LoadWorker then writes nothing
       // for such a function (two cgroup writes, ~30 us, off the cold start). Best effort:
