@@ -15,8 +15,10 @@ One flintd with default flags apart from --memory-budget (4G: 32 workers of 128 
 It prints p50/p99/max of the client's time for the calls that were cold starts (X-Flint-Cold-
 Start) in each phase, flintd's own cold-start p50/p99 (request needing a worker -> LOADED,
 median over the pools), the ratios of the churn figures to the baseline's p50 measured in the
-same run, how many cold starts found no pre-warmed worker ready (flintd's spawn_waits), and the
-load average at the start and the end.
+same run, how many cold starts found no pre-warmed worker ready (flintd's spawn_waits), the CPU
+time a round-robin call costs (flintd and every process under it, whatever else the machine
+runs) with the bound it sets on cold starts a second, and the load average at the start and
+the end.
 
   python3 tools/bench/churn.py --build build-release
   python3 tools/bench/churn.py --build build-release --flintd-arg=--prewarm --flintd-arg=4
@@ -35,6 +37,34 @@ from coldstart import Flintd, RawHttp, log, pct, settled, wait_for  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HANDLER = """export const handler = async () => ({ statusCode: 200, body: "ok" });
 """
+
+
+def cpu_seconds(pid):
+    """CPU time of `pid` and every descendant: its own, its reaped children's (which the kernel
+    adds to it), and its live descendants'. Load-independent: what a cold start costs the node
+    whatever else runs."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        parents.setdefault(int(fields[1]), []).append((int(entry), fields))
+    total, stack = 0.0, [pid]
+    with open("/proc/%d/stat" % pid) as f:
+        stat = f.read()
+    fields = stat[stat.rindex(")") + 2:].split()
+    total += sum(int(x) for x in fields[11:15]) / tick
+    while stack:
+        for child, fields in parents.get(stack.pop(), []):
+            total += sum(int(x) for x in fields[11:15]) / tick
+            stack.append(child)
+    return total
 
 
 def stats(values):
@@ -100,6 +130,7 @@ def main():
         # 2. Round-robin, one client, as fast as answers come.
         rr, rr_all, errors = [], [], 0
         load_rr = os.getloadavg()
+        cpu0 = cpu_seconds(flintd.proc.pid)
         t0 = time.monotonic()
         for _ in range(args.rounds):
             for name in names:
@@ -112,6 +143,9 @@ def main():
                 elif headers.get("x-flint-cold-start") == "true":
                     rr.append(ms)
         rr_s = time.monotonic() - t0
+        # Let the last evicted workers exit, so that their CPU time is counted.
+        time.sleep(2.0)
+        rr_cpu_ms = (cpu_seconds(flintd.proc.pid) - cpu0) * 1000.0 / max(1, len(rr_all))
         node_after_rr = flintd.pools()["node"]
 
         # 3. A burst of distinct cold functions at once: the ones called longest ago.
@@ -138,6 +172,7 @@ def main():
     out = {"baseline": base, "round_robin": stats(rr), "round_robin_all_calls": stats(rr_all),
            "burst": stats(burst), "errors": errors, "server": server,
            "round_robin_calls_per_s": len(rr_all) / rr_s if rr_s else 0.0,
+           "round_robin_cpu_ms_per_call": rr_cpu_ms,
            "generic_ready_after_deploy": prewarm,
            "spawn_waits": node.get("spawn_waits", 0) - spawned_before,
            "evictions": node["evictions"], "evictions_round_robin": node_after_rr["evictions"],
@@ -164,6 +199,12 @@ def main():
               len(rr_all), rr_s, out["round_robin_calls_per_s"], len(rr), errors,
               node["evictions"], out["spawn_waits"], node.get("generic_target", "?"),
               server["p50_median_pool"], server["p99_max_pool"]))
+    cores = os.cpu_count() or 1
+    print("CPU per round-robin call (flintd, its workers and their sandboxes, all processes): "
+          "%.1f ms, so %d CPUs start at most %.0f such cold starts a second, a mean of %.1f ms "
+          "per call for one client once the pre-warmed pool is used up" % (
+              rr_cpu_ms, cores, cores * 1000.0 / rr_cpu_ms if rr_cpu_ms else 0.0,
+              rr_cpu_ms / cores))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)
