@@ -69,7 +69,8 @@ TEST_CASE("min_instances workers start without traffic and outlive the keep-aliv
   bool warmed = WaitUntil([&] { return Idle(flintd, "warm") == 2; }, 20s);
   INFO(Pools(flintd).dump() << "\n" << flintd.LogTail());
   REQUIRE(warmed);
-  CHECK(flintd.FindWorkers("warm@").size() == 2);
+  // A worker names itself after its function just after it answers LOAD: wait for the names.
+  CHECK(WaitUntil([&] { return flintd.FindWorkers("warm@").size() == 2; }, 5s));
   // Five keep-alives later, both are still there.
   std::this_thread::sleep_for(1s);
   CHECK(Idle(flintd, "warm") == 2);
