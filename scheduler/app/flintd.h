@@ -131,7 +131,7 @@ class Flintd {
   loop::Signal sigterm_;
   loop::Signal sigint_;
   bool stopping_ = false;
-  int lock_fd_ = -1;  // flock on <data-dir>/flintd.lock, held while running
+  int lock_fd_ = -1;  // <data-dir>/flintd.lock, its record lock held while running
 };
 
 }  // namespace flint::scheduler
