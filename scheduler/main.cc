@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   std::string metering = "on";
   std::string ledger_retention = "30d";
   std::string price_requests, price_gb_second, bill_init;
-  std::string memory_budget;
+  std::string memory_budget, prewarm_memory;
   std::string keep_alive_policy = "fixed";
   std::string build_timeout = "120s", build_queue_timeout = "60s", build_cpus = "1";
   std::string cpu_mode = "weight";
@@ -71,11 +71,16 @@ int main(int argc, char** argv) {
                  "Folder holding flint/flint.h for C++ function builds (default: "
                  "$FLINT_SDK_INCLUDE, else the SDK headers of this build)");
   app.add_option("--prewarm", options.prewarm,
-                 "Generic JavaScript workers kept started and ready to load a function")
+                 "Fewest generic JavaScript workers kept started and ready to load a function "
+                 "(more while cold starts come faster than they refill; 0: none)")
       ->capture_default_str();
   app.add_option("--prewarm-cpp", options.prewarm_cpp,
-                 "Generic C++ workers (no V8) kept started and ready to load a function")
+                 "Fewest generic C++ workers (no V8) kept started and ready to load a function "
+                 "(more while cold starts come faster than they refill; 0: none)")
       ->capture_default_str();
+  app.add_option("--prewarm-memory", prewarm_memory,
+                 "Memory the generic workers may grow to beyond those floors, e.g. 256M "
+                 "(default: an eighth of --memory-budget)");
   app.add_option(
       "--memory-budget", memory_budget,
       "Memory for all function workers, e.g. 2048, 512M, 4G (default: half of MemTotal)");
@@ -227,19 +232,31 @@ int main(int argc, char** argv) {
     prices.bill_init = bill_init == "true";
     options.prices = prices;
   }
-  if (!memory_budget.empty()) {
+  // Sizes in MB: 512, 512M, 4G.
+  auto parse_mb = [&](const std::string& flag, const std::string& text, uint64_t* out) -> bool {
     char* end = nullptr;
-    unsigned long long mb = std::strtoull(memory_budget.c_str(), &end, 10);
+    unsigned long long mb = std::strtoull(text.c_str(), &end, 10);
     std::string unit = end;
     if (unit == "G" || unit == "g" || unit == "GB") {
       mb *= 1024;
     } else if (!(unit.empty() || unit == "M" || unit == "m" || unit == "MB")) {
-      return fail("invalid --memory-budget '" + memory_budget + "': use MB, e.g. 512, 512M, 4G");
+      fail("invalid " + flag + " '" + text + "': use MB, e.g. 512, 512M, 4G");
+      return false;
     }
-    if (end == memory_budget.c_str() || mb == 0) {
-      return fail("invalid --memory-budget '" + memory_budget + "': must be at least 1 MB");
+    if (end == text.c_str() || mb == 0) {
+      fail("invalid " + flag + " '" + text + "': must be at least 1 MB");
+      return false;
     }
-    options.memory_budget_mb = mb;
+    *out = mb;
+    return true;
+  };
+  if (!memory_budget.empty() &&
+      !parse_mb("--memory-budget", memory_budget, &options.memory_budget_mb)) {
+    return 2;
+  }
+  if (!prewarm_memory.empty() &&
+      !parse_mb("--prewarm-memory", prewarm_memory, &options.prewarm_memory_mb)) {
+    return 2;
   }
   options.isolation = !no_isolation;
   auto build_limit = flint::ParseDurationMs(build_timeout);

@@ -719,9 +719,9 @@ void Dispatcher::OnScaleTimer() {
   for (auto& [key, entry] : pools_) {
     if (entry->draining) continue;
     for (WorkerId wid : entry->pool.TakeExpired(now, reload_delay)) fleet_->Stop(wid);
-    if (entry->pool.TakePrewarm(now)) {
+    for (uint32_t n = entry->pool.TakePrewarm(now); n > 0; --n) {
       spdlog::debug("{}: pre-warming a worker for the predicted next call", key);
-      (void)StartWorkerFor(key, *entry, /*for_request=*/false);
+      if (!StartWorkerFor(key, *entry, /*for_request=*/false)) break;
     }
     // Deadlines still due now could not be acted on (min_instances, no memory): housekeeping
     // retries those; the timer waits only for future ones.
@@ -746,9 +746,9 @@ void Dispatcher::ScalePools() {
     for (uint32_t n = entry->pool.WorkersToStart(); n > 0; --n) {
       if (!StartWorkerFor(key, *entry, /*for_request=*/false)) break;
     }
-    if (entry->pool.TakePrewarm(now)) {
+    for (uint32_t n = entry->pool.TakePrewarm(now); n > 0; --n) {
       spdlog::debug("{}: pre-warming a worker for the predicted next call", key);
-      (void)StartWorkerFor(key, *entry, /*for_request=*/false);
+      if (!StartWorkerFor(key, *entry, /*for_request=*/false)) break;
     }
     // Requests that could not get a worker (memory was full) retry as memory frees up.
     if (entry->pool.WantsWorker()) (void)StartWorkerFor(key, *entry, /*for_request=*/true);
@@ -798,6 +798,9 @@ NodeStatus Dispatcher::Node() const {
   node.memory_reserved_mb = fleet.memory_reserved_mb;
   node.workers = fleet.workers;
   node.generic_ready = fleet.generic_ready;
+  node.generic_spawning = fleet.generic_spawning;
+  node.generic_target = fleet.generic_target;
+  node.spawn_waits = fleet.spawn_waits;
   node.idle_worker_ms = retired_idle_ms_;
   node.evictions = fleet.evictions;
   node.cold_starts = retired_cold_starts_;

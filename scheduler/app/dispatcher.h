@@ -79,9 +79,12 @@ struct NodeStatus {
   uint64_t memory_budget_mb = 0;
   uint64_t memory_used_mb = 0;
   uint64_t memory_reserved_mb = 0;
-  uint64_t workers = 0;         // every worker process, generic ones included
-  uint64_t generic_ready = 0;   // pre-warmed workers waiting for a function
-  uint64_t idle_worker_ms = 0;  // all pools, including removed ones
+  uint64_t workers = 0;           // every worker process, generic ones included
+  uint64_t generic_ready = 0;     // pre-warmed workers waiting for a function
+  uint64_t generic_spawning = 0;  // pre-warmed workers still starting
+  uint64_t generic_target = 0;    // the generic pools' size now (all runtimes)
+  uint64_t spawn_waits = 0;       // cold starts that found no pre-warmed worker ready
+  uint64_t idle_worker_ms = 0;    // all pools, including removed ones
   uint64_t evictions = 0;
   uint64_t cold_starts = 0;
   uint64_t invocations = 0;

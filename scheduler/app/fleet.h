@@ -43,8 +43,11 @@ struct WorkerExit {
 
 // The node as the fleet sees it, for NodeStatus.
 struct FleetStats {
-  uint64_t workers = 0;        // every worker process not yet exited, generic ones included
-  uint64_t generic_ready = 0;  // pre-warmed workers waiting for a function
+  uint64_t workers = 0;           // every worker process not yet exited, generic ones included
+  uint64_t generic_ready = 0;     // pre-warmed workers waiting for a function
+  uint64_t generic_spawning = 0;  // pre-warmed workers still starting
+  uint64_t generic_target = 0;    // what the generic pools are sized to now (all runtimes)
+  uint64_t spawn_waits = 0;       // cold starts that found no pre-warmed worker ready
   uint64_t memory_budget_mb = 0;
   uint64_t memory_used_mb = 0;
   uint64_t memory_reserved_mb = 0;

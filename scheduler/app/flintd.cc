@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,9 +59,15 @@ Status Flintd::Start() {
     return ErrnoStatus("creating data directory " + options_.data_dir, errno);
   }
   // One flintd per data directory: a second one would fight over workers and the database.
+  // A record lock, not flock: it belongs to this process alone, so a child forked to become a
+  // worker never holds it (with flock, a child between fork and exec when flintd is killed
+  // would keep the directory locked against the flintd restarted after it).
   lock_fd_ = open((options_.data_dir + "/flintd.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0) return ErrnoStatus("opening " + options_.data_dir + "/flintd.lock", errno);
-  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+  struct flock whole {};
+  whole.l_type = F_WRLCK;
+  whole.l_whence = SEEK_SET;  // l_start 0, l_len 0: the whole file
+  if (fcntl(lock_fd_, F_SETLK, &whole) != 0) {
     return Unavailable("another flintd is already using " + options_.data_dir);
   }
   if (options_.worker_path.empty()) {
@@ -124,6 +129,7 @@ Status Flintd::Start() {
   fleet.prewarm[static_cast<size_t>(Runtime::kJs)] = options_.prewarm;
   fleet.prewarm[static_cast<size_t>(Runtime::kCpp)] = options_.prewarm_cpp;
   fleet.memory_budget_mb = options_.memory_budget_mb;
+  fleet.prewarm_memory_mb = options_.prewarm_memory_mb;
   fleet.cgroups = cgroups_.get();
   fleet.cpu_mode = options_.cpu_mode;
   fleet.sandbox = options_.isolation;

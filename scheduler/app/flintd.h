@@ -61,8 +61,10 @@ struct FlintdOptions {
   size_t max_deploy_bytes = 70u << 20;  // a 50 MB upload, base64-encoded in JSON
   size_t max_queue = 100;
   uint64_t queue_timeout_ms = 10'000;
-  uint32_t prewarm = 1;           // generic JS workers kept ready
-  uint32_t prewarm_cpp = 1;       // generic C++ workers kept ready
+  uint32_t prewarm = 1;      // generic JS workers kept ready
+  uint32_t prewarm_cpp = 1;  // generic C++ workers kept ready
+  // Memory for generic workers beyond those floors (FleetOptions); 0: an eighth of the budget.
+  uint64_t prewarm_memory_mb = 0;
   uint64_t memory_budget_mb = 0;  // for all workers; 0: kDefaultMemoryShare of MemTotal
   KeepAliveMode keep_alive_mode = KeepAliveMode::kFixed;  // functions that do not choose
   uint64_t drain_timeout_ms = 30'000;
@@ -132,7 +134,7 @@ class Flintd {
   loop::Signal sigterm_;
   loop::Signal sigint_;
   bool stopping_ = false;
-  int lock_fd_ = -1;  // flock on <data-dir>/flintd.lock, held while running
+  int lock_fd_ = -1;  // <data-dir>/flintd.lock, its record lock held while running
 };
 
 }  // namespace flint::scheduler

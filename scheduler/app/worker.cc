@@ -19,8 +19,17 @@ Worker::Worker(uv_loop_t* loop, WorkerId id, Runtime runtime, SpawnedProcess pro
       channel_(loop, this),
       spawned_at_ns_(uv_hrtime()) {}
 
+Worker::Worker(uv_loop_t* loop, WorkerId id, Runtime runtime, Observer* observer)
+    : loop_(loop),
+      id_(id),
+      runtime_(runtime),
+      observer_(observer),
+      channel_(loop, this),
+      attached_(false),
+      spawned_at_ns_(uv_hrtime()) {}
+
 Worker::~Worker() {
-  if (state_ != State::kDead) {
+  if (state_ != State::kDead && attached_) {
     // Destroyed while alive (flintd is shutting down hard): never leave an orphan behind.
     Kill();
     (void)TryReap(process_.pid);
@@ -37,6 +46,21 @@ Status Worker::Start() {
   FLINT_RETURN_IF_ERROR(channel_.Open(socket_fd));
   exit_watch_ = std::make_unique<loop::Poll>(loop_, process_.pidfd);
   return exit_watch_->StartReadable([this] { OnProcessReadable(); });
+}
+
+Status Worker::Attach(SpawnedProcess process) {
+  FLINT_CHECK(!attached_ && state_ == State::kStarting);
+  process_ = process;
+  attached_ = true;
+  FLINT_RETURN_IF_ERROR(Start());
+  if (kill_on_attach_) Kill();
+  return Status::Ok();
+}
+
+void Worker::SpawnFailed(const std::string& reason) {
+  FLINT_CHECK(!attached_ && state_ == State::kStarting);
+  state_ = State::kDead;
+  observer_->OnWorkerExit(this, reason);
 }
 
 void Worker::Load(const protocol::LoadRequest& request, bool outbound_network) {
@@ -124,6 +148,10 @@ void Worker::Cancel(InvocationId id) {
 
 void Worker::Stop(uint64_t grace_ms) {
   if (state_ == State::kDead) return;
+  if (!attached_) {
+    kill_on_attach_ = true;  // not started yet: nothing to wind down
+    return;
+  }
   Send(MessageType::kShutdown, 0, {});
   if (!kill_timer_) kill_timer_ = std::make_unique<loop::Timer>(loop_);
   kill_timer_->Start(grace_ms, 0, [this] { Kill(); });
@@ -131,6 +159,11 @@ void Worker::Stop(uint64_t grace_ms) {
 
 void Worker::Kill() {
   if (state_ == State::kDead || killed_) return;
+  // Invariant: no signal before the process exists (pid -1 would signal every process).
+  if (!attached_) {
+    kill_on_attach_ = true;
+    return;
+  }
   killed_ = true;
   // The process is not reaped before OnProcessReadable, so its pid (and group) cannot have been
   // reused: signalling it is always safe.

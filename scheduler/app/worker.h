@@ -6,6 +6,11 @@
 // was reaped. A worker is never given a second function. Loop thread only; the fleet
 // (worker_fleet.h) owns every Worker and must keep it alive until OnWorkerExit (then it may
 // destroy it at once).
+//
+// A worker may be created before its process exists (the fleet spawns off the loop thread): it
+// is kStarting until Attach() gives it its process, or SpawnFailed() reports its exit. Stop()
+// and Kill() before that kill the process as soon as it is attached; nothing else may be called
+// on it meanwhile (a kStarting worker is sent nothing before HELLO anyway).
 #pragma once
 
 #include <sys/types.h>
@@ -48,12 +53,21 @@ class Worker final : private loop::FrameChannel::Delegate {
   };
 
   Worker(uv_loop_t* loop, WorkerId id, Runtime runtime, SpawnedProcess process, Observer* observer);
+  // A worker whose process is being spawned elsewhere: Attach() or SpawnFailed() follows.
+  Worker(uv_loop_t* loop, WorkerId id, Runtime runtime, Observer* observer);
   ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
   // Starts reading the channel and watching for exit. On error the caller kills the process.
   Status Start();
+  // The process of a worker created without one: takes ownership of it and starts (an error:
+  // the caller kills it, as for Start). A worker stopped or killed meanwhile is killed now.
+  Status Attach(SpawnedProcess process);
+  // The spawn of a worker created without a process failed: reports its exit (OnWorkerExit
+  // with `reason`, from within this call).
+  void SpawnFailed(const std::string& reason);
+  bool attached() const { return attached_; }
   // With `outbound_network` (a function with network "outbound", sandboxed worker), the worker
   // first gets an OutboundNetwork for its network namespace, and the LOAD and every frame after
   // it are held back until that is up; a network that cannot start or is not up within
@@ -70,7 +84,7 @@ class Worker final : private loop::FrameChannel::Delegate {
   void Kill();
 
   WorkerId id() const { return id_; }
-  pid_t pid() const { return process_.pid; }
+  pid_t pid() const { return process_.pid; }  // -1 before Attach()
   State state() const { return state_; }
   // What it pre-warmed (HELLO): a generic worker may still load a function of any runtime.
   Runtime runtime() const { return runtime_; }
@@ -109,6 +123,8 @@ class Worker final : private loop::FrameChannel::Delegate {
   std::unique_ptr<loop::Poll> exit_watch_;
   std::unique_ptr<loop::Timer> kill_timer_;
   bool killed_ = false;
+  bool attached_ = true;         // false until Attach() for a worker created without a process
+  bool kill_on_attach_ = false;  // Stop() or Kill() came before the process
   uint64_t spawned_at_ns_;
   uint64_t load_sent_ns_ = 0;
   uint64_t heap_used_ = 0;

@@ -1,16 +1,40 @@
 #include "scheduler/app/worker_fleet.h"
 
+#include <signal.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace flint::scheduler {
 namespace {
 
-// Refill passes in a row that may put off refilling the pre-warmed workers.
-constexpr uint32_t kMaxRefillDeferrals = 5;
 // How long a worker asked to exit has before it is SIGKILLed.
 constexpr uint64_t kStopGraceMs = 1000;
+// Spawns one refill asks for before it lets the loop turn (each creates a cgroup on the loop,
+// a fraction of a millisecond); the rest follow on the next turns.
+constexpr int kSpawnsPerRefill = 4;
+// Generic workers starting at once (spawned, not yet HELLO), at most: starting a JavaScript
+// worker costs ~40 ms of CPU, and on a busy node a storm of starts makes each one slower, the
+// measured refill time longer and the pools' targets larger still. Refills resume as workers
+// say HELLO.
+constexpr size_t kMaxStarting = 4;
+// How long takes count towards a generic pool's size.
+constexpr uint64_t kGenericWindowMs = 30'000;
+
+// What a ready or spawning generic worker is counted at against prewarm_memory_mb: its
+// proportional memory (PSS), with the sandbox's init process, rounded up (measured: a JS worker
+// 3.4 MB, a C++ one 1.1 MB; docs/autoscaling.md).
+uint64_t GenericWorkerMb(Runtime runtime) {
+  switch (runtime) {
+    case Runtime::kJs:
+      return 8;
+    case Runtime::kCpp:
+      return 4;
+  }
+  return 8;
+}
 
 }  // namespace
 
@@ -20,9 +44,21 @@ WorkerFleet::WorkerFleet(uv_loop_t* loop, FleetOptions options,
       options_(std::move(options)),
       spawner_(std::move(spawner)),
       code_dir_(std::move(code_dir)),
-      capacity_(options_.memory_budget_mb) {}
+      capacity_(options_.memory_budget_mb),
+      refill_timer_(loop) {
+  if (options_.prewarm_memory_mb == 0) options_.prewarm_memory_mb = options_.memory_budget_mb / 8;
+  for (Runtime runtime : kRuntimes) {
+    GenericPoolTargetOptions target;
+    target.floor = options_.prewarm[static_cast<size_t>(runtime)];
+    target.ceiling = static_cast<uint32_t>(
+        std::min<uint64_t>(options_.prewarm_memory_mb / GenericWorkerMb(runtime), 1000));
+    target.window_ms = kGenericWindowMs;
+    GenericFor(runtime).target = GenericPoolTarget(target);
+  }
+}
 
 WorkerFleet::~WorkerFleet() {
+  *alive_ = false;  // spawns still running on the thread pool kill what they start
   // Worker destructors SIGKILL anything still running: no orphan survives flintd.
   workers_.clear();
   dead_workers_.clear();
@@ -74,20 +110,15 @@ void WorkerFleet::Tick() {
   }
 }
 
-void WorkerFleet::Refill(bool cold_start_in_flight) {
-  // Spawning blocks the loop until the child has joined its cgroups and exec'd (milliseconds,
-  // far more under load): not while a cold start is being answered, which would wait for it
-  // (tools/bench/coldstart.py's p99). Deferred for at most kMaxRefillDeferrals passes, and
-  // not at all once fewer than half the pre-warmed workers are left: cold starts and adaptive
-  // pre-warms (several a second on a busy node) would soon find none and spawn on their own,
-  // each later than a LOAD and the next one slower still.
-  if (!cold_start_in_flight || GenericLow() || ++refill_deferrals_ > kMaxRefillDeferrals) {
-    refill_deferrals_ = 0;
-    RefillGeneric();
-  }
+void WorkerFleet::Refill(bool /*cold_start_in_flight*/) {
+  // Spawns no longer block the loop (they run on the thread pool), so a cold start in flight
+  // no longer puts the refill off.
+  TrimGeneric();
+  RefillGeneric();
 }
 
 void WorkerFleet::StopAll() {
+  stopping_ = true;
   for (GenericPool& generic : generic_) {
     for (WorkerId wid : generic.ready) workers_.at(wid)->Stop(kStopGraceMs);
     generic.ready.clear();
@@ -106,22 +137,45 @@ uint64_t WorkerFleet::ReloadDelayMs() const {
   return kHousekeepingMs + generic_spawn_us_.Percentile(90) / 1000;
 }
 
-bool WorkerFleet::GenericLow() const {
+uint64_t WorkerFleet::GenericMemoryMb() const {
+  uint64_t mb = 0;
   for (Runtime runtime : kRuntimes) {
     const GenericPool& generic = generic_[static_cast<size_t>(runtime)];
-    if (generic.ready.size() + generic.spawning <
-        options_.prewarm[static_cast<size_t>(runtime)] / 2) {
-      return true;
-    }
+    mb += (generic.ready.size() + generic.spawning.size()) * GenericWorkerMb(runtime);
   }
-  return false;
+  return mb;
+}
+
+void WorkerFleet::RefillSoon() {
+  if (refill_due_ || stopping_) return;
+  refill_due_ = true;
+  refill_timer_.Start(0, 0, [this] {
+    refill_due_ = false;
+    RefillGeneric();
+  });
 }
 
 void WorkerFleet::RefillGeneric() {
+  if (stopping_) return;
+  uint64_t now = uv_now(loop_);
+  int spawns = 0;
+  size_t starting = 0;
+  for (const GenericPool& generic : generic_) starting += generic.spawning.size();
   for (Runtime runtime : kRuntimes) {
     GenericPool& generic = GenericFor(runtime);
-    while (generic.ready.size() + generic.spawning <
-           options_.prewarm[static_cast<size_t>(runtime)]) {
+    uint32_t want = generic.target.Target(now);
+    while (generic.ready.size() + generic.spawning.size() < want) {
+      // Below its floor a pool always refills; above it, a few starts at a time (HELLO or the
+      // next Refill resumes).
+      bool below_floor =
+          generic.ready.size() + generic.spawning.size() < generic.target.options().floor;
+      if (!below_floor && starting >= kMaxStarting) break;
+      // Above its floor a pool grows only within the memory for generic workers.
+      if (!below_floor &&
+          GenericMemoryMb() + GenericWorkerMb(runtime) > options_.prewarm_memory_mb) {
+        break;
+      }
+      if (spawns == kSpawnsPerRefill) return RefillSoon();
       auto worker = SpawnWorker(runtime);
       if (!worker.ok()) {
         // Retried by the next Refill; a missing binary must not spin the loop.
@@ -129,14 +183,30 @@ void WorkerFleet::RefillGeneric() {
                       worker.status().message());
         return;
       }
-      generic.spawning++;
+      generic.spawning.push_back((*worker)->id());
+      spawns++;
+      starting++;
     }
   }
 }
 
+void WorkerFleet::TrimGeneric() {
+  uint64_t now = uv_now(loop_);
+  for (Runtime runtime : kRuntimes) {
+    GenericPool& generic = GenericFor(runtime);
+    uint32_t want = generic.target.Target(now);
+    if (generic.ready.empty() || generic.ready.size() + generic.spawning.size() <= want) continue;
+    WorkerId oldest = generic.ready.front();
+    generic.ready.erase(generic.ready.begin());
+    if (Worker* w = Find(oldest)) w->Stop(kStopGraceMs);
+  }
+}
+
 Result<Worker*> WorkerFleet::AcquireWorker(Runtime runtime) {
+  GenericFor(runtime).target.Took(uv_now(loop_));
+  RefillSoon();  // on the loop's next turn, after this cold start's LOAD has gone out
   // A generic worker can load a function of any runtime (LOAD names it); one pre-warmed for
-  // the function's runtime is best, another still beats spawning.
+  // the function's runtime is best, another still beats waiting for a spawn.
   std::vector<Runtime> order = {runtime};
   for (Runtime other : kRuntimes) {
     if (other != runtime) order.push_back(other);
@@ -146,11 +216,20 @@ Result<Worker*> WorkerFleet::AcquireWorker(Runtime runtime) {
     if (generic.ready.empty()) continue;
     Worker* w = workers_.at(generic.ready.front()).get();
     generic.ready.erase(generic.ready.begin());
-    // Refilled by the next housekeeping pass, not here: spawning a process blocks the loop for
-    // a millisecond or more, which this cold start would otherwise wait for.
     return w;
   }
-  spdlog::debug("no pre-warmed {} worker is ready: spawning one", RuntimeName(runtime));
+  spawn_waits_++;
+  // None ready: the spawn nearest to ready (its runtime's first), which the refill replaces.
+  for (Runtime from : order) {
+    GenericPool& generic = GenericFor(from);
+    if (generic.spawning.empty()) continue;
+    Worker* w = workers_.at(generic.spawning.front()).get();
+    generic.spawning.erase(generic.spawning.begin());
+    spdlog::debug("no pre-warmed {} worker is ready: taking worker {}, still starting",
+                  RuntimeName(runtime), w->id());
+    return w;
+  }
+  spdlog::debug("no pre-warmed {} worker is ready or starting: spawning one", RuntimeName(runtime));
   return SpawnWorker(runtime);
 }
 
@@ -161,25 +240,62 @@ Result<Worker*> WorkerFleet::SpawnWorker(Runtime runtime) {
   request.runtime = runtime;
   if (options_.sandbox) request.extra_args = {"--sandbox", "on", "--code-root", options_.code_root};
   if (options_.cgroups != nullptr) {
-    // Created here, while the worker is pre-warmed (off a request's path); the child joins it
-    // before exec.
+    // Created here, on the loop (Cgroups is loop-thread only); the child joins it before exec.
     FLINT_ASSIGN_OR_RETURN(request.cgroup_procs, options_.cgroups->Create(CgroupName(id)));
   }
-  auto spawned = spawner_->Spawn(request);
-  if (!spawned.ok()) {
-    RemoveCgroup(id);
-    return spawned.status();
-  }
-  auto worker =
-      std::make_unique<Worker>(loop_, id, runtime, *spawned, static_cast<Worker::Observer*>(this));
+  auto worker = std::make_unique<Worker>(loop_, id, runtime, static_cast<Worker::Observer*>(this));
   Worker* raw = worker.get();
-  if (auto started = raw->Start(); !started.ok()) {
-    worker.reset();  // kills and reaps the process
-    RemoveCgroup(id);
-    return started;
+  if (!options_.spawn_off_loop) {
+    auto spawned = spawner_->Spawn(request);
+    Status started = spawned.ok() ? raw->Attach(*spawned) : spawned.status();
+    if (!started.ok()) {
+      worker.reset();  // kills and reaps the process, if there is one
+      RemoveCgroup(id);
+      return started;
+    }
+    workers_.emplace(id, std::move(worker));
+    return raw;
   }
   workers_.emplace(id, std::move(worker));
+  // The spawn runs on the thread pool: the parent waits there until the child has joined its
+  // cgroups and exec'd. (Its parent-death signal follows the spawning thread, a thread-pool
+  // thread, which lives as long as flintd.)
+  auto result = std::make_shared<std::optional<Result<SpawnedProcess>>>();
+  loop::RunBlocking(
+      loop_,
+      [spawner = spawner_, request = std::move(request), result] {
+        *result = spawner->Spawn(request);
+      },
+      [this, alive = alive_, id, result] {
+        if (!*alive) {
+          // The fleet is gone (flintd is exiting): nothing may run unowned.
+          if (result->has_value() && (*result)->ok()) {
+            const SpawnedProcess& p = ***result;
+            ::kill(-p.pid, SIGKILL);
+            ::kill(p.pid, SIGKILL);
+            ::close(p.pidfd);
+            ::close(p.socket_fd);
+          }
+          return;
+        }
+        OnSpawned(id, std::move(**result));
+      });
   return raw;
+}
+
+void WorkerFleet::OnSpawned(WorkerId id, Result<SpawnedProcess> spawned) {
+  Worker* w = Find(id);
+  FLINT_CHECK(w != nullptr && !w->attached());
+  Status started = spawned.ok() ? w->Attach(*spawned) : spawned.status();
+  if (started.ok()) return;
+  if (w->attached()) {
+    // Attached but could not start watching it: kill it; its exit is reported as usual.
+    spdlog::error("worker {}: {}; killing it", id, started.message());
+    w->Kill();
+    return;
+  }
+  spdlog::error("cannot start worker {}: {}", id, started.message());
+  w->SpawnFailed("could not start: " + started.message());  // reported as its exit
 }
 
 // ---- workers for functions -------------------------------------------------------------------
@@ -321,7 +437,13 @@ uint64_t WorkerFleet::LoadSentNs(WorkerId worker) const {
 FleetStats WorkerFleet::stats() const {
   FleetStats stats;
   stats.workers = workers_.size();
-  for (const GenericPool& generic : generic_) stats.generic_ready += generic.ready.size();
+  for (const GenericPool& generic : generic_) {
+    stats.generic_ready += generic.ready.size();
+    stats.generic_spawning += generic.spawning.size();
+  }
+  for (const GenericPool& generic : generic_)
+    stats.generic_target += generic.target.Target(uv_now(loop_));
+  stats.spawn_waits = spawn_waits_;
   stats.memory_budget_mb = capacity_.budget_mb();
   stats.memory_used_mb = capacity_.used_mb();
   stats.memory_reserved_mb = capacity_.reserved_mb();
@@ -368,9 +490,12 @@ void WorkerFleet::OnWorkerHello(Worker* worker) {
   }
   if (worker->pool_key().empty()) {
     GenericPool& generic = GenericFor(worker->runtime());
-    generic.spawning--;
+    std::erase(generic.spawning, worker->id());
     generic.ready.push_back(worker->id());
-    generic_spawn_us_.Add((uv_hrtime() - worker->spawned_at_ns()) / 1000);
+    uint64_t took_us = (uv_hrtime() - worker->spawned_at_ns()) / 1000;
+    generic_spawn_us_.Add(took_us);
+    generic.target.Refilled(took_us);
+    RefillSoon();  // a start slot is free
     if (options_.cgroups != nullptr) {
       // The smallest function size's limits, the most common: LoadWorker then writes nothing
       // for such a function (two cgroup writes, ~30 us, off the cold start). Best effort:
@@ -446,14 +571,8 @@ void WorkerFleet::OnWorkerExit(Worker* worker, const std::string& reason) {
                 "the worker exited while loading the function (" + reason + ")"));
   } else if (worker->pool_key().empty()) {
     GenericPool& generic = GenericFor(worker->runtime());
-    auto it = std::find(generic.ready.begin(), generic.ready.end(), id);
-    if (it != generic.ready.end()) {
-      generic.ready.erase(it);
-    } else if (worker->state() == Worker::State::kStarting) {
-      // TODO(cleanup): the state is already kDead here (Worker reports its exit after setting
-      // it), so a generic worker that dies before HELLO stays counted as spawning.
-      generic.spawning--;
-    }
+    std::erase(generic.ready, id);
+    std::erase(generic.spawning, id);
   }
   // The kernel killed a process of the worker for its memory limit, or the worker exited
   // because V8 ran out of memory: its observer says so.

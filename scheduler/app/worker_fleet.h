@@ -8,10 +8,18 @@
 // a generic or load-check worker it handles itself, what concerns a worker assigned to a pool it
 // passes to its Fleet::Observer.
 //
-// Where it grows: a generic pool's size is `FleetOptions::prewarm[runtime]`, topped up by
-// Refill (a policy that sizes the pools itself replaces RefillGeneric); the limits a function's
-// cgroup gets come from LimitsFor alone; eviction happens in StartWorker, on the path of the
-// request that needs the memory (PlanStart and EvictForStart).
+// Generic pools size themselves (GenericPoolTarget, scheduler/core): each keeps ready or
+// spawning as many workers as the recent takes of one refill time call for, at least
+// `FleetOptions::prewarm[runtime]` (0: no pool) and within `prewarm_memory_mb` for all
+// runtimes together; a surplus left by a burst is stopped one worker per Tick. Processes are
+// spawned off the loop thread (the uv thread pool: a spawn waits until the child has joined its
+// cgroups and exec'd, tens of ms on a busy node): a Worker exists, kStarting, from the moment
+// the spawn is asked for. A cold start that finds no ready generic worker takes one still
+// spawning, the nearest to ready, before it spawns its own. A take schedules a refill for the
+// loop's next turn, after the request's LOAD has been sent. The limits a function's cgroup
+// gets come from LimitsFor alone; eviction happens in StartWorker (PlanStart and
+// EvictForStart), where it costs a SHUTDOWN frame: the evicted worker's exit and cgroup
+// removal come later, off the request's path.
 //
 // Loop thread only. Options' pointers must outlive the fleet.
 #pragma once
@@ -28,11 +36,13 @@
 
 #include "scheduler/app/fleet.h"
 #include "scheduler/app/worker.h"
+#include "scheduler/core/generic_pool_target.h"
 #include "scheduler/core/latency_window.h"
 #include "scheduler/core/node_capacity.h"
 #include "scheduler/isolation/cgroups.h"
 #include "scheduler/spawn/worker_spawner.h"
 #include "sdk/core/runtime.h"
+#include "sdk/loop/uv_handles.h"
 
 namespace flint::scheduler {
 
@@ -42,6 +52,12 @@ struct FleetOptions {
   // thread, a few MB. A cold start takes one of its function's runtime first (a C++ function
   // drops privileges and loads seccomp cheapest with a single thread), else one of another.
   std::array<uint32_t, kRuntimeCount> prewarm = MakePrewarm(1);
+  // Memory for generic workers of every runtime (each counted at GenericWorkerMb); 0: an
+  // eighth of memory_budget_mb. A pool grows beyond its `prewarm` floor only within it.
+  uint64_t prewarm_memory_mb = 0;
+  // Spawn on the uv thread pool (flintd); false: on the loop thread, within SpawnWorker (tests
+  // whose fake spawner is loop-thread only).
+  bool spawn_off_loop = true;
   uint64_t load_timeout_ms = 10'000;     // longest a worker may take to start, or a LOAD
   uint64_t memory_budget_mb = 1u << 20;  // for all function workers (NodeCapacity)
   // Isolation (docs/security.md). `cgroups`: one cgroup per worker, limits written at LOAD,
@@ -103,7 +119,8 @@ class WorkerFleet final : public Fleet, private Worker::Observer {
   // Pre-warmed workers with no function yet, for one runtime.
   struct GenericPool {
     std::vector<WorkerId> ready;
-    size_t spawning = 0;  // spawned but not yet HELLO
+    std::vector<WorkerId> spawning;  // asked for, not yet HELLO, oldest first
+    GenericPoolTarget target;
   };
   struct LoadCheck {
     std::function<void(Status)> done;
@@ -126,13 +143,20 @@ class WorkerFleet final : public Fleet, private Worker::Observer {
   Worker* Find(WorkerId id) const;
   // Stops the idle workers NodeCapacity chose for eviction (those their pools still give up).
   void EvictForStart(const std::vector<WorkerId>& victims);
-  // A pre-warmed generic worker of `runtime` if one is ready (else of another runtime), else a
-  // newly spawned one.
+  // A pre-warmed generic worker of `runtime` if one is ready (else of another runtime), else
+  // one still spawning (the oldest), else a newly spawned one.
   Result<Worker*> AcquireWorker(Runtime runtime);
+  // A worker whose process is spawned off the loop thread (kStarting until then).
   Result<Worker*> SpawnWorker(Runtime runtime);
+  // The spawn of worker `id` finished (loop thread).
+  void OnSpawned(WorkerId id, Result<SpawnedProcess> spawned);
+  // Tops the generic pools up to their targets, a few spawns per turn of the loop.
   void RefillGeneric();
-  // Fewer than half of the wanted pre-warmed workers (of any runtime) are ready or spawning.
-  bool GenericLow() const;
+  void RefillSoon();
+  // Stops one ready generic worker of each pool above its target (a burst has passed).
+  void TrimGeneric();
+  // Memory the generic workers (ready and spawning) are counted at.
+  uint64_t GenericMemoryMb() const;
   protocol::LoadRequest MakeLoadRequest(const FunctionVersion& fn) const;
   // The limits written into the cgroup of a worker loading a function of `memory_mb` that asks
   // for `cpu_millis` (0: none), on this node's CPU mode.
@@ -147,18 +171,24 @@ class WorkerFleet final : public Fleet, private Worker::Observer {
 
   uv_loop_t* loop_;
   FleetOptions options_;
-  std::unique_ptr<WorkerSpawner> spawner_;
+  // Shared with spawns running on the thread pool, which may outlive the fleet.
+  std::shared_ptr<WorkerSpawner> spawner_;
   CodeDirFn code_dir_;
   Fleet::Observer* observer_ = nullptr;
   NodeCapacity capacity_;
   uint64_t evictions_ = 0;
+  // Expires with the fleet: a spawn that finishes later kills what it started.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  loop::Timer refill_timer_;
+  bool refill_due_ = false;
+  uint64_t spawn_waits_ = 0;  // cold starts that found no ready generic worker
+  bool stopping_ = false;     // StopAll: no refills any more
 
   std::unordered_map<WorkerId, std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<Worker>> dead_workers_;  // freed on the next Tick
   std::array<GenericPool, kRuntimeCount> generic_;
   std::unordered_map<WorkerId, LoadCheck> load_checks_;
   WorkerId next_worker_id_ = 1;
-  uint32_t refill_deferrals_ = 0;                        // Refill passes that put it off
   LatencyWindow generic_spawn_us_ = LatencyWindow(256);  // generic workers: spawn -> HELLO
   std::vector<WorkerId> cgroups_to_remove_;              // cgroups that were still busy
 };

@@ -16,50 +16,53 @@ constexpr uint64_t kFinestBinMs = 10;
 AdaptiveKeepAlive::AdaptiveKeepAlive(AdaptiveKeepAliveOptions options) : options_(options) {
   FLINT_CHECK(options_.range_ms > kFinestBinMs);
   FLINT_CHECK(options_.bin_growth > 0);
-  edges_.push_back(0);
+  auto edges = std::make_shared<std::vector<uint64_t>>();
+  edges->push_back(0);
   uint64_t edge = kFinestBinMs;
   while (edge < options_.range_ms) {
-    edges_.push_back(edge);
+    edges->push_back(edge);
     edge = std::max(
         edge + kFinestBinMs,
         static_cast<uint64_t>(std::ceil(static_cast<double>(edge) * (1.0 + options_.bin_growth))));
   }
-  edges_.push_back(options_.range_ms);
-  counts_.assign(edges_.size() - 1, 0);
+  edges->push_back(options_.range_ms);
+  counts_.assign(edges->size() - 1, 0);
+  edges_ = std::move(edges);
 }
 
 size_t AdaptiveKeepAlive::BinOf(uint64_t gap_ms) const {
   FLINT_CHECK(gap_ms < options_.range_ms);
   // The last edge <= gap_ms.
-  auto it = std::upper_bound(edges_.begin(), edges_.end(), gap_ms);
-  return static_cast<size_t>(it - edges_.begin()) - 1;
+  auto it = std::upper_bound(edges_->begin(), edges_->end(), gap_ms);
+  return static_cast<size_t>(it - edges_->begin()) - 1;
 }
 
 void AdaptiveKeepAlive::RecordArrival(uint64_t now_ms) {
-  if (last_arrival_ms_) {
-    uint64_t gap = now_ms >= *last_arrival_ms_ ? now_ms - *last_arrival_ms_ : 0;
-    if (gap >= options_.range_ms) {
-      out_of_range_++;
-    } else {
-      counts_[BinOf(gap)]++;
-      total_++;
-    }
-    if (total_ + out_of_range_ > options_.max_samples) {
-      total_ = 0;
-      for (auto& c : counts_) {
-        c /= 2;
-        total_ += c;
-      }
-      out_of_range_ /= 2;
-    }
-    // Recomputing costs O(non-empty bins^2): every arrival while learning, then once per
-    // 1/16th of the samples (a function called 1000 times a second recomputes every ~40 calls).
-    if (++since_recompute_ >= std::max<uint64_t>(1, (total_ + out_of_range_) / 16)) {
-      since_recompute_ = 0;
-      Recompute();
-    }
-  }
+  if (last_arrival_ms_) RecordGap(now_ms >= *last_arrival_ms_ ? now_ms - *last_arrival_ms_ : 0);
   last_arrival_ms_ = now_ms;
+}
+
+void AdaptiveKeepAlive::RecordGap(uint64_t gap_ms) {
+  if (gap_ms >= options_.range_ms) {
+    out_of_range_++;
+  } else {
+    counts_[BinOf(gap_ms)]++;
+    total_++;
+  }
+  if (total_ + out_of_range_ > options_.max_samples) {
+    total_ = 0;
+    for (auto& c : counts_) {
+      c /= 2;
+      total_ += c;
+    }
+    out_of_range_ /= 2;
+  }
+  // Recomputing costs O(non-empty bins^2): every gap while learning, then once per 1/16th of
+  // the samples (a function called 1000 times a second recomputes every ~40 calls).
+  if (++since_recompute_ >= std::max<uint64_t>(1, (total_ + out_of_range_) / 16)) {
+    since_recompute_ = 0;
+    Recompute();
+  }
 }
 
 void AdaptiveKeepAlive::Recompute() {
@@ -95,7 +98,7 @@ void AdaptiveKeepAlive::Recompute() {
   }
   double samples = static_cast<double>(all);
   // The best window from the call on (P = 0), and the best with unloading (P > 0).
-  double best[2] = {0, 0}, best_p[2] = {0, 0}, best_e[2] = {0, 0};
+  double best[2] = {0, 0}, best_p[2] = {0, 0}, best_e[2] = {0, 0}, best_beyond[2] = {0, 0};
   // A window that unloads must hold enough calls to be a prediction rather than a few lucky
   // samples (with few samples, a narrow window around one gap always looks worth it).
   double min_prewarm_warm = std::max(static_cast<double>(options_.min_samples), 0.1 * samples);
@@ -115,6 +118,7 @@ void AdaptiveKeepAlive::Recompute() {
           best[kind] = value;
           best_p[kind] = p;
           best_e[kind] = e;
+          best_beyond[kind] = beyond;
         }
       }
     }
@@ -127,6 +131,11 @@ void AdaptiveKeepAlive::Recompute() {
   int kind = best[1] - std::max(best[0], 0.0) >= floor ? 1 : 0;
   if (best[kind] < floor) return;  // no window pays: hold no worker
   auto end = static_cast<uint64_t>(std::ceil(best_e[kind] * (1.0 + options_.margin)));
+  // A window that holds every gap seen knows nothing of longer ones: it is held at least as
+  // long as the default for what is not known, the fixed keep-alive. This costs idle time only
+  // when the expected call does not come, and spares a busy function a cold start each time
+  // one of its thousands of gaps is longer than the few hundred its histogram remembers.
+  if (best_beyond[kind] == 0) end = std::max(end, options_.unknown_tail_ms);
   auto prewarm = static_cast<uint64_t>(best_p[kind] * (1.0 - options_.margin));
   prewarm = prewarm > options_.prewarm_lead_ms ? prewarm - options_.prewarm_lead_ms : 0;
   windows_.prewarm_ms = prewarm;

@@ -18,10 +18,12 @@
 //    ends are edges of non-empty bins, the one that maximises
 //        (calls it would find warm) - (worker time it would hold idle) / cold_start_cost_ms
 //    over the histogram. A worker held idle for `cold_start_cost_ms` is worth one cold start
-//    avoided (Pool: 3/4 of the fixed keep-alive). This is the optimum of "fewest idle
+//    avoided (Pool: 1.2 times the fixed keep-alive). This is the optimum of "fewest idle
 //    worker-seconds for a given number of cold starts" across functions (a Lagrangian: every
 //    function trades at the same price); for a Poisson function it keeps the worker exactly
-//    when the mean gap is below the cost, since then each idle second buys the most. A periodic
+//    when the mean gap is below the cost, since each warm call of a Poisson function costs its
+//    mean gap in idle time whatever the window, and the cheapest warm calls are bought first
+//    (so on days of Poisson calls alone no policy saves much: see docs/autoscaling.md). A periodic
 //    function gets a narrow window around its period (the paper's 5th/99th percentiles, without
 //    their blind spots); a bursty one keeps its worker through the gaps inside a burst and lets it
 //    go between bursts; a rare Poisson-like one (mean gap above the cost), whose next call no
@@ -51,6 +53,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -65,10 +68,11 @@ struct AdaptiveKeepAliveOptions {
   // function whose first gaps all exceed the cost is not kept).
   uint32_t min_samples = 3;
   // Idle worker time worth one cold start avoided (see the class comment); 0: 450 s. Pool
-  // passes 3/4 of its fixed keep-alive, a value tuned with tools/bench/trace_replay.py: it is
-  // the point of the cold-start/idle-time trade-off where the adaptive policy has a few fewer
-  // cold starts than the fixed keep-alive (a lower cost trades more cold starts for less idle
-  // time, a higher one the reverse).
+  // passes 1.2 times its fixed keep-alive, a value tuned with tools/bench/trace_replay.py on
+  // every family of generated days: for calls with no pattern (Poisson), a price equal to the
+  // fixed keep-alive gives about its cold starts; 1.2 times it keeps the adaptive policy's cold
+  // starts below the fixed keep-alive's on every family (a lower cost trades more cold starts
+  // for less idle time, a higher one the reverse).
   uint64_t cold_start_cost_ms = 0;
   // Each bin this much wider than the one before (after the first 10 ms ones). Narrow bins
   // keep a periodic function's window narrow; a window covers whole bins, so they also serve as
@@ -79,6 +83,9 @@ struct AdaptiveKeepAliveOptions {
   // between calls to be preferred over keeping the worker from the call on.
   double min_gain = 0.05;
   uint32_t max_samples = 1000;  // counts are halved beyond this many
+  // A window that holds every gap seen so far ends no sooner than this after the idle time's
+  // start (Pool: the fixed keep-alive), since nothing is known of longer gaps.
+  uint64_t unknown_tail_ms = 0;
   // Pre-warm this much earlier again: a pre-warm is a LOAD into a pre-warmed generic worker
   // (1-3 ms on a quiet node; flintd adds the lead it measures, see PrewarmLead); flintd's timer
   // fires on time (1 ms).
@@ -98,10 +105,14 @@ class AdaptiveKeepAlive {
  public:
   explicit AdaptiveKeepAlive(AdaptiveKeepAliveOptions options = {});
 
-  // An invocation arrived at `now_ms` (monotonic, never decreasing).
+  // An invocation arrived at `now_ms` (monotonic, never decreasing): records the gap since the
+  // previous arrival.
   void RecordArrival(uint64_t now_ms);
-  // The windows learned so far (recomputed by RecordArrival: after every arrival while few
-  // samples are known, then once per 1/16th of the samples, so a busy function pays little).
+  // Records one gap directly (Pool: the idle time of one of a function's worker slots, from
+  // the moment the slot was no longer needed to the moment it was needed again).
+  void RecordGap(uint64_t gap_ms);
+  // The windows learned so far (recomputed by RecordGap: after every gap while few samples are
+  // known, then once per 1/16th of the samples, so a busy function pays little).
   const KeepAliveWindows& windows() const { return windows_; }
   std::optional<uint64_t> last_arrival_ms() const { return last_arrival_ms_; }
   uint64_t samples() const { return total_; }
@@ -113,15 +124,17 @@ class AdaptiveKeepAlive {
 
   // Exposed for tests: the bin an inter-arrival time falls in, and a bin's [lower, upper) ms.
   size_t BinOf(uint64_t gap_ms) const;
-  uint64_t BinLower(size_t bin) const { return edges_[bin]; }
-  uint64_t BinUpper(size_t bin) const { return edges_[bin + 1]; }
+  uint64_t BinLower(size_t bin) const { return (*edges_)[bin]; }
+  uint64_t BinUpper(size_t bin) const { return (*edges_)[bin + 1]; }
   size_t bin_count() const { return counts_.size(); }
 
  private:
   void Recompute();
 
   AdaptiveKeepAliveOptions options_;
-  std::vector<uint64_t> edges_;  // bin i is [edges_[i], edges_[i+1]); edges_.back() == range
+  // Bin i is [edges[i], edges[i+1]); edges.back() == range. Shared by copies (a pool's
+  // worker slots each copy one learner).
+  std::shared_ptr<const std::vector<uint64_t>> edges_;
   std::vector<uint64_t> counts_;
   uint64_t total_ = 0;            // samples in counts_
   uint64_t out_of_range_ = 0;     // samples beyond the range (halved with counts_)

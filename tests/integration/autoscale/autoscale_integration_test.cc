@@ -69,7 +69,8 @@ TEST_CASE("min_instances workers start without traffic and outlive the keep-aliv
   bool warmed = WaitUntil([&] { return Idle(flintd, "warm") == 2; }, 20s);
   INFO(Pools(flintd).dump() << "\n" << flintd.LogTail());
   REQUIRE(warmed);
-  CHECK(flintd.FindWorkers("warm@").size() == 2);
+  // A worker names itself after its function just after it answers LOAD: wait for the names.
+  CHECK(WaitUntil([&] { return flintd.FindWorkers("warm@").size() == 2; }, 5s));
   // Five keep-alives later, both are still there.
   std::this_thread::sleep_for(1s);
   CHECK(Idle(flintd, "warm") == 2);
@@ -156,7 +157,7 @@ TEST_CASE("Generic workers are pre-warmed per runtime and either serves both run
   StartOrFail(flintd);
   auto generic_ready = [&] { return Pools(flintd)["node"]["generic_ready"].get<uint64_t>(); };
   REQUIRE(WaitUntil([&] { return generic_ready() == 1; }, 20s));
-  CHECK(flintd.FindWorkers("--runtime js").empty());
+  CHECK(flintd.FindWorkers("--runtime js").empty());  // --prewarm 0: no JavaScript pool at all
   CHECK_FALSE(flintd.FindWorkers("--runtime cpp").empty());
 
   TempDir dir("flint-fn");
@@ -170,10 +171,11 @@ TEST_CASE("Generic workers are pre-warmed per runtime and either serves both run
   CliResult built = flintd.RunCli({"deploy", "hi-cpp", cc}, {}, 180s);
   INFO(built.Describe() << "\n" << flintd.LogTail());
   REQUIRE(built.exit_code == 0);
-  REQUIRE(WaitUntil([&] { return generic_ready() == 1; }, 20s));
+  // (The deploy's load check took a C++ worker: the pool may have grown for a while.)
+  REQUIRE(WaitUntil([&] { return generic_ready() >= 1; }, 20s));
   DeployHello(flintd, "hi-js");  // its load check runs in the C++ generic worker
   for (const char* name : {"hi-cpp", "hi-js"}) {
-    REQUIRE(WaitUntil([&] { return generic_ready() == 1; }, 20s));
+    REQUIRE(WaitUntil([&] { return generic_ready() >= 1; }, 20s));
     HttpResponse r = Invoke(flintd, name);
     INFO(name << ": " << r.body);
     CHECK(r.status == 200);

@@ -484,6 +484,25 @@ TEST_CASE("SIGTERM stops flintd cleanly with its workers", "[integration]") {
   CHECK_FALSE(std::filesystem::exists(data_dir + "/flintd.url"));
 }
 
+TEST_CASE("A second flintd on a data directory in use is refused and the first goes on",
+          "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployJsOrFail(flintd, "still", kWorkerIdFunction);
+  CallWorkerId(flintd, "still");
+  CliResult second = flint::testing::RunProcess(
+      flint::testing::FlintdBinary(), {"--listen", "127.0.0.1:0", "--data-dir", flintd.data_dir()},
+      {}, 30s);
+  INFO(second.Describe());
+  CHECK(second.exit_code != 0);
+  CHECK(second.err.find("another flintd is already using") != std::string::npos);
+  CallWorkerId(flintd, "still");
+  // Stopped, it leaves the directory free for the next one.
+  CHECK(flintd.Stop() == 0);
+  StartOrFail(flintd);
+  CallWorkerId(flintd, "still");
+}
+
 TEST_CASE("The real flint binary reports an unreachable flintd with a hint", "[integration]") {
   FlintdProcess flintd;  // never started: its data dir has no flintd.url
   CliResult r = flintd.RunCli({"ls"}, {{"FLINT_URL", "http://127.0.0.1:1"}, {"FLINT_TOKEN", "t"}});

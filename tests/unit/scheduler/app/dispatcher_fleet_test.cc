@@ -42,6 +42,7 @@ TEST_CASE("With cgroups, an invocation is loaded under its limits and metered fr
     FakeSpawner& workers = *spawner;
     FleetOptions fleet_options;
     fleet_options.cgroups = &cgroups;
+    fleet_options.spawn_off_loop = false;  // FakeSpawner is loop-thread only
     WorkerFleet fleet(&loop, fleet_options, std::move(spawner),
                       [](const FunctionVersion&) { return std::string("/code"); });
     DispatcherOptions options;

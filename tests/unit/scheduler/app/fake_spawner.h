@@ -1,7 +1,9 @@
 // Fake worker processes for the fleet's tests: FakeSpawner forks children that only sleep, in
 // their own process group (so pidfds, reaping and SIGKILL are real), and WorkerEnd is the test's
 // end of each one's socketpair, where the test speaks the worker protocol: HELLO, LOADED,
-// RESULT..., recording what flintd sends. Loop thread only.
+// RESULT..., recording what flintd sends. Loop thread only, except FakeSpawner::Spawn with
+// `any_thread` set (the fleet's spawns on the thread pool): it then only forks, and the ends
+// are made on the loop thread when the test asks for them.
 #pragma once
 
 #include <signal.h>
@@ -11,6 +13,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -82,8 +85,13 @@ class WorkerEnd final : public loop::FrameChannel::Delegate {
 // Spawns children that sleep in their own process group; the test plays their protocol.
 class FakeSpawner final : public WorkerSpawner {
  public:
-  explicit FakeSpawner(uv_loop_t* loop) : loop_(loop) {}
+  explicit FakeSpawner(uv_loop_t* loop, bool any_thread = false)
+      : loop_(loop), any_thread_(any_thread) {}
+  ~FakeSpawner() override {
+    for (auto [fd, pid] : unclaimed_) close(fd);
+  }
   Result<SpawnedProcess> Spawn(const SpawnRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
     if (fail) return Unavailable("fake: spawning fails");
     requests.push_back(request);
     int sv[2];
@@ -97,18 +105,35 @@ class FakeSpawner final : public WorkerSpawner {
     }
     int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
     FLINT_CHECK(pidfd >= 0);
-    ends.push_back(std::make_unique<WorkerEnd>(loop_, sv[1], pid));
+    if (any_thread_) {
+      unclaimed_.push_back({sv[1], pid});
+    } else {
+      ends.push_back(std::make_unique<WorkerEnd>(loop_, sv[1], pid));
+    }
     return SpawnedProcess{pid, pidfd, sv[0]};
   }
-  // The end of the n-th spawned worker (0-based).
-  WorkerEnd& end(size_t n) { return *ends.at(n); }
+  // Workers spawned so far (any thread).
+  size_t spawned() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests.size();
+  }
+  // The end of the n-th spawned worker (0-based). Loop thread.
+  WorkerEnd& end(size_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto [fd, pid] : unclaimed_) ends.push_back(std::make_unique<WorkerEnd>(loop_, fd, pid));
+    unclaimed_.clear();
+    return *ends.at(n);
+  }
 
-  bool fail = false;
+  bool fail = false;  // set before spawns start
   std::vector<SpawnRequest> requests;
   std::vector<std::unique_ptr<WorkerEnd>> ends;
 
  private:
   uv_loop_t* loop_;
+  bool any_thread_;
+  std::mutex mu_;
+  std::vector<std::pair<int, pid_t>> unclaimed_;
 };
 
 }  // namespace flint::scheduler::testing

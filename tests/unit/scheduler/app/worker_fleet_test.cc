@@ -80,10 +80,12 @@ struct Recorder final : Fleet::Observer {
 };
 
 struct Fixture {
-  explicit Fixture(uint32_t prewarm_each = 1, uint64_t budget_mb = 1024,
-                   isolation::CpuMode cpu_mode = isolation::CpuMode::kWeight) {
+  // `off_loop`: spawns run on the thread pool, as in flintd.
+  explicit Fixture(uint32_t prewarm_each = 1, uint64_t budget_mb = 1024, bool off_loop = false,
+                   isolation::CpuMode cpu_mode = isolation::CpuMode::kWeight)
+      : off_loop(off_loop) {
     uv_loop_init(&loop);
-    auto owned = std::make_unique<FakeSpawner>(&loop);
+    auto owned = std::make_unique<FakeSpawner>(&loop, off_loop);
     spawner = owned.get();
     FleetOptions options;
     options.worker_path = "/nonexistent/flint-worker";
@@ -91,6 +93,7 @@ struct Fixture {
     options.memory_budget_mb = budget_mb;
     options.cgroups = &cgroups;
     options.cpu_mode = cpu_mode;
+    options.spawn_off_loop = off_loop;
     fleet =
         std::make_unique<WorkerFleet>(&loop, options, std::move(owned),
                                       [](const FunctionVersion& fn) { return "/code/" + fn.name; });
@@ -99,6 +102,8 @@ struct Fixture {
   ~Fixture() {
     fleet.reset();  // kills and reaps every child still running
     spawner = nullptr;
+    // Spawns still on the thread pool finish (and kill what they started) before the loop goes.
+    if (off_loop) RunUntil(&loop, [&] { return !uv_loop_alive(&loop); });
     uv_run(&loop, UV_RUN_NOWAIT);
     uv_loop_close(&loop);
   }
@@ -121,6 +126,7 @@ struct Fixture {
   }
   bool Run(const std::function<bool()>& done) { return RunUntil(&loop, done); }
 
+  bool off_loop;
   uv_loop_t loop;
   isolation::FakeCgroups cgroups;
   Recorder observer;
@@ -154,7 +160,7 @@ TEST_CASE("WorkerFleet pre-warms a generic worker per runtime, each in its own c
 
 TEST_CASE("WorkerFleet gives workers CPU weights, and quotas only where asked for", "[fleet]") {
   for (auto mode : {isolation::CpuMode::kWeight, isolation::CpuMode::kProportionalQuota}) {
-    Fixture f(1, 4096, mode);
+    Fixture f(1, 4096, /*off_loop=*/false, mode);
     f.PreWarm();
     bool quotas = mode == isolation::CpuMode::kProportionalQuota;
     // A pre-warmed worker holds the smallest function's limits, in the node's mode.
@@ -235,9 +241,12 @@ TEST_CASE("WorkerFleet takes a generic worker of another runtime before it spawn
   REQUIRE(f.Run([&] { return !f.observer.hellos.empty(); }));
   CHECK(f.observer.hellos[0].worker == third.worker);
   CHECK(f.observer.hellos[0].pool_key == "c@1");
-  // Refill tops the generic pools up again.
+  // Refill tops the generic pools up again, the JavaScript one beyond its floor: three cold
+  // starts came within one refill time, so it holds four now (and the C++ one its floor).
   f.fleet->Refill(/*cold_start_in_flight=*/false);
-  CHECK(f.spawner->requests.size() == 2 * kRuntimeCount + 1);
+  CHECK(f.fleet->stats().generic_target == 4 + 1);
+  CHECK(f.fleet->stats().generic_spawning == 4 + 1);
+  CHECK(f.spawner->requests.size() == kRuntimeCount + 1 + 4 + 1);
 }
 
 TEST_CASE("WorkerFleet kills a worker whose limits cannot be set instead of loading it",
@@ -280,7 +289,7 @@ TEST_CASE(
   CHECK(exit.in_flight == std::vector<InvocationId>{1, 2});
   CHECK(used_at_exit == 0);
   CHECK(cgroup_at_exit);
-  CHECK(f.fleet->size() == kRuntimeCount - 1);
+  CHECK_FALSE(f.fleet->Has(p.worker));
   f.cgroups.busy.clear();
   f.fleet->Tick();
   CHECK(f.cgroups.live.count(cgroup) == 0);
@@ -346,6 +355,85 @@ TEST_CASE("WorkerFleet removes the cgroup of a worker it could not spawn", "[fle
   f.fleet->CheckLoads(f.Function("x", Runtime::kJs), [&](Status s) { done.push_back(s); });
   REQUIRE(done.size() == 1);  // at once: no worker could start
   CHECK(done[0].code() == Code::kUnavailable);
+}
+
+TEST_CASE("WorkerFleet spawns off the loop thread; a cold start takes a worker still starting",
+          "[fleet][generic]") {
+  Fixture f(/*prewarm_each=*/1, /*budget_mb=*/1024, /*off_loop=*/true);
+  f.fleet->Start();
+  // Start returns before any process exists: the workers are there, starting.
+  CHECK(f.fleet->stats().generic_spawning == kRuntimeCount);
+  REQUIRE(f.Run([&] { return f.spawner->spawned() == kRuntimeCount; }));
+  for (size_t i = 0; i < kRuntimeCount; ++i)
+    f.spawner->end(i).Hello(f.spawner->requests[i].runtime);
+  REQUIRE(f.Run([&] { return f.fleet->stats().generic_ready == kRuntimeCount; }));
+  // Two cold starts take the ready workers; the third finds none ready and none starting: it
+  // spawns its own, loaded at its HELLO.
+  Fleet::Placement a = f.fleet->StartWorker(f.Function("a", Runtime::kJs), "a@1");
+  Fleet::Placement b = f.fleet->StartWorker(f.Function("b", Runtime::kJs), "b@1");
+  CHECK(a.loadable);
+  CHECK(b.loadable);
+  Fleet::Placement c = f.fleet->StartWorker(f.Function("c", Runtime::kJs), "c@1");
+  REQUIRE(c.kind == Fleet::Placement::Kind::kStarted);
+  CHECK_FALSE(c.loadable);
+  CHECK(f.fleet->stats().spawn_waits == 1);
+  // The takes grew the JavaScript pool's target beyond its floor; the refill (the loop's next
+  // turn) spawns towards it, and the next cold start takes one of those, still starting,
+  // rather than spawning a process of its own.
+  CHECK(f.fleet->stats().generic_target > kRuntimeCount);
+  REQUIRE(f.Run([&] { return f.fleet->stats().generic_spawning > 0; }));
+  size_t workers = f.fleet->size();
+  Fleet::Placement d = f.fleet->StartWorker(f.Function("d", Runtime::kJs), "d@1");
+  CHECK_FALSE(d.loadable);
+  CHECK(f.fleet->size() == workers);  // no process of its own
+  CHECK(f.fleet->stats().spawn_waits == 2);
+  // Every process started says HELLO: c's and d's reach their pools, the others the pool.
+  REQUIRE(f.Run([&] { return f.spawner->spawned() == f.fleet->size(); }));
+  for (size_t i = 0; i < f.spawner->spawned(); ++i) f.spawner->end(i).Hello(Runtime::kJs);
+  REQUIRE(f.Run([&] { return f.observer.hellos.size() == 2; }));
+  std::map<WorkerId, std::string> hellos;
+  for (const auto& h : f.observer.hellos) hellos[h.worker] = h.pool_key;
+  CHECK(hellos[c.worker] == "c@1");
+  CHECK(hellos[d.worker] == "d@1");
+}
+
+TEST_CASE("WorkerFleet kills a worker stopped before its process existed", "[fleet][generic]") {
+  Fixture f(/*prewarm_each=*/0, /*budget_mb=*/1024, /*off_loop=*/true);
+  Fleet::Placement p = f.fleet->StartWorker(f.Function("a", Runtime::kJs), "a@1");
+  REQUIRE(p.kind == Fleet::Placement::Kind::kStarted);
+  f.fleet->Stop(p.worker);  // before the spawn finished
+  REQUIRE(f.Run([&] { return !f.observer.exits.empty(); }));
+  CHECK(f.observer.exits[0].worker == p.worker);
+  CHECK(f.observer.exits[0].exit.reason == "signal SIGKILL (9)");
+  CHECK(f.fleet->stats().memory_used_mb == 0);
+}
+
+TEST_CASE("WorkerFleet reports a spawn that failed off the loop as the worker's exit",
+          "[fleet][generic]") {
+  Fixture f(/*prewarm_each=*/0, /*budget_mb=*/1024, /*off_loop=*/true);
+  f.spawner->fail = true;
+  Fleet::Placement p = f.fleet->StartWorker(f.Function("a", Runtime::kJs), "a@1");
+  REQUIRE(p.kind == Fleet::Placement::Kind::kStarted);
+  CHECK(f.observer.exits.empty());  // never from inside StartWorker
+  REQUIRE(f.Run([&] { return !f.observer.exits.empty(); }));
+  CHECK(f.observer.exits[0].worker == p.worker);
+  CHECK(f.observer.exits[0].pool_key == "a@1");
+  CHECK(f.observer.exits[0].exit.reason.find("fake: spawning fails") != std::string::npos);
+  CHECK(f.fleet->size() == 0);
+  CHECK(f.cgroups.live.empty());
+}
+
+TEST_CASE("WorkerFleet with --prewarm 0 keeps no generic worker however many cold starts come",
+          "[fleet][generic]") {
+  Fixture f(/*prewarm_each=*/0);
+  f.fleet->Start();
+  for (int i = 0; i < 5; ++i) {
+    (void)f.fleet->StartWorker(f.Function("f" + std::to_string(i), Runtime::kJs), "f@1");
+  }
+  f.fleet->Refill(false);
+  CHECK(f.fleet->stats().generic_target == 0);
+  CHECK(f.fleet->stats().generic_spawning == 0);
+  CHECK(f.spawner->requests.size() == 5);  // one spawn per cold start, none for a pool
 }
 
 }  // namespace flint::scheduler

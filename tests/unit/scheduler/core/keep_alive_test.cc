@@ -169,6 +169,37 @@ TEST_CASE("AdaptiveKeepAlive keeps a worker from the call on for a mostly back-t
   CHECK(w.prewarm_ms == 0);
 }
 
+TEST_CASE("AdaptiveKeepAlive learns the same from gaps as from the arrivals they separate",
+          "[keepalive]") {
+  AdaptiveKeepAlive from_arrivals, from_gaps;
+  std::vector<uint64_t> gaps = {300'000, 299'000, 301'000, 300'500, 299'500, 300'000};
+  Feed(from_arrivals, gaps);
+  for (uint64_t g : gaps) from_gaps.RecordGap(g);
+  CHECK(from_gaps.samples() == from_arrivals.samples());
+  CHECK(from_gaps.windows().prewarm_ms == from_arrivals.windows().prewarm_ms);
+  CHECK(from_gaps.windows().keep_alive_ms == from_arrivals.windows().keep_alive_ms);
+  CHECK_FALSE(from_gaps.last_arrival_ms().has_value());
+}
+
+TEST_CASE("AdaptiveKeepAlive holds a window covering every gap seen for the unknown tail",
+          "[keepalive]") {
+  AdaptiveKeepAliveOptions options;
+  options.unknown_tail_ms = 600'000;
+  // Gaps of 1-3 s: kept from the call on, and since no gap was ever longer, for at least the
+  // unknown tail (a longer gap is not known to be rare).
+  AdaptiveKeepAlive busy(options);
+  for (int i = 0; i < 200; ++i) busy.RecordGap(1'000 + (i * 37) % 2'000);
+  CHECK(busy.windows().prewarm_ms == 0);
+  CHECK(busy.windows().keep_alive_ms == 600'000);
+  // The same with one gap in ten of 40 minutes: the histogram knows the long gaps, and holding
+  // through them does not pay; the window ends after the short ones.
+  AdaptiveKeepAlive bursty(options);
+  for (int i = 0; i < 200; ++i)
+    bursty.RecordGap(i % 10 == 9 ? 2'400'000 : 1'000 + (i * 37) % 2'000);
+  CHECK(bursty.windows().prewarm_ms == 0);
+  CHECK(bursty.windows().keep_alive_ms < 10'000);
+}
+
 TEST_CASE("PrewarmLead is zero before any pre-warm has been measured", "[keepalive][lead]") {
   PrewarmLead lead;
   CHECK(lead.LeadMs(450'000) == 0);
