@@ -232,13 +232,16 @@ void Worker::ProtocolError(const std::string& what) {
   Kill();
 }
 
+constexpr uint64_t kExitGraceMs = 2000;
+
 void Worker::OnChannelClosed(const Status& why) {
   // The worker closed its socket: it is exiting, or broken. Give it a moment to exit on its own
-  // (so its exit status tells what happened), then make sure.
+  // (so its exit status tells what happened), then make sure. The sandbox's wrapper processes
+  // pass the status on one by one: on a loaded machine that takes more than a few hundred ms.
   spdlog::debug("worker {} (pid {}) channel closed: {}", id_, process_.pid, why.message());
   if (!kill_timer_) {
     kill_timer_ = std::make_unique<loop::Timer>(loop_);
-    kill_timer_->Start(500, 0, [this] { Kill(); });
+    kill_timer_->Start(kExitGraceMs, 0, [this] { Kill(); });
   }
   if (state_ != State::kDead) observer_->OnWorkerChannelClosed(this);
 }
