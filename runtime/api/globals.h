@@ -14,6 +14,7 @@
 
 #include <string>
 
+#include "runtime/api/log_line.h"
 #include "sdk/core/status.h"
 #include "sdk/protocol/messages.h"
 
@@ -40,10 +41,5 @@ class ApiHost {
 // Needs a HandleScope and the entered context.
 Result<v8::Local<v8::Object>> InstallGlobals(v8::Isolate* isolate, v8::Local<v8::Context> context,
                                              ApiHost* host);
-
-// The maximum length in bytes of one console line; longer lines are cut and marked.
-inline constexpr size_t kMaxLogLineBytes = 64 * 1024;
-// Cuts `text` to kMaxLogLineBytes on a UTF-8 boundary, appending a marker saying how much.
-void TruncateLogLine(std::string* text);
 
 }  // namespace flint::runtime

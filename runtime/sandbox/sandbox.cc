@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/sandbox/code_request.h"
 #include "runtime/sandbox/private_root.h"
 #include "runtime/sandbox/seccomp_policy.h"
 
@@ -66,14 +67,19 @@ void CloseInheritedExcept(int keep) {
   ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0u, 0u);
 }
 
-Status PrepareRoot(const std::string& code_root);
+Status PrepareRoot(const std::string& code_root, const std::vector<std::string>& runtime_dirs);
 void ServeCodeRequest(int fd, const std::string& code_root);
 
 }  // namespace
 
-Status EnterNamespaces(const std::string& code_root) {
+Status EnterNamespaces(const std::string& code_root, const std::vector<std::string>& runtime_dirs) {
   if (code_root.empty() || code_root[0] != '/') {
     return InvalidArgument("the code root must be absolute: '" + code_root + "'");
+  }
+  for (const std::string& dir : runtime_dirs) {
+    if (dir.empty() || dir[0] != '/') {
+      return InvalidArgument("a runtime directory must be absolute: '" + dir + "'");
+    }
   }
   if (::unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
     return Errno("unshare");
@@ -88,7 +94,7 @@ Status EnterNamespaces(const std::string& code_root) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // PID 1 builds the root (its /proc must be mounted from inside the new PID namespace) and
     // the worker inherits it.
-    if (Status root = PrepareRoot(code_root); !root.ok()) {
+    if (Status root = PrepareRoot(code_root, runtime_dirs); !root.ok()) {
       std::fprintf(stderr, "flint-worker: cannot set up the sandbox: %s\n",
                    root.ToString().c_str());
       ::_exit(2);
@@ -133,7 +139,7 @@ Status EnterNamespaces(const std::string& code_root) {
 namespace {
 
 // Runs in PID 1 (see EnterNamespaces), before the worker exists.
-Status PrepareRoot(const std::string& code_root) {
+Status PrepareRoot(const std::string& code_root, const std::vector<std::string>& runtime_dirs) {
   // Nothing mounted from here on propagates back to the host.
   FLINT_RETURN_IF_ERROR(detail::DetachFromHostMounts());
   FLINT_RETURN_IF_ERROR(detail::MountRootTmpfs());
@@ -151,6 +157,16 @@ Status PrepareRoot(const std::string& code_root) {
     ::close(fd);
     if (!written) return Errno("writing " + path);
   }
+  // "localhost" resolves without DNS (the network namespace has only its loopback).
+  {
+    constexpr char kHosts[] = "127.0.0.1 localhost\n::1 localhost\n";
+    std::string path = root + "/etc/hosts";
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return Errno("creating " + path);
+    bool written = ::write(fd, kHosts, sizeof kHosts - 1) == sizeof kHosts - 1;
+    ::close(fd);
+    if (!written) return Errno("writing " + path);
+  }
   FLINT_RETURN_IF_ERROR(MakeDir(root + "/proc"));
   if (::mount("proc", (root + "/proc").c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
               nullptr) != 0) {
@@ -165,6 +181,15 @@ Status PrepareRoot(const std::string& code_root) {
   FLINT_RETURN_IF_ERROR(MakeDir(root + kStaging));
   FLINT_RETURN_IF_ERROR(detail::BindReadOnly(code_root, root + kStaging));
   FLINT_RETURN_IF_ERROR(detail::MakeDirs(root + code_root));
+  // A runtime the worker execs (Node.js and Flint's bootstrap for it), at its usual path.
+  for (const std::string& dir : runtime_dirs) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return InvalidArgument("runtime directory " + dir + " does not exist");
+    }
+    FLINT_RETURN_IF_ERROR(detail::MakeDirs(root + dir));
+    FLINT_RETURN_IF_ERROR(detail::BindReadOnly(dir, root + dir));
+  }
   (void)::sethostname("flint", 5);
   // Into the private root now, at start-up: entering it costs milliseconds, too slow for LOAD.
   // The host's tree stays out of reach of the worker, which drops its privileges at start-up.
@@ -243,37 +268,22 @@ Status Enter(const std::string& code_dir) {
   if (g_code_root.empty()) return Internal("sandbox: EnterNamespaces was not called");
   if (!g_privileges_dropped) return Internal("sandbox: DropPrivileges was not called");
   if (g_code_request_fd < 0) return Internal("sandbox: Enter was called before");
-  // code_dir must be a directory right below the code root, named without "..".
-  std::string prefix = g_code_root + "/";
-  if (code_dir.rfind(prefix, 0) != 0 || code_dir.size() == prefix.size() ||
-      code_dir.find('/', prefix.size()) != std::string::npos ||
-      code_dir.compare(prefix.size(), std::string::npos, "..") == 0 ||
-      code_dir.compare(prefix.size(), std::string::npos, ".") == 0) {
-    return InvalidArgument("code directory '" + code_dir + "' is not in the code store " +
-                           g_code_root);
-  }
-  std::string name = code_dir.substr(prefix.size());
   int fd = g_code_request_fd;
   g_code_request_fd = -1;
-  ssize_t n;
-  while ((n = ::send(fd, name.data(), name.size(), MSG_NOSIGNAL)) < 0 && errno == EINTR) {
-  }
-  char reply[512];
-  if (n == static_cast<ssize_t>(name.size())) {
-    while ((n = ::recv(fd, reply, sizeof reply, 0)) < 0 && errno == EINTR) {
+  return RequestCode(fd, g_code_root, code_dir);
+}
+
+int ReleaseCodeRequestFd() {
+  int fd = g_code_request_fd;
+  g_code_request_fd = -1;
+  if (fd >= 0) {
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags < 0 || ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) != 0) {
+      ::close(fd);
+      return -1;
     }
   }
-  int saved = errno;
-  ::close(fd);
-  if (n <= 0) {
-    return n < 0 ? ErrnoStatus("asking the sandbox's PID 1 for the code", saved)
-                 : Unavailable("the sandbox's PID 1 is gone");
-  }
-  if (reply[0] != 'K') {
-    return Internal("binding the function's code: " +
-                    std::string(reply + 1, static_cast<size_t>(n - 1)));
-  }
-  return Status::Ok();
+  return fd;
 }
 
 }  // namespace flint::runtime::sandbox

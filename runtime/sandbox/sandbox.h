@@ -5,8 +5,10 @@
 //                      IPC and UTS namespaces. The process forks twice: PID 1 of the new PID
 //                      namespace builds the private root -- a tmpfs showing only the system
 //                      libraries (/usr, /lib*, read-only), /proc of the new namespace, a few
-//                      devices, a private size-limited /tmp, and the code store staged
-//                      read-only below a directory only root may enter -- enters it
+//                      devices, a private size-limited /tmp, the runtime's own directories
+//                      (the Node.js binary and Flint's bootstrap for it) read-only at their
+//                      usual paths, and the code store staged read-only below a directory
+//                      only root may enter -- enters it
 //                      (pivot_root) and forks the worker proper, PID 2, which inherits it. The
 //                      original process and PID 1 then wait and pass the worker's exit status
 //                      on to flintd; PID 1 first serves the worker's one request (Enter).
@@ -25,6 +27,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "sdk/core/status.h"
 
@@ -38,8 +41,10 @@ inline constexpr unsigned long long kMaxOpenFiles = 1024;         // RLIMIT_NOFI
 
 // Returns only in the worker proper (PID 2 of the new PID namespace), inside its private root;
 // the original process exits with the worker's status (or its signal). `code_root`: the code
-// store, whose directories LOAD names (absolute). Call before any thread exists.
-Status EnterNamespaces(const std::string& code_root);
+// store, whose directories LOAD names (absolute). `runtime_dirs`: absolute directories the
+// worker needs beside the system's (/usr, /lib*), shown read-only. Call before any thread exists.
+Status EnterNamespaces(const std::string& code_root,
+                       const std::vector<std::string>& runtime_dirs = {});
 // Drops every privilege for good (see above). Call after EnterNamespaces and before any thread
 // exists. On error the caller must exit.
 Status DropPrivileges();
@@ -47,5 +52,10 @@ Status DropPrivileges();
 // code root, at its usual path, read-only; the rest of the store stays out of reach. Requires
 // DropPrivileges; at most once. On error the caller must exit.
 Status Enter(const std::string& code_dir);
+// For a worker that execs another runtime after DropPrivileges (the Node.js worker): hands over
+// the socket to PID 1, clearing its close-on-exec flag, so that the runtime makes the one
+// request itself (code_request.h). Returns -1 when there is none (no sandbox, or already used);
+// Enter() is then no longer available in this process.
+int ReleaseCodeRequestFd();
 
 }  // namespace flint::runtime::sandbox

@@ -1,189 +1,29 @@
 // The real flint-worker binary, driven over a socketpair on fd 3 as flintd drives it.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "sdk/protocol/frame.h"
 #include "sdk/protocol/messages.h"
+#include "tests/support/worker_process.h"
 
 namespace flint::runtime {
 namespace {
 
-namespace fs = std::filesystem;
 using protocol::MessageType;
 using protocol::Outcome;
+using testing::CodeDir;
+using testing::Frame;
+using testing::ReadProc;
+using testing::ResultOf;
 
-constexpr auto kPatience = std::chrono::seconds(30);  // only to never hang; not a timing check
-
-struct Frame {
-  MessageType type;
-  uint64_t id;
-  std::string payload;
-};
-
-// A function directory under /tmp, removed at the end.
-class CodeDir {
+// The lean runtime's worker (--runtime js).
+class WorkerProcess : public testing::WorkerProcess {
  public:
-  CodeDir() {
-    char tmpl[] = "/tmp/flint-worker-test-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path_ = tmpl;
-  }
-  ~CodeDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  void Write(const std::string& name, const std::string& content) {
-    std::ofstream(fs::path(path_) / name) << content;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-class WorkerProcess {
- public:
-  WorkerProcess() {
-    int sv[2];
-    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-    // Keep the child's end away from fd 3 so dup2 always clears close-on-exec.
-    int child_end = ::fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
-    ::close(sv[1]);
-    std::string padding(200, ' ');
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      ::dup2(child_end, 3);
-      int devnull = ::open("/dev/null", O_RDONLY);
-      ::dup2(devnull, 0);
-      const char* argv[] = {FLINT_WORKER_PATH, "--fd",          "3",    "--runtime", "js",
-                            "--title",         padding.c_str(), nullptr};
-      ::execv(FLINT_WORKER_PATH, const_cast<char**>(argv));
-      ::_exit(127);
-    }
-    ::close(child_end);
-    fd_ = sv[0];
-  }
-
-  ~WorkerProcess() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!reaped_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  pid_t pid() const { return pid_; }
-
-  void Send(MessageType type, uint64_t id, const std::string& payload) {
-    std::string bytes;
-    protocol::AppendFrame(&bytes, type, id, payload);
-    SendRaw(bytes);
-  }
-  void SendRaw(const std::string& bytes) {
-    REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
-            static_cast<ssize_t>(bytes.size()));
-  }
-  void CloseSocket() {
-    ::close(fd_);
-    fd_ = -1;
-  }
-
-  // The next frame; nullopt at EOF.
-  std::optional<Frame> Next() {
-    auto give_up = std::chrono::steady_clock::now() + kPatience;
-    for (;;) {
-      protocol::FrameView view;
-      if (decoder_.Next(&view)) {
-        return Frame{view.header.type, view.header.invocation_id, std::string(view.payload)};
-      }
-      REQUIRE_FALSE(decoder_.failed());
-      if (eof_) return std::nullopt;
-      REQUIRE(std::chrono::steady_clock::now() < give_up);
-      struct pollfd p = {fd_, POLLIN, 0};
-      ::poll(&p, 1, 100);
-      if ((p.revents & (POLLIN | POLLHUP)) == 0) continue;
-      char buf[65536];
-      ssize_t n = ::read(fd_, buf, sizeof(buf));
-      if (n <= 0) {
-        eof_ = true;
-        continue;
-      }
-      REQUIRE(decoder_.Feed(buf, static_cast<size_t>(n)).ok());
-    }
-  }
-
-  // The next frame of `type`, remembering the LOG, STATS and RESULT frames passed on the way.
-  Frame Expect(MessageType type) {
-    for (;;) {
-      std::optional<Frame> f = Next();
-      INFO("waiting for " << protocol::MessageTypeName(type));
-      REQUIRE(f.has_value());
-      Remember(*f);
-      if (f->type == type) return *f;
-    }
-  }
-
-  // Reads everything up to EOF.
-  void Drain() {
-    while (std::optional<Frame> f = Next()) Remember(*f);
-  }
-
-  // The exit code (the test fails if the worker does not exit).
-  int Wait() {
-    auto give_up = std::chrono::steady_clock::now() + kPatience;
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-      REQUIRE(std::chrono::steady_clock::now() < give_up);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    reaped_ = true;
-    REQUIRE(WIFEXITED(status));
-    return WEXITSTATUS(status);
-  }
-
-  std::vector<protocol::LogLine> LogsOf(uint64_t id) const {
-    std::vector<protocol::LogLine> out;
-    for (const Frame& f : logs_) {
-      if (f.id == id) out.push_back(*protocol::LogLine::Decode(f.payload));
-    }
-    return out;
-  }
-  std::vector<uint64_t> result_ids() const { return result_ids_; }
-  size_t stats_count() const { return stats_count_; }
-
- private:
-  void Remember(const Frame& f) {
-    if (f.type == MessageType::kLog) logs_.push_back(f);
-    if (f.type == MessageType::kResult) result_ids_.push_back(f.id);
-    if (f.type == MessageType::kStats) {
-      REQUIRE(protocol::Stats::Decode(f.payload).ok());
-      ++stats_count_;
-    }
-  }
-
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  bool eof_ = false;
-  bool reaped_ = false;
-  protocol::FrameDecoder decoder_;
-  std::vector<Frame> logs_;
-  std::vector<uint64_t> result_ids_;
-  size_t stats_count_ = 0;
+  WorkerProcess() : testing::WorkerProcess(FLINT_WORKER_PATH, "js") {}
 };
 
 std::string LoadPayload(const CodeDir& dir, uint32_t timeout_ms = 3000, uint32_t memory_mb = 128) {
@@ -212,17 +52,6 @@ std::string InvokePayload(const std::string& path, const std::string& query = ""
   invoke.source_ip = "127.0.0.1";
   invoke.headers = {{"host", "localhost"}};
   return invoke.Encode();
-}
-
-protocol::InvokeResult ResultOf(const Frame& f) {
-  Result<protocol::InvokeResult> r = protocol::InvokeResult::Decode(f.payload);
-  REQUIRE(r.ok());
-  return *r;
-}
-
-std::string ReadProc(pid_t pid, const char* what) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/" + what, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 const char* kHello =
