@@ -12,10 +12,14 @@
 //   finishError(id, status, type, message)
 //   log(id, level, text)                             level: 0 debug, 1 info, 2 warn, 3 error
 //   processExiting(code)
+//   createCodeCache(fn) -> bytes                      V8's cache for a compiled CommonJS module
+//   sendCodeCache([path, bytes, ...])                CODE_CACHE (once)
 //   heapBudget(memoryMb)                             HeapGuard::BudgetBytes, for tests
 #include <node.h>
+#include <node_buffer.h>
 #include <v8.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -166,6 +170,48 @@ void ProcessExiting(const Info& info) {
   if (worker != nullptr) worker->ProcessExiting(code);
 }
 
+void CreateCodeCache(const Info& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  if (!info[0]->IsFunction()) return Throw(isolate, "createCodeCache(fn)");
+  std::unique_ptr<v8::ScriptCompiler::CachedData> data(
+      v8::ScriptCompiler::CreateCodeCacheForFunction(info[0].As<v8::Function>()));
+  if (data == nullptr) return;
+  v8::Local<v8::Object> bytes;
+  if (::node::Buffer::Copy(isolate, reinterpret_cast<const char*>(data->data),
+                           static_cast<size_t>(data->length))
+          .ToLocal(&bytes)) {
+    info.GetReturnValue().Set(bytes);
+  }
+}
+
+void SendCodeCache(const Info& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  NodeWorker* worker = Worker(info);
+  if (worker == nullptr) return;
+  if (!info[0]->IsArray()) return Throw(isolate, "sendCodeCache([path, bytes, ...])");
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  v8::Local<v8::Array> list = info[0].As<v8::Array>();
+  protocol::CodeCache cache;
+  size_t total = 0;
+  for (uint32_t i = 0; i + 1 < list->Length(); i += 2) {
+    v8::Local<v8::Value> name;
+    v8::Local<v8::Value> data;
+    if (!list->Get(context, i).ToLocal(&name) || !list->Get(context, i + 1).ToLocal(&data) ||
+        !data->IsArrayBufferView()) {
+      return Throw(isolate, "sendCodeCache([path, bytes, ...])");
+    }
+    auto view = data.As<v8::ArrayBufferView>();
+    std::string path = ToUtf8(isolate, name);
+    // Files past the limit are left out: they compile as without a cache.
+    if (total + path.size() + view->ByteLength() + 8 > protocol::CodeCache::kMaxBytes - 64) break;
+    total += path.size() + view->ByteLength() + 8;
+    std::string bytes(view->ByteLength(), '\0');
+    view->CopyContents(bytes.data(), bytes.size());
+    cache.files.emplace_back(std::move(path), std::move(bytes));
+  }
+  worker->SendCodeCache(std::move(cache));
+}
+
 void HeapBudget(const Info& info) {
   uint32_t mb = info[0]->IsUint32() ? info[0].As<v8::Uint32>()->Value() : 128;
   info.GetReturnValue().Set(static_cast<double>(HeapGuard::BudgetBytes(mb)));
@@ -192,6 +238,8 @@ NODE_MODULE_INIT(/* exports, module, context */) {
       {"finishError", FinishError},
       {"log", Log},
       {"processExiting", ProcessExiting},
+      {"createCodeCache", CreateCodeCache},
+      {"sendCodeCache", SendCodeCache},
       {"heapBudget", HeapBudget},
   };
   for (const Export& e : kExports) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <node.h>
 #include <node_buffer.h>
+#include <node_version.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +39,10 @@ uint64_t Micros(Duration d) {
 
 }  // namespace
 
+std::string RuntimeVersion() {
+  return std::string("node ") + NODE_VERSION_STRING + ", V8 " + v8::V8::GetVersion();
+}
+
 NodeWorker* NodeWorker::Get() { return g_worker.get(); }
 
 Result<NodeWorker*> NodeWorker::Start(v8::Isolate* isolate, v8::Local<v8::Context> context,
@@ -71,6 +76,7 @@ Status NodeWorker::Open() {
   hello.protocol_version = protocol::kProtocolVersion;
   hello.pid = static_cast<uint32_t>(::getpid());
   hello.runtime = "node";
+  hello.runtime_version = RuntimeVersion();
   channel_.Queue(MessageType::kHello, 0, hello.Encode());
   channel_.Flush();
   return Status::Ok();
@@ -144,6 +150,24 @@ void NodeWorker::HandleLoad(std::string_view payload) {
   set("memoryMb", v8::Integer::NewFromUnsigned(isolate_, function_.memory_mb));
   set("timeoutMs", v8::Integer::NewFromUnsigned(isolate_, function_.timeout_ms));
   set("env", env);
+  // The code cache, as [path, bytes, path, bytes, ...]; a damaged one is ignored (the worker
+  // then compiles, and sends a new one).
+  v8::Local<v8::Array> cache = v8::Array::New(isolate_);
+  if (!function_.code_cache.empty()) {
+    Result<protocol::CodeCache> decoded = protocol::CodeCache::Decode(function_.code_cache);
+    if (decoded.ok()) {
+      uint32_t i = 0;
+      for (const auto& [file, data] : decoded->files) {
+        v8::Local<v8::Object> bytes;
+        if (!::node::Buffer::Copy(isolate_, data.data(), data.size()).ToLocal(&bytes)) break;
+        cache->Set(context, i++, NewString(isolate_, file)).IsJust();
+        cache->Set(context, i++, bytes).IsJust();
+      }
+    }
+    function_.code_cache.clear();
+    function_.code_cache.shrink_to_fit();
+  }
+  set("codeCache", cache);
   v8::Local<v8::Value> argv[] = {r};
   CallBootstrap("load", 1, argv);
 }
@@ -337,6 +361,15 @@ void NodeWorker::Log(uint64_t id, LogLevel level, std::string text) {
   line.level = level;
   line.text = std::move(text);
   channel_.Queue(MessageType::kLog, id, line.Encode());
+  channel_.Flush();
+}
+
+void NodeWorker::SendCodeCache(protocol::CodeCache cache) {
+  if (code_cache_sent_ || state_ != State::kLoaded || cache.files.empty()) return;
+  code_cache_sent_ = true;
+  std::string payload = cache.Encode();
+  if (payload.size() > protocol::CodeCache::kMaxBytes) return;
+  channel_.Queue(MessageType::kCodeCache, 0, payload);
   channel_.Flush();
 }
 

@@ -82,6 +82,8 @@ class NodeWorker final : public WorkerChannel::Delegate {
   void FinishException(uint64_t id, v8::Local<v8::Value> exception);
   void FinishError(uint64_t id, uint16_t status, std::string type, std::string message);
   void Log(uint64_t id, protocol::LogLevel level, std::string text);
+  // Sends the function's code cache (at most once per worker; see protocol::CodeCache).
+  void SendCodeCache(protocol::CodeCache cache);
   // The function called process.exit(code): fail what is pending and write it out now.
   void ProcessExiting(int code);
   bool loaded() const { return state_ == State::kLoaded; }
@@ -141,6 +143,10 @@ class NodeWorker final : public WorkerChannel::Delegate {
   Clock::time_point load_deadline_;
   std::map<uint64_t, Invocation> pending_;
   int statm_fd_ = -1;
+  bool code_cache_sent_ = false;
 };
+
+// What HELLO says of this runtime: "node 22.23.5, V8 12.4.254.21-node.57".
+std::string RuntimeVersion();
 
 }  // namespace flint::runtime::node

@@ -220,6 +220,12 @@ void Worker::OnFrame(const protocol::FrameView& frame) {
       heap_used_ = stats->heap_used_bytes;
       return;
     }
+    case MessageType::kCodeCache: {
+      if (!protocol::CodeCache::Decode(frame.payload).ok()) {
+        return ProtocolError("malformed CODE_CACHE");
+      }
+      return;  // TODO(perf): keep it for later LOADs of the function
+    }
     default:
       return ProtocolError("unexpected " +
                            std::string(protocol::MessageTypeName(frame.header.type)));

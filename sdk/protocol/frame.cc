@@ -39,6 +39,8 @@ std::string_view MessageTypeName(MessageType type) {
       return "SHUTDOWN";
     case MessageType::kStats:
       return "STATS";
+    case MessageType::kCodeCache:
+      return "CODE_CACHE";
   }
   return "UNKNOWN";
 }

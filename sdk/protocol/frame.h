@@ -24,7 +24,8 @@
 
 namespace flint::protocol {
 
-inline constexpr uint32_t kProtocolVersion = 1;
+// 2: HELLO carries the runtime's version, LOAD a code cache, and CODE_CACHE exists.
+inline constexpr uint32_t kProtocolVersion = 2;
 // flint-worker's exit code after its function ran out of memory: flintd answers what the
 // worker was running with the memory-limit error (runtime/README.md lists every exit code).
 inline constexpr int kWorkerExitOutOfMemory = 3;
@@ -43,8 +44,9 @@ enum class MessageType : uint16_t {
   kCancel = 8,      // flintd -> worker: no payload; abandon invocation_id
   kShutdown = 9,    // flintd -> worker: no payload; finish and exit
   kStats = 10,      // worker -> flintd: Stats
+  kCodeCache = 11,  // worker -> flintd: CodeCache, at most once, after its first invocation
 };
-inline constexpr uint16_t kMaxMessageType = 10;
+inline constexpr uint16_t kMaxMessageType = 11;
 
 std::string_view MessageTypeName(MessageType type);
 

@@ -41,6 +41,7 @@ std::string Hello::Encode() const {
   w.U32(protocol_version);
   w.U32(pid);
   w.Str(runtime);
+  w.Str(runtime_version);
   return w.Take();
 }
 
@@ -50,6 +51,7 @@ Result<Hello> Hello::Decode(std::string_view payload) {
   m.protocol_version = r.U32();
   m.pid = r.U32();
   m.runtime = r.Str();
+  m.runtime_version = r.Str();
   return Finish(r, std::move(m), "HELLO");
 }
 
@@ -63,6 +65,7 @@ std::string LoadRequest::Encode() const {
   w.U32(memory_mb);
   w.U32(timeout_ms);
   PutHeaders(w, env);
+  w.Str(code_cache);
   return w.Take();
 }
 
@@ -77,6 +80,7 @@ Result<LoadRequest> LoadRequest::Decode(std::string_view payload) {
   m.memory_mb = r.U32();
   m.timeout_ms = r.U32();
   m.env = GetHeaders(r);
+  m.code_cache = r.Str();
   return Finish(r, std::move(m), "LOAD");
 }
 
@@ -203,6 +207,19 @@ Result<Stats> Stats::Decode(std::string_view payload) {
   m.heap_limit_bytes = r.U64();
   m.rss_bytes = r.U64();
   return Finish(r, std::move(m), "STATS");
+}
+
+std::string CodeCache::Encode() const {
+  PayloadWriter w;
+  PutHeaders(w, files);
+  return w.Take();
+}
+
+Result<CodeCache> CodeCache::Decode(std::string_view payload) {
+  PayloadReader r(payload);
+  CodeCache m;
+  m.files = GetHeaders(r);
+  return Finish(r, std::move(m), "CODE_CACHE");
 }
 
 }  // namespace flint::protocol

@@ -22,7 +22,10 @@ using Header = std::pair<std::string, std::string>;
 struct Hello {
   uint32_t protocol_version = 0;
   uint32_t pid = 0;
-  std::string runtime;  // "js" or "cpp": what this worker can load
+  std::string runtime;  // "js", "cpp" or "node": what this worker can load
+  // The exact build of the runtime, e.g. "node 22.23.5, V8 12.4.254.21-node.57": a code cache
+  // (CodeCache) is only ever given back to a worker that says the same ("" when it keeps none).
+  std::string runtime_version;
 
   std::string Encode() const;
   static Result<Hello> Decode(std::string_view payload);
@@ -38,6 +41,9 @@ struct LoadRequest {
   uint32_t memory_mb = 128;
   uint32_t timeout_ms = 3000;
   std::vector<Header> env;  // the function's environment variables
+  // A CodeCache payload an earlier worker of this function version sent, for a worker whose
+  // HELLO had the same runtime_version; empty when there is none. Opaque to flintd.
+  std::string code_cache;
 
   std::string Encode() const;
   static Result<LoadRequest> Decode(std::string_view payload);
@@ -124,6 +130,20 @@ struct Stats {
 
   std::string Encode() const;
   static Result<Stats> Decode(std::string_view payload);
+};
+
+// CODE_CACHE, worker -> flintd: V8's code cache for the function's files, produced after its
+// first invocation (so it covers the functions that ran, not only those compiled eagerly), by
+// a worker whose LOAD came without a usable one. flintd keeps it for the function version and
+// the worker's runtime_version and hands it to later LOADs of that version, where it spares
+// the cold start the compilation of large bundles. It comes from a worker that ran the
+// function's code, so it is never given to another function (nor another version).
+struct CodeCache {
+  static constexpr size_t kMaxBytes = 16u << 20;  // a worker never sends more
+  std::vector<Header> files;                      // (path in the code, V8's cached data)
+
+  std::string Encode() const;
+  static Result<CodeCache> Decode(std::string_view payload);
 };
 
 }  // namespace flint::protocol

@@ -148,6 +148,7 @@ std::vector<protocol::LogLine> WorkerProcess::LogsOf(uint64_t id) const {
 void WorkerProcess::Remember(const Frame& f) {
   if (f.type == MessageType::kLog) logs_.push_back(f);
   if (f.type == MessageType::kResult) result_ids_.push_back(f.id);
+  if (f.type == MessageType::kCodeCache) code_caches_.push_back(f.payload);
   if (f.type == MessageType::kStats) {
     REQUIRE(protocol::Stats::Decode(f.payload).ok());
     ++stats_count_;

@@ -69,6 +69,8 @@ class WorkerProcess {
   std::vector<protocol::LogLine> LogsOf(uint64_t id) const;
   std::vector<uint64_t> result_ids() const { return result_ids_; }
   size_t stats_count() const { return stats_count_; }
+  // The payloads of the CODE_CACHE frames passed so far.
+  const std::vector<std::string>& code_caches() const { return code_caches_; }
 
  private:
   void Remember(const Frame& f);
@@ -81,6 +83,7 @@ class WorkerProcess {
   std::vector<Frame> logs_;
   std::vector<uint64_t> result_ids_;
   size_t stats_count_ = 0;
+  std::vector<std::string> code_caches_;
 };
 
 protocol::InvokeResult ResultOf(const Frame& f);

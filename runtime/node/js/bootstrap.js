@@ -59,7 +59,10 @@ async function preWarm() {
 
 function start() {
   io.install(binding);
-  invoke.init(binding);
+  // After the first invocation: V8's code cache for later workers of this function.
+  invoke.init(binding, () => {
+    io.node.setImmediate(() => io.current.exit(() => load.sendCodeCache(binding)));
+  });
   process.on('uncaughtException', (err) => invoke.uncaught(err));
   process.on('unhandledRejection', (reason) => {
     io.log(io.Level.error, `Unhandled promise rejection: ${reason && reason.stack ? reason.stack : String(reason)}`);
@@ -85,7 +88,7 @@ function start() {
       } catch {
         // Not essential.
       }
-      load.loadFunction(request.codeDir, request.entry, binding.setEntryFile).then((loaded) => {
+      load.loadFunction(request.codeDir, request.entry, request.codeCache, binding.setEntryFile).then((loaded) => {
         invoke.setFunction(loaded, request);
         binding.loaded(loaded.shape);
       }, (err) => {

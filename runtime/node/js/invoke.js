@@ -16,11 +16,13 @@ const kHttp = 0;
 const kEvent = 1;
 
 let binding = null;
+let afterFirst = null;  // called once, when the first invocation has ended
 let fn = null;  // { shape, handler | target, env, name, version, memoryMb }
 const invocations = new Map();
 
-function init(b) {
+function init(b, onFirstEnded) {
   binding = b;
+  afterFirst = onFirstEnded;
 }
 
 function setFunction(loaded, request) {
@@ -40,6 +42,11 @@ function end(inv) {
   inv.answered = true;
   invocations.delete(inv.id);
   io.endInvocation(inv);
+  if (afterFirst !== null) {
+    const first = afterFirst;
+    afterFirst = null;
+    first();
+  }
 }
 
 function succeed(inv, value) {

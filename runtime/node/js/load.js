@@ -6,10 +6,91 @@
 'use strict';
 
 const fs = require('fs');
+const Module = require('module');
 const path = require('path');
 const { pathToFileURL, fileURLToPath } = require('url');
+const vm = require('vm');
 
 class LoadError extends Error {}
+
+// --- V8's code cache for the function's CommonJS modules --------------------------------------
+//
+// Node.js compiles each CommonJS module of the function (its own files and node_modules/)
+// through vm.compileFunction here instead of its internal compiler, so that V8's cached data
+// from an earlier worker can be handed in, and so that after the first invocation the compiled
+// wrappers can be serialised -- with every function that has run by then, which a cache made
+// at compile time lacks (measured: a 1.6 MB bundle's load and first call took 460 ms of CPU
+// without a cache, 340 ms with Node.js's own compile cache, 85 ms with this one). ES modules
+// are compiled by Node.js's loader, without a cache. Anything unusual (a syntax error, a module
+// Node.js must treat as ESM) goes back to Node.js's own _compile.
+
+const kWrapperParams = ['exports', 'require', 'module', '__filename', '__dirname'];
+let cacheIn = new Map();   // path -> cached data from LOAD
+let compiled = [];         // [path, compiled wrapper], in load order
+let cacheWanted = true;    // no cache came with LOAD, or V8 rejected part of it
+
+// require() as Node.js gives each module (lib/internal/modules/helpers makeRequireFunction).
+function makeRequire(mod) {
+  const require = function require(id) {
+    return mod.require(id);
+  };
+  require.resolve = function resolve(request, options) {
+    return Module._resolveFilename(request, mod, false, options);
+  };
+  require.resolve.paths = function paths(request) {
+    return Module._resolveLookupPaths(request, mod);
+  };
+  require.main = process.mainModule;
+  require.extensions = Module._extensions;
+  require.cache = Module._cache;
+  return require;
+}
+
+function installCompileHook(codeDir, cache) {
+  cacheIn = new Map();
+  for (let i = 0; i + 1 < cache.length; i += 2) cacheIn.set(cache[i], cache[i + 1]);
+  cacheWanted = cacheIn.size === 0;
+  const original = Module.prototype._compile;
+  Module.prototype._compile = function _compile(content, filename, format) {
+    if (format === 'module' || typeof filename !== 'string' ||
+        !filename.startsWith(`${codeDir}/`)) {
+      return original.call(this, content, filename, format);
+    }
+    const cachedData = cacheIn.get(filename);
+    let wrapper;
+    try {
+      // A leading "#!" line stays a line (a comment) so that line numbers do not move.
+      const body = content.startsWith('#!') ? `//${content.slice(2)}` : content;
+      wrapper = vm.compileFunction(body, kWrapperParams, {
+        filename,
+        cachedData,
+        importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+      });
+    } catch {
+      return original.call(this, content, filename, format);
+    }
+    if (cachedData === undefined || wrapper.cachedDataRejected) cacheWanted = true;
+    compiled.push([filename, wrapper]);
+    const dirname = path.dirname(filename);
+    return Reflect.apply(wrapper, this.exports,
+                         [this.exports, makeRequire(this), this, filename, dirname]);
+  };
+}
+
+// Sends V8's cache of the modules compiled so far, if LOAD had none usable; once.
+function sendCodeCache(binding) {
+  const modules = compiled;
+  compiled = [];
+  cacheIn = new Map();
+  if (!cacheWanted || modules.length === 0) return;
+  cacheWanted = false;
+  const files = [];
+  for (const [filename, wrapper] of modules) {
+    const data = binding.createCodeCache(wrapper);
+    if (data !== undefined) files.push(filename, data);
+  }
+  binding.sendCodeCache(files);
+}
 
 function isFile(p) {
   try {
@@ -122,7 +203,8 @@ function findHandler(loaded, spec, codeDir) {
                       `handler), or a default export with a fetch method (Web-standard)`);
 }
 
-async function loadFunction(codeDir, entry, onResolved = () => {}) {
+async function loadFunction(codeDir, entry, codeCache = [], onResolved = () => {}) {
+  installCompileHook(codeDir, codeCache);
   const spec = resolveEntry(codeDir, entry);
   onResolved(path.relative(codeDir, spec.file));
   const loaded = await loadModule(spec.file, codeDir);
@@ -208,4 +290,6 @@ function describeLoadError(err, codeDir, entry) {
   return `${entry || 'index.handler'}: ${text}`;
 }
 
-module.exports = { LoadError, describeLoadError, loadFunction, resolveEntry, isModule };
+module.exports = {
+  LoadError, describeLoadError, isModule, loadFunction, resolveEntry, sendCodeCache,
+};

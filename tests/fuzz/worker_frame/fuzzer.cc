@@ -42,6 +42,8 @@ void DecodePayload(const FrameView& frame) {
       return RoundTrip<LogLine>(p);
     case MessageType::kStats:
       return RoundTrip<Stats>(p);
+    case MessageType::kCodeCache:
+      return RoundTrip<CodeCache>(p);
     case MessageType::kCancel:
     case MessageType::kShutdown:
       return;

@@ -35,7 +35,8 @@ class NodeWorker : public testing::WorkerProcess {
 
 // LOADED or LOAD_FAILED after HELLO and LOAD.
 Frame LoadFunction(testing::WorkerProcess& w, const std::string& code_dir, const std::string& entry,
-                   uint32_t timeout_ms = 5000, uint32_t memory_mb = 128) {
+                   uint32_t timeout_ms = 5000, uint32_t memory_mb = 128,
+                   const std::string& code_cache = "") {
   Frame hello = w.Expect(MessageType::kHello);
   Result<protocol::Hello> h = protocol::Hello::Decode(hello.payload);
   REQUIRE(h.ok());
@@ -50,6 +51,7 @@ Frame LoadFunction(testing::WorkerProcess& w, const std::string& code_dir, const
   load.memory_mb = memory_mb;
   load.timeout_ms = timeout_ms;
   load.env = {{"GREETING", "Hello"}};
+  load.code_cache = code_cache;
   w.Send(MessageType::kLoad, 0, load.Encode());
   return w.ExpectEither(MessageType::kLoaded, MessageType::kLoadFailed);
 }
@@ -541,6 +543,54 @@ TEST_CASE("A Node.js worker exits 2 on a protocol violation and 0 at EOF", "[nod
     w.Expect(MessageType::kHello);
     w.CloseSocket();
     CHECK(w.Wait() == 0);
+  }
+}
+
+TEST_CASE("A Node.js worker sends V8's code cache once, and a later worker uses it", "[node]") {
+  CodeDir dir;
+  dir.Write("lib.js", "exports.square = (x) => x * x;\n");
+  dir.Write("index.js",
+            "#!/usr/bin/env node\n"
+            "const { square } = require('./lib');\n"
+            "exports.handler = async (event) => {\n"
+            "  const inner = (n) => square(n) + 1;\n"
+            "  return { statusCode: 200, body: String(inner(Number(event.rawPath.slice(1)))) };\n"
+            "};\n");
+  std::string cache;
+  {
+    NodeWorker w;
+    RequireLoaded(LoadFunction(w, dir.path(), ""));
+    CHECK(Call(w, 1, Http("/3")).body == "10");
+    Frame f = w.Expect(MessageType::kCodeCache);
+    Result<protocol::CodeCache> decoded = protocol::CodeCache::Decode(f.payload);
+    REQUIRE(decoded.ok());
+    REQUIRE(decoded->files.size() == 2);
+    CHECK(decoded->files[0].first == dir.path() + "/index.js");
+    CHECK(decoded->files[1].first == dir.path() + "/lib.js");
+    CHECK(!decoded->files[0].second.empty());
+    cache = f.payload;
+    CHECK(Call(w, 2, Http("/4")).body == "17");
+    Shutdown(w);
+    CHECK(w.code_caches().size() == 1);  // once
+  }
+  {
+    // With the cache: the same answers, and no new cache.
+    NodeWorker w;
+    RequireLoaded(LoadFunction(w, dir.path(), "", 5000, 128, cache));
+    CHECK(Call(w, 1, Http("/5")).body == "26");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Shutdown(w);
+    CHECK(w.code_caches().empty());
+  }
+  {
+    // A damaged cache is ignored: the worker compiles and sends a good one.
+    protocol::CodeCache damaged;
+    damaged.files = {{dir.path() + "/index.js", "not V8's data"}};
+    NodeWorker w;
+    RequireLoaded(LoadFunction(w, dir.path(), "", 5000, 128, damaged.Encode()));
+    CHECK(Call(w, 1, Http("/2")).body == "5");
+    w.Expect(MessageType::kCodeCache);
+    Shutdown(w);
   }
 }
 

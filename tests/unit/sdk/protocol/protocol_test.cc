@@ -105,10 +105,27 @@ TEST_CASE("Messages round-trip through Encode and Decode", "[protocol]") {
   load.function_name = "hello";
   load.function_version = 3;
   load.env = {{"K", "V"}};
+  load.code_cache = std::string("\0cache", 6);
   auto load_back = LoadRequest::Decode(load.Encode());
   REQUIRE(load_back.ok());
   CHECK(load_back->function_version == 3);
   CHECK(load_back->env == load.env);
+  CHECK(load_back->code_cache == load.code_cache);
+
+  Hello hello;
+  hello.protocol_version = kProtocolVersion;
+  hello.runtime = "node";
+  hello.runtime_version = "node 22.23.5, V8 12.4";
+  auto hello_back = Hello::Decode(hello.Encode());
+  REQUIRE(hello_back.ok());
+  CHECK(hello_back->runtime_version == hello.runtime_version);
+
+  CodeCache cache;
+  cache.files = {{"/code/index.js", std::string("\x01\0\xff", 3)}, {"/code/lib.js", ""}};
+  auto cache_back = CodeCache::Decode(cache.Encode());
+  REQUIRE(cache_back.ok());
+  CHECK(cache_back->files == cache.files);
+  CHECK_FALSE(CodeCache::Decode("\x05\0\0\0").ok());
 }
 
 TEST_CASE("Message decoders reject truncated payloads and trailing bytes", "[protocol]") {
