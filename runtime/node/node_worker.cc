@@ -350,7 +350,11 @@ void NodeWorker::Finish(uint64_t id, protocol::InvokeResult result) {
   result.duration_us = Micros(Clock::now() - inv.start);
   result.cpu_us = (ThreadCpuNs() - inv.cpu_start_ns) / 1000;
   channel_.Queue(MessageType::kResult, id, result.Encode());
-  if (!heap_->out_of_memory()) QueueStats();
+  Clock::time_point now = Clock::now();
+  if (!heap_->out_of_memory() && now - last_stats_ >= std::chrono::milliseconds(kStatsIntervalMs)) {
+    last_stats_ = now;
+    QueueStats();
+  }
   channel_.Flush();
   Rearm();
 }

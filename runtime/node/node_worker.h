@@ -13,8 +13,10 @@
 // Web-standard (fetch) function the request's parts, and ends it with one Finish*() call, which
 // sends RESULT and STATS. An invocation past its deadline is reported as a timeout here, and
 // the bootstrap's `expire` drops what it left behind (timers); CANCEL does the same without a
-// RESULT. SHUTDOWN or the socket's EOF exits 0, a protocol violation exits 2, an exhausted
-// memory budget exits 3 after every pending RESULT was written.
+// RESULT. STATS follows a RESULT at most every kStatsIntervalMs (reading them costs more than a
+// small invocation's own work), and always follows LOADED. SHUTDOWN or the socket's EOF exits 0, a
+// protocol violation exits 2, an exhausted memory budget exits 3 after every pending RESULT was
+// written.
 //
 // Async contract: every INVOKE ends in exactly one RESULT unless CANCEL comes first; a Finish*
 // for an invocation that already ended (timed out, cancelled) is ignored.
@@ -57,6 +59,7 @@ class NodeWorker final : public WorkerChannel::Delegate {
   static constexpr int kExitLoadFailed = 1;
   static constexpr int kExitProtocol = 2;
   static constexpr int kExitOutOfMemory = 3;
+  static constexpr int kStatsIntervalMs = 100;
 
   // What the bootstrap found at LOAD.
   enum class Shape { kLambda, kFetch };
@@ -143,6 +146,7 @@ class NodeWorker final : public WorkerChannel::Delegate {
   Clock::time_point load_deadline_;
   std::map<uint64_t, Invocation> pending_;
   int statm_fd_ = -1;
+  Clock::time_point last_stats_;  // when the last STATS went out after a RESULT
   bool code_cache_sent_ = false;
 };
 

@@ -122,7 +122,8 @@ struct LogLine {
   static Result<LogLine> Decode(std::string_view payload);
 };
 
-// STATS, worker -> flintd, after LOADED and after each batch of RESULTs written together.
+// STATS, worker -> flintd, after LOADED and after each batch of RESULTs written together (a
+// Node.js worker: at most every 100 ms, its reading costs more than a small invocation).
 struct Stats {
   uint64_t heap_used_bytes = 0;
   uint64_t heap_limit_bytes = 0;

@@ -32,6 +32,9 @@ function setFunction(loaded, request) {
     name: request.name,
     version: String(request.version),
     memoryMb: String(request.memoryMb),
+    arn: `arn:flint:function:${request.name}:${request.version}`,
+    logGroupName: `/flint/functions/${request.name}`,
+    logStreamName: `${request.name}@${request.version}`,
   };
 }
 
@@ -87,12 +90,12 @@ function makeContext(inv) {
     callbackWaitsForEmptyEventLoop: true,
     functionName: fn.name,
     functionVersion: fn.version,
-    invokedFunctionArn: `arn:flint:function:${fn.name}:${fn.version}`,
+    invokedFunctionArn: fn.arn,
     memoryLimitInMB: fn.memoryMb,
     awsRequestId: inv.requestId,
     requestId: inv.requestId,
-    logGroupName: `/flint/functions/${fn.name}`,
-    logStreamName: `${fn.name}@${fn.version}`,
+    logGroupName: fn.logGroupName,
+    logStreamName: fn.logStreamName,
     identity: undefined,
     clientContext: undefined,
     getRemainingTimeInMillis: () => Math.max(0, Math.floor(inv.deadline - performance.now())),

@@ -21,6 +21,8 @@ const kMaxPendingTimers = 100000;
 
 let binding = null;
 
+const kNoHandles = new Set();  // shared, empty: an invocation's sets are made on first use
+
 class Invocation {
   constructor(id, requestId, timeoutMs) {
     this.id = id;
@@ -28,8 +30,9 @@ class Invocation {
     this.deadline = performance.now() + timeoutMs;
     this.answered = false;  // its RESULT is out (or it expired, or was cancelled)
     this.ended = false;     // and what it left behind is cleared
-    this.timeouts = new Set();
-    this.immediates = new Set();
+    this.timeouts = kNoHandles;
+    this.immediates = kNoHandles;
+    this.waitUntil = undefined;
   }
 }
 
@@ -123,12 +126,12 @@ function prune(set) {
   }
 }
 
-// Throws if `inv` may not add another timer; returns the set to add it to.
-function roomFor(inv, set) {
-  if (inv.timeouts.size + inv.immediates.size < kMaxPendingTimers) return set;
+// Throws if `inv` may not add another timer.
+function checkRoom(inv) {
+  if (inv.timeouts.size + inv.immediates.size < kMaxPendingTimers) return;
   prune(inv.timeouts);
   prune(inv.immediates);
-  if (inv.timeouts.size + inv.immediates.size < kMaxPendingTimers) return set;
+  if (inv.timeouts.size + inv.immediates.size < kMaxPendingTimers) return;
   throw new RangeError(`too many pending timers: an invocation may have at most ` +
                        `${kMaxPendingTimers} timers and immediates pending at once`);
 }
@@ -137,29 +140,29 @@ function installTimers() {
   function setTimeout(callback, delay, ...args) {
     const inv = current.getStore();
     if (inv === undefined) return node.setTimeout(callback, delay, ...args);
-    const set = roomFor(inv, inv.timeouts);
+    checkRoom(inv);
     const t = node.setTimeout(callback, delay, ...args);
     // A timer set by an invocation that already ended would outlive it: it never runs.
     if (inv.ended) node.clearTimeout(t);
-    else set.add(t);
+    else (inv.timeouts === kNoHandles ? (inv.timeouts = new Set()) : inv.timeouts).add(t);
     return t;
   }
   function setInterval(callback, delay, ...args) {
     const inv = current.getStore();
     if (inv === undefined) return node.setInterval(callback, delay, ...args);
-    const set = roomFor(inv, inv.timeouts);
+    checkRoom(inv);
     const t = node.setInterval(callback, delay, ...args);
     if (inv.ended) node.clearInterval(t);
-    else set.add(t);
+    else (inv.timeouts === kNoHandles ? (inv.timeouts = new Set()) : inv.timeouts).add(t);
     return t;
   }
   function setImmediate(callback, ...args) {
     const inv = current.getStore();
     if (inv === undefined) return node.setImmediate(callback, ...args);
-    const set = roomFor(inv, inv.immediates);
+    checkRoom(inv);
     const t = node.setImmediate(callback, ...args);
     if (inv.ended) node.clearImmediate(t);
-    else set.add(t);
+    else (inv.immediates === kNoHandles ? (inv.immediates = new Set()) : inv.immediates).add(t);
     return t;
   }
   // Node.js's own functions keep their promisified forms (util.promisify(setTimeout)).
@@ -180,8 +183,8 @@ function endInvocation(inv) {
   inv.ended = true;
   for (const t of inv.timeouts) node.clearTimeout(t);
   for (const t of inv.immediates) node.clearImmediate(t);
-  inv.timeouts.clear();
-  inv.immediates.clear();
+  inv.timeouts = kNoHandles;
+  inv.immediates = kNoHandles;
   if (stdout !== null) {
     stdout.flushLine(inv.id);
     stderr.flushLine(inv.id);
