@@ -1,9 +1,9 @@
 // flint-worker: hosts one function (JavaScript or C++) for flintd. See runtime/worker/worker.h.
 //
-//   flint-worker --fd 3 --runtime js|cpp|node [--sandbox on --code-root DIR] [--node PATH]
+//   flint-worker --fd 3 --runtime v8|cpp|node [--sandbox on --code-root DIR] [--node PATH]
 //                [--title <padding>]
 //
-// --runtime says what to pre-warm (js: V8 and an isolate; cpp: nothing); LOAD may name either.
+// --runtime says what to pre-warm (v8: V8 and an isolate; cpp: nothing); LOAD may name either.
 // --runtime node: once in the sandbox and unprivileged, the worker execs Node.js (--node, by
 // default the one the build found) with Flint's bootstrap, found in node/ beside this
 // executable; Node.js then speaks the protocol on the same fd (runtime/node/node_worker.h).
@@ -40,7 +40,7 @@ int Usage(const char* problem) {
   std::fprintf(
       stderr,
       "flint-worker: %s\n"
-      "usage: flint-worker --fd N --runtime js|cpp|node [--sandbox on|off --code-root DIR]\n"
+      "usage: flint-worker --fd N --runtime v8|cpp|node [--sandbox on|off --code-root DIR]\n"
       "                    [--node PATH] [--title PADDING]\n"
       "Started by flintd with a connected Unix socket on fd N; not for direct use.\n",
       problem);
@@ -116,7 +116,6 @@ int main(int argc, char** argv) {
   bool have_fd = false;
   std::string code_root;
   std::string node = FLINT_NODE_BINARY;
-  bool node_runtime = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -132,13 +131,9 @@ int main(int argc, char** argv) {
       options.fd = static_cast<int>(fd);
       have_fd = true;
     } else if (arg == "--runtime") {
-      if (value == "node") {
-        node_runtime = true;
-        continue;
-      }
       std::optional<flint::Runtime> runtime = flint::ParseRuntime(value);
       if (!runtime) {
-        return Usage(("--runtime must be node or " + flint::RuntimeNames(" or ")).c_str());
+        return Usage(("--runtime must be " + flint::RuntimeNames(" or ")).c_str());
       }
       options.runtime = *runtime;
     } else if (arg == "--sandbox") {
@@ -162,7 +157,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  if (node_runtime) {
+  if (options.runtime == flint::Runtime::kNode) {
     // Node.js and the bootstrap must stay in view inside the sandbox: their directories are
     // shown read-only at their usual paths.
     char real[PATH_MAX];

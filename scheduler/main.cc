@@ -71,8 +71,13 @@ int main(int argc, char** argv) {
                  "Folder holding flint/flint.h for C++ function builds (default: "
                  "$FLINT_SDK_INCLUDE, else the SDK headers of this build)");
   app.add_option("--prewarm", options.prewarm,
-                 "Fewest generic JavaScript workers kept started and ready to load a function "
-                 "(more while cold starts come faster than they refill; 0: none)")
+                 "Fewest generic lean JavaScript (v8) workers kept started and ready to load a "
+                 "function (more while cold starts come faster than they refill; 0: none)")
+      ->capture_default_str();
+  app.add_option("--prewarm-node", options.prewarm_node,
+                 "Fewest generic Node.js workers kept started (the common built-ins loaded) and "
+                 "ready to load a Node.js function (more while cold starts come faster than they "
+                 "refill; 0: none)")
       ->capture_default_str();
   app.add_option("--prewarm-cpp", options.prewarm_cpp,
                  "Fewest generic C++ workers (no V8) kept started and ready to load a function "

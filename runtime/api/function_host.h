@@ -43,7 +43,7 @@ class FunctionHost final : public Host {
   FunctionHost& operator=(const FunctionHost&) = delete;
 
   // Host
-  Runtime runtime() const override { return Runtime::kJs; }
+  Runtime runtime() const override { return Runtime::kV8; }
   // Compiles and evaluates the function's entry module, running the timers its top-level await
   // waits for, bounded by request.timeout_ms.
   Result<uint64_t> Load(const protocol::LoadRequest& request) override;

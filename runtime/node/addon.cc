@@ -14,6 +14,7 @@
 //   processExiting(code)
 //   createCodeCache(fn) -> bytes                      V8's cache for a compiled CommonJS module
 //   sendCodeCache([path, bytes, ...])                CODE_CACHE (once)
+//   moduleSyntaxError(source, filename) -> [line, message] | undefined
 //   heapBudget(memoryMb)                             HeapGuard::BudgetBytes, for tests
 #include <node.h>
 #include <node_buffer.h>
@@ -212,6 +213,29 @@ void SendCodeCache(const Info& info) {
   worker->SendCodeCache(std::move(cache));
 }
 
+// The line and message of the syntax error in ES module `source`, or undefined when it
+// compiles. Compiles only: nothing is instantiated or run.
+void ModuleSyntaxError(const Info& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  if (!info[0]->IsString() || !info[1]->IsString()) {
+    return Throw(isolate, "moduleSyntaxError(source, filename)");
+  }
+  v8::ScriptOrigin origin(info[1].As<v8::String>(), 0, 0, false, -1, v8::Local<v8::Value>(), false,
+                          false, /*is_module=*/true);
+  v8::ScriptCompiler::Source source(info[0].As<v8::String>(), origin);
+  v8::TryCatch try_catch(isolate);
+  v8::Local<v8::Module> module;
+  if (v8::ScriptCompiler::CompileModule(isolate, &source).ToLocal(&module)) return;
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  v8::Local<v8::Message> message = try_catch.Message();
+  if (message.IsEmpty()) return;
+  v8::Local<v8::Array> out = v8::Array::New(isolate, 2);
+  out->Set(context, 0, v8::Integer::New(isolate, message->GetLineNumber(context).FromMaybe(0)))
+      .IsJust();
+  out->Set(context, 1, message->Get()).IsJust();
+  info.GetReturnValue().Set(out);
+}
+
 void HeapBudget(const Info& info) {
   uint32_t mb = info[0]->IsUint32() ? info[0].As<v8::Uint32>()->Value() : 128;
   info.GetReturnValue().Set(static_cast<double>(HeapGuard::BudgetBytes(mb)));
@@ -240,6 +264,7 @@ NODE_MODULE_INIT(/* exports, module, context */) {
       {"processExiting", ProcessExiting},
       {"createCodeCache", CreateCodeCache},
       {"sendCodeCache", SendCodeCache},
+      {"moduleSyntaxError", ModuleSyntaxError},
       {"heapBudget", HeapBudget},
   };
   for (const Export& e : kExports) {

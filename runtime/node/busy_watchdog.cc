@@ -72,6 +72,11 @@ void BusyWatchdog::SetDeadline(Clock::time_point deadline) {
   if (wake) cv_.notify_one();
 }
 
+void BusyWatchdog::SetMemoryCheck(std::function<void()> check) {
+  std::lock_guard<std::mutex> lock(mu_);
+  memory_check_ = std::move(check);
+}
+
 void BusyWatchdog::ClearDeadline() {
   std::lock_guard<std::mutex> lock(mu_);
   deadline_.reset();  // the helper thread notices at its next wake-up; no need to wake it
@@ -85,11 +90,12 @@ void BusyWatchdog::Run() {
       cv_.wait(lock);
       continue;
     }
+    if (memory_check_) memory_check_();
     Clock::time_point now = Clock::now();
     Clock::time_point deadline = *deadline_;
     if (now < deadline) {
-      sleeping_until_ = deadline;
-      cv_.wait_until(lock, deadline);
+      sleeping_until_ = memory_check_ ? std::min(deadline, now + kMemoryPollInterval) : deadline;
+      cv_.wait_until(lock, sleeping_until_);
       continue;
     }
     // steady_clock is CLOCK_MONOTONIC, libuv's clock too: compare in milliseconds.

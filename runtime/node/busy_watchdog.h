@@ -53,6 +53,10 @@ class BusyWatchdog {
   void ClearDeadline();
   // True once if the watchdog terminated execution since the last call.
   bool TakeFired() { return fired_.exchange(false); }
+  // `check` runs on the watchdog's thread every kMemoryPollInterval while a deadline is set
+  // (work is pending); it must be thread-safe. Set before the first SetDeadline.
+  static constexpr std::chrono::milliseconds kMemoryPollInterval{10};
+  void SetMemoryCheck(std::function<void()> check);
 
  private:
   // True when the loop thread is running or runnable (not blocked in the kernel).
@@ -62,8 +66,9 @@ class BusyWatchdog {
   uv_loop_t* loop_;
   v8::Isolate* isolate_;
   std::function<void()> on_fired_;
-  uv_async_t* wake_;  // freed by its close callback
-  int stat_fd_ = -1;  // /proc/self/task/<loop thread>/stat
+  std::function<void()> memory_check_;  // guarded by mu_
+  uv_async_t* wake_;                    // freed by its close callback
+  int stat_fd_ = -1;                    // /proc/self/task/<loop thread>/stat
   std::atomic<bool> fired_{false};
 
   std::mutex mu_;

@@ -40,6 +40,11 @@ class HeapGuard {
   HeapGuard& operator=(const HeapGuard&) = delete;
 
   void SetBudget(size_t bytes) { budget_ = bytes; }
+  // The most anonymous memory the process may hold (0: no limit): what the kernel would count
+  // against the cgroup, which V8 does not see all of (Buffers between GCs, native code).
+  void SetProcessLimit(size_t bytes) { process_limit_.store(bytes); }
+  // Any thread: exhausts the budget if the process holds more than its limit.
+  void CheckProcessMemory();
   size_t budget() const { return budget_; }
   bool out_of_memory() const { return out_of_memory_.load(std::memory_order_relaxed); }
 
@@ -59,6 +64,8 @@ class HeapGuard {
   std::function<void()> on_exhausted_;
   uv_async_t* wake_;  // freed by its close callback
   size_t budget_ = kUnloadedBudgetBytes;
+  std::atomic<size_t> process_limit_{0};
+  int statm_fd_ = -1;
   std::atomic<bool> out_of_memory_{false};
 };
 

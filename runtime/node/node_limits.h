@@ -20,4 +20,12 @@ constexpr size_t NodeHeapBudgetBytes(uint32_t memory_mb) {
   return static_cast<size_t>(mb) << 20;
 }
 
+// The most anonymous memory a Node.js worker of `memory_mb` may hold, in bytes: its cgroup's
+// limit less room for what the kernel also charges to it (page tables, /tmp, the sandbox's
+// waiting processes), so that the worker reports the memory limit before the kernel kills it.
+constexpr size_t NodeProcessLimitBytes(uint32_t memory_mb) {
+  uint64_t mb = memory_mb > 32 ? memory_mb - 16 : memory_mb;
+  return static_cast<size_t>(mb) << 20;
+}
+
 }  // namespace flint::runtime

@@ -70,6 +70,7 @@ Status NodeWorker::Open() {
   FLINT_RETURN_IF_ERROR(channel_.Open(options_.fd));
   watchdog_ = std::make_unique<BusyWatchdog>(loop_, isolate_, [this] { OnWatchdogFired(); });
   heap_ = std::make_unique<HeapGuard>(loop_, isolate_, [this] { OnHeapExhausted(); });
+  watchdog_->SetMemoryCheck([heap = heap_.get()] { heap->CheckProcessMemory(); });
   deadline_timer_ = std::make_unique<loop::Timer>(loop_);
   deadline_timer_->Unref();
   protocol::Hello hello;
@@ -128,6 +129,7 @@ void NodeWorker::HandleLoad(std::string_view payload) {
     }
   }
   heap_->SetBudget(HeapGuard::BudgetBytes(function_.memory_mb));
+  heap_->SetProcessLimit(NodeProcessLimitBytes(function_.memory_mb));
   load_deadline_ = load_start_ + std::chrono::milliseconds(function_.timeout_ms);
   Rearm();
 
@@ -429,6 +431,7 @@ void NodeWorker::OnHeapExhausted() {
     result.status = 500;
     result.error_type = "OutOfMemory";
     result.error_message = "function exceeded its memory limit of " + limit;
+    result.worker_exiting = true;
     Finish(id, std::move(result));
   }
   Exit(kExitOutOfMemory);
@@ -445,9 +448,18 @@ void NodeWorker::ProcessExiting(int code) {
   std::vector<uint64_t> ids;
   for (const auto& [id, inv] : pending_) ids.push_back(id);
   for (uint64_t id : ids) {
-    FinishError(id, 500, "Runtime.ExitError", "Runtime exited: " + what);
+    protocol::InvokeResult result;
+    result.outcome = Outcome::kError;
+    result.status = 500;
+    result.error_type = "Runtime.ExitError";
+    result.error_message = "Runtime exited: " + what;
+    result.worker_exiting = true;
+    Finish(id, std::move(result));
   }
   (void)channel_.FlushBlocking(1000);
+  // Node.js may take a while to tear down: flintd must not send this worker another request
+  // meanwhile, and sees the closed socket at once.
+  channel_.Close();
 }
 
 void NodeWorker::Rearm() {

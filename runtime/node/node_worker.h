@@ -43,6 +43,7 @@
 #include "runtime/node/worker_channel.h"
 #include "sdk/core/status.h"
 #include "sdk/loop/uv_handles.h"
+#include "sdk/protocol/frame.h"
 #include "sdk/protocol/messages.h"
 
 namespace flint::runtime::node {
@@ -58,7 +59,7 @@ class NodeWorker final : public WorkerChannel::Delegate {
   static constexpr int kExitOk = 0;
   static constexpr int kExitLoadFailed = 1;
   static constexpr int kExitProtocol = 2;
-  static constexpr int kExitOutOfMemory = 3;
+  static constexpr int kExitOutOfMemory = protocol::kWorkerExitOutOfMemory;
   static constexpr int kStatsIntervalMs = 100;
 
   // What the bootstrap found at LOAD.

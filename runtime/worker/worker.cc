@@ -41,12 +41,14 @@ Status Worker::Start() {
   // which flintd reports as the memory-limit error, rather than as a crash.
   ExitOnFatalOutOfMemory(kExitOutOfMemory);
   switch (options_.runtime) {
-    case Runtime::kJs: {
-      FLINT_ASSIGN_OR_RETURN(host_, NewHost(Runtime::kJs, this));
+    case Runtime::kV8: {
+      FLINT_ASSIGN_OR_RETURN(host_, NewHost(Runtime::kV8, this));
       break;
     }
     case Runtime::kCpp:  // nothing to pre-warm but the warm-up object below
       break;
+    case Runtime::kNode:  // main.cc execs Node.js instead of running this worker
+      return Internal("a Node.js worker is Node.js, not flint-worker's loop");
   }
   if (options_.native_warmup_fd >= 0) {
     if (options_.runtime == Runtime::kCpp) {
@@ -68,12 +70,14 @@ Status Worker::Start() {
 
 Result<std::unique_ptr<Host>> Worker::NewHost(Runtime runtime, Host::Delegate* delegate) {
   switch (runtime) {
-    case Runtime::kJs: {
+    case Runtime::kV8: {
       FLINT_ASSIGN_OR_RETURN(std::unique_ptr<FunctionHost> js, FunctionHost::Create(delegate));
       return std::unique_ptr<Host>(std::move(js));
     }
     case Runtime::kCpp:
       return std::unique_ptr<Host>(NativeHost::Create(delegate));
+    case Runtime::kNode:
+      return Unavailable("Node.js functions run in Node.js workers (flint-worker --runtime node)");
   }
   return Internal("unknown runtime");
 }
@@ -141,7 +145,8 @@ void Worker::HandleLoad(std::string_view payload) {
         // Replaces a pre-warmed JS host: its isolate would only take memory from the function.
         retired_host_ = std::move(host_);  // disposed of after the first RESULT (OnResult)
         break;
-      case Runtime::kJs:
+      case Runtime::kV8:
+      case Runtime::kNode:
         host_.reset();
         break;
     }
@@ -205,6 +210,8 @@ void Worker::OnLog(uint64_t invocation_id, protocol::LogLevel level, std::string
 }
 
 void Worker::OnResult(uint64_t invocation_id, protocol::InvokeResult result) {
+  // Out of memory: the worker exits once this is written (AfterHostCall).
+  if (host_->out_of_memory()) result.worker_exiting = true;
   channel_.Send(MessageType::kResult, invocation_id, result.Encode());
   // One STATS follows the RESULTs of a batch (OnFlush), not each of them.
   if (!host_->out_of_memory()) stats_due_ = true;

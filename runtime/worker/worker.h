@@ -38,7 +38,7 @@ namespace flint::runtime {
 
 struct WorkerOptions {
   int fd = 3;                      // the connected socket to flintd (owned by the worker)
-  Runtime runtime = Runtime::kJs;  // what HELLO announces and what Start() pre-warms
+  Runtime runtime = Runtime::kV8;  // what HELLO announces and what Start() pre-warms
   ProcessTitle* title = nullptr;   // retitled after LOAD when set
   // Enter the sandbox (runtime/sandbox) at LOAD, before any function code is read.
   bool sandbox = false;

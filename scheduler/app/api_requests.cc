@@ -52,21 +52,53 @@ Status GetWholeNumber(const json& doc, const char* key, T* out) {
                          value.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// The runtime of a deploy that names none: C++ for C++ sources and shared objects, else
+// Node.js.
+Runtime InferRuntime(std::string_view entry) {
+  for (std::string_view suffix : {".cc", ".cpp", ".cxx", ".c++", ".so"}) {
+    if (EndsWith(entry, suffix)) return Runtime::kCpp;
+  }
+  return Runtime::kNode;
+}
+
+// The entry of a Node.js function deployed without one: package.json's "main" if it names one
+// of the files, else Lambda's default handler, index.handler.
+std::string DefaultNodeEntry(const std::vector<CodeFile>& files) {
+  for (const auto& [path, content] : files) {
+    if (path != "package.json") continue;
+    json pkg = json::parse(content, nullptr, /*allow_exceptions=*/false);
+    if (!pkg.is_object() || !pkg.contains("main") || !pkg.at("main").is_string()) break;
+    std::string main = pkg.at("main").get<std::string>();
+    while (main.rfind("./", 0) == 0) main.erase(0, 2);
+    for (const std::string& candidate : {main, main + ".js", main + ".mjs", main + ".cjs"}) {
+      for (const auto& f : files) {
+        if (f.first == candidate) return candidate;
+      }
+    }
+  }
+  return "index.handler";
+}
+
 }  // namespace
 
 Result<DeployRequest> ParseDeployRequest(std::string_view body) {
   json doc = ParseObject(body);
   if (doc.is_discarded()) return InvalidArgument("the deploy body must be a JSON object");
   DeployRequest out;
+  std::optional<Runtime> runtime;  // unset until given or inferred
   try {
     if (doc.contains("runtime")) {
       std::string name = doc.at("runtime").get<std::string>();
-      std::optional<Runtime> runtime = ParseRuntime(name);
+      // "js" names the default JavaScript runtime, Node.js.
+      runtime = ParseRuntimeOrAlias(name);
       if (!runtime) {
         return InvalidArgument("unsupported runtime '" + name +
-                               "' (supported: " + RuntimeNames(", ") + ")");
+                               "' (supported: " + RuntimeNames(", ") + "; js is node)");
       }
-      out.runtime = *runtime;
     }
     if (!doc.contains("files") || !doc.at("files").is_object() || doc.at("files").empty()) {
       return InvalidArgument("'files' must be an object of path -> base64 content, not empty");
@@ -83,12 +115,19 @@ Result<DeployRequest> ParseDeployRequest(std::string_view body) {
       out.entry = doc.at("entry").get<std::string>();
     } else if (out.files.size() == 1) {
       out.entry = out.files[0].first;
-    } else {
+    }
+    out.runtime = runtime ? *runtime : InferRuntime(out.entry);
+    if (out.entry.empty() && out.runtime == Runtime::kNode) out.entry = DefaultNodeEntry(out.files);
+    if (out.entry.empty()) {
       return InvalidArgument("'entry' is required when uploading several files");
     }
     bool entry_found = false;
     for (const auto& f : out.files) entry_found |= f.first == out.entry;
-    if (!entry_found) return InvalidArgument("entry '" + out.entry + "' is not among the files");
+    // A Node.js entry may also name a handler as Lambda does ("index.handler"): the worker
+    // that checks the deploy resolves it, and says which file is missing.
+    if (!entry_found && out.runtime != Runtime::kNode) {
+      return InvalidArgument("entry '" + out.entry + "' is not among the files");
+    }
     auto& c = out.config;
     FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "memory_mb", &c.memory_mb));
     FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "timeout_ms", &c.timeout_ms));

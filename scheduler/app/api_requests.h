@@ -21,9 +21,14 @@ namespace flint::scheduler {
 
 // PUT /v1/functions/NAME: {"runtime", "entry", "files": {path: base64}, configuration...}.
 // The files are decoded; their paths and sizes are the code store's to check (CodeStore::Put).
+// Without "runtime", C++ for a C++ entry (source or shared object), else Node.js ("js" is an
+// alias of "node"). Without "entry", the only file; for Node.js, package.json's "main" or
+// Lambda's default "index.handler".
 struct DeployRequest {
-  Runtime runtime = Runtime::kJs;
-  std::string entry;  // one of the files' paths
+  Runtime runtime = Runtime::kNode;
+  // One of the files' paths; for Node.js, also "file.export" as Lambda names a handler (the
+  // worker checking the deploy resolves it).
+  std::string entry;
   std::vector<CodeFile> files;
   FunctionConfig config;  // passed ValidateFunctionConfig
 };

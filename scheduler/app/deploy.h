@@ -26,7 +26,7 @@ namespace flint::scheduler {
 // What a deploy becomes once its code is stored: everything a FunctionVersion needs but its
 // version number.
 struct PreparedDeploy {
-  Runtime runtime = Runtime::kJs;
+  Runtime runtime = Runtime::kNode;
   std::string entry;        // relative to the code directory
   std::string code_digest;  // empty while `build` is pending
   FunctionConfig config;

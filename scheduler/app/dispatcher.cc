@@ -77,7 +77,8 @@ PoolPolicy Dispatcher::PolicyOf(const FunctionVersion& fn) const {
 uint64_t Dispatcher::RunDeadlineMs(const FunctionVersion& fn) const {
   uint64_t grace = 0;
   switch (fn.runtime) {
-    case Runtime::kJs:  // V8 stops the handler at its timeout; the worker answers
+    case Runtime::kNode:  // both JS runtimes stop the handler at its timeout; the worker answers
+    case Runtime::kV8:
       grace = options_.timeout_grace_ms;
       break;
     case Runtime::kCpp:  // native code cannot be stopped: the worker is killed
@@ -466,11 +467,19 @@ void Dispatcher::OnWorkerResult(WorkerId worker, const std::string& pool_key, In
   bool error = result.outcome != protocol::Outcome::kOk;
   meter::Outcome outcome = MeterOutcome(result.outcome);
   meter::Measured measured{result.duration_us, result.cpu_us};
+  bool exiting = result.worker_exiting;
   Finish(id, ResponseFromResult(std::move(result)), error, outcome, measured);
   auto pool = pools_.find(pool_key);
   if (pool == pools_.end()) return;
   PoolEntry& entry = *pool->second;
   const FunctionVersion& fn = *entry.fn;
+  if (exiting) {
+    // The worker said it exits now (out of memory, process.exit): the pool must not hand it
+    // another request meanwhile. Its other invocations, if any, fail when it is reaped.
+    spdlog::debug("worker {} of {} is exiting", worker, pool_key);
+    if (entry.pool.WorkerGone(worker, NowMs())) StartWorkerFor(pool->first, entry);
+    return;
+  }
   if (fn.runtime == Runtime::kCpp) {
     StartNextNative(worker, fn);
   } else if (fn.config.concurrency > 1) {
@@ -551,12 +560,12 @@ void Dispatcher::Housekeeping() {
   ExpireDeadlines(now);
 
   // Keep-alive: stop idle workers past their keep-alive; drain old versions; drop empty pools.
-  uint64_t reload_delay = fleet_->ReloadDelayMs();
   for (auto it = pools_.begin(); it != pools_.end();) {
     PoolEntry& entry = *it->second;
-    std::vector<WorkerId> stop = entry.draining || shutting_down_
-                                     ? entry.pool.TakeIdle(now)
-                                     : entry.pool.TakeExpired(now, reload_delay);
+    std::vector<WorkerId> stop =
+        entry.draining || shutting_down_
+            ? entry.pool.TakeIdle(now)
+            : entry.pool.TakeExpired(now, fleet_->ReloadDelayMs(entry.fn->runtime));
     for (WorkerId wid : stop) fleet_->Stop(wid);
     if (entry.draining && entry.pool.empty()) {
       retired_idle_ms_ += entry.pool.IdleWorkerMs(now);
@@ -648,7 +657,7 @@ bool Dispatcher::Progressing(const Invocation& inv, uint64_t now_ms) const {
   // catches a worker that stopped answering. One still answering within a timeout + grace may
   // be working through the invocations ahead of this one: it gets up to a timeout per
   // invocation the worker may hold, measured from dispatch.
-  if (inv.fn->runtime != Runtime::kJs || inv.fn->config.concurrency <= 1) return false;
+  if (!IsJavaScript(inv.fn->runtime) || inv.fn->config.concurrency <= 1) return false;
   auto last = last_result_ms_.find(inv.worker);
   if (last == last_result_ms_.end()) return false;
   uint64_t per_run = uint64_t{inv.fn->config.timeout_ms} + options_.timeout_grace_ms;
@@ -714,10 +723,10 @@ void Dispatcher::OnScaleTimer() {
   scale_due_ms_ = 0;
   if (shutting_down_) return;
   uint64_t now = NowMs();
-  uint64_t reload_delay = fleet_->ReloadDelayMs();
   std::optional<uint64_t> next;
   for (auto& [key, entry] : pools_) {
     if (entry->draining) continue;
+    uint64_t reload_delay = fleet_->ReloadDelayMs(entry->fn->runtime);
     for (WorkerId wid : entry->pool.TakeExpired(now, reload_delay)) fleet_->Stop(wid);
     for (uint32_t n = entry->pool.TakePrewarm(now); n > 0; --n) {
       spdlog::debug("{}: pre-warming a worker for the predicted next call", key);

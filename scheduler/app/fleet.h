@@ -153,9 +153,10 @@ class Fleet {
   virtual std::optional<isolation::Usage> ReadUsage(WorkerId worker) = 0;
   virtual uint64_t LoadSentNs(WorkerId worker) const = 0;
 
-  // How much longer than a LOAD a worker started now would take to be ready: 0 while a
-  // pre-warmed generic worker is ready, else the wait for a refill and a spawn.
-  virtual uint64_t ReloadDelayMs() const = 0;
+  // How much longer than a LOAD a worker for a function of `runtime` started now would take to
+  // be ready: 0 while a pre-warmed generic worker that can load it is ready, else the wait for
+  // a refill and a spawn.
+  virtual uint64_t ReloadDelayMs(Runtime runtime) const = 0;
   virtual FleetStats stats() const = 0;
   // Worker processes that have not exited yet.
   virtual size_t size() const = 0;

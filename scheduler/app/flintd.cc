@@ -126,7 +126,8 @@ Status Flintd::Start() {
 
   FleetOptions fleet;
   fleet.worker_path = options_.worker_path;
-  fleet.prewarm[static_cast<size_t>(Runtime::kJs)] = options_.prewarm;
+  fleet.prewarm[static_cast<size_t>(Runtime::kV8)] = options_.prewarm;
+  fleet.prewarm[static_cast<size_t>(Runtime::kNode)] = options_.prewarm_node;
   fleet.prewarm[static_cast<size_t>(Runtime::kCpp)] = options_.prewarm_cpp;
   fleet.memory_budget_mb = options_.memory_budget_mb;
   fleet.prewarm_memory_mb = options_.prewarm_memory_mb;

@@ -61,8 +61,9 @@ struct FlintdOptions {
   size_t max_deploy_bytes = 70u << 20;  // a 50 MB upload, base64-encoded in JSON
   size_t max_queue = 100;
   uint64_t queue_timeout_ms = 10'000;
-  uint32_t prewarm = 1;      // generic JS workers kept ready
-  uint32_t prewarm_cpp = 1;  // generic C++ workers kept ready
+  uint32_t prewarm = 1;       // generic lean JavaScript (v8) workers kept ready
+  uint32_t prewarm_cpp = 1;   // generic C++ workers kept ready
+  uint32_t prewarm_node = 1;  // generic Node.js workers kept ready
   // Memory for generic workers beyond those floors (FleetOptions); 0: an eighth of the budget.
   uint64_t prewarm_memory_mb = 0;
   uint64_t memory_budget_mb = 0;  // for all workers; 0: kDefaultMemoryShare of MemTotal

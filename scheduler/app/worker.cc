@@ -180,6 +180,13 @@ void Worker::OnFrame(const protocol::FrameView& frame) {
         return ProtocolError("protocol version " + std::to_string(hello->protocol_version) +
                              ", expected " + std::to_string(protocol::kProtocolVersion));
       }
+      // A worker started for one runtime must be that runtime (a Node.js worker cannot load a
+      // lean one's function, nor the other way round).
+      if (hello->runtime != RuntimeName(runtime_)) {
+        return ProtocolError("HELLO for runtime '" + hello->runtime + "', expected '" +
+                             std::string(RuntimeName(runtime_)) + "'");
+      }
+      runtime_version_ = hello->runtime_version;
       state_ = State::kGeneric;
       observer_->OnWorkerHello(this);
       return;
@@ -221,10 +228,12 @@ void Worker::OnFrame(const protocol::FrameView& frame) {
       return;
     }
     case MessageType::kCodeCache: {
-      if (!protocol::CodeCache::Decode(frame.payload).ok()) {
-        return ProtocolError("malformed CODE_CACHE");
+      if (state_ != State::kReady || frame.payload.size() > protocol::CodeCache::kMaxBytes ||
+          !protocol::CodeCache::Decode(frame.payload).ok()) {
+        return ProtocolError("unexpected CODE_CACHE");
       }
-      return;  // TODO(perf): keep it for later LOADs of the function
+      observer_->OnWorkerCodeCache(this, std::string(frame.payload));
+      return;
     }
     default:
       return ProtocolError("unexpected " +

@@ -45,6 +45,8 @@ class Worker final : private loop::FrameChannel::Delegate {
     virtual void OnWorkerLoadFailed(Worker* worker, const std::string& message) = 0;
     virtual void OnWorkerResult(Worker* worker, InvocationId id, protocol::InvokeResult result) = 0;
     virtual void OnWorkerLog(Worker* worker, InvocationId id, protocol::LogLine line) = 0;
+    // A loaded worker sent V8's code cache for its function (a well-formed CodeCache payload).
+    virtual void OnWorkerCodeCache(Worker* worker, std::string payload) = 0;
     // The worker closed its end of the channel: it is exiting (OnWorkerExit follows once it is
     // reaped, within moments). Nothing new may be sent to it meanwhile.
     virtual void OnWorkerChannelClosed(Worker* worker) = 0;
@@ -88,6 +90,8 @@ class Worker final : private loop::FrameChannel::Delegate {
   State state() const { return state_; }
   // What it pre-warmed (HELLO): a generic worker may still load a function of any runtime.
   Runtime runtime() const { return runtime_; }
+  // What HELLO said of the runtime's build (empty before HELLO, or for a runtime without one).
+  const std::string& runtime_version() const { return runtime_version_; }
   // The pool ("name@version") this worker serves or is loading for; empty while generic.
   const std::string& pool_key() const { return pool_key_; }
   void set_pool_key(std::string key) { pool_key_ = std::move(key); }
@@ -114,6 +118,7 @@ class Worker final : private loop::FrameChannel::Delegate {
   uv_loop_t* loop_;
   WorkerId id_;
   Runtime runtime_;
+  std::string runtime_version_;
   SpawnedProcess process_;
   Observer* observer_;
   State state_ = State::kStarting;

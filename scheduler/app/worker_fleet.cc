@@ -25,10 +25,14 @@ constexpr uint64_t kGenericWindowMs = 30'000;
 
 // What a ready or spawning generic worker is counted at against prewarm_memory_mb: its
 // proportional memory (PSS), with the sandbox's init process, rounded up (measured: a JS worker
-// 3.4 MB, a C++ one 1.1 MB; docs/autoscaling.md).
+// 3.4 MB, a C++ one 1.1 MB; docs/autoscaling.md). A pre-warmed Node.js worker holds Node.js's
+// own heap and the common built-ins: about 60 MB resident, part of it the node binary that the
+// workers share; counted at 48 MB until tools/bench/node.py memory measures it.
 uint64_t GenericWorkerMb(Runtime runtime) {
   switch (runtime) {
-    case Runtime::kJs:
+    case Runtime::kNode:
+      return 48;
+    case Runtime::kV8:
       return 8;
     case Runtime::kCpp:
       return 4;
@@ -130,13 +134,6 @@ void WorkerFleet::StopAll() {
 
 // ---- generic workers -------------------------------------------------------------------------
 
-uint64_t WorkerFleet::ReloadDelayMs() const {
-  for (const GenericPool& generic : generic_) {
-    if (!generic.ready.empty()) return 0;
-  }
-  return kHousekeepingMs + generic_spawn_us_.Percentile(90) / 1000;
-}
-
 uint64_t WorkerFleet::GenericMemoryMb() const {
   uint64_t mb = 0;
   for (Runtime runtime : kRuntimes) {
@@ -202,14 +199,33 @@ void WorkerFleet::TrimGeneric() {
   }
 }
 
+namespace {
+
+// True when a generic worker pre-warmed for `worker` can load a function of `function`: a
+// flint-worker loads a lean JavaScript or a C++ function (LOAD names it); a Node.js worker is
+// Node.js, and only it runs Node.js functions.
+bool CanLoad(Runtime worker, Runtime function) {
+  if (worker == function) return true;
+  return worker != Runtime::kNode && function != Runtime::kNode;
+}
+
+}  // namespace
+
+uint64_t WorkerFleet::ReloadDelayMs(Runtime runtime) const {
+  for (Runtime from : kRuntimes) {
+    if (CanLoad(from, runtime) && !generic_[static_cast<size_t>(from)].ready.empty()) return 0;
+  }
+  return kHousekeepingMs + generic_spawn_us_.Percentile(90) / 1000;
+}
+
 Result<Worker*> WorkerFleet::AcquireWorker(Runtime runtime) {
   GenericFor(runtime).target.Took(uv_now(loop_));
   RefillSoon();  // on the loop's next turn, after this cold start's LOAD has gone out
-  // A generic worker can load a function of any runtime (LOAD names it); one pre-warmed for
-  // the function's runtime is best, another still beats waiting for a spawn.
+  // One pre-warmed for the function's runtime is best; another that can load it (LOAD names
+  // the runtime) still beats waiting for a spawn.
   std::vector<Runtime> order = {runtime};
   for (Runtime other : kRuntimes) {
-    if (other != runtime) order.push_back(other);
+    if (other != runtime && CanLoad(other, runtime)) order.push_back(other);
   }
   for (Runtime from : order) {
     GenericPool& generic = GenericFor(from);
@@ -350,8 +366,15 @@ void WorkerFleet::EvictForStart(const std::vector<WorkerId>& victims) {
   }
 }
 
-protocol::LoadRequest WorkerFleet::MakeLoadRequest(const FunctionVersion& fn) const {
+protocol::LoadRequest WorkerFleet::MakeLoadRequest(const FunctionVersion& fn,
+                                                   const Worker* worker) const {
   protocol::LoadRequest load;
+  if (worker != nullptr && !worker->runtime_version().empty()) {
+    auto cache = code_caches_.find(fn.name + "@" + std::to_string(fn.version));
+    if (cache != code_caches_.end() && cache->second.runtime_version == worker->runtime_version()) {
+      load.code_cache = cache->second.payload;
+    }
+  }
   load.function_name = fn.name;
   load.function_version = fn.version;
   load.runtime = std::string(RuntimeName(fn.runtime));
@@ -370,7 +393,8 @@ isolation::Limits WorkerFleet::LimitsFor(uint32_t memory_mb, uint32_t cpu_millis
 bool WorkerFleet::Load(WorkerId worker, const FunctionVersion& fn) {
   Worker* w = Find(worker);
   if (w == nullptr) return false;
-  return LoadWorker(w, MakeLoadRequest(fn), fn.config.cpu_millis, fn.config.network == "outbound");
+  return LoadWorker(w, MakeLoadRequest(fn, w), fn.config.cpu_millis,
+                    fn.config.network == "outbound");
 }
 
 bool WorkerFleet::LoadWorker(Worker* worker, const protocol::LoadRequest& request,
@@ -545,6 +569,28 @@ void WorkerFleet::OnWorkerLog(Worker* worker, InvocationId id, protocol::LogLine
   if (observer_ != nullptr) {
     observer_->OnWorkerLog(worker->id(), worker->pool_key(), id, std::move(line));
   }
+}
+
+void WorkerFleet::OnWorkerCodeCache(Worker* worker, std::string payload) {
+  const std::string& key = worker->pool_key();
+  if (key.empty() || worker->runtime_version().empty()) return;
+  auto& slot = code_caches_[key];
+  code_cache_bytes_ -= slot.payload.size();
+  // Past the budget, others go first (a version without a cache costs its next cold start a
+  // compilation, nothing more).
+  for (auto it = code_caches_.begin();
+       code_cache_bytes_ + payload.size() > kCodeCacheBudgetBytes && it != code_caches_.end();) {
+    if (it->first == key) {
+      ++it;
+      continue;
+    }
+    code_cache_bytes_ -= it->second.payload.size();
+    it = code_caches_.erase(it);
+  }
+  code_cache_bytes_ += payload.size();
+  slot.runtime_version = worker->runtime_version();
+  slot.payload = std::move(payload);
+  spdlog::info("kept a code cache of {} bytes for {}", slot.payload.size(), key);
 }
 
 void WorkerFleet::OnWorkerChannelClosed(Worker* worker) {

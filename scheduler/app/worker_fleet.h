@@ -108,7 +108,7 @@ class WorkerFleet final : public Fleet, private Worker::Observer {
   bool has_cgroups() const override { return options_.cgroups != nullptr; }
   std::optional<isolation::Usage> ReadUsage(WorkerId worker) override;
   uint64_t LoadSentNs(WorkerId worker) const override;
-  uint64_t ReloadDelayMs() const override;
+  uint64_t ReloadDelayMs(Runtime runtime) const override;
   FleetStats stats() const override;
   size_t size() const override { return workers_.size(); }
 
@@ -136,6 +136,7 @@ class WorkerFleet final : public Fleet, private Worker::Observer {
   void OnWorkerLoadFailed(Worker* worker, const std::string& message) override;
   void OnWorkerResult(Worker* worker, InvocationId id, protocol::InvokeResult result) override;
   void OnWorkerLog(Worker* worker, InvocationId id, protocol::LogLine line) override;
+  void OnWorkerCodeCache(Worker* worker, std::string payload) override;
   void OnWorkerChannelClosed(Worker* worker) override;
   void OnWorkerExit(Worker* worker, const std::string& reason) override;
 
@@ -157,7 +158,9 @@ class WorkerFleet final : public Fleet, private Worker::Observer {
   void TrimGeneric();
   // Memory the generic workers (ready and spawning) are counted at.
   uint64_t GenericMemoryMb() const;
-  protocol::LoadRequest MakeLoadRequest(const FunctionVersion& fn) const;
+  // `worker`: the worker it is for, if known: its runtime's build picks the code cache.
+  protocol::LoadRequest MakeLoadRequest(const FunctionVersion& fn,
+                                        const Worker* worker = nullptr) const;
   // The limits written into the cgroup of a worker loading a function of `memory_mb` that asks
   // for `cpu_millis` (0: none), on this node's CPU mode.
   isolation::Limits LimitsFor(uint32_t memory_mb, uint32_t cpu_millis) const;
@@ -187,6 +190,17 @@ class WorkerFleet final : public Fleet, private Worker::Observer {
   std::unordered_map<WorkerId, std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<Worker>> dead_workers_;  // freed on the next Tick
   std::array<GenericPool, kRuntimeCount> generic_;
+  // V8's code cache of each function version, from its first worker (protocol::CodeCache), for
+  // its later workers whose HELLO named the same runtime build. By pool key ("name@version"),
+  // at most kCodeCacheBudgetBytes in all. It was made by the function's own code, so it is
+  // never given to another function, even one with the same code.
+  struct CodeCacheEntry {
+    std::string runtime_version;
+    std::string payload;
+  };
+  static constexpr size_t kCodeCacheBudgetBytes = size_t{256} << 20;
+  std::unordered_map<std::string, CodeCacheEntry> code_caches_;
+  size_t code_cache_bytes_ = 0;
   std::unordered_map<WorkerId, LoadCheck> load_checks_;
   WorkerId next_worker_id_ = 1;
   LatencyWindow generic_spawn_us_ = LatencyWindow(256);  // generic workers: spawn -> HELLO

@@ -22,7 +22,7 @@ namespace flint::scheduler {
 
 struct SpawnRequest {
   std::string worker_path;         // absolute path of flint-worker
-  Runtime runtime = Runtime::kJs;  // what the worker pre-warms
+  Runtime runtime = Runtime::kNode;  // what the worker pre-warms (and, for node, is)
   std::vector<std::string> extra_args;
   std::vector<std::string> cgroup_procs;  // cgroup.procs files to join before exec
 };

@@ -73,7 +73,7 @@ bool IsValidEnvName(std::string_view name);
 struct FunctionVersion {
   std::string name;
   uint32_t version = 0;  // 1, 2, 3... never reused for a name, even after delete and re-create
-  Runtime runtime = Runtime::kJs;
+  Runtime runtime = Runtime::kNode;
   std::string entry;        // entry file relative to the code directory
   std::string code_digest;  // sha256 hex of the code (CodeStore)
   FunctionConfig config;

@@ -161,6 +161,12 @@ constexpr const char* kMigration6 = R"sql(
 ALTER TABLE versions ADD COLUMN cpu_millis INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Step 7: JavaScript functions run on Node.js by default (runtime "node"); the lean V8 runtime
+// is now named "v8". Versions stored as "js" ran on the lean runtime and keep it.
+constexpr const char* kMigration7 = R"sql(
+UPDATE versions SET runtime = 'v8' WHERE runtime = 'js';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "functions, versions, tokens", kMigration1},
     {2, "invocation ledger, hourly rollups, price sheets", kMigration2},
@@ -168,6 +174,7 @@ constexpr Migration kMigrations[] = {
     {4, "event queue, schedules, subscriptions", kMigration4},
     {5, "network, max_retries, max_event_age_ms", kMigration5},
     {6, "cpu_millis", kMigration6},
+    {7, "the lean JavaScript runtime is named v8", kMigration7},
 };
 
 }  // namespace

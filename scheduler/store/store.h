@@ -62,8 +62,8 @@ class Store {
   Result<std::vector<AppliedMigration>> AppliedMigrations();
 
   // Creates the function if new (or re-creates it after a delete), appends version last+1 and
-  // makes it the live version. Atomic. Validates the name (sdk/core/text.h), runtime ("js" or
-  // "cpp"), entry (a non-empty relative path), code_digest (64 lowercase hex) and config.
+  // makes it the live version. Atomic. Validates the name (sdk/core/text.h), runtime ("node", "v8"
+  // or "cpp"), entry (a non-empty relative path), code_digest (64 lowercase hex) and config.
   Result<FunctionVersion> CreateVersion(const std::string& name, const std::string& runtime,
                                         const std::string& entry, const std::string& code_digest,
                                         const FunctionConfig& config);

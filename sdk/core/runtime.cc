@@ -31,6 +31,22 @@ std::optional<Runtime> ParseRuntime(std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<Runtime> ParseRuntimeOrAlias(std::string_view name) {
+  if (name == "js") return Runtime::kNode;
+  return ParseRuntime(name);
+}
+
+bool IsJavaScript(Runtime runtime) {
+  switch (runtime) {
+    case Runtime::kNode:
+    case Runtime::kV8:
+      return true;
+    case Runtime::kCpp:
+      return false;
+  }
+  return false;
+}
+
 std::string RuntimeNames(std::string_view separator) {
   std::string out;
   for (Runtime runtime : kRuntimes) {

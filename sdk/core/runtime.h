@@ -17,9 +17,11 @@
 
 namespace flint {
 
-// X(enum name, name, language as users call it)
-#define FLINT_RUNTIMES(X)    \
-  X(kJs, "js", "JavaScript") \
+// X(enum name, name, language as users call it). kNode: JavaScript on Node.js (runtime/node/),
+// the default; kV8: the lean JavaScript runtime, one V8 isolate (runtime/api/).
+#define FLINT_RUNTIMES(X)                          \
+  X(kNode, "node", "JavaScript (Node.js)")         \
+  X(kV8, "v8", "JavaScript (the lean V8 runtime)") \
   X(kCpp, "cpp", "C++")
 
 enum class Runtime : uint8_t {
@@ -42,6 +44,12 @@ std::string_view RuntimeName(Runtime runtime);
 std::string_view RuntimeLanguage(Runtime runtime);
 // The runtime named `name`, or nullopt for a name no runtime has (names are case-sensitive).
 std::optional<Runtime> ParseRuntime(std::string_view name);
+// The same, also taking what users may write for a runtime: "js", the default JavaScript
+// runtime (Node.js). For what users send (the deploy API, the CLI's --runtime); the store,
+// the protocol and flint-worker take names only.
+std::optional<Runtime> ParseRuntimeOrAlias(std::string_view name);
+// True for the JavaScript runtimes, which stop a handler at its timeout themselves.
+bool IsJavaScript(Runtime runtime);
 // Every runtime's name in the table's order, joined by `separator`: "js, cpp" for ", ".
 std::string RuntimeNames(std::string_view separator);
 

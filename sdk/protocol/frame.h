@@ -24,7 +24,8 @@
 
 namespace flint::protocol {
 
-// 2: HELLO carries the runtime's version, LOAD a code cache, and CODE_CACHE exists.
+// 2: HELLO carries the runtime's version, LOAD a code cache, RESULT whether the worker exits,
+// and CODE_CACHE exists.
 inline constexpr uint32_t kProtocolVersion = 2;
 // flint-worker's exit code after its function ran out of memory: flintd answers what the
 // worker was running with the memory-limit error (runtime/README.md lists every exit code).

@@ -154,6 +154,7 @@ std::string InvokeResult::Encode() const {
   w.Str(error_message);
   w.U64(duration_us);
   w.U64(cpu_us);
+  w.U8(worker_exiting ? 1 : 0);
   return w.Take();
 }
 
@@ -172,6 +173,9 @@ Result<InvokeResult> InvokeResult::Decode(std::string_view payload) {
   m.error_message = r.Str();
   m.duration_us = r.U64();
   m.cpu_us = r.U64();
+  uint8_t exiting = r.U8();
+  if (exiting > 1) return InvalidArgument("malformed RESULT payload");
+  m.worker_exiting = exiting == 1;
   return Finish(r, std::move(m), "RESULT");
 }
 

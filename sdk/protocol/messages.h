@@ -106,6 +106,9 @@ struct InvokeResult {
   std::string error_message;  // user-facing message (kError, kTimeout, kOutOfMemory)
   uint64_t duration_us = 0;   // execution time measured in the worker around the handler
   uint64_t cpu_us = 0;        // CPU time of the worker thread during the invocation
+  // The worker exits right after this RESULT (out of memory, the function called
+  // process.exit): flintd must send it nothing more, even before it sees the socket close.
+  bool worker_exiting = false;
 
   std::string Encode() const;
   static Result<InvokeResult> Decode(std::string_view payload);

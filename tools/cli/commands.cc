@@ -313,7 +313,8 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
   deploy->add_option("--env", a.env, "Environment variable KEY=VALUE (repeatable)")
       ->allow_extra_args(false);
   deploy->add_option("--entry", a.entry, "Entry file inside the folder");
-  deploy->add_option("--runtime", a.runtime, "js or cpp (default: from the entry's extension)");
+  deploy->add_option("--runtime", a.runtime,
+                     "node, v8 or cpp; js is node (default: from the entry's extension)");
 
   CLI::App* invoke = app.add_subcommand("invoke", "Call a function and print its response body");
   invoke->add_option("NAME", a.name, "Function name")->required();

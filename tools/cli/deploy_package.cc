@@ -60,7 +60,9 @@ Result<std::string> InferRuntime(std::string_view entry) {
   auto ends_with = [&](std::string_view suffix) {
     return entry.size() >= suffix.size() && entry.substr(entry.size() - suffix.size()) == suffix;
   };
-  if (ends_with(".mjs") || ends_with(".js")) return std::string(RuntimeName(Runtime::kJs));
+  if (ends_with(".mjs") || ends_with(".js") || ends_with(".cjs")) {
+    return std::string(RuntimeName(Runtime::kNode));
+  }
   if (ends_with(".cc") || ends_with(".cpp") || ends_with(".so")) {
     return std::string(RuntimeName(Runtime::kCpp));
   }
@@ -71,7 +73,7 @@ Result<std::string> InferRuntime(std::string_view entry) {
 
 Result<DeployPackage> BuildDeployPackage(const std::string& path, const std::string& entry_flag,
                                          const std::string& runtime_flag, uint64_t max_bytes) {
-  if (!runtime_flag.empty() && !ParseRuntime(runtime_flag)) {
+  if (!runtime_flag.empty() && !ParseRuntimeOrAlias(runtime_flag)) {
     return InvalidArgument("invalid runtime '" + runtime_flag + "': use " + RuntimeNames(" or "));
   }
   DeployPackage package;

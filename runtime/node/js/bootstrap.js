@@ -92,7 +92,8 @@ function start() {
         invoke.setFunction(loaded, request);
         binding.loaded(loaded.shape);
       }, (err) => {
-        binding.loadFailed(load.describeLoadError(err, request.codeDir, request.entry));
+        binding.loadFailed(load.describeLoadError(err, request.codeDir, request.entry,
+                                                  binding.moduleSyntaxError));
       });
     },
     invoke: invoke.invoke,

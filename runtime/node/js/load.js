@@ -251,7 +251,44 @@ function lineOf(file, specifier) {
   return 0;
 }
 
-function describeLoadError(err, codeDir, entry) {
+// An ES module's SyntaxError carries no location Node.js lets JavaScript read: find the
+// function's module (its own files first, then node_modules/) that fails to compile with the
+// same message. [file, line], or null.
+function locateModuleSyntaxError(err, codeDir, checkSyntax) {
+  const files = [];
+  const walk = (dir, depth) => {
+    let entries;
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory() && depth < 12 && files.length < 5000) walk(p, depth + 1);
+      else if (e.isFile() && (p.endsWith('.mjs') || (p.endsWith('.js') && isModule(p, codeDir)))) {
+        files.push(p);
+      }
+    }
+  };
+  walk(codeDir, 0);
+  files.sort((a, b) => a.includes('/node_modules/') - b.includes('/node_modules/'));
+  // V8's message reads "Uncaught SyntaxError: <message>".
+  const wanted = `SyntaxError: ${err.message}`;
+  for (const file of files) {
+    let source;
+    try {
+      source = fs.readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    const found = checkSyntax(source, file);
+    if (found && String(found[1]).endsWith(wanted)) return [file, found[0]];
+  }
+  return null;
+}
+
+function describeLoadError(err, codeDir, entry, checkSyntax = null) {
   if (err instanceof LoadError) return err.message;
   const rel = (p) => (p.startsWith(`${codeDir}/`) ? p.slice(codeDir.length + 1) : p);
   const located = (file, line, text) => `${rel(file)}${line > 0 ? `:${line}` : ''}: ${text}`;
@@ -265,6 +302,11 @@ function describeLoadError(err, codeDir, entry) {
   // A syntax error: Node.js puts "file:line" on the stack's first line.
   const first = /^((?:file:\/\/)?\/[^\n]*?):(\d+)\n/.exec(String(err.stack || ''));
   if (name === 'SyntaxError' && first) return located(toPath(first[1]), Number(first[2]), text);
+  if (name === 'SyntaxError' && checkSyntax !== null && frames(err.stack).every(
+    (f) => !f.file.startsWith(`${codeDir}/`))) {
+    const found = locateModuleSyntaxError(err, codeDir, checkSyntax);
+    if (found) return located(found[0], found[1], text);
+  }
   // A missing module (CommonJS): the requiring file is first on the require stack.
   if (err.code === 'MODULE_NOT_FOUND' && Array.isArray(err.requireStack) && err.requireStack[0]) {
     const file = err.requireStack[0];

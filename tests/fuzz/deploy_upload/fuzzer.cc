@@ -55,8 +55,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(flint::ParseRuntime(flint::RuntimeName(request->runtime)) == request->runtime);
   FUZZ_CHECK(ValidateFunctionConfig(request->config).ok());
   FUZZ_CHECK(!request->files.empty());
-  FUZZ_CHECK(std::any_of(request->files.begin(), request->files.end(),
+  // A Node.js entry may name a handler ("index.handler") rather than a file.
+  FUZZ_CHECK(request->runtime == flint::Runtime::kNode ||
+             std::any_of(request->files.begin(), request->files.end(),
                          [&](const CodeFile& f) { return f.first == request->entry; }));
+  FUZZ_CHECK(!request->entry.empty());
   auto digest = store.Digest(request->files);
   if (!digest.ok()) {
     FUZZ_CHECK(digest.status().code() == flint::Code::kInvalidArgument ||

@@ -24,9 +24,11 @@ namespace {
 constexpr const char* kHello =
     "export const handler = async () => ({statusCode: 200, body: 'hi'});\n";
 
-// Deploys kHello as `name`.
+// Deploys kHello as `name`. These tests are about pools, not runtimes: on the lean runtime,
+// whose workers start quickest.
 void DeployHello(const FlintdProcess& flintd, const std::string& name,
                  std::vector<std::string> flags = {}) {
+  flags.insert(flags.begin(), {"--runtime", "v8"});
   DeployJsOrFail(flintd, name, kHello, std::move(flags));
 }
 
@@ -153,11 +155,12 @@ TEST_CASE("Generic workers are pre-warmed per runtime and either serves both run
           "[integration][autoscale]") {
   // Only a C++ generic worker (no V8): a C++ function loads into it, and so does a JavaScript
   // function when no JavaScript one is ready (it starts V8 at LOAD).
-  FlintdProcess flintd({"--prewarm", "0", "--prewarm-cpp", "1", "--keep-alive", "100ms"});
+  FlintdProcess flintd(
+      {"--prewarm", "0", "--prewarm-cpp", "1", "--prewarm-node", "0", "--keep-alive", "100ms"});
   StartOrFail(flintd);
   auto generic_ready = [&] { return Pools(flintd)["node"]["generic_ready"].get<uint64_t>(); };
   REQUIRE(WaitUntil([&] { return generic_ready() == 1; }, 20s));
-  CHECK(flintd.FindWorkers("--runtime js").empty());  // --prewarm 0: no JavaScript pool at all
+  CHECK(flintd.FindWorkers("--runtime v8").empty());  // --prewarm 0: no lean JavaScript pool
   CHECK_FALSE(flintd.FindWorkers("--runtime cpp").empty());
 
   TempDir dir("flint-fn");

@@ -62,7 +62,7 @@ TEST_CASE("The example functions deploy with the CLI and answer over HTTP", "[in
   CliResult hello = flintd.RunCli({"deploy", "hello", examples + "/hello"});
   INFO(hello.Describe() << "\nflintd log:\n" << flintd.LogTail());
   REQUIRE(hello.exit_code == 0);
-  CHECK(hello.out.rfind("deployed hello version 1 (js, ", 0) == 0);
+  CHECK(hello.out.rfind("deployed hello version 1 (node, ", 0) == 0);
   CHECK(hello.out.find("invoke: curl " + flintd.url() + "/fn/hello") != std::string::npos);
   REQUIRE(flintd.RunCli({"deploy", "echo", examples + "/echo"}).exit_code == 0);
   REQUIRE(flintd.RunCli({"deploy", "json-transform", examples + "/json-transform"}).exit_code == 0);

@@ -365,18 +365,91 @@ TEST_CASE("A JavaScript function that exhausts its limits is contained", "[isola
   FlintdProcess flintd;
   StartOrFail(flintd);
   DeployGood(flintd);
-  // A busy machine may give the allocation loop little CPU: give it time to reach the heap limit.
-  DeployOrFail(flintd, {"hostile-js", kTestFunctions + "/hostile-js", "--timeout", "30s"});
-  DeployOrFail(flintd, {"spinner", kTestFunctions + "/hostile-js", "--timeout", "1s"});
-  HttpResponse oom = GetOrFail(flintd, "/fn/hostile-js?do=alloc");
+  for (const char* runtime : {"node", "v8"}) {
+    INFO("runtime " << runtime);
+    std::string hostile = std::string("hostile-") + runtime;
+    std::string spinner = std::string("spinner-") + runtime;
+    // A busy machine may give the allocation loop little CPU: give it time to reach the heap
+    // limit.
+    DeployOrFail(flintd, {hostile, kTestFunctions + "/hostile-js", "--timeout", "30s", "--runtime",
+                          runtime});
+    DeployOrFail(
+        flintd, {spinner, kTestFunctions + "/hostile-js", "--timeout", "1s", "--runtime", runtime});
+    HttpResponse oom = GetOrFail(flintd, "/fn/" + hostile + "?do=alloc");
+    INFO(oom.body << "\nflintd log:\n" << flintd.LogTail());
+    CHECK(oom.status == 502);
+    CHECK(oom.body.find("function exceeded its memory limit of 128 MB") != std::string::npos);
+    CheckOthersUnharmed(flintd);
+    HttpResponse spin = GetOrFail(flintd, "/fn/" + spinner + "?do=spin");
+    CHECK(spin.status == 504);
+    CheckOthersUnharmed(flintd);
+    CHECK(GetOrFail(flintd, "/fn/" + hostile).body == "ok");
+    // The spinner's worker survived its timeout and serves again.
+    CHECK(GetOrFail(flintd, "/fn/" + spinner).body == "ok");
+  }
+}
+
+// What only Node.js offers a function -- child processes, signals, process.exit, the file
+// system -- reaches nothing outside its own sandbox.
+TEST_CASE("A Node.js function's child processes, signals, exit and writes are contained",
+          "[isolation]") {
+  FLINT_SKIP_UNLESS_ROOT("isolation tests (cgroups, namespaces)");
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployGood(flintd);
+  DeployOrFail(flintd, {"hostile", kTestFunctions + "/hostile-node", "--timeout", "20s"});
+  auto attempt = [&](const std::string& what, const std::string& arg = "") {
+    HttpResponse r = GetOrFail(flintd, "/fn/hostile?do=" + what + "&arg=" + arg);
+    INFO(what << ": " << r.status << " " << r.body << "\nflintd log:\n" << flintd.LogTail());
+    REQUIRE(r.status == 200);
+    return nlohmann::json::parse(r.body);
+  };
+
+  nlohmann::json me = attempt("whoami");
+  CHECK(me["uid"] == 65534);
+  CHECK(me["pid"] == 2);
+  CHECK(me["ppid"] == 1);
+
+  nlohmann::json writes = attempt("write");
+  CHECK(writes["code"] == "EROFS");
+  CHECK(writes["etc"] == "EROFS");
+  CHECK(writes["root"] == "EROFS");
+  CHECK(writes["tmp"] == "ok");
+  nlohmann::json reads = attempt("read");
+  CHECK(reads["shadow"] == "ENOENT");
+  CHECK(reads["processes"].get<int>() <= 2);  // the worker and its waiting PID 1
+
+  CHECK(attempt("kill-parent")["result"] == "EPERM");
+  CHECK(attempt("kill-flintd", std::to_string(flintd.pid()))["result"] == "ESRCH");
+  std::string child = attempt("exec")["result"];
+  CHECK(child.rfind("65534\n", 0) == 0);   // a child runs as nobody too...
+  CHECK(std::stoi(child.substr(6)) <= 5);  // ...and sees only the sandbox's processes
+  std::string port = flintd.url().substr(flintd.url().rfind(':') + 1);
+  CHECK(attempt("connect", port)["result"] == "ENETUNREACH");
+  nlohmann::json bomb = attempt("fork-bomb");
+  CHECK(bomb["spawned"].get<int>() < 64);  // the cgroup's pids limit
+  CHECK(bomb["refused"] == "EAGAIN");
+  CheckOthersUnharmed(flintd);
+
+  // kill -9 -1 from a child kills every process of the sandbox, its worker included: this call
+  // fails, the next gets a new worker, and nothing outside was touched.
+  HttpResponse killed = GetOrFail(flintd, "/fn/hostile?do=kill-all");
+  INFO(killed.body);
+  CHECK(killed.status == 502);
+  CheckOthersUnharmed(flintd);
+  CHECK(attempt("whoami")["pid"] == 2);
+
+  HttpResponse exited = GetOrFail(flintd, "/fn/hostile?do=exit");
+  CHECK(exited.status == 500);
+  CHECK(exited.body.find("Runtime exited: process.exit(7) was called") != std::string::npos);
+  CheckOthersUnharmed(flintd);
+
+  HttpResponse oom = GetOrFail(flintd, "/fn/hostile?do=buffers");
   INFO(oom.body << "\nflintd log:\n" << flintd.LogTail());
   CHECK(oom.status == 502);
   CHECK(oom.body.find("function exceeded its memory limit of 128 MB") != std::string::npos);
   CheckOthersUnharmed(flintd);
-  HttpResponse spin = GetOrFail(flintd, "/fn/spinner?do=spin");
-  CHECK(spin.status == 504);
-  CheckOthersUnharmed(flintd);
-  CHECK(GetOrFail(flintd, "/fn/hostile-js").body == "ok");
+  CHECK(attempt("whoami")["uid"] == 65534);
 }
 
 // The memory bomb of a new user, at a small and a larger size: always the memory-limit error,
@@ -386,9 +459,11 @@ TEST_CASE("A JavaScript memory bomb always answers the memory-limit error", "[is
   FlintdProcess flintd;
   StartOrFail(flintd);
   DeployGood(flintd);
-  DeployOrFail(flintd, {"bomb", kTestFunctions + "/hostile-js", "--timeout", "60s"});
+  // The lean runtime's budget and its log line (Node.js: the test of hostile-node's buffers).
   DeployOrFail(flintd,
-               {"bomb-512", kTestFunctions + "/hostile-js", "--timeout", "60s", "--memory", "512"});
+               {"bomb", kTestFunctions + "/hostile-js", "--timeout", "60s", "--runtime", "v8"});
+  DeployOrFail(flintd, {"bomb-512", kTestFunctions + "/hostile-js", "--timeout", "60s", "--memory",
+                        "512", "--runtime", "v8"});
   for (const char* target :
        {"/fn/bomb?do=bomb", "/fn/bomb?do=bomb", "/fn/bomb-512?do=bomb", "/fn/bomb?do=huge"}) {
     HttpResponse r = GetOrFail(flintd, target);
@@ -413,8 +488,8 @@ TEST_CASE("A JavaScript timer flood is refused and leaves nothing to the next ca
   DeployGood(flintd);
   // A full CPU (1769 MB) and a timeout the flood ends well within, even under ASan on a busy
   // machine.
-  DeployOrFail(flintd,
-               {"timers", kTestFunctions + "/hostile-js", "--memory", "1769", "--timeout", "10s"});
+  DeployOrFail(flintd, {"timers", kTestFunctions + "/hostile-js", "--memory", "1769", "--timeout",
+                        "10s", "--runtime", "v8"});
   HttpResponse flood = GetOrFail(flintd, "/fn/timers?do=timers");
   INFO(flood.status << " " << flood.body << "\nflintd log:\n" << flintd.LogTail());
   CHECK(flood.status == 500);

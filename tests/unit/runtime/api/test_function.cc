@@ -42,7 +42,7 @@ Result<uint64_t> TestFunction::Load(const std::string& entry, uint32_t timeout_m
   protocol::LoadRequest request;
   request.function_name = "test-fn";
   request.function_version = 7;
-  request.runtime = "js";
+  request.runtime = "v8";
   request.code_dir = dir_;
   request.entry = entry;
   request.memory_mb = memory_mb;

@@ -141,7 +141,7 @@ void LoadAndInvoke(WorkerProcess& worker) {
 }
 
 TEST_CASE("A pre-warmed JS worker loads and runs a C++ function", "[native][worker]") {
-  WorkerProcess worker("js");
+  WorkerProcess worker("v8");
   LoadAndInvoke(worker);
 }
 
@@ -151,7 +151,7 @@ TEST_CASE("A worker started for cpp loads and runs a C++ function", "[native][wo
 }
 
 TEST_CASE("flint-worker refuses a C ABI version mismatch with LOAD_FAILED", "[native][worker]") {
-  WorkerProcess worker("js");
+  WorkerProcess worker("v8");
   worker.Expect(MessageType::kHello);
   worker.Send(MessageType::kLoad, 0, LoadOf("abi_mismatch.so").Encode());
   auto failed = protocol::LoadFailed::Decode(worker.Expect(MessageType::kLoadFailed).payload);

@@ -247,6 +247,13 @@ TEST_CASE("A Node.js worker fails LOAD naming the file, the line and the missing
     CHECK(LoadFailure(LoadFunction(w, dir.path(), "")) ==
           "index.js:3: SyntaxError: Unexpected token '}'");
   }
+  SECTION("a syntax error in an ES module it imports") {
+    dir.Write("index.mjs", "import { x } from './lib/x.mjs';\nexport const handler = () => x;\n");
+    dir.Write("lib/x.mjs", "export const x = 1;\n\nexport const y = {;\n");
+    NodeWorker w;
+    CHECK(LoadFailure(LoadFunction(w, dir.path(), "")) ==
+          "lib/x.mjs:3: SyntaxError: Unexpected token ';'");
+  }
   SECTION("an exception at the top level") {
     dir.Write("index.mjs", "const x = 1;\nthrow new TypeError('no config');\n");
     NodeWorker w;
@@ -467,6 +474,7 @@ TEST_CASE("A Node.js worker stops a memory bomb with the memory-limit error, the
     protocol::InvokeResult r = Call(w, 9, Http(path, "", 30000));
     CHECK(r.outcome == Outcome::kOutOfMemory);
     CHECK(r.error_message == "function exceeded its memory limit of 128 MB");
+    CHECK(r.worker_exiting);
     CHECK(w.Wait() == 3);
   }
 }
@@ -480,6 +488,7 @@ TEST_CASE("process.exit in a Node.js function fails its invocation with a clear 
   CHECK(r.outcome == Outcome::kError);
   CHECK(r.error_type == "Runtime.ExitError");
   CHECK(r.error_message == "Runtime exited: process.exit(4) was called");
+  CHECK(r.worker_exiting);
   w.Drain();
   CHECK(w.Wait() == 4);
 }
@@ -605,7 +614,7 @@ TEST_CASE("The Node.js and the lean runtime build the same Lambda event", "[node
   request.headers.emplace_back("x-multi", "2");
   request.body = std::string("bin\xff\x00ary", 8);
   std::string events[2];
-  const char* runtimes[] = {"node", "js"};
+  const char* runtimes[] = {"node", "v8"};
   for (int i = 0; i < 2; ++i) {
     testing::WorkerProcess w(FLINT_WORKER_PATH, runtimes[i]);
     w.Expect(MessageType::kHello);

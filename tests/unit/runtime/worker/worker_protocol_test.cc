@@ -20,17 +20,17 @@ using testing::Frame;
 using testing::ReadProc;
 using testing::ResultOf;
 
-// The lean runtime's worker (--runtime js).
+// The lean runtime's worker (--runtime v8).
 class WorkerProcess : public testing::WorkerProcess {
  public:
-  WorkerProcess() : testing::WorkerProcess(FLINT_WORKER_PATH, "js") {}
+  WorkerProcess() : testing::WorkerProcess(FLINT_WORKER_PATH, "v8") {}
 };
 
 std::string LoadPayload(const CodeDir& dir, uint32_t timeout_ms = 3000, uint32_t memory_mb = 128) {
   protocol::LoadRequest load;
   load.function_name = "hello";
   load.function_version = 3;
-  load.runtime = "js";
+  load.runtime = "v8";
   load.code_dir = dir.path();
   load.entry = "index.mjs";
   load.memory_mb = memory_mb;
@@ -76,7 +76,7 @@ TEST_CASE("flint-worker says HELLO, loads, answers an INVOKE and shuts down", "[
   REQUIRE(h.ok());
   CHECK(h->protocol_version == protocol::kProtocolVersion);
   CHECK(h->pid == static_cast<uint32_t>(w.pid()));
-  CHECK(h->runtime == "js");
+  CHECK(h->runtime == "v8");
 
   w.Send(MessageType::kLoad, 0, LoadPayload(dir));
   Frame loaded = w.Expect(MessageType::kLoaded);

@@ -27,7 +27,7 @@ TEST_CASE("A deploy body gives the runtime, entry, decoded files and configurati
   auto r = ParseDeployRequest(DeployBody(
       R"("memory_mb": 256, "timeout_ms": 5000.0, "max_retries": -1, "env": {"A": "1"})"));
   REQUIRE(r.ok());
-  CHECK(r->runtime == Runtime::kJs);
+  CHECK(r->runtime == Runtime::kNode);
   CHECK(r->entry == "index.mjs");
   REQUIRE(r->files.size() == 1);
   CHECK(r->files[0].second == "hi");
@@ -80,12 +80,34 @@ TEST_CASE("A deploy body's cpu is a number of CPUs: a hard quota, or none at 0 o
 TEST_CASE("A deploy body that is not an object with files is refused", "[api]") {
   for (const char* body :
        {"", "[]", "{", R"({"files": {}})", R"({"files": {"a": 1}})", R"({"files": {"a": "!!"}})",
-        R"({"files": {"a": "", "b": ""}})", R"({"runtime": "py", "files": {"a": ""}})"}) {
+        R"({"runtime": "cpp", "files": {"a.cc": "", "b.cc": ""}})",
+        R"({"runtime": "v8", "files": {"a": ""}, "entry": "b"})",
+        R"({"runtime": "py", "files": {"a": ""}})"}) {
     INFO(body);
     auto r = ParseDeployRequest(body);
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Code::kInvalidArgument);
   }
+}
+
+TEST_CASE("A deploy without runtime or entry gets them as Lambda would", "[api]") {
+  // C++ by the entry's extension, else Node.js; "js" names Node.js.
+  CHECK(ParseDeployRequest(R"({"files": {"fn.cc": ""}})")->runtime == Runtime::kCpp);
+  CHECK(ParseDeployRequest(R"({"runtime": "js", "files": {"a.mjs": ""}})")->runtime ==
+        Runtime::kNode);
+  CHECK(ParseDeployRequest(R"({"runtime": "v8", "files": {"a.mjs": ""}})")->runtime ==
+        Runtime::kV8);
+  // Several files: package.json's "main", else index.handler, which the worker resolves.
+  auto main = ParseDeployRequest(
+      R"({"files": {"package.json": "eyJtYWluIjogIi4vc3JjL2FwcCJ9", "src/app.js": ""}})");
+  REQUIRE(main.ok());  // package.json: {"main": "./src/app"}
+  CHECK(main->entry == "src/app.js");
+  auto lambda = ParseDeployRequest(R"({"files": {"index.js": "", "lib.js": ""}})");
+  REQUIRE(lambda.ok());
+  CHECK(lambda->runtime == Runtime::kNode);
+  CHECK(lambda->entry == "index.handler");
+  CHECK(ParseDeployRequest(R"({"files": {"app.js": ""}, "entry": "app.main"})")->entry ==
+        "app.main");
 }
 
 TEST_CASE("Schedule and subscription bodies name valid functions and topics", "[api]") {

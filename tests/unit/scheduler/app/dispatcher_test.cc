@@ -38,7 +38,7 @@ struct Fixture {
     uv_loop_close(&loop);
   }
   std::shared_ptr<const FunctionVersion> Deploy(const std::string& name, FunctionConfig config = {},
-                                                Runtime runtime = Runtime::kJs) {
+                                                Runtime runtime = Runtime::kV8) {
     FunctionVersion fn;
     fn.name = name;
     fn.version = 1;

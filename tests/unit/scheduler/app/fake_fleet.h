@@ -79,7 +79,7 @@ class FakeFleet final : public Fleet {
   bool has_cgroups() const override { return false; }
   std::optional<isolation::Usage> ReadUsage(WorkerId /*worker*/) override { return std::nullopt; }
   uint64_t LoadSentNs(WorkerId /*worker*/) const override { return 0; }
-  uint64_t ReloadDelayMs() const override { return 0; }
+  uint64_t ReloadDelayMs(Runtime) const override { return 0; }
   FleetStats stats() const override {
     FleetStats s;
     s.workers = live.size();

@@ -112,7 +112,7 @@ struct Fixture {
     fn.name = name;
     fn.version = 1;
     fn.runtime = runtime;
-    fn.entry = runtime == Runtime::kJs ? "index.mjs" : "function.so";
+    fn.entry = runtime == Runtime::kCpp ? "function.so" : "index.mjs";
     fn.config.memory_mb = memory_mb;
     return fn;
   }
@@ -154,7 +154,7 @@ TEST_CASE("WorkerFleet pre-warms a generic worker per runtime, each in its own c
           isolation::LimitsFor(kMinMemoryMb, 0, isolation::CpuMode::kWeight).memory_bytes);
   }
   CHECK(f.fleet->stats().workers == kRuntimeCount);
-  CHECK(f.fleet->ReloadDelayMs() == 0);
+  for (Runtime runtime : kRuntimes) CHECK(f.fleet->ReloadDelayMs(runtime) == 0);
   CHECK(f.observer.hellos.empty());  // generic workers are the fleet's own
 }
 
@@ -168,7 +168,7 @@ TEST_CASE("WorkerFleet gives workers CPU weights, and quotas only where asked fo
     CHECK(preset.cpu_shares == 74);
     CHECK(preset.cpu_quota_us == (quotas ? 7235 : 0));
     // 1769 MB: one vCPU's weight; a quota of one CPU only in proportional-quota mode.
-    FunctionVersion full = f.Function("full", Runtime::kJs, 1769);
+    FunctionVersion full = f.Function("full", Runtime::kV8, 1769);
     Fleet::Placement p = f.fleet->StartWorker(full, "full@1");
     REQUIRE(p.kind == Fleet::Placement::Kind::kStarted);
     REQUIRE(f.fleet->Load(p.worker, full));
@@ -224,27 +224,29 @@ TEST_CASE(
 TEST_CASE("WorkerFleet takes a generic worker of another runtime before it spawns", "[fleet]") {
   Fixture f;
   f.PreWarm();
-  Fleet::Placement first = f.fleet->StartWorker(f.Function("a", Runtime::kJs), "a@1");
-  Fleet::Placement second = f.fleet->StartWorker(f.Function("b", Runtime::kJs), "b@1");
+  Fleet::Placement first = f.fleet->StartWorker(f.Function("a", Runtime::kV8), "a@1");
+  Fleet::Placement second = f.fleet->StartWorker(f.Function("b", Runtime::kV8), "b@1");
   REQUIRE(second.kind == Fleet::Placement::Kind::kStarted);
   CHECK(second.loadable);
   CHECK(second.worker != first.worker);
   CHECK(f.spawner->requests.size() == kRuntimeCount);  // no spawn yet
   // None left: the next one is spawned, and loaded after its HELLO.
-  Fleet::Placement third = f.fleet->StartWorker(f.Function("c", Runtime::kJs), "c@1");
+  Fleet::Placement third = f.fleet->StartWorker(f.Function("c", Runtime::kV8), "c@1");
   REQUIRE(third.kind == Fleet::Placement::Kind::kStarted);
   CHECK_FALSE(third.loadable);
   REQUIRE(f.spawner->requests.size() == kRuntimeCount + 1);
-  CHECK(f.spawner->requests.back().runtime == Runtime::kJs);
-  CHECK(f.fleet->ReloadDelayMs() > 0);
-  f.spawner->ends.back()->Hello(Runtime::kJs);
+  CHECK(f.spawner->requests.back().runtime == Runtime::kV8);
+  CHECK(f.fleet->ReloadDelayMs(Runtime::kV8) > 0);
+  CHECK(f.fleet->ReloadDelayMs(Runtime::kNode) == 0);  // its own generic worker is still ready
+  f.spawner->ends.back()->Hello(Runtime::kV8);
   REQUIRE(f.Run([&] { return !f.observer.hellos.empty(); }));
   CHECK(f.observer.hellos[0].worker == third.worker);
   CHECK(f.observer.hellos[0].pool_key == "c@1");
-  // Refill tops the generic pools up again, the JavaScript one beyond its floor: three cold
-  // starts came within one refill time, so it holds four now (and the C++ one its floor).
+  // Refill tops the generic pools up again, the lean JavaScript one beyond its floor: three cold
+  // starts came within one refill time, so it holds four now (and the C++ and Node.js ones
+  // their floors; the Node.js worker was never taken).
   f.fleet->Refill(/*cold_start_in_flight=*/false);
-  CHECK(f.fleet->stats().generic_target == 4 + 1);
+  CHECK(f.fleet->stats().generic_target == 4 + 1 + 1);
   CHECK(f.fleet->stats().generic_spawning == 4 + 1);
   CHECK(f.spawner->requests.size() == kRuntimeCount + 1 + 4 + 1);
 }
@@ -253,9 +255,9 @@ TEST_CASE("WorkerFleet kills a worker whose limits cannot be set instead of load
           "[fleet]") {
   Fixture f;
   f.PreWarm();
-  Fleet::Placement p = f.fleet->StartWorker(f.Function("a", Runtime::kJs), "a@1");
+  Fleet::Placement p = f.fleet->StartWorker(f.Function("a", Runtime::kV8), "a@1");
   f.cgroups.live.erase(WorkerFleet::CgroupName(p.worker));  // SetLimits fails
-  CHECK_FALSE(f.fleet->Load(p.worker, f.Function("a", Runtime::kJs)));
+  CHECK_FALSE(f.fleet->Load(p.worker, f.Function("a", Runtime::kV8)));
   REQUIRE(f.Run([&] { return !f.observer.exits.empty(); }));
   CHECK(f.observer.exits[0].worker == p.worker);
   CHECK(f.observer.exits[0].exit.reason == "signal SIGKILL (9)");
@@ -267,7 +269,7 @@ TEST_CASE(
     "[fleet]") {
   Fixture f;
   f.PreWarm();
-  FunctionVersion fn = f.Function("a", Runtime::kJs, 256);
+  FunctionVersion fn = f.Function("a", Runtime::kV8, 256);
   Fleet::Placement p = f.fleet->StartWorker(fn, "a@1");
   REQUIRE(f.fleet->Load(p.worker, fn));
   f.fleet->Invoke(p.worker, 1, protocol::InvokeRequest{}.Encode());
@@ -282,7 +284,7 @@ TEST_CASE(
     used_at_exit = f.fleet->stats().memory_used_mb;
     cgroup_at_exit = f.cgroups.live.count(cgroup) > 0;
   };
-  f.spawner->end(0).Crash();
+  f.spawner->end(static_cast<size_t>(p.worker - 1)).Crash();
   REQUIRE(f.Run([&] { return !f.observer.exits.empty(); }));
   const WorkerExit& exit = f.observer.exits[0].exit;
   CHECK(exit.oom);
@@ -298,11 +300,11 @@ TEST_CASE(
 TEST_CASE("WorkerFleet evicts an idle worker of another function when memory is short", "[fleet]") {
   Fixture f(/*prewarm_each=*/1, /*budget_mb=*/256);
   f.PreWarm();
-  FunctionVersion a = f.Function("a", Runtime::kJs, 256);
+  FunctionVersion a = f.Function("a", Runtime::kV8, 256);
   Fleet::Placement pa = f.fleet->StartWorker(a, "a@1");
   REQUIRE(pa.kind == Fleet::Placement::Kind::kStarted);
   // No idle worker to give up: wait.
-  FunctionVersion b = f.Function("b", Runtime::kJs, 128);
+  FunctionVersion b = f.Function("b", Runtime::kV8, 128);
   Fleet::Placement waiting = f.fleet->StartWorker(b, "b@1");
   CHECK(waiting.kind == Fleet::Placement::Kind::kWait);
   CHECK_FALSE(waiting.reason.empty());
@@ -316,7 +318,7 @@ TEST_CASE("WorkerFleet evicts an idle worker of another function when memory is 
   WorkerEnd& a_end = f.spawner->end(static_cast<size_t>(pa.worker - 1));
   REQUIRE(f.Run([&] { return a_end.Got(protocol::MessageType::kShutdown); }));
   // Larger than the whole budget: never.
-  Fleet::Placement never = f.fleet->StartWorker(f.Function("c", Runtime::kJs, 512), "c@1");
+  Fleet::Placement never = f.fleet->StartWorker(f.Function("c", Runtime::kV8, 512), "c@1");
   CHECK(never.kind == Fleet::Placement::Kind::kNever);
 }
 
@@ -324,7 +326,8 @@ TEST_CASE("WorkerFleet checks a deploy in a worker of its own and stops it", "[f
   Fixture f;
   f.PreWarm();
   std::vector<Status> done;
-  f.fleet->CheckLoads(f.Function("good", Runtime::kJs), [&](Status s) { done.push_back(s); });
+  // A Node.js function: only the Node.js generic worker, the first, can load it.
+  f.fleet->CheckLoads(f.Function("good", Runtime::kNode), [&](Status s) { done.push_back(s); });
   WorkerEnd& end = f.spawner->end(0);
   REQUIRE(f.Run([&] { return !end.loads.empty(); }));
   CHECK(done.empty());
@@ -335,7 +338,7 @@ TEST_CASE("WorkerFleet checks a deploy in a worker of its own and stops it", "[f
   CHECK(f.observer.loaded.empty());  // not a pool's worker
 
   f.fleet->CheckLoads(f.Function("bad", Runtime::kCpp), [&](Status s) { done.push_back(s); });
-  WorkerEnd& cpp = f.spawner->end(1);
+  WorkerEnd& cpp = f.spawner->end(2);  // the C++ generic worker (node, v8, cpp)
   REQUIRE(f.Run([&] { return !cpp.loads.empty(); }));
   cpp.LoadFailed("function.so: undefined symbol");
   REQUIRE(f.Run([&] { return done.size() == 2; }));
@@ -352,7 +355,7 @@ TEST_CASE("WorkerFleet removes the cgroup of a worker it could not spawn", "[fle
   REQUIRE(f.cgroups.removed.size() == 1);  // the first spawn failed; the refill stopped there
   CHECK(f.cgroups.live.empty());
   std::vector<Status> done;
-  f.fleet->CheckLoads(f.Function("x", Runtime::kJs), [&](Status s) { done.push_back(s); });
+  f.fleet->CheckLoads(f.Function("x", Runtime::kV8), [&](Status s) { done.push_back(s); });
   REQUIRE(done.size() == 1);  // at once: no worker could start
   CHECK(done[0].code() == Code::kUnavailable);
 }
@@ -369,11 +372,11 @@ TEST_CASE("WorkerFleet spawns off the loop thread; a cold start takes a worker s
   REQUIRE(f.Run([&] { return f.fleet->stats().generic_ready == kRuntimeCount; }));
   // Two cold starts take the ready workers; the third finds none ready and none starting: it
   // spawns its own, loaded at its HELLO.
-  Fleet::Placement a = f.fleet->StartWorker(f.Function("a", Runtime::kJs), "a@1");
-  Fleet::Placement b = f.fleet->StartWorker(f.Function("b", Runtime::kJs), "b@1");
+  Fleet::Placement a = f.fleet->StartWorker(f.Function("a", Runtime::kV8), "a@1");
+  Fleet::Placement b = f.fleet->StartWorker(f.Function("b", Runtime::kV8), "b@1");
   CHECK(a.loadable);
   CHECK(b.loadable);
-  Fleet::Placement c = f.fleet->StartWorker(f.Function("c", Runtime::kJs), "c@1");
+  Fleet::Placement c = f.fleet->StartWorker(f.Function("c", Runtime::kV8), "c@1");
   REQUIRE(c.kind == Fleet::Placement::Kind::kStarted);
   CHECK_FALSE(c.loadable);
   CHECK(f.fleet->stats().spawn_waits == 1);
@@ -383,13 +386,13 @@ TEST_CASE("WorkerFleet spawns off the loop thread; a cold start takes a worker s
   CHECK(f.fleet->stats().generic_target > kRuntimeCount);
   REQUIRE(f.Run([&] { return f.fleet->stats().generic_spawning > 0; }));
   size_t workers = f.fleet->size();
-  Fleet::Placement d = f.fleet->StartWorker(f.Function("d", Runtime::kJs), "d@1");
+  Fleet::Placement d = f.fleet->StartWorker(f.Function("d", Runtime::kV8), "d@1");
   CHECK_FALSE(d.loadable);
   CHECK(f.fleet->size() == workers);  // no process of its own
   CHECK(f.fleet->stats().spawn_waits == 2);
   // Every process started says HELLO: c's and d's reach their pools, the others the pool.
   REQUIRE(f.Run([&] { return f.spawner->spawned() == f.fleet->size(); }));
-  for (size_t i = 0; i < f.spawner->spawned(); ++i) f.spawner->end(i).Hello(Runtime::kJs);
+  for (size_t i = 0; i < f.spawner->spawned(); ++i) f.spawner->end(i).Hello(Runtime::kV8);
   REQUIRE(f.Run([&] { return f.observer.hellos.size() == 2; }));
   std::map<WorkerId, std::string> hellos;
   for (const auto& h : f.observer.hellos) hellos[h.worker] = h.pool_key;
@@ -399,7 +402,7 @@ TEST_CASE("WorkerFleet spawns off the loop thread; a cold start takes a worker s
 
 TEST_CASE("WorkerFleet kills a worker stopped before its process existed", "[fleet][generic]") {
   Fixture f(/*prewarm_each=*/0, /*budget_mb=*/1024, /*off_loop=*/true);
-  Fleet::Placement p = f.fleet->StartWorker(f.Function("a", Runtime::kJs), "a@1");
+  Fleet::Placement p = f.fleet->StartWorker(f.Function("a", Runtime::kV8), "a@1");
   REQUIRE(p.kind == Fleet::Placement::Kind::kStarted);
   f.fleet->Stop(p.worker);  // before the spawn finished
   REQUIRE(f.Run([&] { return !f.observer.exits.empty(); }));
@@ -412,7 +415,7 @@ TEST_CASE("WorkerFleet reports a spawn that failed off the loop as the worker's 
           "[fleet][generic]") {
   Fixture f(/*prewarm_each=*/0, /*budget_mb=*/1024, /*off_loop=*/true);
   f.spawner->fail = true;
-  Fleet::Placement p = f.fleet->StartWorker(f.Function("a", Runtime::kJs), "a@1");
+  Fleet::Placement p = f.fleet->StartWorker(f.Function("a", Runtime::kV8), "a@1");
   REQUIRE(p.kind == Fleet::Placement::Kind::kStarted);
   CHECK(f.observer.exits.empty());  // never from inside StartWorker
   REQUIRE(f.Run([&] { return !f.observer.exits.empty(); }));
@@ -428,7 +431,7 @@ TEST_CASE("WorkerFleet with --prewarm 0 keeps no generic worker however many col
   Fixture f(/*prewarm_each=*/0);
   f.fleet->Start();
   for (int i = 0; i < 5; ++i) {
-    (void)f.fleet->StartWorker(f.Function("f" + std::to_string(i), Runtime::kJs), "f@1");
+    (void)f.fleet->StartWorker(f.Function("f" + std::to_string(i), Runtime::kV8), "f@1");
   }
   f.fleet->Refill(false);
   CHECK(f.fleet->stats().generic_target == 0);

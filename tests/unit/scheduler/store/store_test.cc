@@ -30,7 +30,7 @@ std::unique_ptr<Store> OpenStore(const std::string& dir) {
 
 FunctionVersion Create(Store& store, const std::string& name, const std::string& digest,
                        FunctionConfig config = {}) {
-  Result<FunctionVersion> v = store.CreateVersion(name, "js", "index.js", digest, config);
+  Result<FunctionVersion> v = store.CreateVersion(name, "node", "index.js", digest, config);
   INFO(v.status().ToString());
   REQUIRE(v.ok());
   return *v;
@@ -114,6 +114,32 @@ TEST_CASE("Store applies later migrations in order on an existing database",
   CHECK((*store)->AppliedMigrations()->size() == upgraded.size());
 }
 
+TEST_CASE("Versions stored for the runtime named js keep the lean runtime, now named v8",
+          "[store][migrations]") {
+  TempDir tmp;
+  const std::vector<Migration> all(StoreMigrations().begin(), StoreMigrations().end());
+  REQUIRE(all.size() >= 7);
+  REQUIRE(all[6].version == 7);
+  // Migrations 1-6, then a row as flintd stored it before migration 7 ("js"), then migration
+  // 7's statements.
+  std::vector<Migration> before(all.begin(), all.begin() + 6);
+  {
+    auto store = Store::OpenWithMigrations(tmp.path(), before);
+    REQUIRE(store.ok());
+    REQUIRE((*store)->CreateVersion("old", "v8", "index.mjs", kDigestA, {}).ok());
+  }
+  std::vector<Migration> after = before;
+  after.push_back(
+      {7, "a version of the lean runtime from before", "UPDATE versions SET runtime = 'js';"});
+  after.push_back({8, all[6].name, all[6].sql});
+  auto store = Store::OpenWithMigrations(tmp.path(), after);
+  INFO(store.status().ToString());
+  REQUIRE(store.ok());
+  auto live = (*store)->GetLive("old");
+  REQUIRE(live.ok());
+  CHECK(live->runtime == Runtime::kV8);
+}
+
 TEST_CASE("A failing migration is rolled back entirely and reported", "[store][migrations]") {
   TempDir tmp;
   const Migration one = StoreMigrations()[0];
@@ -174,7 +200,7 @@ TEST_CASE("CreateVersion numbers versions 1, 2, 3 and makes the newest live", "[
   CHECK(v1.version == 1);
   CHECK(v2.version == 2);
   CHECK(v2.name == "hello");
-  CHECK(RuntimeName(v2.runtime) == "js");
+  CHECK(RuntimeName(v2.runtime) == "node");
   CHECK(v2.entry == "index.js");
   CHECK(v2.code_digest == kDigestB);
   CHECK(v2.config == config);
@@ -221,13 +247,13 @@ TEST_CASE("CreateVersion rejects bad input before writing anything", "[store]") 
                   const std::string& digest, const FunctionConfig& config) {
     return store->CreateVersion(name, runtime, entry, digest, config).status().code();
   };
-  CHECK(code("Bad_Name", "js", "index.js", kDigestA, {}) == Code::kInvalidArgument);
+  CHECK(code("Bad_Name", "node", "index.js", kDigestA, {}) == Code::kInvalidArgument);
   CHECK(code("fn", "python", "index.js", kDigestA, {}) == Code::kInvalidArgument);
-  CHECK(code("fn", "js", "../index.js", kDigestA, {}) == Code::kInvalidArgument);
-  CHECK(code("fn", "js", "/index.js", kDigestA, {}) == Code::kInvalidArgument);
-  CHECK(code("fn", "js", "", kDigestA, {}) == Code::kInvalidArgument);
-  CHECK(code("fn", "js", "index.js", "abc", {}) == Code::kInvalidArgument);
-  CHECK(code("fn", "js", "index.js", kDigestA, bad_config) == Code::kInvalidArgument);
+  CHECK(code("fn", "node", "../index.js", kDigestA, {}) == Code::kInvalidArgument);
+  CHECK(code("fn", "node", "/index.js", kDigestA, {}) == Code::kInvalidArgument);
+  CHECK(code("fn", "node", "", kDigestA, {}) == Code::kInvalidArgument);
+  CHECK(code("fn", "node", "index.js", "abc", {}) == Code::kInvalidArgument);
+  CHECK(code("fn", "node", "index.js", kDigestA, bad_config) == Code::kInvalidArgument);
   auto all = store->ListLive();
   REQUIRE(all.ok());
   CHECK(all->empty());
@@ -329,7 +355,7 @@ TEST_CASE("Concurrent CreateVersion calls get distinct consecutive versions", "[
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        auto v = store->CreateVersion("shared", "js", "index.js", kDigestA, {});
+        auto v = store->CreateVersion("shared", "node", "index.js", kDigestA, {});
         if (v.ok()) {
           got[t].push_back(v->version);
         } else {
@@ -391,8 +417,8 @@ TEST_CASE("A committed version survives the process dying without closing the st
     // The child commits and dies at once: no destructor, no checkpoint, the WAL left behind.
     auto store = Store::Open(tmp.path());
     bool ok = store.ok() &&
-              (*store)->CreateVersion("crashy", "js", "index.js", kDigestA, {}).ok() &&
-              (*store)->CreateVersion("crashy", "js", "index.js", kDigestB, {}).ok();
+              (*store)->CreateVersion("crashy", "node", "index.js", kDigestA, {}).ok() &&
+              (*store)->CreateVersion("crashy", "node", "index.js", kDigestB, {}).ok();
     ::_exit(ok ? 0 : 1);
   }
   int status = 0;

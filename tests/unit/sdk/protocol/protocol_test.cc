@@ -95,8 +95,10 @@ TEST_CASE("Messages round-trip through Encode and Decode", "[protocol]") {
   res.error_type = "TypeError";
   res.error_message = "boom";
   res.duration_us = 99;
+  res.worker_exiting = true;
   auto res_back = InvokeResult::Decode(res.Encode());
   REQUIRE(res_back.ok());
+  CHECK(res_back->worker_exiting);
   CHECK(res_back->outcome == Outcome::kError);
   CHECK(res_back->error_type == "TypeError");
   CHECK(res_back->duration_us == 99);

@@ -112,7 +112,7 @@ TEST_CASE("flint deploy uploads the package with its settings", "[cli][commands]
   CHECK(req.Header("authorization") == "Bearer tok");
   auto body = nlohmann::json::parse(req.body);
   CHECK(body["entry"] == "index.mjs");
-  CHECK(body["runtime"] == "js");
+  CHECK(body["runtime"] == "node");
   CHECK(body["timeout_ms"] == 300);
   CHECK(body["keep_alive_ms"] == 2000);
   CHECK(body["memory_mb"] == 256);

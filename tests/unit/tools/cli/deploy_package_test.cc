@@ -31,14 +31,15 @@ struct TempDir {
 }  // namespace
 
 TEST_CASE("InferRuntime maps extensions to runtimes", "[cli][deploy]") {
-  CHECK(InferRuntime("index.mjs").value() == "js");
-  CHECK(InferRuntime("a/b.js").value() == "js");
+  CHECK(InferRuntime("index.mjs").value() == "node");
+  CHECK(InferRuntime("a/b.js").value() == "node");
+  CHECK(InferRuntime("a/b.cjs").value() == "node");
   CHECK(InferRuntime("fn.cc").value() == "cpp");
   CHECK(InferRuntime("fn.cpp").value() == "cpp");
   CHECK(InferRuntime("libfn.so").value() == "cpp");
   auto py = InferRuntime("main.py");
   REQUIRE_FALSE(py.ok());
-  CHECK(py.status().message().find("--runtime js|cpp") != std::string::npos);
+  CHECK(py.status().message().find("--runtime node|v8|cpp") != std::string::npos);
 }
 
 TEST_CASE("A single file deploys alone as the entry", "[cli][deploy]") {
@@ -48,7 +49,7 @@ TEST_CASE("A single file deploys alone as the entry", "[cli][deploy]") {
   auto p = BuildDeployPackage(file, "", "");
   REQUIRE(p.ok());
   CHECK(p->entry == "add.mjs");
-  CHECK(p->runtime == "js");
+  CHECK(p->runtime == "node");
   CHECK(p->files.size() == 1);
   CHECK(p->files.at("add.mjs") == "export const handler = () => 1;");
   CHECK_FALSE(BuildDeployPackage(file, "other.mjs", "").ok());
@@ -66,7 +67,7 @@ TEST_CASE("A folder deploys every file but dot-files and node_modules", "[cli][d
   auto p = BuildDeployPackage(dir.path, "", "");
   REQUIRE(p.ok());
   CHECK(p->entry == "index.mjs");
-  CHECK(p->runtime == "js");
+  CHECK(p->runtime == "node");
   std::vector<std::string> names;
   for (const auto& [name, _] : p->files) names.push_back(name);
   CHECK(names == std::vector<std::string>{"index.mjs", "lib/util.mjs", "main.mjs"});
