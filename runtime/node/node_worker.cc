@@ -344,6 +344,20 @@ void NodeWorker::FinishError(uint64_t id, uint16_t status, std::string type, std
   Finish(id, std::move(result));
 }
 
+void NodeWorker::FailAllPending(Outcome outcome, const char* type, const std::string& message) {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, inv] : pending_) ids.push_back(id);
+  for (uint64_t id : ids) {
+    protocol::InvokeResult result;
+    result.outcome = outcome;
+    result.status = 500;
+    result.error_type = type;
+    result.error_message = message;
+    result.worker_exiting = true;
+    Finish(id, std::move(result));
+  }
+}
+
 void NodeWorker::Finish(uint64_t id, protocol::InvokeResult result) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return;  // already ended (timed out, cancelled)
@@ -423,17 +437,8 @@ void NodeWorker::OnHeapExhausted() {
   if (state_ == State::kLoading) {
     return LoadFailed(entry_file_ + ": loading the module exceeded the memory limit of " + limit);
   }
-  std::vector<uint64_t> ids;
-  for (const auto& [id, inv] : pending_) ids.push_back(id);
-  for (uint64_t id : ids) {
-    protocol::InvokeResult result;
-    result.outcome = Outcome::kOutOfMemory;
-    result.status = 500;
-    result.error_type = "OutOfMemory";
-    result.error_message = "function exceeded its memory limit of " + limit;
-    result.worker_exiting = true;
-    Finish(id, std::move(result));
-  }
+  FailAllPending(Outcome::kOutOfMemory, "OutOfMemory",
+                 "function exceeded its memory limit of " + limit);
   Exit(kExitOutOfMemory);
 }
 
@@ -445,17 +450,7 @@ void NodeWorker::ProcessExiting(int code) {
                      ") while loading";
     channel_.Queue(MessageType::kLoadFailed, 0, failed.Encode());
   }
-  std::vector<uint64_t> ids;
-  for (const auto& [id, inv] : pending_) ids.push_back(id);
-  for (uint64_t id : ids) {
-    protocol::InvokeResult result;
-    result.outcome = Outcome::kError;
-    result.status = 500;
-    result.error_type = "Runtime.ExitError";
-    result.error_message = "Runtime exited: " + what;
-    result.worker_exiting = true;
-    Finish(id, std::move(result));
-  }
+  FailAllPending(Outcome::kError, "Runtime.ExitError", "Runtime exited: " + what);
   (void)channel_.FlushBlocking(1000);
   // Node.js may take a while to tear down: flintd must not send this worker another request
   // meanwhile, and sees the closed socket at once.

@@ -119,6 +119,8 @@ class NodeWorker final : public WorkerChannel::Delegate {
   // microtasks run after it).
   void CallBootstrap(const char* name, int argc, v8::Local<v8::Value>* argv);
   void Finish(uint64_t id, protocol::InvokeResult result);
+  // Ends every pending invocation with a 500 that tells flintd this worker is exiting.
+  void FailAllPending(protocol::Outcome outcome, const char* type, const std::string& message);
   void Expire(uint64_t id);
   void ExpireDue();
   void OnWatchdogFired();
