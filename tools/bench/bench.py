@@ -90,11 +90,14 @@ def wait_http(host, port, path, timeout=20):
             time.sleep(0.02)
 
 
-def wrk(url, conns, duration, body_file=None):
+def wrk(url, conns, duration, body_file=None, cpu=None):
+    """wrk -t1 with percentiles.lua; `cpu`: pin wrk to that CPU."""
     env = dict(os.environ, BODY_FILE=body_file or "")
-    out = subprocess.run(["wrk", "-t1", "-c%d" % conns, "-d%ds" % duration, "--latency",
-                          "-s", os.path.join(BENCH, "percentiles.lua"), url],
-                         env=env, capture_output=True, text=True, check=True).stdout
+    cmd = ["wrk", "-t1", "-c%d" % conns, "-d%ds" % duration, "--latency",
+           "-s", os.path.join(BENCH, "percentiles.lua"), url]
+    if cpu is not None:
+        cmd = ["taskset", "-c", str(cpu)] + cmd
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     r = {}
     for line in out.splitlines():
         m = re.match(r"FLINT (\S+) (\S+)(.*)", line)

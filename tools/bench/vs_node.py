@@ -24,7 +24,6 @@ request (from /proc, all their descendants included).
 """
 import argparse
 import os
-import re
 import shutil
 import signal
 import statistics
@@ -36,7 +35,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import bench  # noqa: E402
 import flintd_launch  # noqa: E402
+from procs import cpu_ticks, descendants  # noqa: E402
 
 SAMPLE = os.path.join(ROOT, "functions", "json-transform", "sample.json")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -44,61 +45,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-def descendants(pid):
-    """`pid` and every process below it, from /proc."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))
-        except (OSError, IndexError):
-            continue
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
-def cpu_ticks(pids):
-    """utime + stime (and of reaped children) of `pids`, in clock ticks."""
-    total = 0
-    for p in pids:
-        try:
-            with open("/proc/%d/stat" % p) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += sum(int(x) for x in fields[11:15])
-        except (OSError, IndexError):
-            continue
-    return total
-
-
-def wrk(url, conns, duration, body_file, cpu):
-    env = dict(os.environ, BODY_FILE=body_file or "")
-    cmd = ["wrk", "-t1", "-c%d" % conns, "-d%ds" % duration, "--latency",
-           "-s", os.path.join(HERE, "percentiles.lua"), url]
-    if cpu is not None:
-        cmd = ["taskset", "-c", str(cpu)] + cmd
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-    r = {}
-    for line in out.splitlines():
-        m = re.match(r"FLINT (\S+) (\S+)", line)
-        if not m:
-            continue
-        if m.group(1) == "requests":
-            parts = line.split()
-            r["requests"] = int(parts[2])
-            r["rps"] = int(parts[2]) / (int(parts[4]) / 1e6)
-            r["errors"] = int(parts[6]) + int(parts[8])
-        else:
-            r[m.group(1)] = int(m.group(2)) / 1000.0  # ms
-    return r
 
 
 class Server:
@@ -225,10 +171,10 @@ def run_placement(args, placement, floor_bin):
                         s = servers[server]
                         url = s.base + path
                         body = SAMPLE if workload == "json" else None
-                        wrk(url, conns, 1, body, wrk_cpu)  # warm-up: scales pools up
+                        bench.wrk(url, conns, 1, body, wrk_cpu)  # warm-up: scales pools up
                         pids = descendants(s.proc.pid)
                         before = cpu_ticks(pids)
-                        r = wrk(url, conns, args.duration, body, wrk_cpu)
+                        r = bench.wrk(url, conns, args.duration, body, wrk_cpu)
                         used = cpu_ticks(descendants(s.proc.pid)) - before
                         r["cpu_us"] = used * 1e6 / CLK_TCK / max(1, r["requests"])
                         runs[label].append(r)
