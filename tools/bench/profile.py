@@ -88,6 +88,8 @@ def deploy(build, data, url, args):
            os.path.join(ROOT, "functions", args.function), "--memory", str(args.memory)]
     if args.concurrency > 1:
         cmd += ["--concurrency", str(args.concurrency)]
+    if args.runtime:
+        cmd += ["--runtime", args.runtime]
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
@@ -336,6 +338,8 @@ def main():
     ap.add_argument("--function", default="hello",
                     help="hello, hello-cpp, json-transform or json-transform-cpp")
     ap.add_argument("--memory", type=int, default=1769)
+    ap.add_argument("--runtime", help="deploy with this runtime (callgrind counts flint-worker: "
+                    "v8 or cpp, not node)")
     ap.add_argument("--concurrency", type=int, default=1)
     ap.add_argument("--conns", type=int, default=50, help="perf: wrk connections")
     ap.add_argument("--seconds", type=int, default=8, help="perf: seconds sampled")
