@@ -4,10 +4,12 @@
 #include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace flint::scheduler::meter {
@@ -117,6 +119,27 @@ std::optional<InvocationRecord> Decode(const JournalSlot& slot, bool accept_lega
   return r;
 }
 
+// The error for a journal that does not fit: what it needs, what is free, and what to do.
+Status JournalNoSpace(const std::string& path, size_t size) {
+  auto mib = [](uint64_t bytes) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f", static_cast<double>(bytes) / (1 << 20));
+    return std::string(text);
+  };
+  std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  std::string free_text;
+  struct statvfs fs;
+  if (statvfs(dir.empty() ? "." : dir.c_str(), &fs) == 0) {
+    free_text = " (" + mib(uint64_t{fs.f_bavail} * fs.f_frsize) + " MiB free)";
+  }
+  return Status(Code::kUnavailable,
+                "not enough space for the ledger journal " + path + ": it needs " + mib(size) +
+                    " MiB (" + std::to_string(size) +
+                    " bytes) on the data directory's file "
+                    "system" +
+                    free_text + "; free some space or use a larger file system");
+}
+
 }  // namespace
 
 std::optional<InvocationRecord> DecodeRecord(const JournalSlot& slot) {
@@ -161,10 +184,15 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& path, uint32_t
     slot_count = Get<uint32_t>(header, 12);
   }
   size_t size = kJournalHeaderSize + size_t{slot_count} * kJournalSlotSize;
-  if (fresh && ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    int err = errno;
+  // Every block of the file is allocated now: a store through the mapping into a hole the file
+  // system cannot fill (disk full) would kill flintd with SIGBUS, on the loop thread, at any
+  // time. An existing journal may be sparse (written by an older flintd, or copied), so this
+  // runs for it too; blocks already allocated cost nothing.
+  if (int err = posix_fallocate(fd, 0, static_cast<off_t>(size)); err != 0) {
+    if (fresh) (void)ftruncate(fd, 0);  // leave no half-allocated journal behind
     close(fd);
-    return ErrnoStatus("sizing the ledger journal " + path, err);
+    if (err == ENOSPC || err == EDQUOT) return JournalNoSpace(path, size);
+    return ErrnoStatus("allocating the ledger journal " + path, err);
   }
   void* map = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   if (map == MAP_FAILED) {

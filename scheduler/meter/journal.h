@@ -67,8 +67,10 @@ std::optional<InvocationRecord> DecodeRecord(const JournalSlot& slot);
 
 class Journal {
  public:
-  // Opens or creates `path` with `slot_count` slots (an existing journal keeps its own size)
-  // and touches every page so that appends never fault on the loop thread.
+  // Opens or creates `path` with `slot_count` slots (an existing journal keeps its own size),
+  // allocates every block of the file on disk and touches every page, so that appends never
+  // fault on the loop thread (a store into a hole of a full file system would be a SIGBUS).
+  // kUnavailable, naming the space needed and free, when the file system cannot hold it.
   static Result<std::unique_ptr<Journal>> Open(const std::string& path, uint32_t slot_count);
   ~Journal();
   Journal(const Journal&) = delete;

@@ -1,9 +1,13 @@
 // The journal: record encoding, the ring's bounds, and recovery of uncommitted records.
 #include "scheduler/meter/journal.h"
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <cstring>
 
+#include "tests/support/skip_unless_root.h"
+#include "tests/support/small_fs.h"
 #include "tests/unit/scheduler/store/temp_dir.h"
 
 using namespace flint::scheduler::meter;
@@ -133,4 +137,30 @@ TEST_CASE("Recovery accepts records an older flintd wrote with the FNV-1a checks
   REQUIRE(recovered.records.size() == 2);
   CHECK(recovered.records[0].request_id == Sample(1).request_id);
   CHECK(recovered.records[1].request_id == Sample(3).request_id);
+}
+
+TEST_CASE("A journal larger than its file system is refused with the space it needs", "[journal]") {
+  // Before, the file was sized with ftruncate (a hole) and the first store through the mapping
+  // beyond what the file system held killed the process with SIGBUS.
+  FLINT_SKIP_UNLESS_ROOT("tmpfs mounts");
+  TempDir dir;
+  flint::testing::SmallFs fs(dir.Sub("small"), 1 << 20);
+  REQUIRE(fs.ok());
+  std::string path = fs.dir() + "/j";
+  auto big = Journal::Open(path, 65536);  // 16 MiB on a 1 MiB file system
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.status().code() == flint::Code::kUnavailable);
+  CHECK(big.status().message().find("needs 16.0 MiB (16781312 bytes)") != std::string::npos);
+  CHECK(big.status().message().find("MiB free") != std::string::npos);
+  struct stat st;
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  CHECK(st.st_size == 0);  // nothing half-made: the next start sees a fresh journal
+
+  // A journal that fits opens, and every slot of it can be written.
+  auto small = Journal::Open(path, 1024);
+  REQUIRE(small.ok());
+  (*small)->Recover();
+  for (int i = 1; i <= 1024; ++i) REQUIRE((*small)->Append(Encoded(Sample(i))));
+  CHECK(stat(path.c_str(), &st) == 0);
+  CHECK(uint64_t(st.st_blocks) * 512 >= kJournalHeaderSize + 1024 * kJournalSlotSize);
 }
