@@ -446,7 +446,7 @@ void EventService::AddSchedule(const std::string& function, events::CronSchedule
                                std::string payload, std::function<void(Result<ScheduleRow>)> done) {
   int64_t now = WallClockMs();
   ScheduleRow row;
-  row.id = "sch-" + NewEventId().substr(0, 8);
+  row.id = "sch-" + NewEventId();  // the whole id: its first characters change once a minute
   row.function = function;
   row.cron = cron.text();
   row.payload = std::move(payload);

@@ -174,7 +174,7 @@ Status EventWrites::PutSchedule(const ScheduleRow& r) {
   FLINT_ASSIGN_OR_RETURN(
       auto stmt,
       Db(db_).Prepare(
-          "INSERT OR REPLACE INTO schedules (id, function, cron, payload, next_due_ms, created_ms) "
+          "INSERT INTO schedules (id, function, cron, payload, next_due_ms, created_ms) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
           "put schedule"));
   stmt.Bind(1, r.id).Bind(2, r.function).Bind(3, r.cron).Bind(4, r.payload);

@@ -68,6 +68,7 @@ class EventWrites {
   // Moves every dead event of `function` back to the queue (attempts 0, age restarting now);
   // returns the re-queued rows.
   Result<std::vector<EventRow>> Redrive(const std::string& function, int64_t now_ms);
+  // Inserts a schedule. AlreadyExists when its id is taken: a schedule is never replaced.
   Status PutSchedule(const ScheduleRow& row);
   // False when no such schedule.
   Result<bool> DeleteSchedule(const std::string& id);

@@ -16,6 +16,13 @@ Status SqliteStatus(sqlite3* db, int rc, std::string_view op) {
   const char* detail =
       db != nullptr && sqlite3_extended_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   message += detail;
+  // A duplicate key is its own error: an insert never replaces a row silently, and its caller
+  // can tell the user what already exists.
+  int extended = db != nullptr ? sqlite3_extended_errcode(db) : rc;
+  if ((rc & 0xff) == SQLITE_CONSTRAINT &&
+      (extended == SQLITE_CONSTRAINT_PRIMARYKEY || extended == SQLITE_CONSTRAINT_UNIQUE)) {
+    return Status(Code::kAlreadyExists, std::move(message));
+  }
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:

@@ -269,6 +269,30 @@ TEST_CASE("A schedule runs its function as async invocations", "[integration][ev
   CHECK(flintd.RunCli({"schedule", "rm", schedule_id}).exit_code == 1);
 }
 
+TEST_CASE("Schedules added within a minute keep their own ids across a restart",
+          "[integration][events]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployJsOrFail(flintd, "hourly", kEchoOrFail);
+  std::vector<std::string> ids;
+  for (const char* cron : {"0 * * * *", "30 * * * *"}) {
+    CliResult added = flintd.RunCli({"--json", "schedule", "add", "hourly", cron});
+    INFO(added.Describe());
+    REQUIRE(added.exit_code == 0);
+    ids.push_back(json::parse(added.out)["schedule"]["id"]);
+  }
+  REQUIRE(ids[0] != ids[1]);
+  REQUIRE(flintd.Restart().ok());
+  CliResult ls = flintd.RunCli({"--json", "schedule", "ls"});
+  REQUIRE(ls.exit_code == 0);
+  CHECK(json::parse(ls.out)["schedules"].size() == 2);
+  REQUIRE(flintd.RunCli({"schedule", "rm", ids[0]}).exit_code == 0);
+  json left = json::parse(flintd.RunCli({"--json", "schedule", "ls"}).out)["schedules"];
+  REQUIRE(left.size() == 1);
+  CHECK(left[0]["id"] == ids[1]);
+  CHECK(left[0]["schedule"] == "30 * * * *");
+}
+
 TEST_CASE("Bad cron strings, unknown functions and oversized or excess events are refused",
           "[integration][events]") {
   FlintdProcess flintd({"--event-max-payload", "1024", "--event-queue-depth", "2"});

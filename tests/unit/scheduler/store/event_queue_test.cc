@@ -158,3 +158,21 @@ TEST_CASE("EventQueue keeps schedules and topic subscriptions", "[events][queue]
   CHECK(subs == std::vector<std::string>{"a"});
   CHECK(f.queue->Schedules("")->empty());
 }
+
+TEST_CASE("EventQueue refuses a schedule whose id is taken and keeps the first",
+          "[events][queue]") {
+  Fixture f;
+  REQUIRE(f.queue
+              ->WriteBatch([](EventWrites& w) {
+                return w.PutSchedule({"s1", "a", "* * * * *", "{}", 5000, 1000});
+              })
+              .ok());
+  Status again = f.queue->WriteBatch([](EventWrites& w) {
+    return w.PutSchedule({"s1", "b", "*/5 * * * *", "{}", 6000, 2000});
+  });
+  CHECK(again.code() == flint::Code::kAlreadyExists);
+  auto schedules = f.queue->Schedules("");
+  REQUIRE(schedules->size() == 1);
+  CHECK((*schedules)[0].function == "a");
+  CHECK((*schedules)[0].cron == "* * * * *");
+}
