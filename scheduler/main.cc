@@ -9,6 +9,7 @@
 #include <string>
 
 #include "scheduler/app/flintd.h"
+#include "scheduler/config/config_file.h"
 #include "sdk/core/text.h"
 
 namespace {
@@ -56,7 +57,9 @@ int main(int argc, char** argv) {
   CLI::App app{
       "flintd: the Flint serverless scheduler.\n"
       "Serves functions at /fn/NAME and the management API at /v1/functions."};
-  app.set_config("--config", "", "Read options from a TOML or INI file (keys as the long options)");
+  CLI::Option* config_file = app.set_config(
+      "--config", "",
+      "Read options from a TOML file: one 'key = value' per long option (data-dir or data_dir)");
   app.add_option("--listen", listen, "Address and port to serve HTTP on (port 0: any free port)")
       ->capture_default_str();
   app.add_option("--data-dir", options.data_dir,
@@ -172,8 +175,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
+  app.config_formatter(std::make_shared<flint::scheduler::StrictConfigFile>(
+      flint::scheduler::StrictConfigFile::KnownKeys(app)));
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ConfigError& e) {
+    std::fprintf(stderr, "flintd: config file %s: %s\n", config_file->as<std::string>().c_str(),
+                 e.what());
+    return 2;
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
@@ -237,31 +246,15 @@ int main(int argc, char** argv) {
     prices.bill_init = bill_init == "true";
     options.prices = prices;
   }
-  // Sizes in MB: 512, 512M, 4G.
-  auto parse_mb = [&](const std::string& flag, const std::string& text, uint64_t* out) -> bool {
-    char* end = nullptr;
-    unsigned long long mb = std::strtoull(text.c_str(), &end, 10);
-    std::string unit = end;
-    if (unit == "G" || unit == "g" || unit == "GB") {
-      mb *= 1024;
-    } else if (!(unit.empty() || unit == "M" || unit == "m" || unit == "MB")) {
-      fail("invalid " + flag + " '" + text + "': use MB, e.g. 512, 512M, 4G");
-      return false;
-    }
-    if (end == text.c_str() || mb == 0) {
-      fail("invalid " + flag + " '" + text + "': must be at least 1 MB");
-      return false;
-    }
-    *out = mb;
-    return true;
-  };
-  if (!memory_budget.empty() &&
-      !parse_mb("--memory-budget", memory_budget, &options.memory_budget_mb)) {
-    return 2;
+  if (!memory_budget.empty()) {
+    auto mb = flint::ParseMemoryMb(memory_budget);
+    if (!mb.ok()) return fail("--memory-budget: " + mb.status().message());
+    options.memory_budget_mb = *mb;
   }
-  if (!prewarm_memory.empty() &&
-      !parse_mb("--prewarm-memory", prewarm_memory, &options.prewarm_memory_mb)) {
-    return 2;
+  if (!prewarm_memory.empty()) {
+    auto mb = flint::ParseMemoryMb(prewarm_memory);
+    if (!mb.ok()) return fail("--prewarm-memory: " + mb.status().message());
+    options.prewarm_memory_mb = *mb;
   }
   options.isolation = !no_isolation;
   auto build_limit = flint::ParseDurationMs(build_timeout);

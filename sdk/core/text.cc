@@ -1,5 +1,6 @@
 #include "sdk/core/text.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 
@@ -29,7 +30,7 @@ Status ValidateFunctionName(std::string_view name) {
 Result<uint64_t> ParseDurationMs(std::string_view text) {
   auto bad = [&] {
     return InvalidArgument("invalid duration '" + std::string(text.substr(0, 40)) +
-                           "': use e.g. 500ms, 3s, 10m or 1h");
+                           "': use e.g. 500ms, 3s (or 3), 10m or 1h");
   };
   if (text.empty() || text.size() > 32) return bad();
   size_t i = 0;
@@ -41,9 +42,9 @@ Result<uint64_t> ParseDurationMs(std::string_view text) {
   double value = std::strtod(number.c_str(), &end);
   if (end != number.c_str() + number.size() || !std::isfinite(value) || value < 0) return bad();
   double scale;
-  if (unit.empty() || unit == "ms") {
+  if (unit == "ms") {
     scale = 1;
-  } else if (unit == "s") {
+  } else if (unit.empty() || unit == "s") {
     scale = 1000;
   } else if (unit == "m") {
     scale = 60'000;
@@ -57,11 +58,64 @@ Result<uint64_t> ParseDurationMs(std::string_view text) {
   return static_cast<uint64_t>(std::llround(ms));
 }
 
+Result<uint64_t> ParseMemoryMb(std::string_view text) {
+  auto bad = [&](const char* why) {
+    return InvalidArgument("invalid memory size '" + std::string(text.substr(0, 40)) + "': " + why);
+  };
+  const char* kUse = "use MB, e.g. 512, 512M, 1G or 1.5G";
+  if (text.empty() || text.size() > 32) return bad(kUse);
+  size_t i = 0;
+  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+  if (i == 0) return bad(kUse);
+  std::string number(text.substr(0, i));
+  std::string unit;
+  for (char c : text.substr(i))
+    unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  char* end = nullptr;
+  double value = std::strtod(number.c_str(), &end);
+  if (end != number.c_str() + number.size() || !std::isfinite(value)) return bad(kUse);
+  double scale;
+  if (unit.empty() || unit == "m" || unit == "mb" || unit == "mi" || unit == "mib") {
+    scale = 1;
+  } else if (unit == "g" || unit == "gb" || unit == "gi" || unit == "gib") {
+    scale = 1024;
+  } else {
+    return bad(kUse);
+  }
+  double mb = value * scale;
+  if (mb > 16.0 * 1024 * 1024) return bad("more than 16 TB");
+  if (mb < 1) return bad("must be at least 1 MB");
+  if (mb != std::floor(mb)) return bad("not a whole number of MB");
+  return static_cast<uint64_t>(mb);
+}
+
 std::string FormatDurationMs(uint64_t ms) {
   if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
   if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
   if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
   return std::to_string(ms) + "ms";
+}
+
+std::string PercentDecode(std::string_view in, bool plus_is_space) {
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+      out += static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2]));
+      i += 2;
+    } else if (plus_is_space && in[i] == '+') {
+      out += ' ';
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
