@@ -8,7 +8,7 @@
 
 #include "runtime/api/lambda_event.h"
 #include "runtime/js/js_util.h"
-#include "sdk/core/base64.h"
+#include "sdk/encoding/base64.h"
 
 namespace flint::runtime {
 namespace detail {

@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "sdk/core/base64.h"
+#include "sdk/encoding/base64.h"
 
 namespace flint::runtime {
 namespace {

@@ -3,7 +3,7 @@
 #include <cctype>
 
 #include "runtime/js/js_util.h"
-#include "sdk/core/base64.h"
+#include "sdk/encoding/base64.h"
 
 namespace flint::runtime {
 namespace {

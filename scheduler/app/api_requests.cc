@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "sdk/core/base64.h"
+#include "sdk/encoding/base64.h"
 #include "sdk/core/text.h"
 
 namespace flint::scheduler {

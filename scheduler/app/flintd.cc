@@ -8,12 +8,17 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "scheduler/app/api_json.h"
 #include "scheduler/store/admin_token.h"
 #include "sdk/core/text.h"
 #include "sdk/protocol/build_sandbox.h"
+
+#ifndef FLINT_VERSION
+#define FLINT_VERSION "unknown"
+#endif
 
 namespace flint::scheduler {
 namespace {

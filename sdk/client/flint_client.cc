@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sdk/core/base64.h"
+#include "sdk/encoding/base64.h"
 
 namespace flint::client {
 namespace {

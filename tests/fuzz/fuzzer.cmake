@@ -22,8 +22,10 @@ if(FLINT_FUZZ)
   add_library(flint_fuzz_cron STATIC ${src}/scheduler/events/cron.cc)
   target_link_libraries(flint_fuzz_cron PUBLIC flint_core)
   add_library(flint_fuzz_api STATIC ${src}/scheduler/app/api_requests.cc
-              ${src}/scheduler/store/function_version.cc ${src}/scheduler/store/files.cc)
-  target_link_libraries(flint_fuzz_api PUBLIC flint_core PRIVATE nlohmann_json::nlohmann_json)
+              ${src}/scheduler/store/function_version.cc ${src}/scheduler/store/files.cc
+              ${src}/sdk/encoding/base64.cc)
+  target_link_libraries(flint_fuzz_api PUBLIC flint_core
+                        PRIVATE nlohmann_json::nlohmann_json OpenSSL::Crypto)
   add_library(flint_fuzz_code_store STATIC ${src}/scheduler/store/code_store.cc
               ${src}/scheduler/store/sha256.cc)
   target_link_libraries(flint_fuzz_code_store PUBLIC flint_fuzz_api PRIVATE OpenSSL::Crypto)

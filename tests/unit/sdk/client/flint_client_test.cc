@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "sdk/core/base64.h"
+#include "sdk/encoding/base64.h"
 #include "tests/support/fake_server.h"
 
 using flint::Code;

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "sdk/core/base64.h"
+#include "sdk/encoding/base64.h"
 #include "tests/support/fake_server.h"
 
 using flint::testing::FakeReply;
