@@ -58,6 +58,11 @@ FunctionInfo DecodeFunctionInfo(const json& j) {
     for (const auto& [k, v] : it->items())
       info.env[k] = v.is_string() ? v.get<std::string>() : v.dump();
   }
+  if (auto it = j.find("secrets"); it != j.end() && it->is_array()) {
+    for (const auto& v : *it) {
+      if (v.is_string()) info.secrets.push_back(v.get<std::string>());
+    }
+  }
   return info;
 }
 
@@ -108,23 +113,6 @@ Result<json> ParseObject(const std::string& text) {
     return BadAnswer("not a JSON object: " + text.substr(0, 120));
   }
   return j;
-}
-
-// Percent-encodes a query value (RFC 3986 unreserved characters pass).
-std::string QueryEscape(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -214,14 +202,10 @@ Status ErrorFromResponse(const HttpResponse& response) {
   return Status(*code, message);
 }
 
-std::string DeployRequestJson(const DeploySpec& spec) {
-  json j = json::object();
-  if (!spec.runtime.empty()) j["runtime"] = spec.runtime;
-  if (!spec.entry.empty()) j["entry"] = spec.entry;
-  json files = json::object();
-  for (const auto& [path, bytes] : spec.files) files[path] = Base64Encode(bytes);
-  j["files"] = std::move(files);
-  const FunctionConfig& c = spec.config;
+namespace {
+
+// The settings of `c` that are set, into `j`.
+void AddConfig(const FunctionConfig& c, json& j) {
   if (c.memory_mb) j["memory_mb"] = *c.memory_mb;
   if (c.timeout_ms) j["timeout_ms"] = *c.timeout_ms;
   if (c.keep_alive_ms) j["keep_alive_ms"] = *c.keep_alive_ms;
@@ -234,8 +218,34 @@ std::string DeployRequestJson(const DeploySpec& spec) {
   if (c.cpu) j["cpu"] = *c.cpu;
   if (c.max_retries) j["max_retries"] = *c.max_retries;
   if (c.max_event_age_ms) j["max_event_age_ms"] = *c.max_event_age_ms;
-  if (!c.env.empty()) j["env"] = c.env;
+  if (c.env) j["env"] = *c.env;
+  if (!c.env_set.empty()) j["env_set"] = c.env_set;
+  if (!c.env_unset.empty()) j["env_unset"] = c.env_unset;
+}
+
+}  // namespace
+
+bool FunctionConfig::empty() const {
+  json j = json::object();
+  AddConfig(*this, j);
+  return j.empty();
+}
+
+std::string DeployRequestJson(const DeploySpec& spec) {
+  json j = json::object();
+  if (!spec.runtime.empty()) j["runtime"] = spec.runtime;
+  if (!spec.entry.empty()) j["entry"] = spec.entry;
+  json files = json::object();
+  for (const auto& [path, bytes] : spec.files) files[path] = Base64Encode(bytes);
+  j["files"] = std::move(files);
+  AddConfig(spec.config, j);
   // Replace invalid UTF-8 in names or env values rather than throwing.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string ConfigRequestJson(const FunctionConfig& config) {
+  json j = json::object();
+  AddConfig(config, j);
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -353,8 +363,16 @@ Result<std::string> FlintClient::Manage(const std::string& method, const std::st
 }
 
 Result<Reply<FunctionInfo>> FlintClient::Deploy(const std::string& name, const DeploySpec& spec) {
-  FLINT_ASSIGN_OR_RETURN(std::string body,
-                         Manage("PUT", "/v1/functions/" + name, DeployRequestJson(spec)));
+  FLINT_ASSIGN_OR_RETURN(std::string body, Manage("PUT", BuildTarget({"v1", "functions", name}),
+                                                  DeployRequestJson(spec)));
+  FLINT_ASSIGN_OR_RETURN(FunctionInfo info, ParseFunctionInfoJson(body));
+  return Reply<FunctionInfo>{std::move(info), std::move(body)};
+}
+
+Result<Reply<FunctionInfo>> FlintClient::Configure(const std::string& name,
+                                                   const FunctionConfig& config) {
+  FLINT_ASSIGN_OR_RETURN(std::string body, Manage("PATCH", BuildTarget({"v1", "functions", name}),
+                                                  ConfigRequestJson(config)));
   FLINT_ASSIGN_OR_RETURN(FunctionInfo info, ParseFunctionInfoJson(body));
   return Reply<FunctionInfo>{std::move(info), std::move(body)};
 }
@@ -366,13 +384,15 @@ Result<Reply<std::vector<FunctionInfo>>> FlintClient::List() {
 }
 
 Result<Reply<FunctionDetails>> FlintClient::Describe(const std::string& name) {
-  FLINT_ASSIGN_OR_RETURN(std::string body, Manage("GET", "/v1/functions/" + name, ""));
+  FLINT_ASSIGN_OR_RETURN(std::string body,
+                         Manage("GET", BuildTarget({"v1", "functions", name}), ""));
   FLINT_ASSIGN_OR_RETURN(FunctionDetails details, ParseFunctionDetailsJson(body));
   return Reply<FunctionDetails>{std::move(details), std::move(body)};
 }
 
 Result<Reply<std::string>> FlintClient::Delete(const std::string& name) {
-  FLINT_ASSIGN_OR_RETURN(std::string body, Manage("DELETE", "/v1/functions/" + name, ""));
+  FLINT_ASSIGN_OR_RETURN(std::string body,
+                         Manage("DELETE", BuildTarget({"v1", "functions", name}), ""));
   Result<json> j = ParseObject(body);
   std::string deleted = j.ok() ? GetString(*j, "deleted") : name;
   return Reply<std::string>{deleted.empty() ? name : deleted, std::move(body)};
@@ -385,8 +405,8 @@ Result<Reply<NodeInfo>> FlintClient::Pools() {
 }
 
 Result<Reply<std::vector<LogEntry>>> FlintClient::Logs(const std::string& name, uint32_t limit) {
-  std::string target = "/v1/functions/" + name + "/logs";
-  if (limit > 0) target += "?limit=" + QueryEscape(std::to_string(limit));
+  std::string target = BuildTarget({"v1", "functions", name, "logs"},
+                                   {{"limit", limit > 0 ? std::to_string(limit) : ""}});
   FLINT_ASSIGN_OR_RETURN(std::string body, Manage("GET", target, ""));
   FLINT_ASSIGN_OR_RETURN(std::vector<LogEntry> logs, ParseLogsJson(body));
   return Reply<std::vector<LogEntry>>{std::move(logs), std::move(body)};
@@ -394,14 +414,7 @@ Result<Reply<std::vector<LogEntry>>> FlintClient::Logs(const std::string& name, 
 
 Result<std::string> FlintClient::Billing(
     const std::vector<std::pair<std::string, std::string>>& query) {
-  std::string target = "/v1/billing";
-  char sep = '?';
-  for (const auto& [key, value] : query) {
-    if (value.empty()) continue;
-    target += sep + QueryEscape(key) + "=" + QueryEscape(value);
-    sep = '&';
-  }
-  return Manage("GET", target, "");
+  return Manage("GET", BuildTarget({"v1", "billing"}, query), "");
 }
 
 Result<std::string> FlintClient::Call(const std::string& method, const std::string& target,
@@ -419,6 +432,16 @@ Result<std::string> FlintClient::Health() {
   return GetString(j, "status");
 }
 
+Result<std::string> FlintClient::ServerVersion() {
+  HttpRequest request;
+  request.target = "/";
+  FLINT_ASSIGN_OR_RETURN(HttpResponse response,
+                         Exchange(std::move(request), options_.management_timeout_ms));
+  if (response.status != 200) return ErrorFromResponse(response);
+  FLINT_ASSIGN_OR_RETURN(json j, ParseObject(response.body));
+  return GetString(j, "version");
+}
+
 Result<HttpResponse> FlintClient::Invoke(const std::string& name, const InvokeRequest& invoke) {
   HttpRequest request;
   request.method = !invoke.method.empty() ? invoke.method : (invoke.body.empty() ? "GET" : "POST");
@@ -426,7 +449,7 @@ Result<HttpResponse> FlintClient::Invoke(const std::string& name, const InvokeRe
     return InvalidArgument("invalid path '" + invoke.path.substr(0, 80) +
                            "': it must start with '/' or '?'");
   }
-  request.target = "/fn/" + name + invoke.path;
+  request.target = BuildTarget({"fn", name}) + invoke.path;
   request.headers = invoke.headers;
   request.body = invoke.body;
   return Exchange(std::move(request), options_.invoke_timeout_ms);

@@ -21,7 +21,8 @@
 
 namespace flint::client {
 
-// Optional per-function settings of a deploy; unset fields keep flintd's defaults.
+// Optional per-function settings of a deploy or a configuration change; unset fields keep the
+// function's current values (flintd's defaults for a new function).
 struct FunctionConfig {
   std::optional<uint32_t> memory_mb;
   std::optional<uint64_t> timeout_ms;
@@ -35,7 +36,14 @@ struct FunctionConfig {
   std::optional<double> cpu;                     // a hard CPU quota in CPUs (0: none)
   std::optional<uint32_t> max_retries;           // events: retries after the first attempt
   std::optional<uint64_t> max_event_age_ms;      // events: older ones are dead-lettered
-  std::map<std::string, std::string> env;        // sent only when not empty
+  // The environment: `env`, when set, replaces it whole; then `env_set` sets variables and
+  // `env_unset` removes them, keeping the rest.
+  std::optional<std::map<std::string, std::string>> env;
+  std::map<std::string, std::string> env_set;
+  std::vector<std::string> env_unset;
+
+  // True when no field is set.
+  bool empty() const;
 };
 
 struct DeploySpec {
@@ -64,6 +72,7 @@ struct FunctionInfo {
   int64_t max_retries = -1;       // -1 = the node's default
   uint64_t max_event_age_ms = 0;  // 0 = the node's default
   std::map<std::string, std::string> env;
+  std::vector<std::string> secrets;  // names only: values never leave flintd
   std::string created_at;
 };
 
@@ -164,7 +173,10 @@ class FlintClient {
  public:
   FlintClient(HttpUrl url, std::string token, FlintClientOptions options = {});
 
+  // PUT /v1/functions/NAME: new code (and any settings given) as a new version.
   Result<Reply<FunctionInfo>> Deploy(const std::string& name, const DeploySpec& spec);
+  // PATCH /v1/functions/NAME: a new version with the live version's code and `config` applied.
+  Result<Reply<FunctionInfo>> Configure(const std::string& name, const FunctionConfig& config);
   Result<Reply<std::vector<FunctionInfo>>> List();
   Result<Reply<FunctionDetails>> Describe(const std::string& name);
   Result<Reply<std::string>> Delete(const std::string& name);
@@ -181,8 +193,13 @@ class FlintClient {
                            std::string body = "");
   // GET /healthz: flintd's status word ("ok", "stopping").
   Result<std::string> Health();
+  // GET /: flintd's version ("" from a flintd that does not say).
+  Result<std::string> ServerVersion();
   // ANY /fn/NAME[path]: the function's response, whatever its HTTP status.
   Result<HttpResponse> Invoke(const std::string& name, const InvokeRequest& request);
+
+  // Progress of the following calls (uploads, waits); an empty function turns it off.
+  void set_progress(ProgressFn progress) { http_.set_progress(std::move(progress)); }
 
   // The HTTP status of the last answer (0 when none arrived).
   int last_http_status() const { return last_http_status_; }
@@ -202,6 +219,8 @@ class FlintClient {
 
 // The JSON body of a deploy request (exposed for tests).
 std::string DeployRequestJson(const DeploySpec& spec);
+// The JSON body of a configuration change (exposed for tests).
+std::string ConfigRequestJson(const FunctionConfig& config);
 // Decoders of flintd's answers (exposed for tests); they fail with kIo on unexpected JSON.
 Result<FunctionInfo> ParseFunctionInfoJson(const std::string& json);  // {"function": {...}}
 Result<FunctionDetails> ParseFunctionDetailsJson(const std::string& json);

@@ -1,23 +1,21 @@
 #include "sdk/client/http_client.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <curl/curl.h>
 
 #include <cctype>
-#include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 namespace flint::client {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// libcurl's global state, set up once per process before the first handle.
+void GlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
 
 // strerror's text with a lower-case first letter: "connection refused".
 std::string ErrnoText(int err) {
@@ -45,27 +43,109 @@ bool HasFramingBytes(std::string_view s) {
   return false;
 }
 
-// Milliseconds left until `deadline`, at least 0, for poll().
-int MsLeft(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return left.count() < 0 ? 0 : static_cast<int>(left.count());
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
-// Waits until `fd` is ready for `events` or the deadline passes. EINTR restarts the wait.
-// Returns 1 when ready, 0 on timeout, -1 with errno on error.
-int WaitFor(int fd, short events, Clock::time_point deadline) {
-  for (;;) {
-    pollfd p{fd, events, 0};
-    int n = ::poll(&p, 1, MsLeft(deadline));
-    if (n < 0 && errno == EINTR) continue;
-    return n;
+// What one exchange collects; the callbacks below write into it.
+struct Exchange {
+  HttpResponse response;
+  size_t max_body = 0;
+  bool body_too_large = false;
+  const ProgressFn* progress = nullptr;
+};
+
+// Trampolines: libcurl calls them on this thread during curl_easy_perform. No exception may
+// cross back into C.
+size_t OnBody(char* data, size_t size, size_t count, void* user) noexcept {
+  auto* x = static_cast<Exchange*>(user);
+  size_t n = size * count;
+  if (x->response.body.size() + n > x->max_body) {
+    x->body_too_large = true;
+    return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
   }
+  try {
+    x->response.body.append(data, n);
+  } catch (...) {
+    return 0;
+  }
+  return n;
+}
+
+size_t OnHeader(char* data, size_t size, size_t count, void* user) noexcept {
+  auto* x = static_cast<Exchange*>(user);
+  size_t n = size * count;
+  try {
+    std::string_view line(data, n);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    if (line.rfind("HTTP/", 0) == 0) {
+      // A new status line (after a 100 Continue, say) starts the headers over.
+      x->response.headers.clear();
+      size_t sp1 = line.find(' ');
+      size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+      x->response.reason = sp2 == std::string_view::npos ? "" : std::string(line.substr(sp2 + 1));
+    } else if (size_t colon = line.find(':'); colon != std::string_view::npos && colon > 0) {
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+        value.remove_prefix(1);
+      }
+      x->response.headers.push_back({std::string(line.substr(0, colon)), std::string(value)});
+    }
+  } catch (...) {
+    return 0;
+  }
+  return n;
+}
+
+int OnProgress(void* user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+               curl_off_t ulnow) noexcept {
+  auto* x = static_cast<Exchange*>(user);
+  try {
+    if (x->progress != nullptr && *x->progress) {
+      (*x->progress)({static_cast<uint64_t>(ultotal), static_cast<uint64_t>(ulnow),
+                      static_cast<uint64_t>(dltotal), static_cast<uint64_t>(dlnow)});
+    }
+  } catch (...) {
+  }
+  return 0;
+}
+
+// A curl_slist freed at scope exit.
+struct HeaderList {
+  curl_slist* list = nullptr;
+  ~HeaderList() { curl_slist_free_all(list); }
+  bool Add(const std::string& line) {
+    curl_slist* next = curl_slist_append(list, line.c_str());
+    if (next == nullptr) return false;
+    list = next;
+    return true;
+  }
+};
+
+// The proxy exceptions: the environment's, plus the loopback names (flintd is usually there).
+std::string NoProxy() {
+  std::string out = "localhost,127.0.0.1,::1";
+  for (const char* name : {"no_proxy", "NO_PROXY"}) {
+    if (const char* v = std::getenv(name); v != nullptr && *v != '\0') {
+      out += ",";
+      out += v;
+      break;
+    }
+  }
+  return out;
 }
 
 }  // namespace
 
+struct HttpClient::Handle {
+  CURL* easy = nullptr;
+  ~Handle() {
+    if (easy != nullptr) curl_easy_cleanup(easy);
+  }
+};
+
 std::string HttpUrl::ToString() const {
-  std::string out = "http://";
+  std::string out = tls ? "https://" : "http://";
   if (host.find(':') != std::string::npos) {
     out += "[" + host + "]";
   } else {
@@ -87,14 +167,19 @@ Result<HttpUrl> ParseHttpUrl(std::string_view text) {
   auto bad = [&](std::string why) {
     return InvalidArgument("invalid URL '" + shown + "': " + why);
   };
-  constexpr std::string_view kScheme = "http://";
-  if (text.size() < kScheme.size() || !EqualsIgnoreCase(text.substr(0, kScheme.size()), kScheme)) {
-    if (text.size() >= 8 && EqualsIgnoreCase(text.substr(0, 8), "https://")) {
-      return bad("https is not supported (flintd speaks plain HTTP)");
-    }
-    return bad("expected http://HOST:PORT");
+  HttpUrl url;
+  constexpr std::string_view kHttp = "http://";
+  constexpr std::string_view kHttps = "https://";
+  if (text.size() >= kHttp.size() && EqualsIgnoreCase(text.substr(0, kHttp.size()), kHttp)) {
+    text.remove_prefix(kHttp.size());
+  } else if (text.size() >= kHttps.size() &&
+             EqualsIgnoreCase(text.substr(0, kHttps.size()), kHttps)) {
+    text.remove_prefix(kHttps.size());
+    url.tls = true;
+    url.port = 443;
+  } else {
+    return bad("expected http://HOST:PORT or https://HOST:PORT");
   }
-  text.remove_prefix(kScheme.size());
   size_t slash = text.find('/');
   std::string_view authority = text.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view() : text.substr(slash);
@@ -104,7 +189,6 @@ Result<HttpUrl> ParseHttpUrl(std::string_view text) {
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   if (authority.find('@') != std::string_view::npos) return bad("user info is not supported");
 
-  HttpUrl url;
   std::string_view port_text;
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
@@ -143,30 +227,52 @@ Result<HttpUrl> ParseHttpUrl(std::string_view text) {
   return url;
 }
 
-Result<std::string> SerializeRequest(const HttpRequest& request, const HttpUrl& url,
-                                     bool keep_alive) {
+std::string PercentEncode(std::string_view text) {
+  GlobalInit();
+  char* escaped = curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
+  if (escaped == nullptr) return "";
+  std::string out = escaped;
+  curl_free(escaped);
+  return out;
+}
+
+std::string BuildTarget(std::initializer_list<std::string_view> segments,
+                        const std::vector<std::pair<std::string, std::string>>& query) {
+  std::string out;
+  for (std::string_view segment : segments) {
+    out += '/';
+    out += PercentEncode(segment);
+  }
+  if (out.empty()) out = "/";
+  char sep = '?';
+  for (const auto& [key, value] : query) {
+    if (value.empty()) continue;
+    out += sep;
+    out += PercentEncode(key);
+    out += '=';
+    out += PercentEncode(value);
+    sep = '&';
+  }
+  return out;
+}
+
+Status ValidateRequest(const HttpRequest& request) {
   if (!IsToken(request.method)) {
     return InvalidArgument("invalid HTTP method '" + request.method.substr(0, 40) + "'");
   }
-  if (request.target.empty() || request.target.front() != '/' ||
-      request.target.find_first_of(" \t\r\n", 0) != std::string::npos ||
-      request.target.find('\0') != std::string::npos) {
+  bool bad_target = request.target.empty() || request.target.front() != '/';
+  for (char c : request.target) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) bad_target = true;
+  }
+  if (bad_target) {
     return InvalidArgument("invalid request path '" + request.target.substr(0, 80) +
                            "': it must start with '/' and contain no spaces");
   }
-  std::string out;
-  out.reserve(256 + request.body.size());
-  out += request.method;
-  out += ' ';
-  out += url.path_prefix;
-  out += request.target;
-  out += " HTTP/1.1\r\nHost: ";
-  out += url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-  out += ':' + std::to_string(url.port);
-  out += "\r\n";
   for (const auto& h : request.headers) {
-    if (!IsToken(h.name))
+    if (!IsToken(h.name)) {
       return InvalidArgument("invalid header name '" + h.name.substr(0, 40) + "'");
+    }
     if (HasFramingBytes(h.value)) {
       return InvalidArgument("invalid value for header '" + h.name + "': no CR, LF or NUL");
     }
@@ -174,161 +280,151 @@ Result<std::string> SerializeRequest(const HttpRequest& request, const HttpUrl& 
         EqualsIgnoreCase(h.name, "connection") || EqualsIgnoreCase(h.name, "transfer-encoding")) {
       return InvalidArgument("header '" + h.name + "' is set by the client itself");
     }
-    out += h.name;
-    out += ": ";
-    out += h.value;
-    out += "\r\n";
-  }
-  bool body_method =
-      request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
-  if (!request.body.empty() || body_method) {
-    out += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
-  }
-  if (!keep_alive) out += "Connection: close\r\n";
-  out += "\r\n";
-  out += request.body;
-  return out;
-}
-
-HttpClient::HttpClient(HttpUrl url, HttpClientOptions options)
-    : url_(std::move(url)), options_(options), parser_(options.max_response_body_bytes) {}
-
-HttpClient::~HttpClient() { Close(); }
-
-void HttpClient::Close() {
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
-}
-
-Status HttpClient::Connect() {
-  Close();
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  std::string port = std::to_string(url_.port);
-  int rc = ::getaddrinfo(url_.host.c_str(), port.c_str(), &hints, &found);
-  if (rc != 0) {
-    return Status(Code::kUnavailable,
-                  "cannot resolve host '" + url_.host + "': " + ::gai_strerror(rc));
-  }
-  std::string last_error = "no address";
-  auto deadline = Clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms);
-  for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-    int fd =
-        ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      last_error = ErrnoText(errno);
-      continue;
-    }
-    int err = 0;
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-      err = errno;
-      if (err == EINPROGRESS) {
-        int ready = WaitFor(fd, POLLOUT, deadline);
-        if (ready == 0) {
-          ::close(fd);
-          last_error =
-              "connect timed out after " + std::to_string(options_.connect_timeout_ms) + " ms";
-          continue;
-        }
-        socklen_t len = sizeof(err);
-        if (ready < 0) {
-          err = errno;
-        } else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
-          err = errno;
-        }
-      }
-    }
-    if (err != 0) {
-      ::close(fd);
-      last_error = ErrnoText(err);
-      continue;
-    }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    fd_ = fd;
-    ::freeaddrinfo(found);
-    return Status::Ok();
-  }
-  ::freeaddrinfo(found);
-  return Status(Code::kUnavailable, last_error);
-}
-
-Status HttpClient::WriteAll(std::string_view bytes) {
-  auto deadline = Clock::now() + std::chrono::milliseconds(options_.io_timeout_ms);
-  while (!bytes.empty()) {
-    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      bytes.remove_prefix(static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      int ready = WaitFor(fd_, POLLOUT, deadline);
-      if (ready > 0) continue;
-      if (ready == 0) {
-        return Status(Code::kRequestTimeout, "timed out sending the request after " +
-                                                 std::to_string(options_.io_timeout_ms) + " ms");
-      }
-    }
-    return Status(Code::kIo, "sending the request: " + ErrnoText(errno));
   }
   return Status::Ok();
 }
 
-Status HttpClient::ReadResponse() {
-  char buffer[64 * 1024];
-  for (;;) {
-    auto deadline = Clock::now() + std::chrono::milliseconds(options_.io_timeout_ms);
-    int ready = WaitFor(fd_, POLLIN, deadline);
-    if (ready == 0) {
-      return Status(Code::kRequestTimeout,
-                    "no response within " + std::to_string(options_.io_timeout_ms) + " ms");
-    }
-    if (ready < 0) return Status(Code::kIo, "waiting for the response: " + ErrnoText(errno));
-    ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      int err = errno;
-      if (err == ECONNRESET && !parser_.started()) {
-        return Status(Code::kIo, "connection closed before any response");
-      }
-      return Status(Code::kIo, "reading the response: " + ErrnoText(err));
-    }
-    bool complete = false;
-    if (n == 0) {
-      FLINT_RETURN_IF_ERROR(parser_.Finish(&complete));
-      return Status::Ok();
-    }
-    FLINT_RETURN_IF_ERROR(
-        parser_.Feed(std::string_view(buffer, static_cast<size_t>(n)), &complete));
-    if (complete) return Status::Ok();
+HttpClient::HttpClient(HttpUrl url, HttpClientOptions options)
+    : url_(std::move(url)), options_(options), handle_(std::make_unique<Handle>()) {}
+
+HttpClient::~HttpClient() = default;
+
+void HttpClient::Close() {
+  if (handle_->easy != nullptr) {
+    curl_easy_cleanup(handle_->easy);
+    handle_->easy = nullptr;
   }
 }
 
 Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
-  FLINT_ASSIGN_OR_RETURN(std::string wire, SerializeRequest(request, url_, options_.keep_alive));
-  bool head = request.method == "HEAD";
-  for (int attempt = 0;; ++attempt) {
-    bool reused = fd_ >= 0;
-    if (!reused) FLINT_RETURN_IF_ERROR(Connect());
-    parser_.Reset(head);
-    Status status = WriteAll(wire);
-    if (status.ok()) status = ReadResponse();
-    if (!status.ok()) {
-      Close();
-      // The server may close an idle kept-alive connection at any time; if it did so before
-      // answering anything, the request never ran: send it again on a fresh connection.
-      if (reused && attempt == 0 && status.code() == Code::kIo && !parser_.started()) continue;
-      return status;
-    }
-    if (!options_.keep_alive || !parser_.keep_alive()) Close();
-    return parser_.TakeResponse();
+  FLINT_RETURN_IF_ERROR(ValidateRequest(request));
+  GlobalInit();
+  if (handle_->easy == nullptr) {
+    handle_->easy = curl_easy_init();
+    if (handle_->easy == nullptr) return Status(Code::kInternal, "cannot create an HTTP handle");
   }
+  CURL* easy = handle_->easy;
+  // Options start over for each request; the connection and the DNS cache are kept.
+  curl_easy_reset(easy);
+
+  Exchange x;
+  x.max_body = options_.max_response_body_bytes;
+  x.progress = &progress_;
+  std::string url = url_.ToString() + request.target;
+  char error[CURL_ERROR_SIZE] = {0};
+
+  HeaderList headers;
+  bool has_content_type = false;
+  for (const Header& h : request.headers) {
+    if (EqualsIgnoreCase(h.name, "content-type")) has_content_type = true;
+    // "Name;" is libcurl's spelling of a header with an empty value ("Name:" would remove it).
+    if (!headers.Add(h.value.empty() ? h.name + ";" : h.name + ": " + h.value)) {
+      return Status(Code::kInternal, "out of memory");
+    }
+  }
+  // No "Expect: 100-continue" before large bodies, and no form content type libcurl would
+  // otherwise add to a body the caller did not label.
+  if (!headers.Add("Expect:") || (!has_content_type && !headers.Add("Content-Type:"))) {
+    return Status(Code::kInternal, "out of memory");
+  }
+  if (!options_.keep_alive && !headers.Add("Connection: close")) {
+    return Status(Code::kInternal, "out of memory");
+  }
+
+  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);  // send the target as given, dots included
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, "flint");
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
+  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME,
+                   static_cast<long>((options_.io_timeout_ms + 999) / 1000));
+  if (IsLoopback(url_.host)) {
+    curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
+  } else {
+    std::string no_proxy = NoProxy();
+    curl_easy_setopt(easy, CURLOPT_NOPROXY, no_proxy.c_str());  // copied by libcurl
+  }
+  if (!options_.keep_alive) curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers.list);
+
+  const std::string& method = request.method;
+  bool body_method = method == "POST" || method == "PUT" || method == "PATCH";
+  if (method == "HEAD") {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+  } else if (method == "GET" && request.body.empty()) {
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  } else {
+    if (!request.body.empty() || body_method) {
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
+    }
+    if (method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
+  }
+
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &x);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &x);
+  if (progress_) {
+    curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, OnProgress);
+    curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &x);
+    curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+  }
+
+  CURLcode rc = curl_easy_perform(easy);
+  long os_errno = 0;
+  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  // The handle must not point at this frame's buffers after we return.
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, nullptr);
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nullptr);
+  std::string detail = error[0] != '\0' ? error : curl_easy_strerror(rc);
+
+  if (rc != CURLE_OK) {
+    Close();  // whatever is left of that connection is of no further use
+    switch (rc) {
+      case CURLE_COULDNT_RESOLVE_HOST:
+      case CURLE_COULDNT_RESOLVE_PROXY:
+        return Status(Code::kUnavailable, "cannot resolve host '" + url_.host + "'");
+      case CURLE_COULDNT_CONNECT:
+        return Status(Code::kUnavailable,
+                      os_errno != 0 ? ErrnoText(static_cast<int>(os_errno)) : detail);
+      case CURLE_OPERATION_TIMEDOUT:
+        // The connect timeout, or the low-speed limit ("Operation too slow") once connected.
+        if (detail.find("too slow") == std::string::npos) {
+          return Status(
+              Code::kUnavailable,
+              "connect timed out after " + std::to_string(options_.connect_timeout_ms) + " ms");
+        }
+        return Status(Code::kRequestTimeout,
+                      "no response within " + std::to_string(options_.io_timeout_ms) + " ms");
+      case CURLE_GOT_NOTHING:
+        return Status(Code::kIo, "connection closed before any response");
+      case CURLE_WRITE_ERROR:
+        if (x.body_too_large) {
+          return Status(Code::kIo, "the response is larger than " +
+                                       std::to_string(options_.max_response_body_bytes) + " bytes");
+        }
+        return Status(Code::kIo, "reading the response: " + detail);
+      case CURLE_URL_MALFORMAT:
+        return InvalidArgument("invalid request URL '" + url.substr(0, 120) + "'");
+      case CURLE_SSL_CONNECT_ERROR:
+      case CURLE_PEER_FAILED_VERIFICATION:
+      case CURLE_SSL_CACERT_BADFILE:
+        return Status(Code::kUnavailable, "TLS: " + detail);
+      default:
+        return Status(Code::kIo, detail);
+    }
+  }
+  x.response.status = static_cast<int>(status);
+  if (!options_.keep_alive) Close();
+  return std::move(x.response);
 }
 
 Result<HttpResponse> HttpClient::Get(std::string target) {

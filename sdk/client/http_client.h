@@ -1,42 +1,70 @@
-// HttpClient: a small blocking HTTP/1.1 client over TCP, for the CLI and tests.
+// HttpClient: a blocking HTTP/1.1 client for the CLI and tests, on libcurl.
 //
-// One client talks to one server (an "http://host:port" URL) over at most one connection,
-// which it keeps open between requests when the server allows (keep-alive). A request on a
-// reused connection that the server had closed meanwhile is retried once on a fresh one. Every
-// step is bounded: connecting by `connect_timeout_ms`, each wait for the server (writing the
-// request, the next bytes of the response) by `io_timeout_ms`.
+// One client talks to one server (an "http://host:port" or "https://host:port" URL) and keeps
+// its connection open between requests when the server allows (keep-alive); libcurl sends a
+// request again on a fresh connection when the server had closed an idle one. https (with the
+// system's certificate authorities) and proxies from the environment (`https_proxy`,
+// `http_proxy`, `no_proxy`) come with libcurl; a server on the loopback interface is never
+// reached through a proxy. Every step is bounded: connecting by `connect_timeout_ms`; after
+// that, the exchange fails when no byte moves either way for `io_timeout_ms` (rounded up to
+// whole seconds), so a long upload or a server busy compiling is fine while a silent one is not.
 //
 // Errors are Statuses, never exceptions: kUnavailable when the server cannot be reached (the
 // message is the reason alone, e.g. "connection refused", so callers can name the server),
 // kRequestTimeout when it stops answering, kIo for a broken or malformed exchange,
 // kInvalidArgument for a request that cannot be sent. Any HTTP status is a successful exchange.
 //
-// Not thread-safe: use one client per thread. No TLS (flintd speaks plain HTTP on localhost).
+// Not thread-safe: use one client per thread. libcurl stays inside this module (linked
+// PRIVATE): nothing above it sees its headers.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "sdk/client/http_message.h"
-#include "sdk/client/http_response_parser.h"
 #include "sdk/core/status.h"
 
 namespace flint::client {
 
-// A parsed "http://host[:port][/prefix]" URL.
+// A parsed "http[s]://host[:port][/prefix]" URL.
 struct HttpUrl {
   std::string host;  // a name, an IPv4 address, or an IPv6 address without brackets
   uint16_t port = 80;
   std::string path_prefix;  // "" or "/prefix" without a trailing '/'
+  bool tls = false;         // https
 
   // "http://127.0.0.1:8080" (brackets around IPv6; the prefix appended).
   std::string ToString() const;
 };
 
-// Accepts "http://host", "http://host:port", "http://[::1]:port", an optional path prefix and
-// surrounding whitespace (flintd.url ends with a newline). Rejects https and anything else.
+// Accepts "http://host", "https://host:port", "http://[::1]:port", an optional path prefix
+// and surrounding whitespace (flintd.url ends with a newline). Rejects anything else.
 Result<HttpUrl> ParseHttpUrl(std::string_view text);
+
+// Percent-encodes every byte except RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~):
+// one path segment or one query key or value.
+std::string PercentEncode(std::string_view text);
+
+// "/seg/seg?key=value&..." with every segment, key and value percent-encoded. Pairs with an
+// empty value are left out.
+std::string BuildTarget(std::initializer_list<std::string_view> segments,
+                        const std::vector<std::pair<std::string, std::string>>& query = {});
+
+// How far an exchange is, for a progress display. Totals are 0 while unknown.
+struct TransferProgress {
+  uint64_t upload_total = 0;
+  uint64_t uploaded = 0;
+  uint64_t download_total = 0;
+  uint64_t downloaded = 0;
+};
+// Called on the calling thread during Send, at least about once a second.
+using ProgressFn = std::function<void(const TransferProgress&)>;
 
 struct HttpClientOptions {
   uint32_t connect_timeout_ms = 5'000;
@@ -64,23 +92,21 @@ class HttpClient {
   const HttpUrl& url() const { return url_; }
   const HttpClientOptions& options() const { return options_; }
   void set_io_timeout_ms(uint32_t ms) { options_.io_timeout_ms = ms; }
-  // True while a kept-alive connection is open (for tests).
-  bool connected() const { return fd_ >= 0; }
+  // Progress of every following Send; an empty function turns it off.
+  void set_progress(ProgressFn progress) { progress_ = std::move(progress); }
 
  private:
-  Status Connect();
-  Status WriteAll(std::string_view bytes);
-  Status ReadResponse();
+  struct Handle;  // libcurl's easy handle, kept between requests for its connection
 
   HttpUrl url_;
   HttpClientOptions options_;
-  HttpResponseParser parser_;
-  int fd_ = -1;
+  ProgressFn progress_;
+  std::unique_ptr<Handle> handle_;
 };
 
-// Serializes a request as HttpClient sends it (exposed for tests). Fails on a method, target or
-// header that would break the framing (spaces, CR, LF, NUL).
-Result<std::string> SerializeRequest(const HttpRequest& request, const HttpUrl& url,
-                                     bool keep_alive);
+// Ok when `request` can be sent as given: a method token, a target starting with '/' without
+// spaces or control bytes, header names that are tokens, values without CR, LF or NUL, and none
+// of the headers the client sets itself (Host, Content-Length, Connection, Transfer-Encoding).
+Status ValidateRequest(const HttpRequest& request);
 
 }  // namespace flint::client

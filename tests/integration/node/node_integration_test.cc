@@ -54,7 +54,7 @@ DeploySpec Unbundled() {
       R"({"name": "slugify", "version": "1.0.0", "main": "index.js"})";
   spec.files["node_modules/slugify/index.js"] =
       "module.exports = (s) => String(s).toLowerCase().replace(/[^a-z0-9]+/g, '-');\n";
-  spec.config.env["SECRET"] = "k";
+  spec.config.env_set["SECRET"] = "k";
   return spec;
 }
 
@@ -116,7 +116,7 @@ TEST_CASE("A Web-standard fetch handler answers HTTP requests and events",
       "                           headers: { 'x-shape': 'fetch' } });\n"
       "  },\n"
       "};\n";
-  spec.config.env["GREETING"] = "hi";
+  spec.config.env_set["GREETING"] = "hi";
   DeployOrFail(flintd, "web", spec);
   HttpResponse r = PostOrFail(flintd, "/fn/web/items/7?q=z", "payload");
   INFO(r.body << "\n" << flintd.LogTail());

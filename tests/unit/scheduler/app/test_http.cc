@@ -10,14 +10,14 @@
 #include <csignal>
 #include <thread>
 
-#include "sdk/client/http_response_parser.h"
 #include "sdk/core/check.h"
+#include "tests/support/http_response_parser.h"
 
 namespace flint::scheduler::testing {
 
 struct TestHttp::Call {
   int fd = -1;
-  client::HttpResponseParser parser;
+  flint::testing::HttpResponseParser parser;
   bool complete = false;
   ~Call() {
     if (fd >= 0) close(fd);

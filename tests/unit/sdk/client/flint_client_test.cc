@@ -31,7 +31,9 @@ TEST_CASE("DeployRequestJson sends files as base64 and only the settings given",
   spec.entry = "index.mjs";
   spec.files = {{"index.mjs", "export const handler = () => 1;\n"}, {"lib/u.mjs", "\x01\xff"}};
   spec.config.timeout_ms = 300;
-  spec.config.env = {{"A", "1"}};
+  spec.config.env = std::map<std::string, std::string>{{"A", "1"}};
+  spec.config.env_set = {{"B", "2"}};
+  spec.config.env_unset = {"C"};
   spec.config.cpu = 0.5;
   json j = json::parse(flint::client::DeployRequestJson(spec));
   CHECK(j["cpu"] == 0.5);
@@ -40,8 +42,19 @@ TEST_CASE("DeployRequestJson sends files as base64 and only the settings given",
   CHECK(flint::Base64Decode(j["files"]["lib/u.mjs"].get<std::string>()).value() == "\x01\xff");
   CHECK(j["timeout_ms"] == 300);
   CHECK(j["env"]["A"] == "1");
+  CHECK(j["env_set"]["B"] == "2");
+  CHECK(j["env_unset"] == json::array({"C"}));
   CHECK_FALSE(j.contains("memory_mb"));
   CHECK_FALSE(j.contains("keep_alive_ms"));
+}
+
+TEST_CASE("ConfigRequestJson sends only the settings given, never code", "[client][api]") {
+  flint::client::FunctionConfig c;
+  CHECK(c.empty());
+  CHECK(flint::client::ConfigRequestJson(c) == "{}");
+  c.memory_mb = 1024;
+  CHECK_FALSE(c.empty());
+  CHECK(json::parse(flint::client::ConfigRequestJson(c)) == json{{"memory_mb", 1024}});
 }
 
 TEST_CASE("flintd's answers decode into typed values", "[client][api]") {

@@ -1,6 +1,7 @@
 // HttpResponseParser: turns the bytes of one HTTP/1.1 response into an HttpResponse, using
-// llhttp in response mode. Handles Content-Length, chunked and read-until-close bodies, and
-// skips interim 1xx responses.
+// llhttp in response mode. For tests that read responses from non-blocking sockets between
+// turns of a libuv loop (tests/unit/scheduler/app/test_http.h); clients use sdk/client. Handles
+// Content-Length, chunked and read-until-close bodies, and skips interim 1xx responses.
 //
 // Usage: Feed() bytes as they arrive until it reports the message complete, or call Finish()
 // when the peer closed the connection. A parser serves one response; call Reset() before the
@@ -14,7 +15,9 @@
 #include "sdk/client/http_message.h"
 #include "sdk/core/status.h"
 
-namespace flint::client {
+namespace flint::testing {
+
+using client::HttpResponse;
 
 class HttpResponseParser {
  public:
@@ -48,4 +51,4 @@ class HttpResponseParser {
   bool started_ = false;
 };
 
-}  // namespace flint::client
+}  // namespace flint::testing

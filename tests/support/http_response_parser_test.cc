@@ -1,9 +1,9 @@
-#include "sdk/client/http_response_parser.h"
+#include "tests/support/http_response_parser.h"
 
 #include <catch2/catch.hpp>
 #include <string>
 
-using flint::client::HttpResponseParser;
+using flint::testing::HttpResponseParser;
 
 namespace {
 

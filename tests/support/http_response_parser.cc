@@ -1,10 +1,10 @@
-#include "sdk/client/http_response_parser.h"
+#include "tests/support/http_response_parser.h"
 
 #include <llhttp.h>
 
 #include <string>
 
-namespace flint::client {
+namespace flint::testing {
 
 struct HttpResponseParser::Impl {
   llhttp_t parser;
@@ -126,4 +126,4 @@ Status HttpResponseParser::Finish(bool* complete) {
 
 bool HttpResponseParser::keep_alive() const { return impl_->complete && impl_->keep_alive; }
 
-}  // namespace flint::client
+}  // namespace flint::testing
