@@ -10,16 +10,20 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
 #include "sdk/client/flint_client.h"
 #include "sdk/core/text.h"
 #include "tools/cli/bill.h"
-#include "tools/cli/deploy_package.h"
+#include "tools/cli/completion.h"
+#include "tools/cli/deploy_command.h"
 #include "tools/cli/events.h"
 #include "tools/cli/flintd_call.h"
+#include "tools/cli/init.h"
 #include "tools/cli/output.h"
+#include "tools/cli/secrets.h"
 
 #ifndef FLINT_VERSION
 #define FLINT_VERSION "unknown"
@@ -28,27 +32,10 @@
 namespace flint::cli {
 namespace {
 
-// Everything the command line can set; CLI11 writes into it.
+// Everything the command line can set for the commands in this file; CLI11 writes into it.
 struct Args {
   bool json = false;
   std::string name;
-  // deploy
-  std::string path;
-  uint32_t memory_mb = 0;
-  double cpu = 0;
-  std::string timeout;
-  std::string keep_alive;
-  uint32_t max_instances = 0;
-  uint32_t concurrency = 0;
-  uint32_t min_instances = 0;
-  uint32_t reserved_concurrency = 0;
-  std::string keep_alive_policy;
-  std::string network;
-  uint32_t max_retries = 0;
-  std::string max_event_age;
-  std::vector<std::string> env;
-  std::string entry;
-  std::string runtime;
   // invoke
   std::string data;
   std::string rest_path;
@@ -56,6 +43,9 @@ struct Args {
   std::vector<std::string> headers;
   bool async = false;  // docs/triggers.md
   std::string idempotency_key;
+  bool verbose = false;
+  // ls
+  bool quiet = false;
   // logs
   uint32_t limit = 0;
   // top
@@ -63,71 +53,53 @@ struct Args {
   uint32_t iterations = 0;
   // bill
   BillOptions bill;
+  // init
+  std::string template_name = "js";
+  // completion
+  std::string shell;
 };
 
-int Deploy(CliIo& io, const Args& a, const CLI::App& cmd) {
-  Status name_ok = ValidateFunctionName(a.name);
-  if (!name_ok.ok()) return Fail(io, kExitUsage, name_ok.message());
-  client::DeploySpec spec;
-  client::FunctionConfig& c = spec.config;
-  if (cmd.count("--memory") > 0) c.memory_mb = a.memory_mb;
-  if (cmd.count("--cpu") > 0) c.cpu = a.cpu;
-  if (cmd.count("--max-instances") > 0) c.max_instances = a.max_instances;
-  if (cmd.count("--concurrency") > 0) c.concurrency = a.concurrency;
-  if (cmd.count("--min-instances") > 0) c.min_instances = a.min_instances;
-  if (cmd.count("--reserved-concurrency") > 0) c.reserved_concurrency = a.reserved_concurrency;
-  if (cmd.count("--keep-alive-policy") > 0) {
-    if (a.keep_alive_policy != "fixed" && a.keep_alive_policy != "adaptive") {
-      return Fail(
-          io, kExitUsage,
-          "--keep-alive-policy must be 'fixed' or 'adaptive', got '" + a.keep_alive_policy + "'");
+// Percent-encodes what may not appear in a URL's path or query (spaces, quotes, control and
+// non-ASCII bytes), keeping the characters that give it structure ('/', '?', '&', '=', '%').
+std::string EncodeLoosePath(const std::string& path) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : path) {
+    bool keep = c > 0x20 && c < 0x7f && std::strchr("\"<>\\^`{|}", c) == nullptr;
+    if (keep) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
     }
-    c.keep_alive_policy = a.keep_alive_policy;
   }
-  if (cmd.count("--timeout") > 0) {
-    Result<uint64_t> ms = ParseDurationMs(a.timeout);
-    if (!ms.ok()) return Fail(io, kExitUsage, "--timeout: " + ms.status().message());
-    c.timeout_ms = *ms;
-  }
-  if (cmd.count("--keep-alive") > 0) {
-    Result<uint64_t> ms = ParseDurationMs(a.keep_alive);
-    if (!ms.ok()) return Fail(io, kExitUsage, "--keep-alive: " + ms.status().message());
-    c.keep_alive_ms = *ms;
-  }
-  if (cmd.count("--network") > 0) {
-    if (a.network != "none" && a.network != "outbound") {
-      return Fail(io, kExitUsage,
-                  "--network must be 'none' or 'outbound', got '" + a.network + "'");
-    }
-    c.network = a.network;
-  }
-  if (cmd.count("--max-retries") > 0) c.max_retries = a.max_retries;
-  if (cmd.count("--max-event-age") > 0) {
-    Result<uint64_t> ms = ParseDurationMs(a.max_event_age);
-    if (!ms.ok()) return Fail(io, kExitUsage, "--max-event-age: " + ms.status().message());
-    c.max_event_age_ms = *ms;
-  }
-  for (const std::string& kv : a.env) {
-    size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return Fail(io, kExitUsage, "invalid --env '" + kv + "': use KEY=VALUE");
-    }
-    c.env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  Result<DeployPackage> package = BuildDeployPackage(a.path, a.entry, a.runtime);
-  if (!package.ok()) return Fail(io, kExitUsage, package.status().message());
-  spec.entry = package->entry;
-  spec.runtime = package->runtime;
-  spec.files = std::move(package->files);
+  return out;
+}
 
-  return WithFlintd(
-      io, /*need_token=*/true,
-      [&](client::FlintClient& flint, const client::ClientConfig& config) -> Result<int> {
-        FLINT_ASSIGN_OR_RETURN(auto reply, flint.Deploy(a.name, spec));
-        return PrintReply(io, a.json, reply, [&](const client::FunctionInfo& info) {
-          return FormatDeployed(info, config.url.ToString());
-        });
-      });
+std::string WorkDir(const CliIo& io) {
+  if (!io.cwd.empty()) return io.cwd;
+  std::error_code ec;
+  std::string cwd = std::filesystem::current_path(ec).string();
+  return ec ? "." : cwd;
+}
+
+// `flint invoke -v`: the response's status line and headers, and the invocation id (from the
+// X-Flint-Request-Id header, or an async answer's body) that 'flint logs' lines carry.
+void PrintExchange(CliIo& io, const Args& a, const client::HttpResponse& r) {
+  io.err << "< " << r.status << (r.reason.empty() ? "" : " " + r.reason) << "\n";
+  for (const client::Header& h : r.headers) io.err << "< " << h.name << ": " << h.value << "\n";
+  const std::string* id = r.FindHeader("x-flint-request-id");
+  std::string invocation = id != nullptr ? *id : "";
+  if (invocation.empty() && a.async) {
+    nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_object()) invocation = j.value("invocation_id", "");
+  }
+  if (!invocation.empty()) {
+    io.err << "invocation " << invocation << " (its lines in 'flint logs " << a.name
+           << "' carry this id)\n";
+  }
+  io.err.flush();
 }
 
 int Invoke(CliIo& io, const Args& a, const CLI::App& cmd) {
@@ -144,7 +116,7 @@ int Invoke(CliIo& io, const Args& a, const CLI::App& cmd) {
   for (char& ch : request.method) {
     if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
   }
-  request.path = a.rest_path;
+  request.path = EncodeLoosePath(a.rest_path);
   if (!request.path.empty() && request.path[0] != '/' && request.path[0] != '?') {
     request.path = "/" + request.path;
   }
@@ -172,25 +144,34 @@ int Invoke(CliIo& io, const Args& a, const CLI::App& cmd) {
     request.headers.push_back({"X-Flint-Idempotency-Key", a.idempotency_key});
   }
 
-  return WithFlintd(io, /*need_token=*/false,
-                    [&](client::FlintClient& flint, const client::ClientConfig&) -> Result<int> {
-                      FLINT_ASSIGN_OR_RETURN(client::HttpResponse r, flint.Invoke(a.name, request));
-                      bool success = r.status >= 200 && r.status <= 299;
-                      bool flint_error = !success && client::IsFlintErrorBody(r.body);
-                      if (!flint_error) {
-                        io.out << r.body;
-                        if (io.stdout_is_tty && !r.body.empty() && r.body.back() != '\n')
-                          io.out << "\n";
-                        io.out.flush();
-                      }
-                      if (success) return kExitOk;
-                      std::string message = client::ErrorFromResponse(r).message();
-                      if (const std::string* retry = r.FindHeader("Retry-After");
-                          retry && r.status == 429) {
-                        message += " (retry after " + *retry + "s)";
-                      }
-                      return Fail(io, kExitFailed, std::to_string(r.status) + ": " + message);
-                    });
+  return WithFlintd(
+      io, /*need_token=*/false,
+      [&](client::FlintClient& flint, const client::ClientConfig& config) -> Result<int> {
+        if (a.verbose) {
+          io.err << "> " << request.method << " " << config.url.ToString()
+                 << client::BuildTarget({"fn", a.name}) << request.path << "\n";
+          for (const client::Header& h : request.headers)
+            io.err << "> " << h.name << ": " << h.value << "\n";
+          if (!request.body.empty()) {
+            io.err << "> (" << request.body.size() << " bytes of body)\n";
+          }
+        }
+        FLINT_ASSIGN_OR_RETURN(client::HttpResponse r, flint.Invoke(a.name, request));
+        if (a.verbose) PrintExchange(io, a, r);
+        bool success = r.status >= 200 && r.status <= 299;
+        bool flint_error = !success && client::IsFlintErrorBody(r.body);
+        if (!flint_error) {
+          io.out << r.body;
+          if (io.stdout_is_tty && !r.body.empty() && r.body.back() != '\n') io.out << "\n";
+          io.out.flush();
+        }
+        if (success) return kExitOk;
+        std::string message = client::ErrorFromResponse(r).message();
+        if (const std::string* retry = r.FindHeader("Retry-After"); retry && r.status == 429) {
+          message += " (retry after " + *retry + "s)";
+        }
+        return Fail(io, kExitFailed, std::to_string(r.status) + ": " + message);
+      });
 }
 
 int List(CliIo& io, const Args& a) {
@@ -198,6 +179,10 @@ int List(CliIo& io, const Args& a) {
       io, /*need_token=*/true,
       [&](client::FlintClient& flint, const client::ClientConfig&) -> Result<int> {
         FLINT_ASSIGN_OR_RETURN(auto reply, flint.List());
+        if (a.quiet) {  // names alone, for scripts and shell completion
+          for (const auto& f : reply.value) io.out << f.name << "\n";
+          return kExitOk;
+        }
         return PrintReply(
             io, a.json, reply, [](const std::vector<client::FunctionInfo>& functions) {
               return functions.empty()
@@ -274,6 +259,73 @@ int Logs(CliIo& io, const Args& a) {
                     });
 }
 
+// flint's version, and flintd's when it answers. Always exit 0: the client's version is known.
+int VersionCommand(CliIo& io, const Args& a) {
+  Result<client::ClientConfig> config = client::ResolveClientConfig(io.getenv);
+  std::string server_version, server_error, url;
+  if (!config.ok()) {
+    server_error = config.status().message();
+  } else {
+    url = config->url.ToString();
+    client::FlintClientOptions options;
+    options.http.connect_timeout_ms = 2000;
+    options.management_timeout_ms = 5000;
+    client::FlintClient flint(config->url, "", options);
+    Result<std::string> v = flint.ServerVersion();
+    if (v.ok()) {
+      server_version = v->empty() ? "unknown" : *v;
+    } else {
+      server_error = v.status().message();
+    }
+  }
+  if (a.json) {
+    nlohmann::json j = {{"flint", Version()}};
+    j["flintd"] = server_version.empty()
+                      ? nlohmann::json{{"url", url}, {"error", server_error}}
+                      : nlohmann::json{{"url", url}, {"version", server_version}};
+    io.out << j.dump() << "\n";
+    return kExitOk;
+  }
+  io.out << "flint " << Version() << "\n";
+  if (!server_version.empty()) {
+    io.out << "flintd " << server_version << " at " << url << "\n";
+  } else {
+    io.out << "flintd: not reachable (" << server_error << ")\n";
+  }
+  return kExitOk;
+}
+
+int Init(CliIo& io, const Args& a) {
+  Status name_ok = ValidateFunctionName(a.name);
+  if (!name_ok.ok()) return Fail(io, kExitUsage, name_ok.message());
+  std::string dir = WorkDir(io) + "/" + a.name;
+  Result<std::vector<std::string>> written = WriteTemplate(a.template_name, a.name, dir);
+  if (!written.ok()) return Fail(io, kExitUsage, written.status().message());
+  const char* test_command = "";
+  for (const Template& t : Templates()) {
+    if (a.template_name == t.name) test_command = t.test_command;
+  }
+  if (a.json) {
+    io.out << nlohmann::json{{"created", dir}, {"template", a.template_name}, {"files", *written}}
+                  .dump()
+           << "\n";
+    return kExitOk;
+  }
+  io.out << "created " << a.name << "/ (" << a.template_name << "):";
+  for (const std::string& f : *written) io.out << " " << f;
+  io.out << "\nnext:\n"
+         << "  cd " << a.name << "\n"
+         << "  " << test_command
+         << std::string(test_command[0] ? 22 - std::strlen(test_command) : 0, ' ')
+         << "# run its test\n"
+         << "  flint deploy                # deploy it (flintd must be running: flint up)\n"
+         << "  flint invoke " << a.name << " --path '/?name=Ada'\n";
+  return kExitOk;
+}
+
+// A command's help: CLI11's, with each line of the footer (examples) indented as written.
+std::string HelpOf(const CLI::App& app) { return app.help(); }
+
 int Dispatch(const std::vector<std::string>& args, CliIo& io) {
   Args a;
   CLI::App app{
@@ -283,38 +335,26 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
       "else $XDG_DATA_HOME/flint, else ~/.local/share/flint.",
       "flint"};
   app.add_flag("--json", a.json, "Print flintd's raw JSON answer instead of text");
+  app.set_version_flag("--version", std::string("flint ") + Version(), "Print flint's version");
   app.require_subcommand(1);
   app.fallthrough();
 
-  CLI::App* deploy = app.add_subcommand("deploy", "Deploy a file or folder as a new version");
-  deploy->add_option("NAME", a.name, "Function name (a-z, 0-9, '-')")->required();
-  deploy->add_option("PATH", a.path, "Entry file, or a folder with the function's files")
-      ->required();
-  deploy->add_option("--memory", a.memory_mb, "Memory size in MB");
-  deploy->add_option("--cpu", a.cpu,
-                     "Hard CPU limit in CPUs, e.g. 0.5 or 2 (default: none; a share of the CPU "
-                     "in proportion to memory under contention)");
-  deploy->add_option("--timeout", a.timeout, "Longest run of one invocation (e.g. 3s, 300ms)");
-  deploy->add_option("--keep-alive", a.keep_alive, "Idle time before a warm worker stops");
-  deploy->add_option("--max-instances", a.max_instances, "Most workers at once");
-  deploy->add_option("--concurrency", a.concurrency, "Invocations at once per worker");
-  deploy->add_option("--min-instances", a.min_instances,
-                     "Workers kept warm even without traffic (default 0: scale to zero)");
-  deploy->add_option("--reserved-concurrency", a.reserved_concurrency,
-                     "Workers' worth of node memory reserved for this function only");
-  deploy->add_option("--keep-alive-policy", a.keep_alive_policy,
-                     "fixed or adaptive (default: flintd's --keep-alive-policy)");
-  deploy->add_option("--network", a.network,
-                     "none (default) or outbound: may open connections out, not to the host");
-  deploy->add_option("--max-retries", a.max_retries,
-                     "Retries of a failed event (default: flintd's --event-max-retries, 2)");
-  deploy->add_option("--max-event-age", a.max_event_age,
-                     "Oldest an event may get before it is dead-lettered (e.g. 10m; default 6h)");
-  deploy->add_option("--env", a.env, "Environment variable KEY=VALUE (repeatable)")
-      ->allow_extra_args(false);
-  deploy->add_option("--entry", a.entry, "Entry file inside the folder");
-  deploy->add_option("--runtime", a.runtime,
-                     "node, v8 or cpp; js is node (default: from the entry's extension)");
+  CLI::App* init =
+      app.add_subcommand("init", "Create a function folder with a test and a flint.toml");
+  init->add_option("NAME", a.name, "Function (and folder) name")->required();
+  std::string template_help = "Template:";
+  for (const Template& t : Templates()) {
+    template_help += std::string(" ") + t.name + " (" + t.description + ");";
+  }
+  template_help.back() = ' ';
+  init->add_option("--template,-t", a.template_name, template_help + "default js")
+      ->capture_default_str();
+  init->footer(
+      "Examples:\n"
+      "  flint init hello && cd hello && flint deploy\n"
+      "  flint init --template cpp fast-hello");
+
+  std::shared_ptr<DeployCommands> deploy_commands = AddDeployCommands(app);
 
   CLI::App* invoke = app.add_subcommand("invoke", "Call a function and print its response body");
   invoke->add_option("NAME", a.name, "Function name")->required();
@@ -327,11 +367,26 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
                    "Queue the call as an event: prints its invocation id once stored (202)");
   invoke->add_option("--idempotency-key", a.idempotency_key,
                      "With --async: a repeated key returns the first call's invocation id");
+  invoke->add_flag("--verbose,-v", a.verbose,
+                   "Show the request, the response's status and headers, and the invocation id "
+                   "(on stderr)");
+  invoke->footer(
+      "Examples:\n"
+      "  flint invoke hello --path '/?name=Ada'\n"
+      "  flint invoke add -d '{\"a\": 2, \"b\": 40}'\n"
+      "  flint invoke add -d @input.json -v\n"
+      "  flint invoke add --async -d '{\"a\": 5, \"b\": 6}'   # as an event\n"
+      "A synchronous call reaches the handler as an HTTP event (the body in event.body, as\n"
+      "text); --async, schedules and topics deliver the JSON itself as the event. One handler\n"
+      "serves both: see docs/handlers-js.md, \"HTTP requests and events\".");
 
   CLI::App* ls = app.add_subcommand("ls", "List deployed functions");
   ls->alias("list");
+  ls->add_flag("--quiet,-q", a.quiet, "Names only, one per line");
+  ls->footer("Examples:\n  flint ls\n  flint ls -q\n  flint --json ls | jq '.functions[].name'");
   CLI::App* describe = app.add_subcommand("describe", "Show a function's config, versions, pool");
   describe->add_option("NAME", a.name, "Function name")->required();
+  describe->footer("Examples:\n  flint describe hello\n  flint --json describe hello");
   CLI::App* bill = app.add_subcommand("bill", "Usage and cost by function, version, day or hour");
   bill->add_option("--from", a.bill.from, "Start: 2025-01-02, RFC 3339, epoch ms, or 24h (ago)");
   bill->add_option("--to", a.bill.to, "End (exclusive), same forms (default: now)");
@@ -339,28 +394,59 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
   bill->add_option("--by", a.bill.by, "function, version, day, hour or none")
       ->capture_default_str();
   bill->add_option("--format", a.bill.format, "table, json or csv")->capture_default_str();
+  bill->footer(
+      "Examples:\n"
+      "  flint bill --from 24h\n"
+      "  flint bill --from 2025-01-01 --by day --format csv");
   CLI::App* top = app.add_subcommand("top", "Live view of the node's worker pools (like top)");
   top->add_option("--interval", a.interval, "Refresh interval (e.g. 1s, 500ms)")
       ->capture_default_str();
   top->add_option("--iterations,-n", a.iterations, "Refreshes before exiting (0: until Ctrl-C)");
+  top->footer("Examples:\n  flint top\n  flint top -n 1");
   CLI::App* rm = app.add_subcommand("rm", "Delete a function");
   rm->add_option("NAME", a.name, "Function name")->required();
+  rm->footer("Example:\n  flint rm hello");
   CLI::App* logs = app.add_subcommand("logs", "Show a function's recent console output");
   logs->add_option("NAME", a.name, "Function name")->required();
   logs->add_option("--limit,-n", a.limit, "Most records to show (default: flintd's, 100)");
+  logs->footer(
+      "Examples:\n"
+      "  flint logs hello\n"
+      "  flint logs hello -n 20\n"
+      "Each line is TIME LEVEL [INVOCATION-ID] MESSAGE; 'flint invoke -v' prints the id.");
+  std::shared_ptr<EventCommands> event_commands = AddEventCommands(app);
+  std::shared_ptr<SecretCommands> secret_commands = AddSecretCommands(app);
   CLI::App* up = app.add_subcommand("up", "Run flintd in the foreground (arguments go to flintd)");
   up->allow_extras();
-  CLI::App* version = app.add_subcommand("version", "Print flint's version");
-  std::shared_ptr<EventCommands> event_commands = AddEventCommands(app);
+  up->footer("Examples:\n  flint up\n  flint up --listen 127.0.0.1:9090 --no-isolation");
+  CLI::App* version = app.add_subcommand("version", "Print flint's version and flintd's");
+  version->footer("Examples:\n  flint version\n  flint --json version");
+  CLI::App* completion =
+      app.add_subcommand("completion", "Print a shell completion script: bash, zsh or fish");
+  completion->add_option("SHELL", a.shell, "bash, zsh or fish")->required();
+  completion->footer(
+      "Examples:\n"
+      "  source <(flint completion bash)                 # in ~/.bashrc\n"
+      "  source <(flint completion zsh)                  # in ~/.zshrc\n"
+      "  flint completion fish > ~/.config/fish/completions/flint.fish");
+  app.footer(
+      "Examples:\n"
+      "  flint init hello && cd hello && flint deploy\n"
+      "  flint deploy add add.mjs && flint invoke add -d '{\"a\": 1, \"b\": 2}'\n"
+      "  flint logs add\n"
+      "Run 'flint COMMAND --help' for a command's flags and examples (docs/cli.md).");
 
   std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);  // CLI11 pops from the back
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
-    io.out << app.help();
+    io.out << HelpOf(app);
     return kExitOk;
   } catch (const CLI::CallForAllHelp&) {
     io.out << app.help("", CLI::AppFormatMode::All);
+    return kExitOk;
+  } catch (const CLI::CallForVersion& v) {
+    io.out << v.what() << "\n";
     return kExitOk;
   } catch (const CLI::ParseError& e) {
     // The first word that is not a global flag names the command; say so when it is unknown.
@@ -377,7 +463,8 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
     return Fail(io, kExitUsage, std::string(e.what()) + " (see 'flint --help')");
   }
 
-  if (deploy->parsed()) return Deploy(io, a, *deploy);
+  if (int code = RunDeployCommands(*deploy_commands, io, a.json); code >= 0) return code;
+  if (init->parsed()) return Init(io, a);
   if (invoke->parsed()) return Invoke(io, a, *invoke);
   if (ls->parsed()) return List(io, a);
   if (describe->parsed()) return Describe(io, a);
@@ -386,8 +473,12 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
   if (top->parsed()) return Top(io, a);
   if (logs->parsed()) return Logs(io, a);
   if (int code = RunEventCommands(*event_commands, io, a.json); code >= 0) return code;
-  if (version->parsed()) {
-    io.out << "flint " << FLINT_VERSION << "\n";
+  if (int code = RunSecretCommands(*secret_commands, io, a.json); code >= 0) return code;
+  if (version->parsed()) return VersionCommand(io, a);
+  if (completion->parsed()) {
+    Result<std::string> script = CompletionScript(app, a.shell);
+    if (!script.ok()) return Fail(io, kExitUsage, script.status().message());
+    io.out << *script;
     return kExitOk;
   }
   if (up->parsed()) return Fail(io, kExitUsage, "'up' must be the first argument");
@@ -407,6 +498,8 @@ bool IsExecutable(const std::string& path) {
 }
 
 }  // namespace
+
+const char* Version() { return FLINT_VERSION; }
 
 Result<std::string> ReadDataArg(const std::string& data, std::istream& in) {
   if (data.empty() || data[0] != '@') return data;
@@ -461,9 +554,14 @@ int Main(int argc, char** argv) {
               << ", in the build tree and on $PATH\n";
     return kExitNoFlintd;
   }
-  CliIo io{std::cout, std::cerr, std::cin,
+  CliIo io{std::cout,
+           std::cerr,
+           std::cin,
            [](const char* name) -> const char* { return std::getenv(name); },
-           ::isatty(STDOUT_FILENO) == 1};
+           ::isatty(STDOUT_FILENO) == 1,
+           ::isatty(STDERR_FILENO) == 1,
+           ::isatty(STDIN_FILENO) == 1,
+           ""};
   return RunCli(args, io);
 }
 

@@ -2,8 +2,10 @@
 // flintd through FlintClient. docs/cli.md is the user's description of everything here.
 //
 // Output goes to the streams in CliIo, so tests run commands in-process. On failure a command
-// writes exactly one line "flint: <reason>" to `err` and returns a non-zero ExitCode. No
-// exception leaves RunCli. `flint up` replaces the process (execv) and is handled by Main only.
+// writes "flint: <reason>" to `err` (one line, except a compiler's output) and returns a non-zero
+// ExitCode. No exception leaves RunCli. `flint up` replaces the process (execv) and is handled by
+// Main only. The commands live in several files: commands.cc (functions), events.cc (triggers),
+// secrets.cc, init.cc (templates), completion.cc (shell completion).
 #pragma once
 
 #include <iosfwd>
@@ -26,10 +28,16 @@ enum ExitCode : int {
 struct CliIo {
   std::ostream& out;
   std::ostream& err;
-  std::istream& in;  // for --data @-
+  std::istream& in;  // for --data @- and secret values
   client::GetEnv getenv;
   bool stdout_is_tty = false;
+  bool stderr_is_tty = false;  // progress lines are drawn only on a terminal
+  bool stdin_is_tty = false;   // `flint secret set` then reads the value without echo
+  std::string cwd;             // where `flint deploy` and `flint init` work ("" = the process's)
 };
+
+// The version of this flint ("0.1.0").
+const char* Version();
 
 // The payload of a `--data` option: the text itself, or "@FILE" for a file's bytes ("@-":
 // `in`). Shared by invoke, publish and schedule.

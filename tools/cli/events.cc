@@ -11,9 +11,11 @@
 #include "sdk/core/text.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/flintd_call.h"
+#include "tools/cli/output.h"
 
 namespace flint::cli {
 
+using client::BuildTarget;
 using nlohmann::json;
 
 struct EventCommands {
@@ -92,15 +94,11 @@ std::string FormatDlq(const json& j) {
 std::string FormatSchedules(const json& j) {
   const json& list = j.at("schedules");
   if (list.empty()) return "no schedules\n";
-  std::ostringstream out;
-  out << "ID            FUNCTION              SCHEDULE (UTC)        NEXT RUN\n";
+  std::vector<std::vector<std::string>> rows = {{"ID", "FUNCTION", "SCHEDULE (UTC)", "NEXT RUN"}};
   for (const json& s : list) {
-    char line[256];
-    snprintf(line, sizeof line, "%-13s %-21s %-21s %s\n", Str(s, "id").c_str(),
-             Str(s, "function").c_str(), Str(s, "schedule").c_str(), Str(s, "next_run_at").c_str());
-    out << line;
+    rows.push_back({Str(s, "id"), Str(s, "function"), Str(s, "schedule"), Str(s, "next_run_at")});
   }
-  return out.str();
+  return FormatTable(rows);
 }
 
 }  // namespace
@@ -111,32 +109,55 @@ std::shared_ptr<EventCommands> AddEventCommands(CLI::App& app) {
   c->invocation->add_option("ID", c->words, "Invocation id (from 'flint invoke --async')")
       ->required()
       ->expected(1);
+  c->invocation->footer(
+      "Examples:\n"
+      "  flint invoke add --async -d '{\"a\": 1, \"b\": 2}'   # prints {\"invocation_id\": ...}\n"
+      "  flint invocation 0190b6a2-7c3e-7a1b-9c2d-3e4f5a6b7c8d");
   c->dlq =
       app.add_subcommand("dlq", "List a function's dead letters; 'dlq redrive NAME' retries them");
   c->dlq->add_option("ARGS", c->words, "NAME, or redrive NAME")->required()->expected(1, 2);
   c->dlq->add_option("--limit,-n", c->limit, "Most dead letters to list (default 100)");
+  c->dlq->footer(
+      "Examples:\n"
+      "  flint dlq orders               # what failed, with the last error\n"
+      "  flint dlq redrive orders       # run them all again");
   c->schedule = app.add_subcommand(
       "schedule", "Cron schedules (UTC): 'add NAME CRON [--data JSON]', 'ls [NAME]', 'rm ID'");
   c->schedule->add_option("ARGS", c->words, "add NAME CRON | ls [NAME] | rm ID")
       ->required()
       ->expected(1, 3);
   c->schedule->add_option("--data,-d", c->data, "JSON payload of each run, @FILE or @-");
+  c->schedule->footer(
+      "Examples:\n"
+      "  flint schedule add report \"0 6 * * 1-5\"            # 06:00 UTC on weekdays\n"
+      "  flint schedule add ping \"@every 30s\" -d '{\"n\": 1}'\n"
+      "  flint schedule ls ping\n"
+      "  flint schedule rm sch-0190b6a2-7c3e-7a1b-9c2d-3e4f5a6b7c8d");
   c->subscribe = app.add_subcommand("subscribe", "Subscribe a function to a topic");
   c->subscribe->add_option("ARGS", c->words, "NAME TOPIC")->required()->expected(2);
+  c->subscribe->footer(
+      "Example:\n  flint subscribe mailer orders && flint publish orders -d '{\"id\": 7}'");
   c->unsubscribe = app.add_subcommand("unsubscribe", "Unsubscribe a function from a topic");
   c->unsubscribe->add_option("ARGS", c->words, "NAME TOPIC")->required()->expected(2);
+  c->unsubscribe->footer("Example:\n  flint unsubscribe mailer orders");
   c->subscriptions = app.add_subcommand("subscriptions", "List topic subscriptions");
   c->subscriptions->add_option("TOPIC", c->words, "Only this topic")->expected(0, 1);
+  c->subscriptions->footer("Examples:\n  flint subscriptions\n  flint subscriptions orders");
   c->publish = app.add_subcommand("publish", "Publish a message to every function on a topic");
   c->publish->add_option("TOPIC", c->words, "Topic")->required()->expected(1);
   c->publish->add_option("--data,-d", c->data, "The message (JSON), @FILE or @-");
+  c->publish->footer(
+      "Examples:\n"
+      "  flint publish orders -d '{\"id\": 7}'\n"
+      "  flint publish orders -d @order.json");
   return c;
 }
 
 int RunEventCommands(const EventCommands& c, CliIo& io, bool json_out) {
   const std::vector<std::string>& w = c.words;
   if (c.invocation->parsed()) {
-    return Call(io, json_out, "GET", "/v1/invocations/" + w[0], "", FormatInvocation);
+    return Call(io, json_out, "GET", BuildTarget({"v1", "invocations", w[0]}), "",
+                FormatInvocation);
   }
   if (c.dlq->parsed()) {
     bool redrive = w.size() == 2 && w[0] == "redrive";
@@ -146,13 +167,14 @@ int RunEventCommands(const EventCommands& c, CliIo& io, bool json_out) {
     const std::string& name = redrive ? w[1] : w[0];
     if (Status v = ValidateFunctionName(name); !v.ok()) return Fail(io, kExitUsage, v.message());
     if (redrive) {
-      return Call(io, json_out, "POST", "/v1/dlq/" + name + "/redrive", "", [](const json& j) {
-        return "re-queued " + Str(j, "redriven") + " dead letter(s) of " + Str(j, "function") +
-               "\n";
-      });
+      return Call(io, json_out, "POST", BuildTarget({"v1", "dlq", name, "redrive"}), "",
+                  [](const json& j) {
+                    return "re-queued " + Str(j, "redriven") + " dead letter(s) of " +
+                           Str(j, "function") + "\n";
+                  });
     }
-    std::string target = "/v1/dlq/" + name;
-    if (c.limit > 0) target += "?limit=" + std::to_string(c.limit);
+    std::string target =
+        BuildTarget({"v1", "dlq", name}, {{"limit", c.limit > 0 ? std::to_string(c.limit) : ""}});
     return Call(io, json_out, "GET", target, "", FormatDlq);
   }
   if (c.schedule->parsed()) {
@@ -174,12 +196,12 @@ int RunEventCommands(const EventCommands& c, CliIo& io, bool json_out) {
       });
     }
     if ((verb == "ls" || verb == "list") && w.size() <= 2) {
-      std::string target = "/v1/schedules";
-      if (w.size() == 2) target += "?function=" + w[1];
+      std::string target =
+          BuildTarget({"v1", "schedules"}, {{"function", w.size() == 2 ? w[1] : ""}});
       return Call(io, json_out, "GET", target, "", FormatSchedules);
     }
     if (verb == "rm" && w.size() == 2) {
-      return Call(io, json_out, "DELETE", "/v1/schedules/" + w[1], "",
+      return Call(io, json_out, "DELETE", BuildTarget({"v1", "schedules", w[1]}), "",
                   [](const json& j) { return "deleted schedule " + Str(j, "deleted") + "\n"; });
     }
     return Fail(io, kExitUsage,
@@ -192,12 +214,11 @@ int RunEventCommands(const EventCommands& c, CliIo& io, bool json_out) {
                 [&](const json&) { return w[0] + " is subscribed to " + w[1] + "\n"; });
   }
   if (c.unsubscribe->parsed()) {
-    return Call(io, json_out, "DELETE", "/v1/subscriptions/" + w[1] + "/" + w[0], "",
+    return Call(io, json_out, "DELETE", BuildTarget({"v1", "subscriptions", w[1], w[0]}), "",
                 [&](const json&) { return w[0] + " is unsubscribed from " + w[1] + "\n"; });
   }
   if (c.subscriptions->parsed()) {
-    std::string target = "/v1/subscriptions";
-    if (!w.empty()) target += "?topic=" + w[0];
+    std::string target = BuildTarget({"v1", "subscriptions"}, {{"topic", w.empty() ? "" : w[0]}});
     return Call(io, json_out, "GET", target, "", [](const json& j) {
       std::string out;
       for (const json& s : j.at("subscriptions")) {
@@ -213,7 +234,7 @@ int RunEventCommands(const EventCommands& c, CliIo& io, bool json_out) {
       if (!data.ok()) return Fail(io, kExitUsage, "--data: " + data.status().message());
       body = std::move(data).value();
     }
-    return Call(io, json_out, "POST", "/v1/topics/" + w[0], body, [](const json& j) {
+    return Call(io, json_out, "POST", BuildTarget({"v1", "topics", w[0]}), body, [](const json& j) {
       std::string out;
       for (const json& d : j.at("deliveries")) {
         out += Str(d, "function") + " " + Str(d, "invocation_id") + "\n";

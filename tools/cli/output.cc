@@ -16,6 +16,12 @@ std::string FormatDeployed(const client::FunctionInfo& info, const std::string& 
   return out;
 }
 
+std::string FormatConfigured(const client::FunctionInfo& info) {
+  return "configured " + info.name + " version " + std::to_string(info.version) + " (" +
+         info.runtime + ", " + FormatMemory(info.memory_mb) + ", timeout " +
+         FormatDurationMs(info.timeout_ms) + ")\n";
+}
+
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths;
   for (const auto& row : rows) {
@@ -195,6 +201,11 @@ std::string FormatDetails(const client::FunctionDetails& d) {
       rows.push_back({first ? "env:" : "", k + "=" + v});
       first = false;
     }
+  }
+  if (!f.secrets.empty()) {
+    std::string names;
+    for (const std::string& s : f.secrets) names += (names.empty() ? "" : ", ") + s;
+    rows.push_back({"secrets:", names + " (values not shown)"});
   }
   rows.push_back({"created:", f.created_at});
   const client::PoolInfo& p = d.pool;

@@ -17,6 +17,9 @@ std::string FormatMemory(uint64_t mb);
 // "deployed hello version 3 (js, 128 MB, timeout 3s)\n  invoke: curl URL/fn/hello\n".
 std::string FormatDeployed(const client::FunctionInfo& info, const std::string& base_url);
 
+// "configured hello version 4 (js, 1024 MB, timeout 30s)\n" after `flint config`.
+std::string FormatConfigured(const client::FunctionInfo& info);
+
 // The `flint ls` table: NAME VERSION RUNTIME MEMORY TIMEOUT CREATED, columns aligned.
 std::string FormatFunctionTable(const std::vector<client::FunctionInfo>& functions);
 

@@ -25,16 +25,21 @@ struct Run {
 };
 
 Run Cli(std::vector<std::string> args, std::map<std::string, std::string> env, bool tty = false,
-        const std::string& stdin_text = "") {
+        const std::string& stdin_text = "", const std::string& cwd = "") {
   std::ostringstream out, err;
   std::istringstream in(stdin_text);
   env.emplace("HOME", "/nonexistent-flint-home");
-  flint::cli::CliIo io{out, err, in,
+  flint::cli::CliIo io{out,
+                       err,
+                       in,
                        [env](const char* name) -> const char* {
                          auto it = env.find(name);
                          return it == env.end() ? nullptr : it->second.c_str();
                        },
-                       tty};
+                       tty,
+                       false,
+                       false,
+                       cwd};
   args.insert(args.begin(), "flint");
   int code = flint::cli::RunCli(args, io);
   return {code, out.str(), err.str()};
@@ -116,7 +121,8 @@ TEST_CASE("flint deploy uploads the package with its settings", "[cli][commands]
   CHECK(body["timeout_ms"] == 300);
   CHECK(body["keep_alive_ms"] == 2000);
   CHECK(body["memory_mb"] == 256);
-  CHECK(body["env"]["B"] == "x=y");
+  CHECK(body["env_set"]["B"] == "x=y");
+  CHECK_FALSE(body.contains("env"));  // the function's other variables are kept
   CHECK(flint::Base64Decode(body["files"]["lib/u.mjs"].get<std::string>()).value() ==
         "export const u = 1;");
   CHECK_FALSE(body.contains("max_instances"));
@@ -189,4 +195,183 @@ TEST_CASE("flint up looks for flintd beside itself and in the build tree", "[cli
   std::filesystem::remove_all(root);
   REQUIRE(candidates.size() == 1);
   CHECK(candidates[0] == root + "/scheduler/flintd");
+}
+
+TEST_CASE("flint percent-encodes every path segment and query value it sends", "[cli][commands]") {
+  FakeServer server([](const RecordedRequest& r) {
+    if (r.Target().rfind("/v1/topics/", 0) == 0) {
+      return FakeReply{FakeServer::Response(
+          400, R"({"error":{"code":"invalid_argument","message":"invalid topic name"}})")};
+    }
+    return FakeReply{FakeServer::Response(200, R"({"subscriptions":[],"schedules":[]})")};
+  });
+  std::map<std::string, std::string> env = {{"FLINT_URL", server.url()}, {"FLINT_TOKEN", "t"}};
+  Run bad_topic = Cli({"publish", "bad topic!"}, env);
+  CHECK(bad_topic.code == flint::cli::kExitFailed);  // flintd's answer, not "cannot reach"
+  CHECK(bad_topic.err == "flint: invalid topic name (400)\n");
+  Run query = Cli({"publish", "a?b"}, env);
+  Run filter = Cli({"subscriptions", "x&y=z"}, env);
+  Run schedules = Cli({"schedule", "ls", "f"}, env);
+  auto requests = server.requests();
+  REQUIRE(requests.size() == 4);
+  CHECK(requests[0].Target() == "/v1/topics/bad%20topic%21");
+  CHECK(requests[1].Target() == "/v1/topics/a%3Fb");
+  CHECK(requests[2].Target() == "/v1/subscriptions?topic=x%26y%3Dz");
+  CHECK(requests[3].Target() == "/v1/schedules?function=f");
+}
+
+TEST_CASE("flint reports a check made before sending as a usage error", "[cli][commands]") {
+  std::map<std::string, std::string> env = {{"FLINT_URL", "http://127.0.0.1:1"},
+                                            {"FLINT_TOKEN", "t"}};
+  Run header = Cli({"invoke", "x", "-H", "Bad Name: 1"}, env);
+  CHECK(header.code == flint::cli::kExitUsage);
+  CHECK(header.err.find("invalid header name") != std::string::npos);
+  Run key = Cli({"secret", "set", "x", "bad-key"}, env, false, "v");
+  CHECK(key.code == flint::cli::kExitUsage);
+}
+
+TEST_CASE("flint invoke encodes spaces in --path and shows the exchange with -v",
+          "[cli][commands]") {
+  FakeServer server([](const RecordedRequest& r) {
+    return FakeReply{
+        FakeServer::Response(200, r.Target(), "text/plain", "X-Flint-Request-Id: 0190-abc\r\n")};
+  });
+  std::map<std::string, std::string> env = {{"FLINT_URL", server.url()}};
+  Run r = Cli({"invoke", "echo", "--path", "/a b?q=x y", "-v"}, env);
+  CHECK(r.code == 0);
+  CHECK(r.out == "/fn/echo/a%20b?q=x%20y");
+  CHECK(r.err.find("> GET " + server.url() + "/fn/echo/a%20b?q=x%20y\n") != std::string::npos);
+  CHECK(r.err.find("< 200 Status\n") != std::string::npos);  // the reason as the server sent it
+  CHECK(r.err.find("< X-Flint-Request-Id: 0190-abc\n") != std::string::npos);
+  CHECK(r.err.find("invocation 0190-abc") != std::string::npos);
+}
+
+TEST_CASE("A bare --timeout is seconds and --memory takes units", "[cli][commands]") {
+  FakeServer server(
+      [](const RecordedRequest&) { return FakeReply{FakeServer::Response(201, kInfo)}; });
+  std::map<std::string, std::string> env = {{"FLINT_URL", server.url()}, {"FLINT_TOKEN", "t"}};
+  Run r = Cli(
+      {"config", "hello", "--timeout", "3", "--memory", "1g", "--env", "K=V", "--unset-env", "OLD"},
+      env);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out == "configured hello version 3 (js, 128 MB, timeout 300ms)\n");
+  RecordedRequest req = server.requests().at(0);
+  CHECK(req.Method() == "PATCH");
+  CHECK(req.Target() == "/v1/functions/hello");
+  auto body = nlohmann::json::parse(req.body);
+  CHECK(body["timeout_ms"] == 3000);
+  CHECK(body["memory_mb"] == 1024);
+  CHECK(body["env_set"]["K"] == "V");
+  CHECK(body["env_unset"] == nlohmann::json::array({"OLD"}));
+  CHECK_FALSE(body.contains("files"));
+
+  Run nothing = Cli({"config", "hello"}, env);
+  CHECK(nothing.code == flint::cli::kExitUsage);
+  CHECK(nothing.err.find("nothing to change") != std::string::npos);
+  Run bad_memory = Cli({"config", "hello", "--memory", "1k"}, env);
+  CHECK(bad_memory.code == flint::cli::kExitUsage);
+  CHECK(bad_memory.err.find("--memory: invalid memory size '1k'") != std::string::npos);
+}
+
+TEST_CASE("flint --version and flint version print the versions", "[cli][commands]") {
+  Run flag = Cli({"--version"}, {});
+  CHECK(flag.code == 0);
+  CHECK(flag.out == std::string("flint ") + flint::cli::Version() + "\n");
+
+  FakeServer server([](const RecordedRequest&) {
+    return FakeReply{FakeServer::Response(200, R"({"name":"flint","version":"9.8.7"})")};
+  });
+  Run text = Cli({"version"}, {{"FLINT_URL", server.url()}});
+  CHECK(text.out ==
+        std::string("flint ") + flint::cli::Version() + "\nflintd 9.8.7 at " + server.url() + "\n");
+  Run json = Cli({"--json", "version"}, {{"FLINT_URL", server.url()}});
+  auto j = nlohmann::json::parse(json.out);
+  CHECK(j["flint"] == flint::cli::Version());
+  CHECK(j["flintd"]["version"] == "9.8.7");
+  Run down = Cli({"--json", "version"}, {{"FLINT_URL", "http://127.0.0.1:1"}});
+  CHECK(down.code == 0);
+  CHECK(nlohmann::json::parse(down.out)["flintd"].contains("error"));
+}
+
+TEST_CASE("Every command's help has examples", "[cli][commands]") {
+  for (const char* command :
+       {"init",     "deploy",    "config",      "invoke",        "ls",         "describe",
+        "bill",     "top",       "rm",          "logs",          "invocation", "dlq",
+        "schedule", "subscribe", "unsubscribe", "subscriptions", "publish",    "secret",
+        "up",       "version",   "completion"}) {
+    INFO(command);
+    Run r = Cli({command, "--help"}, {});
+    CHECK(r.code == 0);
+    CHECK(r.out.find("Example") != std::string::npos);
+  }
+  CHECK(Cli({"--help"}, {}).out.find("Examples:") != std::string::npos);
+  CHECK(Cli({"invoke", "--help"}, {}).out.find("--async") != std::string::npos);
+}
+
+TEST_CASE("flint completion prints a script for bash, zsh and fish", "[cli][commands]") {
+  Run bash = Cli({"completion", "bash"}, {});
+  CHECK(bash.code == 0);
+  CHECK(bash.out.find("complete -F _flint flint") != std::string::npos);
+  CHECK(bash.out.find("deploy) flags=\"--memory") != std::string::npos);
+  CHECK(bash.out.find("flint ls -q") != std::string::npos);
+  CHECK(Cli({"completion", "zsh"}, {}).out.find("#compdef flint") != std::string::npos);
+  Run fish = Cli({"completion", "fish"}, {});
+  CHECK(fish.out.find("__fish_seen_subcommand_from deploy' -l memory") != std::string::npos);
+  CHECK(Cli({"completion", "tcsh"}, {}).code == flint::cli::kExitUsage);
+}
+
+TEST_CASE("flint init writes a template and flint deploy deploys its project", "[cli][commands]") {
+  FakeServer server([](const RecordedRequest& r) {
+    if (r.Method() == "PUT") return FakeReply{FakeServer::Response(201, kInfo)};
+    if (r.Target().rfind("/v1/schedules", 0) == 0 && r.Method() == "GET") {
+      return FakeReply{FakeServer::Response(
+          200, R"({"schedules":[{"id":"sch-1","function":"hello","schedule":"0 * * * *",)"
+               R"("payload":{}}]})")};
+    }
+    if (r.Target() == "/v1/subscriptions" && r.Method() == "GET") {
+      return FakeReply{FakeServer::Response(200, R"({"subscriptions":[]})")};
+    }
+    return FakeReply{FakeServer::Response(200, "{}")};
+  });
+  std::string root = "/tmp/flint-init-test-" + std::to_string(::getpid());
+  std::filesystem::create_directories(root);
+  std::map<std::string, std::string> env = {{"FLINT_URL", server.url()}, {"FLINT_TOKEN", "t"}};
+  Run init = Cli({"init", "hello"}, env, false, "", root);
+  INFO(init.err);
+  REQUIRE(init.code == 0);
+  CHECK(std::filesystem::exists(root + "/hello/flint.toml"));
+  CHECK(std::filesystem::exists(root + "/hello/index.test.mjs"));
+  CHECK(Cli({"init", "hello"}, env, false, "", root).code == flint::cli::kExitUsage);  // exists
+  {
+    std::ofstream(root + "/hello/flint.toml", std::ios::app)
+        << "\n[triggers]\ntopics = [\"greetings\"]\n\n[[triggers.schedules]]\ncron = \"@every "
+           "1m\"\n";
+    std::ofstream(root + "/hello/.env") << "SECRETISH=from-env-file\n";
+  }
+  Run deploy = Cli({"deploy", "--env", "EXTRA=1"}, env, false, "", root + "/hello");
+  INFO(deploy.err);
+  REQUIRE(deploy.code == 0);
+  auto requests = server.requests();
+  REQUIRE(requests.size() >= 1);
+  auto body = nlohmann::json::parse(requests[0].body);
+  CHECK(requests[0].Target() == "/v1/functions/hello");
+  CHECK(body["entry"] == "index.mjs");
+  CHECK(body["memory_mb"] == 128);
+  CHECK(body["timeout_ms"] == 3000);
+  CHECK(body["env"] == nlohmann::json({{"GREETING", "Hello"}, {"EXTRA", "1"}}));
+  CHECK(body["files"].contains("index.mjs"));
+  CHECK_FALSE(body["files"].contains("index.test.mjs"));  // excluded
+  CHECK_FALSE(body["files"].contains(".env"));
+  // The triggers follow the file: the old schedule goes, the new one and the topic come.
+  std::vector<std::string> calls;
+  for (const auto& r : requests) calls.push_back(r.Method() + " " + r.Target());
+  CHECK(std::find(calls.begin(), calls.end(), "DELETE /v1/schedules/sch-1") != calls.end());
+  CHECK(std::find(calls.begin(), calls.end(), "POST /v1/schedules") != calls.end());
+  CHECK(std::find(calls.begin(), calls.end(), "POST /v1/subscriptions") != calls.end());
+
+  Run no_project = Cli({"deploy"}, env, false, "", root);
+  CHECK(no_project.code == flint::cli::kExitUsage);
+  CHECK(no_project.err.find("no flint.toml in " + root) != std::string::npos);
+  std::filesystem::remove_all(root);
 }
