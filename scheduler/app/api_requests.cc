@@ -1,12 +1,13 @@
 #include "scheduler/app/api_requests.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "sdk/encoding/base64.h"
 #include "sdk/core/text.h"
+#include "sdk/encoding/base64.h"
 
 namespace flint::scheduler {
 namespace {
@@ -83,7 +84,114 @@ std::string DefaultNodeEntry(const std::vector<CodeFile>& files) {
   return "index.handler";
 }
 
+template <typename T>
+Status GetWholeNumber(const json& doc, const char* key, std::optional<T>* out) {
+  if (!doc.contains(key)) return Status::Ok();
+  T value{};
+  FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, key, &value));
+  *out = value;
+  return Status::Ok();
+}
+
+// The settings of a deploy or configuration body. Throws json::exception on a wrong type; the
+// caller turns it into InvalidArgument.
+Result<ConfigPatch> ReadPatch(const json& doc) {
+  ConfigPatch c;
+  FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "memory_mb", &c.memory_mb));
+  FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "timeout_ms", &c.timeout_ms));
+  FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "keep_alive_ms", &c.keep_alive_ms));
+  FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "max_instances", &c.max_instances));
+  FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "concurrency", &c.concurrency));
+  FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "min_instances", &c.min_instances));
+  FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "reserved_concurrency", &c.reserved_concurrency));
+  FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "max_retries", &c.max_retries));
+  FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "max_event_age_ms", &c.max_event_age_ms));
+  if (doc.contains("keep_alive_policy")) {
+    c.keep_alive_policy = doc.at("keep_alive_policy").get<std::string>();
+  }
+  if (doc.contains("network")) c.network = doc.at("network").get<std::string>();
+  if (doc.contains("cpu")) {
+    // A number of CPUs (0.5, 2); 0 or null: no hard quota.
+    const json& cpu = doc.at("cpu");
+    double cpus = cpu.is_null() ? 0 : cpu.is_number() ? cpu.get<double>() : -1;
+    if (!(cpus >= 0 && cpus <= 1e6)) {
+      return InvalidArgument("'cpu' must be a number of CPUs, e.g. 0.5 or 2");
+    }
+    c.cpu_millis = static_cast<uint32_t>(std::llround(cpus * 1000));
+    if (cpus > 0 && *c.cpu_millis == 0) c.cpu_millis = 1;  // too small: refused by validation
+  }
+  auto env_object = [&](const char* key, std::vector<EnvVar>& out) -> Status {
+    if (!doc.at(key).is_object()) {
+      return InvalidArgument(std::string("'") + key + "' must be an object");
+    }
+    for (auto& [k, v] : doc.at(key).items()) {
+      if (!v.is_string()) return InvalidArgument("env '" + k + "' must be a string");
+      out.emplace_back(k, v.get<std::string>());
+    }
+    return Status::Ok();
+  };
+  if (doc.contains("env")) {
+    c.env.emplace();
+    FLINT_RETURN_IF_ERROR(env_object("env", *c.env));
+  }
+  if (doc.contains("env_set")) FLINT_RETURN_IF_ERROR(env_object("env_set", c.env_set));
+  if (doc.contains("env_unset")) {
+    if (!doc.at("env_unset").is_array()) return InvalidArgument("'env_unset' must be an array");
+    for (const auto& name : doc.at("env_unset")) c.env_unset.push_back(name.get<std::string>());
+  }
+  return c;
+}
+
 }  // namespace
+
+Result<FunctionConfig> ApplyConfigPatch(FunctionConfig c, const ConfigPatch& patch) {
+  auto take = [](auto& to, const auto& from) {
+    if (from) to = *from;
+  };
+  take(c.memory_mb, patch.memory_mb);
+  take(c.timeout_ms, patch.timeout_ms);
+  take(c.keep_alive_ms, patch.keep_alive_ms);
+  take(c.max_instances, patch.max_instances);
+  take(c.concurrency, patch.concurrency);
+  take(c.min_instances, patch.min_instances);
+  take(c.reserved_concurrency, patch.reserved_concurrency);
+  take(c.keep_alive_policy, patch.keep_alive_policy);
+  take(c.network, patch.network);
+  take(c.cpu_millis, patch.cpu_millis);
+  take(c.max_retries, patch.max_retries);
+  take(c.max_event_age_ms, patch.max_event_age_ms);
+  if (patch.env) c.env = *patch.env;
+  for (const EnvVar& set : patch.env_set) {
+    auto it = std::find_if(c.env.begin(), c.env.end(),
+                           [&](const EnvVar& e) { return e.first == set.first; });
+    if (it != c.env.end()) {
+      it->second = set.second;
+    } else {
+      c.env.push_back(set);
+    }
+  }
+  for (const std::string& name : patch.env_unset) {
+    std::erase_if(c.env, [&](const EnvVar& e) { return e.first == name; });
+  }
+  FLINT_RETURN_IF_ERROR(ValidateFunctionConfig(c));
+  return c;
+}
+
+Result<ConfigPatch> ParseConfigPatch(std::string_view body) {
+  json doc = ParseObject(body);
+  if (doc.is_discarded()) return InvalidArgument("the body must be a JSON object of settings");
+  for (const char* code_key : {"files", "entry", "runtime"}) {
+    if (doc.contains(code_key)) {
+      return InvalidArgument(std::string("'") + code_key +
+                             "' is code: deploy it with PUT /v1/functions/NAME");
+    }
+  }
+  try {
+    return ReadPatch(doc);
+  } catch (const json::exception& e) {
+    return InvalidArgument(std::string("invalid settings: ") + e.what());
+  }
+}
 
 Result<DeployRequest> ParseDeployRequest(std::string_view body) {
   json doc = ParseObject(body);
@@ -128,41 +236,10 @@ Result<DeployRequest> ParseDeployRequest(std::string_view body) {
     if (!entry_found && out.runtime != Runtime::kNode) {
       return InvalidArgument("entry '" + out.entry + "' is not among the files");
     }
-    auto& c = out.config;
-    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "memory_mb", &c.memory_mb));
-    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "timeout_ms", &c.timeout_ms));
-    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "keep_alive_ms", &c.keep_alive_ms));
-    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "max_instances", &c.max_instances));
-    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "concurrency", &c.concurrency));
-    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "min_instances", &c.min_instances));
-    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "reserved_concurrency", &c.reserved_concurrency));
-    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "max_retries", &c.max_retries));
-    FLINT_RETURN_IF_ERROR(GetWholeNumber(doc, "max_event_age_ms", &c.max_event_age_ms));
-    if (doc.contains("keep_alive_policy")) {
-      c.keep_alive_policy = doc.at("keep_alive_policy").get<std::string>();
-    }
-    if (doc.contains("network")) c.network = doc.at("network").get<std::string>();
-    if (doc.contains("cpu") && !doc.at("cpu").is_null()) {
-      // A number of CPUs (0.5, 2); 0 or null: no hard quota.
-      const json& cpu = doc.at("cpu");
-      double cpus = cpu.is_number() ? cpu.get<double>() : -1;
-      if (!(cpus >= 0 && cpus <= 1e6)) {
-        return InvalidArgument("'cpu' must be a number of CPUs, e.g. 0.5 or 2");
-      }
-      c.cpu_millis = static_cast<uint32_t>(std::llround(cpus * 1000));
-      if (cpus > 0 && c.cpu_millis == 0) c.cpu_millis = 1;  // too small: rejected below
-    }
-    if (doc.contains("env")) {
-      if (!doc.at("env").is_object()) return InvalidArgument("'env' must be an object");
-      for (auto& [k, v] : doc.at("env").items()) {
-        if (!v.is_string()) return InvalidArgument("env '" + k + "' must be a string");
-        c.env.emplace_back(k, v.get<std::string>());
-      }
-    }
+    FLINT_ASSIGN_OR_RETURN(out.patch, ReadPatch(doc));
   } catch (const json::exception& e) {
     return InvalidArgument(std::string("invalid deploy request: ") + e.what());
   }
-  FLINT_RETURN_IF_ERROR(ValidateFunctionConfig(out.config));
   return out;
 }
 

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,20 +21,50 @@
 
 namespace flint::scheduler {
 
-// PUT /v1/functions/NAME: {"runtime", "entry", "files": {path: base64}, configuration...}.
+// The settings a deploy or a configuration change gives; every setting not given keeps the
+// function's current value. `env` replaces the whole environment; then `env_set` sets variables
+// and `env_unset` removes them. Each number is whole and within its field's type.
+struct ConfigPatch {
+  std::optional<uint32_t> memory_mb;
+  std::optional<uint32_t> timeout_ms;
+  std::optional<uint64_t> keep_alive_ms;
+  std::optional<uint32_t> max_instances;
+  std::optional<uint32_t> concurrency;
+  std::optional<uint32_t> min_instances;
+  std::optional<uint32_t> reserved_concurrency;
+  std::optional<std::string> keep_alive_policy;
+  std::optional<std::string> network;
+  std::optional<uint32_t> cpu_millis;  // "cpu" in CPUs; 0: no hard quota
+  std::optional<int32_t> max_retries;
+  std::optional<uint64_t> max_event_age_ms;
+  std::optional<std::vector<EnvVar>> env;
+  std::vector<EnvVar> env_set;
+  std::vector<std::string> env_unset;
+};
+
+// `base` with `patch` applied, checked by ValidateFunctionConfig.
+Result<FunctionConfig> ApplyConfigPatch(FunctionConfig base, const ConfigPatch& patch);
+
+// PUT /v1/functions/NAME: {"runtime", "entry", "files": {path: base64}, settings...}.
 // The files are decoded; their paths and sizes are the code store's to check (CodeStore::Put).
 // Without "runtime", C++ for a C++ entry (source or shared object), else Node.js ("js" is an
 // alias of "node"). Without "entry", the only file; for Node.js, package.json's "main" or
 // Lambda's default "index.handler".
+// The settings apply to the live version's configuration (the defaults for a new function),
+// so a deploy without settings keeps them: the result is the caller's to validate with
+// ApplyConfigPatch.
 struct DeployRequest {
   Runtime runtime = Runtime::kNode;
   // One of the files' paths; for Node.js, also "file.export" as Lambda names a handler (the
   // worker checking the deploy resolves it).
   std::string entry;
   std::vector<CodeFile> files;
-  FunctionConfig config;  // passed ValidateFunctionConfig
+  ConfigPatch patch;
 };
 Result<DeployRequest> ParseDeployRequest(std::string_view body);
+
+// PATCH /v1/functions/NAME: settings alone; a code key ("files", "entry", "runtime") is refused.
+Result<ConfigPatch> ParseConfigPatch(std::string_view body);
 
 // POST /v1/schedules: {"function": NAME, "schedule": CRON, "payload": any JSON (optional)}.
 // The cron expression is the caller's to parse (events::CronSchedule::Parse).

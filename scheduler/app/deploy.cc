@@ -42,12 +42,13 @@ Status ValidateSharedObject(const std::string& name, const std::string& bytes) {
 }
 
 Result<PreparedDeploy> PrepareDeploy(const std::string& body, const CodeStore& code,
-                                     const std::string& data_dir, const BuildOptions& build) {
+                                     const std::string& data_dir, const BuildOptions& build,
+                                     const FunctionConfig& base) {
   FLINT_ASSIGN_OR_RETURN(auto parsed, ParseDeployRequest(body));
   PreparedDeploy out;
   out.runtime = parsed.runtime;
   out.entry = parsed.entry;
-  out.config = parsed.config;
+  FLINT_ASSIGN_OR_RETURN(out.config, ApplyConfigPatch(base, parsed.patch));
   out.file_count = parsed.files.size();
   if (out.runtime == Runtime::kCpp) {
     if (EndsWith(out.entry, ".so")) {

@@ -41,10 +41,13 @@ struct PreparedDeploy {
 Status ValidateSharedObject(const std::string& name, const std::string& bytes);
 
 // Parses `body` (see docs/http-api.md, "Deploy") and stores its code in `code`, except for a
-// C++ build the cache could not answer (see above). Errors are InvalidArgument or
-// PayloadTooLarge with a message for the user, or Unavailable when the compiler cannot run.
+// C++ build the cache could not answer (see above). The settings the body gives are applied to
+// `base`, the live version's configuration (the defaults for a new function), so a deploy
+// without settings keeps them. Errors are InvalidArgument or PayloadTooLarge with a message for
+// the user, or Unavailable when the compiler cannot run.
 Result<PreparedDeploy> PrepareDeploy(const std::string& body, const CodeStore& code,
                                      const std::string& data_dir,
-                                     const BuildOptions& build = DefaultBuildOptions());
+                                     const BuildOptions& build = DefaultBuildOptions(),
+                                     const FunctionConfig& base = FunctionConfig());
 
 }  // namespace flint::scheduler

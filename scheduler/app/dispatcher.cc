@@ -232,7 +232,9 @@ void Dispatcher::Dispatch(InvocationId id, WorkerId worker, bool cold) {
   req.kind = protocol::InvokeKind::kHttp;
   req.timeout_ms = fn.config.timeout_ms;
   req.time_epoch_ms = inv.request.received_at_ms;
-  req.request_id = inv.request_id;
+  // An event keeps its invocation id across attempts (as Lambda's retries keep the request id);
+  // the ledger still keys each attempt by its own request id.
+  req.request_id = inv.event_done ? inv.event_id : inv.request_id;
   req.method = std::move(inv.request.method);
   req.raw_path = std::move(inv.rest_path);
   req.raw_query = std::move(inv.request.query);
@@ -498,10 +500,17 @@ void Dispatcher::OnWorkerLog(WorkerId /*worker*/, const std::string& pool_key, I
   LogRecord record;
   record.time_ms = static_cast<uint64_t>(WallClockMs());
   if (auto inv = invocations_.find(id); inv != invocations_.end()) {
-    record.request_id = inv->second.request_id;
+    record.request_id = inv->second.event_done ? inv->second.event_id : inv->second.request_id;
   }
   record.level = LevelName(line.level);
   record.message = std::move(line.text);
+  // A secret the function prints is not shown in its logs.
+  for (const EnvVar& secret : pool->second->fn->secrets) {
+    if (secret.second.size() < 4) continue;
+    for (size_t at; (at = record.message.find(secret.second)) != std::string::npos;) {
+      record.message.replace(at, secret.second.size(), "[secret " + secret.first + "]");
+    }
+  }
   spdlog::debug("[{}] {} {}", pool_key, record.request_id, record.message);
   logs_.Append(pool->second->fn->name, std::move(record));
 }

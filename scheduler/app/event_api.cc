@@ -39,7 +39,9 @@ std::string QueryParam(const std::string& query, const std::string& name) {
   for (size_t pos = 0; pos <= query.size();) {
     size_t amp = query.find('&', pos);
     std::string part = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
+    if (part.rfind(name + "=", 0) == 0) {
+      return PercentDecode(part.substr(name.size() + 1), /*plus_is_space=*/true);
+    }
     if (amp == std::string::npos) break;
     pos = amp + 1;
   }
@@ -113,8 +115,13 @@ void EventApi::DeadLetters(const std::string& function, const HttpRequest& reque
   auto shared = std::make_shared<HttpResponder>(std::move(responder));
   loop::RunBlocking(
       loop_, [queue, out, function, limit] { *out = queue->DeadLetters(function, limit); },
-      [out, shared, function] {
+      [this, out, shared, function] {
         if (!out->ok()) return shared->Send(ErrorResponse(out->status()));
+        // A deleted function's dead letters are still listed; a name never deployed is a 404.
+        if ((*out)->empty() && !dispatcher_->FindLive(function)) {
+          return shared->Send(
+              ErrorResponse(NotFound("function '" + function + "' does not exist")));
+        }
         json list = json::array();
         for (const EventRow& r : **out) {
           json e = EventJson(r, false);

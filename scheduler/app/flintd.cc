@@ -13,6 +13,7 @@
 
 #include "scheduler/app/api_json.h"
 #include "scheduler/store/admin_token.h"
+#include "scheduler/store/secret_store.h"
 #include "sdk/core/text.h"
 #include "sdk/protocol/build_sandbox.h"
 
@@ -60,6 +61,11 @@ uint16_t Flintd::port() const { return server_ ? server_->port() : 0; }
 
 Status Flintd::Start() {
   if (options_.data_dir.empty()) return InvalidArgument("no data directory given");
+  // The parents too (~/.local/share on a fresh home directory), with the usual modes; a
+  // failure here shows as mkdir's error below.
+  std::error_code ignored;
+  std::filesystem::create_directories(std::filesystem::path(options_.data_dir).parent_path(),
+                                      ignored);
   if (mkdir(options_.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return ErrnoStatus("creating data directory " + options_.data_dir, errno);
   }
@@ -171,8 +177,11 @@ Status Flintd::Start() {
   dispatch.isolation_off = !options_.isolation;
   dispatcher_ = std::make_unique<Dispatcher>(loop_, dispatch, fleet_.get());
 
+  FLINT_ASSIGN_OR_RETURN(std::shared_ptr<SecretStore> secret_store,
+                         SecretStore::Open(options_.data_dir, store_->path()));
   FLINT_ASSIGN_OR_RETURN(auto functions, store_->ListLive());
   for (auto& fn : functions) {
+    FLINT_ASSIGN_OR_RETURN(fn.secrets, secret_store->Values(fn.name));
     dispatcher_->SetLive(std::make_shared<const FunctionVersion>(std::move(fn)));
   }
   spdlog::info("data directory {}: {} function(s), schema version {}", options_.data_dir,
@@ -187,7 +196,7 @@ Status Flintd::Start() {
   build.limits = options_.build_limits;
   management_ = std::make_unique<ManagementApi>(loop_, store_, code_, ledger_, meter_.get(),
                                                 dispatcher_.get(), options_.data_dir,
-                                                std::move(build), builds_.get());
+                                                std::move(build), builds_.get(), secret_store);
   if (cgroups_ != nullptr) management_->set_cpu_mode(options_.cpu_mode);
   event_api_ = std::make_unique<EventApi>(loop_, events_.get(), event_queue_, dispatcher_.get());
 
@@ -256,10 +265,12 @@ void Flintd::Handle(HttpRequest&& request, HttpResponder responder) {
     if (request.method != "GET" && request.method != "HEAD") {
       return responder.Send(MethodNotAllowed(request.method, path, "GET, HEAD"));
     }
-    return responder.Send(Json(200, {{"status", stopping_ ? "stopping" : "ok"}}));
+    return responder.Send(
+        Json(200, {{"status", stopping_ ? "stopping" : "ok"}, {"version", FLINT_VERSION}}));
   }
   if (path == "/") {
     return responder.Send(Json(200, {{"name", "flint"},
+                                     {"version", FLINT_VERSION},
                                      {"invoke", "/fn/NAME"},
                                      {"api", "/v1/functions"},
                                      {"health", "/healthz"}}));
@@ -341,13 +352,26 @@ void Flintd::HandleManagement(HttpRequest&& request, HttpResponder responder) {
       if (allow("GET")) management_->Logs(name, request, std::move(responder));
       return;
     }
+    if (sub == "secrets") {
+      if (allow("GET")) management_->Secrets(name, "", std::move(request), std::move(responder));
+      return;
+    }
+    if (sub.rfind("secrets/", 0) == 0) {
+      if (allow("PUT, DELETE")) {
+        management_->Secrets(name, PercentDecode(sub.substr(8)), std::move(request),
+                             std::move(responder));
+      }
+      return;
+    }
     if (!sub.empty()) return responder.Send(ErrorResponse(NotFound("no route for " + path)));
     if (method == "PUT" || method == "POST") {
       return management_->Deploy(name, std::move(request), std::move(responder));
     }
+    if (method == "PATCH")
+      return management_->Configure(name, std::move(request), std::move(responder));
     if (method == "GET") return management_->Describe(name, std::move(responder));
     if (method == "DELETE") return management_->Delete(name, std::move(responder));
-    return responder.Send(MethodNotAllowed(method, path, "GET, PUT, DELETE"));
+    return responder.Send(MethodNotAllowed(method, path, "GET, PUT, PATCH, DELETE"));
   }
   if (is("/v1/pools")) {
     if (allow("GET")) management_->Pools(std::move(responder));
@@ -364,11 +388,12 @@ void Flintd::HandleManagement(HttpRequest&& request, HttpResponder responder) {
 
   // Event triggers (EventApi).
   if (under("/v1/invocations/")) {
-    if (allow("GET")) event_api_->GetInvocation(path.substr(16), std::move(responder));
+    if (allow("GET"))
+      event_api_->GetInvocation(PercentDecode(path.substr(16)), std::move(responder));
     return;
   }
   if (under("/v1/dlq/")) {
-    std::string name = path.substr(8);
+    std::string name = PercentDecode(path.substr(8));
     bool redrive = name.size() > 8 && name.compare(name.size() - 8, 8, "/redrive") == 0;
     if (redrive) name.resize(name.size() - 8);
     if (Status valid = ValidateFunctionName(name); !valid.ok()) {
@@ -386,7 +411,9 @@ void Flintd::HandleManagement(HttpRequest&& request, HttpResponder responder) {
     return;
   }
   if (under("/v1/schedules/")) {
-    if (allow("DELETE")) event_api_->DeleteSchedule(path.substr(14), std::move(responder));
+    if (allow("DELETE")) {
+      event_api_->DeleteSchedule(PercentDecode(path.substr(14)), std::move(responder));
+    }
     return;
   }
   if (is("/v1/subscriptions")) {
@@ -400,11 +427,13 @@ void Flintd::HandleManagement(HttpRequest&& request, HttpResponder responder) {
     if (slash == std::string::npos) {
       return responder.Send(ErrorResponse(NotFound("use DELETE /v1/subscriptions/TOPIC/FUNCTION")));
     }
-    return event_api_->Unsubscribe(rest.substr(0, slash), rest.substr(slash + 1),
-                                   std::move(responder));
+    return event_api_->Unsubscribe(PercentDecode(rest.substr(0, slash)),
+                                   PercentDecode(rest.substr(slash + 1)), std::move(responder));
   }
   if (under("/v1/topics/")) {
-    if (allow("POST")) event_api_->Publish(path.substr(11), request, std::move(responder));
+    if (allow("POST")) {
+      event_api_->Publish(PercentDecode(path.substr(11)), request, std::move(responder));
+    }
     return;
   }
   responder.Send(ErrorResponse(NotFound("no route for " + path)));

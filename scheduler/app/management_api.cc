@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "scheduler/app/api_json.h"
+#include "scheduler/app/api_requests.h"
 #include "scheduler/app/deploy.h"
 #include "scheduler/meter/report.h"
 #include "sdk/core/clock.h"
@@ -20,6 +21,8 @@ using nlohmann::json;
 json FunctionInfo(const FunctionVersion& fn) {
   json env = json::object();
   for (const auto& [k, v] : fn.config.env) env[k] = v;
+  json secrets = json::array();  // names only: a value never leaves flintd
+  for (const auto& secret : fn.secrets) secrets.push_back(secret.first);
   return {{"name", fn.name},
           {"version", fn.version},
           {"runtime", RuntimeName(fn.runtime)},
@@ -38,6 +41,7 @@ json FunctionInfo(const FunctionVersion& fn) {
           {"max_retries", fn.config.max_retries},
           {"max_event_age_ms", fn.config.max_event_age_ms},
           {"env", env},
+          {"secrets", secrets},
           {"created_at", Rfc3339(fn.created_at_ms)}};
 }
 
@@ -96,10 +100,14 @@ void ManagementApi::List(HttpResponder responder) {
   auto shared = std::make_shared<HttpResponder>(std::move(responder));
   loop::RunBlocking(
       loop_, [store, result] { *result = store->ListLive(); },
-      [result, shared] {
+      [this, result, shared] {
         if (!result->ok()) return shared->Send(ErrorResponse(result->status()));
         json list = json::array();
-        for (const auto& fn : **result) list.push_back(FunctionInfo(fn));
+        for (auto& fn : **result) {
+          // The names of its secrets, which the store's versions do not carry.
+          if (auto live = dispatcher_->FindLive(fn.name)) fn.secrets = live->secrets;
+          list.push_back(FunctionInfo(fn));
+        }
         shared->Send(Json(200, {{"functions", list}}));
       });
 }
@@ -153,6 +161,7 @@ void ManagementApi::Describe(const std::string& name, HttpResponder responder) {
       [this, out, shared, name] {
         if (!out->live.ok()) return shared->Send(ErrorResponse(out->live.status()));
         if (!out->versions.ok()) return shared->Send(ErrorResponse(out->versions.status()));
+        if (auto live = dispatcher_->FindLive(name)) out->live->secrets = live->secrets;
         json versions = json::array();
         for (const auto& v : *out->versions) {
           versions.push_back({{"version", v.version},
@@ -191,8 +200,13 @@ void ManagementApi::Delete(const std::string& name, HttpResponder responder) {
   auto status = std::make_shared<Status>();
   auto store = store_;
   auto shared = std::make_shared<HttpResponder>(std::move(responder));
+  auto secrets = secrets_;
   loop::RunBlocking(
-      loop_, [store, status, name] { *status = store->DeleteFunction(name); },
+      loop_,
+      [store, secrets, status, name] {
+        *status = store->DeleteFunction(name);
+        if (status->ok()) *status = secrets->DeleteAll(name);
+      },
       [this, status, shared, name] {
         if (!status->ok()) return shared->Send(ErrorResponse(*status));
         dispatcher_->Remove(name);
@@ -224,11 +238,11 @@ void ManagementApi::Logs(const std::string& name, const HttpRequest& request,
 void ManagementApi::Deploy(const std::string& name, HttpRequest&& request,
                            HttpResponder responder) {
   // Step 1 (thread pool): parse, decode and store the code content-addressed; a C++ build the
-  // cache cannot answer runs next, through the build service (step 1b).
+  // cache cannot answer runs next, through the build service (step 1b). Settings the request
+  // does not give keep the live version's values.
   struct State {
     std::string body;
     Result<PreparedDeploy> prepared = Internal("not run");
-    Result<FunctionVersion> created = Internal("not run");
     bool built = false;  // a C++ build ran for this deploy
   };
   auto state = std::make_shared<State>();
@@ -238,9 +252,8 @@ void ManagementApi::Deploy(const std::string& name, HttpRequest&& request,
   auto code = code_;
   std::string data_dir = data_dir_;
   BuildOptions build = build_;
-  // Step 2 (a worker): the code must load — syntax errors and a missing handler are reported
-  // now, not on the first request. Step 3 (thread pool): record the new immutable version.
-  auto load_and_record = [this, state, shared, store, name] {
+  // Step 2: load in a worker, record the new immutable version, make it live (CommitVersion).
+  auto commit = [this, state, shared, name] {
     const PreparedDeploy& p = *state->prepared;
     FunctionVersion candidate;
     candidate.name = name;
@@ -248,44 +261,32 @@ void ManagementApi::Deploy(const std::string& name, HttpRequest&& request,
     candidate.entry = p.entry;
     candidate.code_digest = p.code_digest;
     candidate.config = p.config;
-    dispatcher_->CheckLoads(candidate, [this, state, shared, store, name](Status loaded) {
-      if (!loaded.ok()) return shared->Send(ErrorResponse(loaded));
-      loop::RunBlocking(
-          loop_,
-          [state, store, name] {
-            const PreparedDeploy& p = *state->prepared;
-            state->created = store->CreateVersion(name, std::string(RuntimeName(p.runtime)),
-                                                  p.entry, p.code_digest, p.config);
-          },
-          [this, state, shared] {
-            if (!state->created.ok()) return shared->Send(ErrorResponse(state->created.status()));
-            auto fn = std::make_shared<const FunctionVersion>(*state->created);
-            dispatcher_->SetLive(fn);
-            spdlog::info("deployed {}@{} ({} file(s), digest {})", fn->name, fn->version,
-                         state->prepared->file_count, fn->code_digest.substr(0, 12));
-            HttpResponse response = Json(201, {{"function", FunctionInfo(*fn)}});
-            if (build_.sandbox_path.empty() && (state->built || state->prepared->build_cached)) {
-              response.headers.emplace_back(
-                  "x-flint-warning",
-                  "isolation is off (flintd --no-isolation): C++ functions are built without "
-                  "the build sandbox");
-            }
-            shared->Send(std::move(response));
-          });
-    });
+    std::string warning;
+    if (build_.sandbox_path.empty() && (state->built || p.build_cached)) {
+      warning =
+          "isolation is off (flintd --no-isolation): C++ functions are built without the build "
+          "sandbox";
+    }
+    CommitVersion(std::move(candidate), 201, std::to_string(p.file_count) + " file(s)",
+                  std::move(*shared), warning);
   };
   loop::RunBlocking(
       loop_,
-      [state, code, data_dir, build] {
-        state->prepared = PrepareDeploy(state->body, *code, data_dir, build);
+      [state, store, code, data_dir, build, name] {
+        Result<FunctionVersion> live = store->GetLive(name);
+        if (!live.ok() && live.status().code() != Code::kNotFound) {
+          state->prepared = live.status();
+          return;
+        }
+        FunctionConfig base = live.ok() ? live->config : FunctionConfig();
+        state->prepared = PrepareDeploy(state->body, *code, data_dir, build, base);
         state->body.clear();
       },
-      [this, state, shared, load_and_record] {
+      [this, state, shared, commit] {
         if (!state->prepared.ok()) return shared->Send(ErrorResponse(state->prepared.status()));
         std::shared_ptr<PendingBuild> pending = state->prepared->build;
-        if (!pending) return load_and_record();
-        auto built = [state, shared, load_and_record](Result<std::string> digest,
-                                                      uint32_t retry_after_s) {
+        if (!pending) return commit();
+        auto built = [state, shared, commit](Result<std::string> digest, uint32_t retry_after_s) {
           if (!digest.ok()) {
             HttpResponse response = ErrorResponse(digest.status());
             if (retry_after_s > 0) {
@@ -296,7 +297,7 @@ void ManagementApi::Deploy(const std::string& name, HttpRequest&& request,
           state->prepared->code_digest = *digest;
           state->prepared->build.reset();
           state->built = true;
-          load_and_record();
+          commit();
         };
         if (Status submitted = builds_->Submit(std::move(pending), built); !submitted.ok()) {
           HttpResponse response = ErrorResponse(submitted);
@@ -304,6 +305,130 @@ void ManagementApi::Deploy(const std::string& name, HttpRequest&& request,
                                         std::to_string(builds_->RetryAfterSeconds()));
           shared->Send(std::move(response));
         }
+      });
+}
+
+void ManagementApi::Configure(const std::string& name, HttpRequest&& request,
+                              HttpResponder responder) {
+  // Thread pool: the live version's code with the request's settings applied.
+  auto candidate = std::make_shared<Result<FunctionVersion>>(Internal("not run"));
+  auto store = store_;
+  auto shared = std::make_shared<HttpResponder>(std::move(responder));
+  loop::RunBlocking(
+      loop_,
+      [store, candidate, name, body = std::move(request.body)] {
+        Result<ConfigPatch> patch = ParseConfigPatch(body);
+        if (!patch.ok()) {
+          *candidate = patch.status();
+          return;
+        }
+        *candidate = store->GetLive(name);
+        if (!candidate->ok()) return;
+        Result<FunctionConfig> config = ApplyConfigPatch((*candidate)->config, *patch);
+        if (!config.ok()) {
+          *candidate = config.status();
+          return;
+        }
+        (*candidate)->config = std::move(config).value();
+      },
+      [this, candidate, shared] {
+        if (!candidate->ok()) return shared->Send(ErrorResponse(candidate->status()));
+        CommitVersion(std::move(candidate->value()), 200, "configuration", std::move(*shared));
+      });
+}
+
+void ManagementApi::CommitVersion(FunctionVersion candidate, int http_status,
+                                  const std::string& what, HttpResponder responder,
+                                  const std::string& warning) {
+  auto shared = std::make_shared<HttpResponder>(std::move(responder));
+  auto fn = std::make_shared<FunctionVersion>(std::move(candidate));
+  // The code must load with its settings (and its secrets in the environment): syntax errors,
+  // a missing handler or too little memory are reported now, not on the first request.
+  auto secrets = secrets_;
+  auto values = std::make_shared<Result<std::vector<EnvVar>>>(Internal("not run"));
+  loop::RunBlocking(
+      loop_, [secrets, values, name = fn->name] { *values = secrets->Values(name); },
+      [this, fn, values, shared, http_status, what, warning] {
+        if (!values->ok()) return shared->Send(ErrorResponse(values->status()));
+        fn->secrets = std::move(values->value());
+        dispatcher_->CheckLoads(*fn, [this, fn, shared, http_status, what, warning](Status loaded) {
+          if (!loaded.ok()) return shared->Send(ErrorResponse(loaded));
+          // Thread pool: record the new immutable version.
+          auto created = std::make_shared<Result<FunctionVersion>>(Internal("not run"));
+          auto store = store_;
+          loop::RunBlocking(
+              loop_,
+              [store, fn, created] {
+                *created = store->CreateVersion(fn->name, std::string(RuntimeName(fn->runtime)),
+                                                fn->entry, fn->code_digest, fn->config);
+              },
+              [this, fn, created, shared, http_status, what, warning] {
+                if (!created->ok()) return shared->Send(ErrorResponse(created->status()));
+                (*created)->secrets = fn->secrets;
+                auto live = std::make_shared<const FunctionVersion>(std::move(created->value()));
+                dispatcher_->SetLive(live);
+                spdlog::info("{}@{}: new version ({}, digest {})", live->name, live->version, what,
+                             live->code_digest.substr(0, 12));
+                HttpResponse response = Json(http_status, {{"function", FunctionInfo(*live)}});
+                if (!warning.empty()) response.headers.emplace_back("x-flint-warning", warning);
+                shared->Send(std::move(response));
+              });
+        });
+      });
+}
+
+void ManagementApi::Secrets(const std::string& name, const std::string& key, HttpRequest&& request,
+                            HttpResponder responder) {
+  const std::string method = request.method;
+  auto live = dispatcher_->FindLive(name);
+  if (!live) {
+    return responder.Send(ErrorResponse(NotFound("function '" + name + "' does not exist")));
+  }
+  std::string value;
+  if (method == "PUT") {
+    json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || !body.contains("value") || !body["value"].is_string()) {
+      return responder.Send(
+          ErrorResponse(InvalidArgument("the body must be {\"value\": \"...\"}")));
+    }
+    value = body["value"].get<std::string>();
+  }
+  struct Out {
+    Status status;
+    bool found = true;
+    std::vector<std::string> names;
+  };
+  auto out = std::make_shared<Out>();
+  auto secrets = secrets_;
+  auto shared = std::make_shared<HttpResponder>(std::move(responder));
+  loop::RunBlocking(
+      loop_,
+      [secrets, out, name, key, method, value = std::move(value)] {
+        if (method == "PUT") {
+          out->status = secrets->Put(name, key, value);
+        } else if (method == "DELETE") {
+          auto removed = secrets->Delete(name, key);
+          out->status = removed.status();
+          out->found = removed.ok() && *removed;
+        } else {
+          auto names = secrets->Names(name);
+          out->status = names.status();
+          if (names.ok()) out->names = std::move(names).value();
+        }
+      },
+      [this, out, shared, live, name, key, method] {
+        if (!out->status.ok()) return shared->Send(ErrorResponse(out->status));
+        if (method == "GET") {
+          return shared->Send(Json(200, {{"function", name}, {"secrets", out->names}}));
+        }
+        if (!out->found) {
+          return shared->Send(
+              ErrorResponse(NotFound("function '" + name + "' has no secret '" + key + "'")));
+        }
+        // A new version with the same code and settings: new workers get the new secrets.
+        FunctionVersion next = *live;
+        next.secrets.clear();
+        CommitVersion(std::move(next), 200, "secret " + key, std::move(*shared));
       });
 }
 

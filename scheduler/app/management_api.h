@@ -21,6 +21,7 @@
 #include "scheduler/server/http_server.h"
 #include "scheduler/store/code_store.h"
 #include "scheduler/store/ledger.h"
+#include "scheduler/store/secret_store.h"
 #include "scheduler/store/store.h"
 
 namespace flint::scheduler {
@@ -29,10 +30,11 @@ class ManagementApi {
  public:
   // `data_dir`: flintd's data directory (C++ builds keep their cache there). `build`: how C++
   // functions are built (the SDK, the build sandbox or none, the limits). `builds` runs the
-  // builds the cache cannot answer.
+  // builds the cache cannot answer. `secrets`: the functions' secrets (never shown in answers).
   ManagementApi(uv_loop_t* loop, std::shared_ptr<Store> store, std::shared_ptr<CodeStore> code,
                 std::shared_ptr<Ledger> ledger, meter::Meter* meter, Dispatcher* dispatcher,
-                std::string data_dir, BuildOptions build, BuildService* builds)
+                std::string data_dir, BuildOptions build, BuildService* builds,
+                std::shared_ptr<SecretStore> secrets)
       : loop_(loop),
         store_(std::move(store)),
         code_(std::move(code)),
@@ -41,15 +43,24 @@ class ManagementApi {
         dispatcher_(dispatcher),
         data_dir_(std::move(data_dir)),
         build_(std::move(build)),
-        builds_(builds) {}
+        builds_(builds),
+        secrets_(std::move(secrets)) {}
 
   // The node's CPU mode, for the limits Describe shows; unset (the default): no cgroups.
   void set_cpu_mode(isolation::CpuMode mode) { cpu_mode_ = mode; }
 
   // GET /v1/functions
   void List(HttpResponder responder);
-  // PUT or POST /v1/functions/NAME: a new version, once its code loads in a worker.
+  // PUT or POST /v1/functions/NAME: a new version, once its code loads in a worker. Settings
+  // the request does not give keep the live version's values.
   void Deploy(const std::string& name, HttpRequest&& request, HttpResponder responder);
+  // PATCH /v1/functions/NAME: the live version's code with new settings, as a new version.
+  void Configure(const std::string& name, HttpRequest&& request, HttpResponder responder);
+  // /v1/functions/NAME/secrets (GET: names) and /v1/functions/NAME/secrets/KEY (PUT
+  // {"value": ...}, DELETE). A change makes a new version (same code and settings) so that new
+  // workers see it.
+  void Secrets(const std::string& name, const std::string& key, HttpRequest&& request,
+               HttpResponder responder);
   // GET /v1/functions/NAME: config, versions, pools, the last day's usage.
   void Describe(const std::string& name, HttpResponder responder);
   // DELETE /v1/functions/NAME
@@ -74,6 +85,13 @@ class ManagementApi {
   BuildOptions build_;
   BuildService* builds_;
   std::optional<isolation::CpuMode> cpu_mode_;
+  std::shared_ptr<SecretStore> secrets_;
+
+  // Loads `candidate` (with the function's current secrets) in a worker, records it as a new
+  // version, makes it live and answers `http_status` with it. `what` names the change in the
+  // log; a non-empty `warning` goes into the answer's x-flint-warning header.
+  void CommitVersion(FunctionVersion candidate, int http_status, const std::string& what,
+                     HttpResponder responder, const std::string& warning = "");
 };
 
 }  // namespace flint::scheduler

@@ -383,6 +383,11 @@ protocol::LoadRequest WorkerFleet::MakeLoadRequest(const FunctionVersion& fn,
   load.memory_mb = fn.config.memory_mb;
   load.timeout_ms = fn.config.timeout_ms;
   load.env = fn.config.env;
+  // Secrets last: a secret overrides a configuration variable of the same name.
+  for (const EnvVar& secret : fn.secrets) {
+    std::erase_if(load.env, [&](const auto& h) { return h.first == secret.first; });
+    load.env.push_back(secret);
+  }
   return load;
 }
 

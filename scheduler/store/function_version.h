@@ -78,6 +78,9 @@ struct FunctionVersion {
   std::string code_digest;  // sha256 hex of the code (CodeStore)
   FunctionConfig config;
   int64_t created_at_ms = 0;  // Unix time in milliseconds
+  // Not in the versions table: the function's secrets (SecretStore), decrypted, which flintd
+  // fills in for its workers' environment. Never shown in an API answer or a log.
+  std::vector<EnvVar> secrets;
 
   bool operator==(const FunctionVersion&) const = default;
 };

@@ -167,6 +167,18 @@ constexpr const char* kMigration7 = R"sql(
 UPDATE versions SET runtime = 'v8' WHERE runtime = 'js';
 )sql";
 
+// Step 8: functions' secrets, sealed with AES-256-GCM (secret_store.h); hex text of nonce,
+// ciphertext and tag. Per function, not per version.
+constexpr const char* kMigration8 = R"sql(
+CREATE TABLE secrets (
+  function TEXT NOT NULL,
+  name TEXT NOT NULL,
+  sealed TEXT NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (function, name)
+) STRICT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "functions, versions, tokens", kMigration1},
     {2, "invocation ledger, hourly rollups, price sheets", kMigration2},
@@ -175,6 +187,7 @@ constexpr Migration kMigrations[] = {
     {5, "network, max_retries, max_event_age_ms", kMigration5},
     {6, "cpu_millis", kMigration6},
     {7, "the lean JavaScript runtime is named v8", kMigration7},
+    {8, "secrets", kMigration8},
 };
 
 }  // namespace

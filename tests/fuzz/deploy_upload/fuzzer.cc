@@ -1,8 +1,9 @@
 // Fuzzes a deploy's upload up to the point where it would be written: the JSON body with its
 // configuration and base64-encoded files (ParseDeployRequest, scheduler/app/api_requests.h),
 // then the code store's checks of the files (CodeStore::Digest: paths, duplicates, file and
-// byte limits; it writes nothing). Input: the request body. Checked: what parses is a valid
-// configuration whose entry is among the files, and the digest does not depend on file order.
+// byte limits; it writes nothing). Input: the request body. Checked: what parses has settings
+// that give a valid configuration or an InvalidArgument, an entry among the files, and a
+// digest that does not depend on file order.
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -53,7 +54,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   FUZZ_CHECK(flint::ParseRuntime(flint::RuntimeName(request->runtime)) == request->runtime);
-  FUZZ_CHECK(ValidateFunctionConfig(request->config).ok());
+  // The settings apply to the live configuration (here a new function's): a valid result or
+  // a message for the user.
+  auto config = ApplyConfigPatch(FunctionConfig(), request->patch);
+  FUZZ_CHECK(config.ok() ? ValidateFunctionConfig(*config).ok()
+                         : config.status().code() == flint::Code::kInvalidArgument);
   FUZZ_CHECK(!request->files.empty());
   // A Node.js entry may name a handler ("index.handler") rather than a file.
   FUZZ_CHECK(request->runtime == flint::Runtime::kNode ||

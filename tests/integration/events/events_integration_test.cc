@@ -158,7 +158,8 @@ TEST_CASE("A failing event is retried, dead-lettered with its error, and redrive
   json again = WaitForStatus(flintd, id, "dead");
   CHECK(again["attempts"] == 3);
 
-  CHECK(flintd.RunCli({"dlq", "no-such-fn"}).exit_code == 0);
+  // A function never deployed has no dead-letter list: an error, not an empty list.
+  CHECK(flintd.RunCli({"dlq", "no-such-fn"}).exit_code == 1);
 }
 
 TEST_CASE("An event older than the maximum age goes to the dead-letter list",

@@ -14,11 +14,15 @@ std::string DeployBody(const std::string& config) {
   return R"({"files": {"index.mjs": "aGk="})" + (config.empty() ? "" : ", " + config) + "}";
 }
 
+// The error of a deploy of `body`: from its parsing, or from its settings applied to a new
+// function's configuration.
 std::string ErrorOf(const std::string& body) {
   auto r = ParseDeployRequest(DeployBody(body));
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.status().code() == Code::kInvalidArgument);
-  return r.status().message();
+  flint::Status status = r.status();
+  if (r.ok()) status = ApplyConfigPatch(FunctionConfig(), r->patch).status();
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.code() == Code::kInvalidArgument);
+  return status.message();
 }
 
 }  // namespace
@@ -31,10 +35,12 @@ TEST_CASE("A deploy body gives the runtime, entry, decoded files and configurati
   CHECK(r->entry == "index.mjs");
   REQUIRE(r->files.size() == 1);
   CHECK(r->files[0].second == "hi");
-  CHECK(r->config.memory_mb == 256);
-  CHECK(r->config.timeout_ms == 5000);
-  CHECK(r->config.max_retries == -1);
-  REQUIRE(r->config.env.size() == 1);
+  CHECK(r->patch.memory_mb == 256u);
+  CHECK(r->patch.timeout_ms == 5000u);
+  CHECK(r->patch.max_retries == -1);
+  REQUIRE(r->patch.env);
+  REQUIRE(r->patch.env->size() == 1);
+  CHECK_FALSE(r->patch.concurrency);
 }
 
 // Found by fuzzing (tests/fuzz/deploy_upload): 1e30 was converted to uint32_t with undefined
@@ -60,14 +66,14 @@ TEST_CASE("A configuration number must be a whole number within its type's range
 TEST_CASE("A deploy body's cpu is a number of CPUs: a hard quota, or none at 0 or null", "[api]") {
   auto half = ParseDeployRequest(DeployBody(R"("cpu": 0.5)"));
   REQUIRE(half.ok());
-  CHECK(half->config.cpu_millis == 500);
+  CHECK(half->patch.cpu_millis == 500u);
   auto two = ParseDeployRequest(DeployBody(R"("cpu": 2)"));
   REQUIRE(two.ok());
-  CHECK(two->config.cpu_millis == 2000);
+  CHECK(two->patch.cpu_millis == 2000u);
   for (const char* none : {R"("cpu": 0)", R"("cpu": null)", ""}) {
     auto r = ParseDeployRequest(DeployBody(none));
     REQUIRE(r.ok());
-    CHECK(r->config.cpu_millis == 0);
+    CHECK(r->patch.cpu_millis.value_or(0) == 0);
   }
   CHECK(ErrorOf(R"("cpu": "2")") == "'cpu' must be a number of CPUs, e.g. 0.5 or 2");
   CHECK(ErrorOf(R"("cpu": -1)") == "'cpu' must be a number of CPUs, e.g. 0.5 or 2");
@@ -131,4 +137,25 @@ TEST_CASE("An event is its body when that is JSON within the limit", "[api]") {
   CHECK(*EventPayload("[1,2]", 10) == "[1,2]");
   CHECK(EventPayload("{", 10).status().code() == Code::kInvalidArgument);
   CHECK(EventPayload("[1,2,3,4,5,6]", 10).status().code() == Code::kPayloadTooLarge);
+}
+
+TEST_CASE("Settings apply over the current configuration and keep what they do not name", "[api]") {
+  FunctionConfig live;
+  live.memory_mb = 256;
+  live.timeout_ms = 10'000;
+  live.env = {{"K", "V"}, {"OLD", "1"}};
+  auto patch =
+      ParseConfigPatch(R"({"timeout_ms": 3000, "env_set": {"J": "2"}, "env_unset": ["OLD"]})");
+  REQUIRE(patch.ok());
+  auto config = ApplyConfigPatch(live, *patch);
+  REQUIRE(config.ok());
+  CHECK(config->memory_mb == 256);
+  CHECK(config->timeout_ms == 3000);
+  CHECK(config->env == std::vector<EnvVar>{{"K", "V"}, {"J", "2"}});
+  // A body of settings alone: code is deployed with PUT, and numbers are checked as in a deploy.
+  CHECK(ParseConfigPatch(R"({"files": {}})").status().message() ==
+        "'files' is code: deploy it with PUT /v1/functions/NAME");
+  CHECK(ParseConfigPatch(R"({"memory_mb": -1})").status().message() ==
+        "memory_mb must be a whole number between 0 and 4294967295, got -1");
+  CHECK_FALSE(ParseConfigPatch("[]").ok());
 }
