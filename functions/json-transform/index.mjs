@@ -3,17 +3,21 @@
 import { summarize } from "./lib/orders.mjs";
 
 export const handler = async (event) => {
-  if (!event.body) {
-    return { statusCode: 400, body: JSON.stringify({ error: "POST an order as JSON" }) };
+  // Over HTTP the order is the request's body (text); as an event (--async, a schedule, a
+  // topic) it is the event itself.
+  let order = event;
+  if (event?.requestContext?.http) {
+    if (!event.body) {
+      return { statusCode: 400, body: JSON.stringify({ error: "POST an order as JSON" }) };
+    }
+    const text = event.isBase64Encoded ? atob(event.body) : event.body;
+    try {
+      order = JSON.parse(text);
+    } catch (e) {
+      return { statusCode: 400, body: JSON.stringify({ error: `invalid JSON: ${e.message}` }) };
+    }
   }
-  const text = event.isBase64Encoded ? atob(event.body) : event.body;
-  let order;
-  try {
-    order = JSON.parse(text);
-  } catch (e) {
-    return { statusCode: 400, body: JSON.stringify({ error: `invalid JSON: ${e.message}` }) };
-  }
-  if (!Array.isArray(order.items)) {
+  if (!Array.isArray(order?.items)) {
     return { statusCode: 422, body: JSON.stringify({ error: "'items' must be an array" }) };
   }
   return summarize(order);

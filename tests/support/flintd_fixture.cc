@@ -90,7 +90,7 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
 // Forks and execs `argv` with `envp` in a new process group, dying with its parent. stdin is
 // /dev/null; stdout and stderr go to the given fds. Returns the pid, or -1 with errno.
 pid_t Spawn(const std::vector<std::string>& argv_in, const std::vector<std::string>& env_in,
-            int out_fd, int err_fd) {
+            int out_fd, int err_fd, int in_fd = -1, const std::string& cwd = "") {
   std::vector<std::string> argv = argv_in;
   std::vector<std::string> env = env_in;
   std::vector<char*> c_argv = CStrings(argv);
@@ -103,7 +103,8 @@ pid_t Spawn(const std::vector<std::string>& argv_in, const std::vector<std::stri
     ::setpgid(0, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
-    ::dup2(devnull, 0);
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
+    ::dup2(in_fd >= 0 ? in_fd : devnull, 0);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
     ::execve(c_argv[0], c_argv.data(), c_env.data());
@@ -151,8 +152,23 @@ std::string TempDir::Write(const std::string& rel, const std::string& text) cons
 
 CliResult RunProcess(const std::string& path, const std::vector<std::string>& args,
                      const std::map<std::string, std::string>& env,
-                     std::chrono::milliseconds timeout) {
+                     std::chrono::milliseconds timeout, const std::string& stdin_text,
+                     const std::string& cwd) {
   CliResult result;
+  // stdin: a temporary file holding `stdin_text` (unlinked at once), or /dev/null.
+  int in_fd = -1;
+  if (!stdin_text.empty()) {
+    char name[] = "/tmp/flint-stdin-XXXXXX";
+    in_fd = ::mkstemp(name);
+    if (in_fd < 0) return result;
+    ::unlink(name);
+    if (::write(in_fd, stdin_text.data(), stdin_text.size()) !=
+            static_cast<ssize_t>(stdin_text.size()) ||
+        ::lseek(in_fd, 0, SEEK_SET) != 0) {
+      ::close(in_fd);
+      return result;
+    }
+  }
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) return result;
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -162,9 +178,10 @@ CliResult RunProcess(const std::string& path, const std::vector<std::string>& ar
   }
   std::vector<std::string> argv = {path};
   argv.insert(argv.end(), args.begin(), args.end());
-  pid_t pid = Spawn(argv, ChildEnvironment(env), out_pipe[1], err_pipe[1]);
+  pid_t pid = Spawn(argv, ChildEnvironment(env), out_pipe[1], err_pipe[1], in_fd, cwd);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
+  if (in_fd >= 0) ::close(in_fd);
   if (pid < 0) {
     result.err = std::string("fork: ") + std::strerror(errno);
     ::close(out_pipe[0]);
@@ -290,6 +307,12 @@ FlintdProcess::FlintdProcess(std::vector<std::string> extra_args)
   log_path_ = root_ + "/flintd.log";
 }
 
+FlintdProcess::FlintdProcess(std::vector<std::string> extra_args, const std::string& data_subdir)
+    : FlintdProcess(std::move(extra_args)) {
+  data_dir_ = root_ + "/" + data_subdir;
+  precreate_data_dir_ = false;
+}
+
 FlintdProcess::~FlintdProcess() {
   if (running()) Stop(10s);
   KillLeftovers();
@@ -301,7 +324,7 @@ Status FlintdProcess::Start(std::chrono::milliseconds timeout) {
   if (running()) return Status(Code::kInternal, "flintd is already running");
   if (root_.empty()) return Status(Code::kIo, "could not create a temporary directory");
   std::error_code ec;
-  fs::create_directories(data_dir_, ec);
+  if (precreate_data_dir_) fs::create_directories(data_dir_, ec);
   std::string url_file = data_dir_ + "/flintd.url";
   fs::remove(url_file, ec);  // a stale one from a killed flintd
   url_.clear();
@@ -449,11 +472,12 @@ client::FlintClient FlintdProcess::Client() const {
 
 CliResult FlintdProcess::RunCli(const std::vector<std::string>& args,
                                 const std::map<std::string, std::string>& env,
-                                std::chrono::milliseconds timeout) const {
+                                std::chrono::milliseconds timeout, const std::string& stdin_text,
+                                const std::string& cwd) const {
   std::map<std::string, std::string> full = {
       {"FLINT_DATA_DIR", data_dir_}, {"FLINT_URL", kUnset}, {"FLINT_TOKEN", kUnset}};
   for (const auto& [k, v] : env) full[k] = v;
-  return RunProcess(FlintBinary(), args, full, timeout);
+  return RunProcess(FlintBinary(), args, full, timeout, stdin_text, cwd);
 }
 
 CliResult FlintdProcess::Deploy(std::vector<std::string> args,

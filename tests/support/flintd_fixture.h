@@ -62,11 +62,12 @@ class TempDir {
 };
 
 // Runs `path args...` with the current environment changed by `env` (a value of "\x01unset"
-// removes the variable), stdin from /dev/null, capturing stdout and stderr. Kills the
-// program's process group at `timeout`.
+// removes the variable), stdin reading `stdin_text` (/dev/null when empty), in `cwd` (when not
+// empty), capturing stdout and stderr. Kills the program's process group at `timeout`.
 CliResult RunProcess(const std::string& path, const std::vector<std::string>& args,
                      const std::map<std::string, std::string>& env,
-                     std::chrono::milliseconds timeout = 60s);
+                     std::chrono::milliseconds timeout = 60s, const std::string& stdin_text = "",
+                     const std::string& cwd = "");
 inline constexpr const char* kUnset = "\x01unset";
 
 // Polls `done` every `interval` until it returns true or `timeout` passes.
@@ -83,6 +84,9 @@ std::string ProcessCmdline(pid_t pid);
 class FlintdProcess {
  public:
   explicit FlintdProcess(std::vector<std::string> extra_args = {});
+  // The data directory is <tmp>/<data_subdir> (e.g. "home/.local/share/flint"), which the test
+  // leaves to flintd to create, missing parents included, as on a fresh home directory.
+  FlintdProcess(std::vector<std::string> extra_args, const std::string& data_subdir);
   ~FlintdProcess();
   FlintdProcess(const FlintdProcess&) = delete;
   FlintdProcess& operator=(const FlintdProcess&) = delete;
@@ -123,7 +127,8 @@ class FlintdProcess {
   // unset unless `env` sets them).
   CliResult RunCli(const std::vector<std::string>& args,
                    const std::map<std::string, std::string>& env = {},
-                   std::chrono::milliseconds timeout = 60s) const;
+                   std::chrono::milliseconds timeout = 60s, const std::string& stdin_text = "",
+                   const std::string& cwd = "") const;
   // `flint deploy ARGS...` (NAME PATH [flags]); a C++ deploy compiles on the server, hence the
   // long bound.
   CliResult Deploy(std::vector<std::string> args, std::chrono::milliseconds timeout = 180s) const;
@@ -139,6 +144,7 @@ class FlintdProcess {
   std::vector<std::string> extra_args_;
   std::string root_;      // mkdtemp directory holding data/ and flintd.log
   std::string data_dir_;  // root_/data
+  bool precreate_data_dir_ = true;
   std::string log_path_;  // root_/flintd.log
   std::string url_;
   pid_t pid_ = -1;
