@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -316,7 +317,7 @@ int Init(CliIo& io, const Args& a) {
   io.out << "\nnext:\n"
          << "  cd " << a.name << "\n"
          << "  " << test_command
-         << std::string(test_command[0] ? 22 - std::strlen(test_command) : 0, ' ')
+         << std::string(28 - std::min<size_t>(std::strlen(test_command), 27), ' ')
          << "# run its test\n"
          << "  flint deploy                # deploy it (flintd must be running: flint up)\n"
          << "  flint invoke " << a.name << " --path '/?name=Ada'\n";

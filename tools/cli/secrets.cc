@@ -65,7 +65,10 @@ int PrintAnswer(CliIo& io, bool json_out, bool set, bool ls, const std::string& 
     }
     return kExitOk;
   }
-  uint64_t version = j.is_object() ? j.value("version", uint64_t{0}) : 0;
+  uint64_t version = 0;
+  if (j.is_object() && j.contains("function") && j["function"].is_object()) {
+    version = j["function"].value("version", uint64_t{0});
+  }
   io.out << (set ? "set " : "removed ") << key << (set ? " for " : " from ") << name;
   if (version > 0) io.out << " (version " << version << ")";
   io.out << "\n";
