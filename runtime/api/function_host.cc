@@ -20,7 +20,7 @@
 #include "runtime/js/js_isolate.h"
 #include "runtime/js/js_util.h"
 #include "runtime/js/module_loader.h"
-#include "sdk/core/base64.h"
+#include "sdk/encoding/base64.h"
 
 namespace flint::runtime {
 namespace {

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "sdk/core/base64.h"
+#include "sdk/encoding/base64.h"
 #include "tests/support/flintd_fixture.h"
 #include "tests/support/require.h"
 #include "tests/support/skip_unless_root.h"
