@@ -353,6 +353,7 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
   init->footer(
       "Examples:\n"
       "  flint init hello && cd hello && flint deploy\n"
+      "  flint init --template ts api\n"
       "  flint init --template cpp fast-hello");
 
   std::shared_ptr<DeployCommands> deploy_commands = AddDeployCommands(app);

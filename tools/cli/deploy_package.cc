@@ -60,15 +60,17 @@ Result<std::string> InferRuntime(std::string_view entry) {
   auto ends_with = [&](std::string_view suffix) {
     return entry.size() >= suffix.size() && entry.substr(entry.size() - suffix.size()) == suffix;
   };
-  if (ends_with(".mjs") || ends_with(".js") || ends_with(".cjs")) {
-    return std::string(RuntimeName(Runtime::kNode));
+  // TypeScript too: Node.js strips the types.
+  for (std::string_view js : {".mjs", ".js", ".cjs", ".mts", ".ts", ".cts"}) {
+    if (ends_with(js)) return std::string(RuntimeName(Runtime::kNode));
   }
   if (ends_with(".cc") || ends_with(".cpp") || ends_with(".so")) {
     return std::string(RuntimeName(Runtime::kCpp));
   }
-  return InvalidArgument("cannot tell the runtime of '" + std::string(entry) +
-                         "' (expected .js, .mjs, .cc, .cpp or .so): use --runtime " +
-                         RuntimeNames("|"));
+  return InvalidArgument(
+      "cannot tell the runtime of '" + std::string(entry) +
+      "' (expected .js, .mjs, .cjs, .ts, .mts, .cc, .cpp or .so): use --runtime " +
+      RuntimeNames("|"));
 }
 
 Result<DeployPackage> BuildDeployPackage(const std::string& path, const std::string& entry_flag,

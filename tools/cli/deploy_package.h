@@ -28,12 +28,13 @@ inline constexpr std::array<const char*, 8> kEntryCandidates = {
 
 struct DeployPackage {
   std::string entry;                         // relative path inside the package, '/'-separated
-  std::string runtime;                       // "js" or "cpp"
+  std::string runtime;                       // "node", "v8" or "cpp"
   std::map<std::string, std::string> files;  // relative path -> contents
   uint64_t total_bytes = 0;
 };
 
-// "js" for .js/.mjs, "cpp" for .cc/.cpp/.so; InvalidArgument otherwise.
+// "node" for .js/.mjs/.cjs and TypeScript's .ts/.mts/.cts, "cpp" for .cc/.cpp/.so;
+// InvalidArgument otherwise.
 Result<std::string> InferRuntime(std::string_view entry);
 
 // Collects PATH as described above. `entry` and `runtime` are the flags' values ("" when not

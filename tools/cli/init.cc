@@ -93,6 +93,114 @@ test("an event is greeted by its name", async () => {
 });
 )FLINT";
 
+// ---- ts ---------------------------------------------------------------------------------------
+
+constexpr const char* kTsProject =
+    R"FLINT(# The function in this folder: `flint deploy` deploys it as it is written here.
+# Every key: docs/cli.md, "Project file". Node.js runs the TypeScript as it is (it strips the
+# types): nothing to compile or install before a deploy.
+name = "{{name}}"
+entry = "index.mts"
+runtime = "node"
+memory = "128M"
+timeout = "3s"
+exclude = ["*.test.mts"]
+
+[env]
+GREETING = "Hello"
+
+# Uncomment to run the function on a schedule or on a topic's messages:
+# [triggers]
+# topics = ["greetings"]
+#
+# [[triggers.schedules]]
+# cron = "0 8 * * *"          # 08:00 UTC every day
+# data = { name = "cron" }
+)FLINT";
+
+constexpr const char* kTsHandler =
+    R"FLINT(// {{name}}: a Flint function in TypeScript, run by Node.js 22 as it is: Node.js strips the
+// types, so only erasable syntax is allowed (no enum, namespace or constructor parameter
+// properties; `import type` for types). One handler serves both shapes of input:
+//  - an HTTP request (curl http://127.0.0.1:8080/fn/{{name}}?name=Ada) arrives as a Lambda
+//    function-URL event: requestContext.http, rawPath, queryStringParameters, body (text);
+//  - an event (flint invoke {{name}} --async -d '{"name":"Ada"}', a schedule, a topic) arrives
+//    as the event's JSON itself.
+
+// The parts of a function-URL event this function reads (the whole shape: sdk/js/flint.d.ts).
+export interface HttpEvent {
+  requestContext: { http: { method: string; path: string } };
+  rawPath: string;
+  queryStringParameters?: Record<string, string>;
+  body?: string;
+  isBase64Encoded?: boolean;
+}
+
+export interface Input {
+  name?: string;
+}
+
+export interface Greeting {
+  message: string;
+}
+
+export const handler = async (event: HttpEvent | Input | null): Promise<Greeting> => {
+  const input = readInput(event);
+  const name = input.name ?? "world";
+  const greeting = process.env.GREETING ?? "Hello";
+  console.log(`greeting ${name}`);
+  return { message: `${greeting}, ${name}!` };
+};
+
+function isHttpEvent(event: unknown): event is HttpEvent {
+  return typeof event === "object" && event !== null && "requestContext" in event;
+}
+
+// The input of either shape as a plain object: an HTTP request's query parameters and JSON
+// body, or the event itself.
+export function readInput(event: HttpEvent | Input | null): Input {
+  if (isHttpEvent(event)) {
+    const input: Input = { ...(event.queryStringParameters ?? {}) };
+    if (event.body) {
+      const text = event.isBase64Encoded ? atob(event.body) : event.body;
+      Object.assign(input, JSON.parse(text) as Input);
+    }
+    return input;
+  }
+  return event ?? {};
+}
+)FLINT";
+
+constexpr const char* kTsTest =
+    R"FLINT(// The handler's test, without Flint: node --test (Node.js 22.18 or later runs TypeScript).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { handler } from "./index.mts";
+
+test("an HTTP request is greeted by the name in its query", async () => {
+  const event = {
+    rawPath: "/",
+    requestContext: { http: { method: "GET", path: "/" } },
+    queryStringParameters: { name: "Ada" },
+  };
+  assert.deepEqual(await handler(event), { message: "Hello, Ada!" });
+});
+
+test("an HTTP request is greeted by the name in its JSON body", async () => {
+  const event = {
+    rawPath: "/",
+    requestContext: { http: { method: "POST", path: "/" } },
+    body: JSON.stringify({ name: "Grace" }),
+    isBase64Encoded: false,
+  };
+  assert.deepEqual(await handler(event), { message: "Hello, Grace!" });
+});
+
+test("an event is greeted by its name", async () => {
+  assert.deepEqual(await handler({ name: "Bob" }), { message: "Hello, Bob!" });
+});
+)FLINT";
+
 // ---- cpp --------------------------------------------------------------------------------------
 
 constexpr const char* kCppProject =
@@ -243,6 +351,13 @@ const std::vector<Template>& Templates() {
        {{"flint.toml", kJsProject},
         {"index.mjs", kJsHandler},
         {"index.test.mjs", kJsTest},
+        {".gitignore", kGitignore}}},
+      {"ts",
+       "TypeScript on Node.js, which strips the types: nothing to compile; node --test",
+       "node --test",
+       {{"flint.toml", kTsProject},
+        {"index.mts", kTsHandler},
+        {"index.test.mts", kTsTest},
         {".gitignore", kGitignore}}},
       {"cpp",
        "C++ against <flint/flint.h>, built by flintd; logic tested with make test",

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "sdk/core/runtime.h"
 #include "sdk/core/text.h"
 #include "tools/cli/config_flags.h"
 
@@ -162,6 +163,10 @@ Status ReadTopLevel(const toml::table& doc, const std::string& dir, Project& p) 
     } else if (key == "runtime") {
       Result<std::string> runtime = text();
       if (!runtime.ok()) return runtime.status();
+      if (!ParseRuntimeOrAlias(*runtime)) {
+        return At(v.source(), "invalid runtime '" + *runtime + "': use " + RuntimeNames(", ") +
+                                  " (js is node)");
+      }
       p.runtime = *runtime;
     } else if (key == "exclude") {
       const auto* list = v.as_array();

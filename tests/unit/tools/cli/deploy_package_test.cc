@@ -34,6 +34,9 @@ TEST_CASE("InferRuntime maps extensions to runtimes", "[cli][deploy]") {
   CHECK(InferRuntime("index.mjs").value() == "node");
   CHECK(InferRuntime("a/b.js").value() == "node");
   CHECK(InferRuntime("a/b.cjs").value() == "node");
+  CHECK(InferRuntime("index.mts").value() == "node");  // TypeScript: Node.js strips the types
+  CHECK(InferRuntime("index.ts").value() == "node");
+  CHECK(InferRuntime("a/b.cts").value() == "node");
   CHECK(InferRuntime("fn.cc").value() == "cpp");
   CHECK(InferRuntime("fn.cpp").value() == "cpp");
   CHECK(InferRuntime("libfn.so").value() == "cpp");

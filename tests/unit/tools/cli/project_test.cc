@@ -86,6 +86,7 @@ TEST_CASE("A project file's mistakes are refused with their line", "[cli][projec
            Case{"name = \"x\"\nmax_instances = -1\n", "flint.toml:2: 'max_instances' must be"},
            Case{"name = \"x\"\n[triggers]\ncron = \"x\"\n", "flint.toml:3: unknown key 'cron'"},
            Case{"name = \"x\"\nname = \"y\"\n", "flint.toml:2:"},
+           Case{"name = \"x\"\nruntime = \"python\"\n", "flint.toml:2: invalid runtime 'python'"},
            Case{"memory = 128\n", "'name' is required"},
        }) {
     INFO(c.text);
@@ -93,6 +94,16 @@ TEST_CASE("A project file's mistakes are refused with their line", "[cli][projec
     REQUIRE_FALSE(p.ok());
     CHECK(p.status().code() == Code::kInvalidArgument);
     CHECK(p.status().message().find(c.message) != std::string::npos);
+  }
+}
+
+TEST_CASE("A project file names any runtime flintd runs, js as node's other name",
+          "[cli][project]") {
+  for (const char* runtime : {"node", "v8", "cpp", "js"}) {
+    INFO(runtime);
+    auto p = ParseProject(std::string("name = \"x\"\nruntime = \"") + runtime + "\"\n", ".");
+    REQUIRE(p.ok());
+    CHECK(p->runtime == runtime);
   }
 }
 
