@@ -155,7 +155,7 @@ void Dispatcher::Invoke(const std::shared_ptr<const FunctionVersion>& fn, HttpRe
         Status(Code::kTooManyRequests, "function '" + fn->name + "' is at its concurrency limit (" +
                                            std::to_string(fn->config.max_instances) +
                                            " instances) and its queue is full"));
-    response.headers.emplace_back("retry-after", "1");
+    SetRetryAfter(response, 1);
     return never_ran(std::move(response));
   }
   Invocation& inv = invocations_[id];

@@ -51,7 +51,7 @@ std::string QueryParam(const std::string& query, const std::string& name) {
 // A 429 that tells the client when to retry.
 HttpResponse TooManyRequests(const Status& status) {
   HttpResponse response = ErrorResponse(status);
-  response.headers.emplace_back("retry-after", "1");
+  SetRetryAfter(response, 1);
   return response;
 }
 

@@ -138,7 +138,9 @@ void EventService::WriterMain() {
       for (size_t i = 0; i < batch.size(); ++i) results[i] = batch[i].write(w);
       return Status::Ok();
     });
-    if (!committed.ok()) {
+    if (options_.on_commit) {
+      options_.on_commit(committed);
+    } else if (!committed.ok()) {
       spdlog::error("events: committing {} write(s) failed: {}", batch.size(), committed.message());
     }
     std::vector<std::function<void()>> tasks;
@@ -305,8 +307,17 @@ void EventService::CheckSchedules() {
   int64_t now = WallClockMs();
   for (Schedule& s : schedules_) {
     events::CatchUp c = events::CheckSchedule(s.cron, s.row.next_due_ms, now);
-    if (!c.fire) continue;
+    if (!c.fire) {
+      if (c.next_due_ms && *c.next_due_ms != s.row.next_due_ms) {
+        // The clock stepped back: moved in memory; the next run's write stores it.
+        spdlog::info("schedule {} of {}: the clock stepped back; next run in {} ms", s.row.id,
+                     s.row.function, *c.next_due_ms - now);
+        s.row.next_due_ms = *c.next_due_ms;
+      }
+      continue;
+    }
     int64_t next = c.next_due_ms.value_or(std::numeric_limits<int64_t>::max());
+    int64_t was_due = s.row.next_due_ms;
     s.row.next_due_ms = next;  // at once: the write below is in flight
     EventRow row;
     row.id = NewEventId();
@@ -322,9 +333,20 @@ void EventService::CheckSchedules() {
           FLINT_RETURN_IF_ERROR(w.Insert(row).status());
           return w.SetScheduleDue(schedule, next);
         },
-        [this, row](Status s) {
-          if (!s.ok()) return spdlog::error("schedule run of {}: {}", row.function, s.message());
-          Enqueue(row);
+        [this, row, was_due, next](Status s) {
+          if (s.ok()) return Enqueue(row);
+          // Not written (a full disk, a locked database): the run is still due, and the next
+          // check tries again. The health monitor logs the fault once; this is per attempt.
+          for (Schedule& again : schedules_) {
+            if (again.row.id == row.source && again.row.next_due_ms == next) {
+              again.row.next_due_ms = was_due;
+            }
+          }
+          if (options_.on_commit) {
+            spdlog::debug("schedule run of {}: {}", row.function, s.message());
+          } else {
+            spdlog::error("schedule run of {}: {}", row.function, s.message());
+          }
         });
   }
   if (now - last_prune_ms_ > 600'000) {

@@ -44,6 +44,9 @@ struct EventOptions {
   size_t max_queue_depth = 100'000;       // queued + running events per function; beyond: 429
   events::RetryPolicy retry;
   uint64_t succeeded_retention_ms = 24 * 3600'000ull;  // succeeded events are pruned after this
+  // Called on the writer thread with each batch's commit status (null: failures are logged
+  // per batch instead). flintd's HealthMonitor turns these into one log line per change.
+  std::function<void(const Status&)> on_commit;
 };
 
 struct EventStats {

@@ -135,8 +135,16 @@ Status Flintd::Start() {
   FLINT_ASSIGN_OR_RETURN(auto meter, meter::Meter::Start(loop_, ledger_, metering));
   meter_ = std::move(meter);
 
+  HealthOptions health;
+  health.data_dir = options_.data_dir;
+  health.worker_path = options_.worker_path;
+  health.store = store_;
+  health.cgroups = cgroups_.get();
+  health_ = std::make_unique<HealthMonitor>(loop_, std::move(health));
+
   FleetOptions fleet;
   fleet.worker_path = options_.worker_path;
+  fleet.on_spawn = [health = health_.get()](const Status& s) { health->ReportSpawn(s); };
   fleet.prewarm[static_cast<size_t>(Runtime::kV8)] = options_.prewarm;
   fleet.prewarm[static_cast<size_t>(Runtime::kNode)] = options_.prewarm_node;
   fleet.prewarm[static_cast<size_t>(Runtime::kCpp)] = options_.prewarm_cpp;
@@ -188,8 +196,10 @@ Status Flintd::Start() {
                functions.size(), store_->schema_version());
 
   FLINT_ASSIGN_OR_RETURN(event_queue_, EventQueue::Open(store_->path()));
-  FLINT_ASSIGN_OR_RETURN(
-      events_, EventService::Start(loop_, event_queue_, dispatcher_.get(), options_.events));
+  EventOptions events = options_.events;
+  events.on_commit = [health = health_.get()](const Status& s) { health->ReportStoreWrite(s); };
+  FLINT_ASSIGN_OR_RETURN(events_,
+                         EventService::Start(loop_, event_queue_, dispatcher_.get(), events));
   BuildOptions build = DefaultBuildOptions();
   if (!options_.sdk_include_dir.empty()) build.sdk_include_dir = options_.sdk_include_dir;
   build.sandbox_path = build_path_;
@@ -208,6 +218,7 @@ Status Flintd::Start() {
       [this](const HttpRequest& request) { return BodyLimit(request); });
   FLINT_RETURN_IF_ERROR(server_->Listen(options_.listen_host, options_.listen_port));
   dispatcher_->Start();
+  health_->Start();
   FLINT_RETURN_IF_ERROR(WriteUrlFile());
 
   signal(SIGPIPE, SIG_IGN);
@@ -238,6 +249,7 @@ void Flintd::BeginShutdown() {
   unlink((options_.data_dir + "/flintd.url").c_str());
   if (events_) events_->Stop();
   if (builds_) builds_->Shutdown();
+  if (health_) health_->Stop();
   server_->Shutdown(options_.drain_timeout_ms, [this] {
     dispatcher_->Shutdown([this] {
       spdlog::info("flintd stopped");
@@ -268,12 +280,19 @@ void Flintd::Handle(HttpRequest&& request, HttpResponder responder) {
     return responder.Send(
         Json(200, {{"status", stopping_ ? "stopping" : "ok"}, {"version", FLINT_VERSION}}));
   }
+  if (path == "/readyz") {
+    if (request.method != "GET" && request.method != "HEAD") {
+      return responder.Send(MethodNotAllowed(request.method, path, "GET, HEAD"));
+    }
+    return responder.Send(health_->ReadyzResponse(stopping_));
+  }
   if (path == "/") {
     return responder.Send(Json(200, {{"name", "flint"},
                                      {"version", FLINT_VERSION},
                                      {"invoke", "/fn/NAME"},
                                      {"api", "/v1/functions"},
-                                     {"health", "/healthz"}}));
+                                     {"health", "/healthz"},
+                                     {"ready", "/readyz"}}));
   }
   responder.Send(ErrorResponse(NotFound("no route for " + path)));
 }

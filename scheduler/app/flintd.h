@@ -3,7 +3,8 @@
 //
 // Every route is in Flintd::Handle and Flintd::HandleManagement (docs/http-api.md):
 //   GET /                                 what this server is
-//   GET|HEAD /healthz                     "ok", or "stopping" while draining
+//   GET|HEAD /healthz                     "ok", or "stopping" while draining (liveness)
+//   GET|HEAD /readyz                      whether deploys and async work can be taken now
 //   ANY /fn/NAME[/rest]                   invoke (open; "X-Flint-Invocation-Type: Event": async)
 // and, with the bearer token, the management API (ManagementApi, EventApi):
 //   GET /v1/functions                     list
@@ -30,6 +31,7 @@
 #include "scheduler/app/dispatcher.h"
 #include "scheduler/app/event_api.h"
 #include "scheduler/app/event_service.h"
+#include "scheduler/app/health_monitor.h"
 #include "scheduler/app/management_api.h"
 #include "scheduler/app/worker_fleet.h"
 #include "scheduler/build/build_service.h"
@@ -120,6 +122,8 @@ class Flintd {
   std::unique_ptr<meter::Meter> meter_;  // outlives dispatcher_, which appends to it
   // Outlives fleet_, which creates and removes cgroups in it; null: isolation off.
   std::unique_ptr<isolation::Cgroups> cgroups_;
+  // /readyz; outlives fleet_ and events_, which report to it from their callbacks.
+  std::unique_ptr<HealthMonitor> health_;
   std::unique_ptr<WorkerFleet> fleet_;  // outlives dispatcher_, its observer
   std::unique_ptr<Dispatcher> dispatcher_;
   // Creates and removes cgroups in cgroups_; outlives management_, which submits builds.

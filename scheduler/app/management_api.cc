@@ -290,7 +290,7 @@ void ManagementApi::Deploy(const std::string& name, HttpRequest&& request,
           if (!digest.ok()) {
             HttpResponse response = ErrorResponse(digest.status());
             if (retry_after_s > 0) {
-              response.headers.emplace_back("retry-after", std::to_string(retry_after_s));
+              SetRetryAfter(response, retry_after_s);
             }
             return shared->Send(std::move(response));
           }
@@ -301,8 +301,7 @@ void ManagementApi::Deploy(const std::string& name, HttpRequest&& request,
         };
         if (Status submitted = builds_->Submit(std::move(pending), built); !submitted.ok()) {
           HttpResponse response = ErrorResponse(submitted);
-          response.headers.emplace_back("retry-after",
-                                        std::to_string(builds_->RetryAfterSeconds()));
+          SetRetryAfter(response, builds_->RetryAfterSeconds());
           shared->Send(std::move(response));
         }
       });

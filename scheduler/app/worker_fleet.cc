@@ -257,13 +257,19 @@ Result<Worker*> WorkerFleet::SpawnWorker(Runtime runtime) {
   if (options_.sandbox) request.extra_args = {"--sandbox", "on", "--code-root", options_.code_root};
   if (options_.cgroups != nullptr) {
     // Created here, on the loop (Cgroups is loop-thread only); the child joins it before exec.
-    FLINT_ASSIGN_OR_RETURN(request.cgroup_procs, options_.cgroups->Create(CgroupName(id)));
+    auto procs = options_.cgroups->Create(CgroupName(id));
+    if (!procs.ok()) {
+      if (options_.on_spawn) options_.on_spawn(procs.status());
+      return procs.status();
+    }
+    request.cgroup_procs = std::move(procs).value();
   }
   auto worker = std::make_unique<Worker>(loop_, id, runtime, static_cast<Worker::Observer*>(this));
   Worker* raw = worker.get();
   if (!options_.spawn_off_loop) {
     auto spawned = spawner_->Spawn(request);
     Status started = spawned.ok() ? raw->Attach(*spawned) : spawned.status();
+    if (options_.on_spawn) options_.on_spawn(started);
     if (!started.ok()) {
       worker.reset();  // kills and reaps the process, if there is one
       RemoveCgroup(id);
@@ -303,6 +309,7 @@ void WorkerFleet::OnSpawned(WorkerId id, Result<SpawnedProcess> spawned) {
   Worker* w = Find(id);
   FLINT_CHECK(w != nullptr && !w->attached());
   Status started = spawned.ok() ? w->Attach(*spawned) : spawned.status();
+  if (options_.on_spawn) options_.on_spawn(started);
   if (started.ok()) return;
   if (w->attached()) {
     // Attached but could not start watching it: kill it; its exit is reported as usual.
@@ -310,7 +317,11 @@ void WorkerFleet::OnSpawned(WorkerId id, Result<SpawnedProcess> spawned) {
     w->Kill();
     return;
   }
-  spdlog::error("cannot start worker {}: {}", id, started.message());
+  if (options_.on_spawn) {
+    spdlog::debug("cannot start worker {}: {}", id, started.message());
+  } else {
+    spdlog::error("cannot start worker {}: {}", id, started.message());
+  }
   w->SpawnFailed("could not start: " + started.message());  // reported as its exit
 }
 

@@ -58,6 +58,9 @@ struct FleetOptions {
   // Spawn on the uv thread pool (flintd); false: on the loop thread, within SpawnWorker (tests
   // whose fake spawner is loop-thread only).
   bool spawn_off_loop = true;
+  // Called on the loop thread with each worker start's outcome (cgroup, fork, exec); null: a
+  // failure is logged per worker instead. flintd's HealthMonitor logs once per change.
+  std::function<void(const Status&)> on_spawn;
   uint64_t load_timeout_ms = 10'000;     // longest a worker may take to start, or a LOAD
   uint64_t memory_budget_mb = 1u << 20;  // for all function workers (NodeCapacity)
   // Isolation (docs/security.md). `cgroups`: one cgroup per worker, limits written at LOAD,

@@ -256,6 +256,14 @@ CatchUp CheckSchedule(const CronSchedule& schedule, int64_t due_ms, int64_t now_
   CatchUp out;
   if (due_ms > now_ms) {
     out.next_due_ms = due_ms;
+    // The wall clock stepped backwards past a fixed interval: due_ms is further away than one
+    // interval, and waiting for it would stall the schedule for as long as the step. An
+    // interval counts elapsed time, so the next run is one interval from now. (A cron
+    // expression names wall-clock times instead: its slots that already ran are not run again,
+    // so it waits for due_ms, as Vixie cron does.)
+    if (uint64_t every = schedule.every_ms(); every != 0 && due_ms - now_ms > int64_t(every)) {
+      out.next_due_ms = now_ms + static_cast<int64_t>(every);
+    }
     return out;
   }
   out.fire = true;

@@ -50,8 +50,10 @@ class CronSchedule {
 };
 
 // What a schedule does when it is checked at `now_ms` and was next due at `due_ms`: if due
-// (due_ms <= now_ms) it runs once — after downtime a missed run executes once, not once per
-// missed slot — and the next due time is the first fire time after now_ms.
+// (due_ms <= now_ms) it runs once — after downtime or a forward clock step a missed run executes
+// once, not once per missed slot — and the next due time is the first fire time after now_ms.
+// After a backward clock step an "@every" schedule due more than one interval ahead is moved to
+// one interval from now (no stall); a cron expression keeps its due time (no slot runs twice).
 struct CatchUp {
   bool fire = false;
   std::optional<int64_t> next_due_ms;

@@ -147,7 +147,13 @@ HttpResponse ErrorResponse(const Status& status) {
   nlohmann::json body = {
       {"error", {{"code", std::string(CodeName(status.code()))}, {"message", status.message()}}}};
   response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (status.code() == Code::kUnavailable) SetRetryAfter(response, kRetryAfterSeconds);
   return response;
+}
+
+void SetRetryAfter(HttpResponse& response, uint32_t seconds) {
+  std::erase_if(response.headers, [](const HttpHeader& h) { return h.first == "retry-after"; });
+  response.headers.emplace_back("retry-after", std::to_string(seconds));
 }
 
 namespace detail {

@@ -52,8 +52,13 @@ struct HttpResponse {
 
 // The JSON error every Flint error response uses:
 // {"error":{"code":"not_found","message":"..."}} with CodeHttpStatus(status.code()) and
-// content-type application/json.
+// content-type application/json. Every 503 (Code::kUnavailable: a condition that clears, such
+// as a full disk or a locked database) carries Retry-After: kRetryAfterSeconds; SetRetryAfter
+// gives a better estimate where the caller has one.
+inline constexpr uint32_t kRetryAfterSeconds = 5;
 HttpResponse ErrorResponse(const Status& status);
+// Sets the response's Retry-After to `seconds`, replacing one already there.
+void SetRetryAfter(HttpResponse& response, uint32_t seconds);
 
 namespace detail {
 struct HttpConnection;

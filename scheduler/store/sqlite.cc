@@ -1,5 +1,6 @@
 #include "scheduler/store/sqlite.h"
 
+#include <cerrno>
 #include <utility>
 
 namespace flint::scheduler::detail {
@@ -24,13 +25,23 @@ Status SqliteStatus(sqlite3* db, int rc, std::string_view op) {
     return Status(Code::kAlreadyExists, std::move(message));
   }
   switch (rc & 0xff) {
+    // Conditions of the machine that clear by themselves or by an operator's hand (a lock held
+    // by another process, a full or read-only file system): the caller may retry (503).
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return Status(Code::kUnavailable, std::move(message));
-    case SQLITE_IOERR:
     case SQLITE_FULL:
-    case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
+      return Status(Code::kUnavailable, std::move(message));
+    case SQLITE_IOERR: {
+      if (rc == SQLITE_IOERR_NOMEM) return Status(Code::kInternal, std::move(message));
+      // A write refused by a file system that turned read-only or ran out of quota.
+      int err = db != nullptr ? sqlite3_system_errno(db) : 0;
+      if (err == EROFS || err == ENOSPC || err == EDQUOT) {
+        return Status(Code::kUnavailable, std::move(message));
+      }
+      return Status(Code::kIo, std::move(message));
+    }
+    case SQLITE_CANTOPEN:
     case SQLITE_PERM:
       return Status(Code::kIo, std::move(message));
     case SQLITE_CONSTRAINT:

@@ -21,9 +21,9 @@
 
 namespace flint::scheduler::detail {
 
-// Maps an SQLite result code to a Status: busy/locked -> Unavailable, I/O and disk-full errors
-// -> IoError, constraint violations -> InvalidArgument, anything else (corruption, misuse) ->
-// Internal. The message is "store: <op>: <sqlite message>".
+// Maps an SQLite result code to a Status: busy/locked, disk full and read-only -> Unavailable
+// (retrying later helps), other I/O errors -> IoError, constraint violations -> InvalidArgument,
+// anything else (corruption, misuse) -> Internal. The message is "store: <op>: <sqlite message>".
 Status SqliteStatus(sqlite3* db, int rc, std::string_view op);
 
 class Statement {

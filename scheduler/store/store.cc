@@ -384,6 +384,13 @@ Result<std::vector<FunctionVersion>> Store::ListVersions(const std::string& name
   return rows;
 }
 
+Status Store::CheckWritable() {
+  std::lock_guard lock(impl_->mu);
+  Connection& db = *impl_->db;
+  FLINT_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE", "take the write lock"));
+  return db.Exec("ROLLBACK", "give the write lock back");
+}
+
 Status Store::SetLive(const std::string& name, uint32_t version) {
   std::lock_guard lock(impl_->mu);
   Connection& db = *impl_->db;

@@ -60,6 +60,10 @@ class Store {
   const std::string& path() const;
   // schema_migrations, oldest first.
   Result<std::vector<AppliedMigration>> AppliedMigrations();
+  // Whether a write could start now: takes the database's write lock and gives it back, writing
+  // nothing. Unavailable while another process holds the lock past the busy timeout, or while
+  // the database cannot be written (read-only).
+  Status CheckWritable();
 
   // Creates the function if new (or re-creates it after a delete), appends version last+1 and
   // makes it the live version. Atomic. Validates the name (sdk/core/text.h), runtime ("node", "v8"

@@ -1,5 +1,6 @@
 #include "sdk/core/status.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -40,7 +41,10 @@ Status ErrnoStatus(std::string_view what, int err) {
   std::string m(what);
   m += ": ";
   m += std::strerror(err);
-  return Status(Code::kIo, std::move(m));
+  // A full or read-only file system clears when space is freed or it is remounted: retrying
+  // helps, so the caller sees 503 rather than an internal error.
+  bool transient = err == ENOSPC || err == EDQUOT || err == EROFS;
+  return Status(transient ? Code::kUnavailable : Code::kIo, std::move(m));
 }
 
 namespace detail {

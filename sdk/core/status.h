@@ -70,7 +70,8 @@ inline Status NotFound(std::string m) { return Status(Code::kNotFound, std::move
 inline Status Internal(std::string m) { return Status(Code::kInternal, std::move(m)); }
 inline Status IoError(std::string m) { return Status(Code::kIo, std::move(m)); }
 inline Status Unavailable(std::string m) { return Status(Code::kUnavailable, std::move(m)); }
-// An IoError naming the failed operation and errno's text: "open /x: No such file or directory".
+// An IoError naming the failed operation and errno's text: "open /x: No such file or directory";
+// Unavailable for ENOSPC, EDQUOT and EROFS (a full or read-only file system: retry later).
 Status ErrnoStatus(std::string_view what, int err);
 
 // Either a value or a non-ok Status.

@@ -140,3 +140,45 @@ TEST_CASE("An @every schedule after downtime fires once and restarts its interva
   CHECK(c.fire);
   CHECK(c.next_due_ms == due + 3600'000 + 30'000);
 }
+
+TEST_CASE("Clock steps neither run a schedule twice nor stall an interval", "[events][cron]") {
+  // A clock the test steps, checked every second as flintd's timer does.
+  auto walk = [](const CronSchedule& s, int64_t& due, int64_t from, int64_t to) {
+    int fires = 0;
+    for (int64_t t = from; t < to; t += 1000) {
+      auto step = CheckSchedule(s, due, t);
+      if (step.fire) ++fires;
+      due = *step.next_due_ms;
+    }
+    return fires;
+  };
+  SECTION("a cron expression") {
+    auto s = CronSchedule::Parse("*/5 * * * *");
+    REQUIRE(s.ok());
+    int64_t due = *s->NextAfter(kBase);                      // 10:20
+    CHECK(walk(*s, due, kBase, kBase + 10 * kMinute) == 2);  // 10:20, 10:25
+    // The clock steps back an hour (to 09:27:30): 09:30 ... 10:25 already ran and do not run
+    // again; the next run is the next slot not yet run, 10:30.
+    int64_t back = kBase + 10 * kMinute - 60 * kMinute;
+    CHECK(walk(*s, due, back, back + 62 * kMinute) == 0);
+    CHECK(due == kBase + 12 * kMinute + 30'000);  // 10:30
+    // Stepping forward an hour runs once, not once per skipped slot.
+    int64_t forward = back + 62 * kMinute + 60 * kMinute;
+    auto c = CheckSchedule(*s, due, forward);
+    CHECK(c.fire);
+    CHECK_FALSE(CheckSchedule(*s, *c.next_due_ms, forward).fire);
+  }
+  SECTION("an @every interval") {
+    auto s = CronSchedule::Parse("@every 30s");
+    REQUIRE(s.ok());
+    int64_t due = kBase + 30'000;
+    CHECK(walk(*s, due, kBase, kBase + 120'000) == 3);
+    // Back an hour: without the rule it would wait an hour; it runs 30 s later instead.
+    int64_t back = kBase + 120'000 - 3600'000;
+    CHECK(walk(*s, due, back, back + 95'000) == 3);
+    // Forward an hour: one run at once, then every 30 s again.
+    int64_t forward = back + 95'000 + 3600'000;
+    CHECK(walk(*s, due, forward, forward + 1000) == 1);
+    CHECK(walk(*s, due, forward + 1000, forward + 61'000) == 2);
+  }
+}

@@ -958,3 +958,20 @@ TEST_CASE("HttpServer sends a large last response whole before it closes", "[ser
   CHECK(got.find("connection: close") < body);
   CHECK(got.size() == body + 4 + big.size());
 }
+
+TEST_CASE("Every 503 error response carries Retry-After, which SetRetryAfter replaces",
+          "[server]") {
+  HttpResponse busy = ErrorResponse(Unavailable("store: insert event: database or disk is full"));
+  CHECK(busy.status == 503);
+  auto retry_after = [](const HttpResponse& r) {
+    std::vector<std::string> values;
+    for (const auto& [name, value] : r.headers) {
+      if (name == "retry-after") values.push_back(value);
+    }
+    return values;
+  };
+  CHECK(retry_after(busy) == std::vector<std::string>{std::to_string(kRetryAfterSeconds)});
+  SetRetryAfter(busy, 12);
+  CHECK(retry_after(busy) == std::vector<std::string>{"12"});
+  CHECK(retry_after(ErrorResponse(NotFound("no route"))).empty());
+}

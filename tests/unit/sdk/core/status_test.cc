@@ -1,7 +1,9 @@
-// FLINT_ASSIGN_OR_RETURN and FLINT_RETURN_IF_ERROR: early returns that carry the failure.
+// FLINT_ASSIGN_OR_RETURN and FLINT_RETURN_IF_ERROR: early returns that carry the failure;
+// ErrnoStatus's codes.
 #include "sdk/core/status.h"
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <memory>
 #include <string>
 
@@ -59,6 +61,18 @@ TEST_CASE("FLINT_ASSIGN_OR_RETURN assigns the value or returns the failure", "[s
   CHECK(Unbox(-1).status().code() == Code::kNotFound);
   CHECK(Checked("x").ok());
   CHECK(Checked("").code() == Code::kInvalidArgument);
+}
+
+TEST_CASE("ErrnoStatus makes a full or read-only file system a condition to retry", "[status]") {
+  // 503 with Retry-After for the caller, not an internal error.
+  for (int err : {ENOSPC, EDQUOT, EROFS}) {
+    Status s = ErrnoStatus("write /data/x", err);
+    CHECK(s.code() == Code::kUnavailable);
+    CHECK(CodeHttpStatus(s.code()) == 503);
+  }
+  Status other = ErrnoStatus("open /x", ENOENT);
+  CHECK(other.code() == Code::kIo);
+  CHECK(other.message() == "open /x: No such file or directory");
 }
 
 }  // namespace flint
