@@ -4,6 +4,7 @@
 // Every route is in Flintd::Handle and Flintd::HandleManagement (docs/http-api.md):
 //   GET /                                 what this server is
 //   GET|HEAD /healthz                     "ok", or "stopping" while draining
+//   GET /metrics                          Prometheus metrics (bearer token, metrics_page.h)
 //   ANY /fn/NAME[/rest]                   invoke (open; "X-Flint-Invocation-Type: Event": async)
 // and, with the bearer token, the management API (ManagementApi, EventApi):
 //   GET /v1/functions                     list
@@ -35,6 +36,7 @@
 #include "scheduler/build/build_service.h"
 #include "scheduler/isolation/cgroups.h"
 #include "scheduler/meter/meter.h"
+#include "scheduler/metrics/registry.h"
 #include "scheduler/server/http_server.h"
 #include "scheduler/store/code_store.h"
 #include "scheduler/store/ledger.h"
@@ -117,7 +119,8 @@ class Flintd {
   std::shared_ptr<Store> store_;
   std::shared_ptr<CodeStore> code_;
   std::shared_ptr<Ledger> ledger_;
-  std::unique_ptr<meter::Meter> meter_;  // outlives dispatcher_, which appends to it
+  std::unique_ptr<meter::Meter> meter_;         // outlives dispatcher_, which appends to it
+  std::unique_ptr<metrics::Registry> metrics_;  // outlives dispatcher_, which counts in it
   // Outlives fleet_, which creates and removes cgroups in it; null: isolation off.
   std::unique_ptr<isolation::Cgroups> cgroups_;
   std::unique_ptr<WorkerFleet> fleet_;  // outlives dispatcher_, its observer
