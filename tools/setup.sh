@@ -14,6 +14,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="${LIBNODE_PREFIX:-$root/third_party/libnode}"
 node_prefix="${FLINT_NODE_PREFIX:-$root/third_party/node}"
+prometheus_prefix="${FLINT_PROMETHEUS_PREFIX:-$root/third_party/prometheus}"
 node_version="22.23.5"
 node_integrity="sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw=="
 
@@ -57,6 +58,24 @@ if [ ! -e "$prefix/usr/lib/x86_64-linux-gnu/libnode.so.108" ] || [ ! -e "$prefix
   (cd "$tmp" && apt-get download -q libnode108 libnode-dev)
   mkdir -p "$prefix"
   for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$prefix"; done
+fi
+
+# promtool (tests check /metrics with `promtool check metrics`) comes from Debian's prometheus
+# package, unpacked into third_party/prometheus rather than installed: installing it would
+# start a Prometheus server (its maintainer scripts enable and start the service) and pull in
+# its web console's JavaScript libraries; the tests need only the one static binary.
+if [ ! -x "$prometheus_prefix/usr/bin/promtool" ]; then
+  echo "setup: fetching promtool (prometheus) into $prometheus_prefix"
+  ptmp="$(mktemp -d)"
+  chmod 755 "$ptmp"   # apt's _apt user must be able to write the download here
+  (cd "$ptmp" && apt-get download -q prometheus)
+  rm -rf "$prometheus_prefix.new"
+  mkdir -p "$prometheus_prefix.new"
+  dpkg -x "$ptmp"/prometheus_*.deb "$ptmp/x"
+  mkdir -p "$prometheus_prefix.new/usr/bin"
+  cp "$ptmp/x/usr/bin/promtool" "$prometheus_prefix.new/usr/bin/promtool"
+  rm -rf "$ptmp" "$prometheus_prefix"
+  mv "$prometheus_prefix.new" "$prometheus_prefix"
 fi
 
 if [ "$(cat "$node_prefix/.flint-version" 2>/dev/null)" != "$node_version" ] ||

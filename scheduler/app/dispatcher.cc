@@ -6,6 +6,7 @@
 
 #include "scheduler/app/result_response.h"
 #include "scheduler/meter/invocation_id.h"
+#include "sdk/core/check.h"
 #include "sdk/core/clock.h"
 
 namespace flint::scheduler {
@@ -33,7 +34,26 @@ const char* LevelName(protocol::LogLevel level) {
   return "info";
 }
 
+// Counts an answered invocation in its series: the metrics' outcome index is meter::Outcome's.
+void Count(metrics::FunctionMetrics& series, const meter::InvocationRecord& record) {
+  bool ran = record.outcome != meter::Outcome::kThrottled;
+  uint64_t billed_mb_ms = ran ? meter::BilledMs(record.duration_us) * record.memory_mb : 0;
+  series.Record(static_cast<size_t>(record.outcome), ran, record.cold, record.duration_us,
+                billed_mb_ms);
+}
+
 }  // namespace
+
+std::unique_ptr<metrics::Registry> NewInvocationMetrics() {
+  std::vector<std::string> outcomes;
+  for (auto outcome : {meter::Outcome::kOk, meter::Outcome::kError, meter::Outcome::kTimeout,
+                       meter::Outcome::kCrash, meter::Outcome::kOom, meter::Outcome::kThrottled}) {
+    FLINT_CHECK(static_cast<size_t>(outcome) == outcomes.size());
+    outcomes.emplace_back(meter::OutcomeName(outcome));
+  }
+  return std::make_unique<metrics::Registry>(std::move(outcomes),
+                                             static_cast<size_t>(meter::Outcome::kThrottled));
+}
 
 Dispatcher::Dispatcher(uv_loop_t* loop, DispatcherOptions options, Fleet* fleet)
     : loop_(loop),
@@ -109,6 +129,7 @@ void Dispatcher::Remove(const std::string& name) {
   live_.erase(it);
   fleet_->SetReservation(name, 0);
   logs_.Forget(name);
+  if (options_.metrics != nullptr) options_.metrics->Forget(name);
 }
 
 std::shared_ptr<const FunctionVersion> Dispatcher::FindLive(const std::string& name) const {
@@ -118,7 +139,10 @@ std::shared_ptr<const FunctionVersion> Dispatcher::FindLive(const std::string& n
 
 Dispatcher::PoolEntry& Dispatcher::PoolFor(const std::shared_ptr<const FunctionVersion>& fn) {
   auto& slot = pools_[KeyOf(*fn)];
-  if (!slot) slot.reset(new PoolEntry{fn, Pool(PolicyOf(*fn))});
+  if (!slot) {
+    slot.reset(new PoolEntry{fn, Pool(PolicyOf(*fn))});
+    if (options_.metrics != nullptr) slot->metrics = options_.metrics->For(fn->name, fn->version);
+  }
   return *slot;
 }
 
@@ -139,9 +163,10 @@ void Dispatcher::Invoke(const std::shared_ptr<const FunctionVersion>& fn, HttpRe
     if (options_.isolation_off) {
       response.headers.emplace_back("x-flint-warning", kIsolationOffWarning);
     }
-    SendMetered(responder, std::move(response),
-                meter::BuildRecord(std::move(facts), meter::Outcome::kThrottled, uv_hrtime(),
-                                   std::nullopt));
+    meter::InvocationRecord record =
+        meter::BuildRecord(std::move(facts), meter::Outcome::kThrottled, uv_hrtime(), std::nullopt);
+    if (options_.metrics != nullptr) Count(*options_.metrics->For(fn->name, fn->version), record);
+    SendMetered(responder, std::move(response), record);
   };
   if (shutting_down_) return never_ran(ErrorResponse(Unavailable("flintd is shutting down")));
   PoolEntry& entry = PoolFor(fn);
@@ -287,9 +312,12 @@ void Dispatcher::Finish(InvocationId id, HttpResponse response, bool error,
     event.outcome = outcome ? *outcome : !error ? meter::Outcome::kOk : meter::Outcome::kCrash;
     event.body = std::move(response.body);
     // Never ran: not an attempt and not metered (the event stays queued).
-    if (options_.meter == nullptr || !event.ran) return inv.event_done(std::move(event));
+    if (!event.ran) return inv.event_done(std::move(event));
   }
-  if (options_.meter == nullptr || !inv.fn) return inv.responder.Send(std::move(response));
+  if ((options_.meter == nullptr && options_.metrics == nullptr) || !inv.fn) {
+    if (inv.event_done) return inv.event_done(std::move(event));
+    return inv.responder.Send(std::move(response));
+  }
 
   uint64_t now_ns = uv_hrtime();
   meter::InvocationFacts facts;
@@ -317,12 +345,15 @@ void Dispatcher::Finish(InvocationId id, HttpResponse response, bool error,
     }
   }
   if (pool != pools_.end()) {
+    if (pool->second->metrics) Count(*pool->second->metrics, record);
     pool->second->cpu_us += record.cpu_us;
     pool->second->peak_memory_bytes =
         std::max<uint64_t>(pool->second->peak_memory_bytes, record.peak_memory_bytes.value_or(0));
   }
   if (inv.event_done) {
-    if (options_.meter->TryAppend(record)) return inv.event_done(std::move(event));
+    if (options_.meter == nullptr || options_.meter->TryAppend(record)) {
+      return inv.event_done(std::move(event));
+    }
     auto pending = std::make_shared<std::pair<EventDone, EventResult>>(std::move(inv.event_done),
                                                                        std::move(event));
     options_.meter->AppendThen(record, [pending] { pending->first(std::move(pending->second)); });
@@ -423,6 +454,7 @@ void Dispatcher::OnWorkerLoaded(WorkerId worker, const std::string& pool_key,
     uint64_t took_us = (uv_hrtime() - start->second.ns) / 1000;
     if (start->second.for_request) {
       entry.cold_latency.Add(took_us);
+      if (entry.metrics) entry.metrics->RecordColdStartLatency(took_us);
     } else {
       prewarm_lead_.Add(took_us);
     }

@@ -35,6 +35,7 @@
 #include "scheduler/core/pool.h"
 #include "scheduler/meter/meter.h"
 #include "scheduler/meter/record_builder.h"
+#include "scheduler/metrics/registry.h"
 #include "scheduler/server/http_server.h"
 #include "scheduler/store/function_version.h"
 #include "sdk/loop/uv_handles.h"
@@ -51,7 +52,13 @@ struct DispatcherOptions {
   KeepAliveMode default_keep_alive_mode = KeepAliveMode::kFixed;
   // flintd runs with --no-isolation: every response carries an x-flint-warning header saying so.
   bool isolation_off = false;
+  // Counts every answered invocation and cold start for /metrics (docs/observability.md);
+  // null: not counted. Must outlive the Dispatcher.
+  metrics::Registry* metrics = nullptr;
 };
+
+// A registry for DispatcherOptions::metrics whose outcome labels are meter::Outcome's names.
+std::unique_ptr<metrics::Registry> NewInvocationMetrics();
 
 struct PoolStatus {
   std::string name;
@@ -166,6 +173,8 @@ class Dispatcher final : private Fleet::Observer {
     };
     std::unordered_map<WorkerId, Start> starts = {};
     std::string blocked = {};  // why the last attempt to start a worker had to wait
+    // Its series in options_.metrics (null: not counted), held so the warm path looks up none.
+    std::shared_ptr<metrics::FunctionMetrics> metrics = nullptr;
   };
   struct Invocation {
     HttpResponder responder;

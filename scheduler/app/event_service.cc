@@ -188,6 +188,19 @@ size_t EventService::DepthOf(const std::string& function) const {
   return backlog_.depth(function) + (it == uncommitted_.end() ? 0 : it->second);
 }
 
+std::map<std::string, EventService::QueueGauge> EventService::QueueGauges() const {
+  std::map<std::string, QueueGauge> out;
+  for (const auto& [key, p] : pending_) {
+    QueueGauge& g = out[p.function];
+    if (g.oldest_created_ms == 0 || p.created_ms < g.oldest_created_ms) {
+      g.oldest_created_ms = p.created_ms;
+    }
+  }
+  for (const auto& [function, n] : uncommitted_) out[function];
+  for (auto& [function, g] : out) g.depth = DepthOf(function);
+  return out;
+}
+
 void EventService::Enqueue(const EventRow& row) {
   if (by_id_.count(row.id) > 0) return;  // already queued (e.g. a redrive raced a recovery)
   events::EventKey key = next_key_++;

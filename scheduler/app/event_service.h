@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -101,6 +102,15 @@ class EventService {
   bool running(const std::string& id) const;
   // Events of `function` queued, running, or accepted and not yet committed.
   size_t DepthOf(const std::string& function) const;
+
+  // Per function with events queued, running or not yet committed: how many, and when the
+  // oldest queued or running one was created (wall ms; 0 when all are uncommitted). For
+  // /metrics: walks every queued event, so it is for a scrape, not for a request.
+  struct QueueGauge {
+    size_t depth = 0;
+    int64_t oldest_created_ms = 0;
+  };
+  std::map<std::string, QueueGauge> QueueGauges() const;
 
   // Stops starting events (flintd is shutting down); running ones still record their results.
   void Stop();

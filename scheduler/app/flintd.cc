@@ -12,8 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include "scheduler/app/api_json.h"
+#include "scheduler/app/metrics_page.h"
+#include "scheduler/metrics/exposition.h"
 #include "scheduler/store/admin_token.h"
 #include "scheduler/store/secret_store.h"
+#include "sdk/core/clock.h"
 #include "sdk/core/text.h"
 #include "sdk/protocol/build_sandbox.h"
 
@@ -30,6 +33,18 @@ std::string ExecutableDir() {
   if (n <= 0) return ".";
   std::string path(buf, static_cast<size_t>(n));
   return path.substr(0, path.rfind('/'));
+}
+
+// 401 for a request without the admin token (or with a wrong one).
+HttpResponse Unauthenticated(const HttpRequest& request) {
+  HttpResponse response = ErrorResponse(
+      Status(Code::kUnauthenticated,
+             request.FindHeader("authorization") == nullptr
+                 ? "missing bearer token: send 'Authorization: Bearer <token>' (the admin "
+                   "token is in <data-dir>/admin.token)"
+                 : "invalid bearer token"));
+  response.headers.emplace_back("www-authenticate", "Bearer");
+  return response;
 }
 
 }  // namespace
@@ -181,6 +196,8 @@ Status Flintd::Start() {
   dispatch.max_queue = options_.max_queue;
   dispatch.queue_timeout_ms = options_.queue_timeout_ms;
   dispatch.meter = options_.metering ? meter_.get() : nullptr;
+  metrics_ = NewInvocationMetrics();
+  dispatch.metrics = metrics_.get();
   dispatch.default_keep_alive_mode = options_.keep_alive_mode;
   dispatch.isolation_off = !options_.isolation;
   dispatcher_ = std::make_unique<Dispatcher>(loop_, dispatch, fleet_.get());
@@ -286,13 +303,26 @@ void Flintd::Handle(HttpRequest&& request, HttpResponder responder) {
     }
     return responder.Send(health_->ReadyzResponse(stopping_));
   }
+  if (path == "/metrics") {
+    // Function names are the operator's: the page needs the admin token, as /v1 does.
+    if (!Authorized(request)) return responder.Send(Unauthenticated(request));
+    if (request.method != "GET" && request.method != "HEAD") {
+      return responder.Send(MethodNotAllowed(request.method, path, "GET, HEAD"));
+    }
+    HttpResponse response;
+    response.status = 200;
+    response.headers.emplace_back("content-type", metrics::kContentType);
+    response.body = MetricsPage(*metrics_, *dispatcher_, events_.get(), WallClockMs());
+    return responder.Send(std::move(response));
+  }
   if (path == "/") {
     return responder.Send(Json(200, {{"name", "flint"},
                                      {"version", FLINT_VERSION},
                                      {"invoke", "/fn/NAME"},
                                      {"api", "/v1/functions"},
                                      {"health", "/healthz"},
-                                     {"ready", "/readyz"}}));
+                                     {"ready", "/readyz"},
+                                     {"metrics", "/metrics"}}));
   }
   responder.Send(ErrorResponse(NotFound("no route for " + path)));
 }
@@ -323,16 +353,7 @@ bool Flintd::Authorized(const HttpRequest& request) const {
 }
 
 void Flintd::HandleManagement(HttpRequest&& request, HttpResponder responder) {
-  if (!Authorized(request)) {
-    HttpResponse response = ErrorResponse(
-        Status(Code::kUnauthenticated,
-               request.FindHeader("authorization") == nullptr
-                   ? "missing bearer token: send 'Authorization: Bearer <token>' (the admin "
-                     "token is in <data-dir>/admin.token)"
-                   : "invalid bearer token"));
-    response.headers.emplace_back("www-authenticate", "Bearer");
-    return responder.Send(std::move(response));
-  }
+  if (!Authorized(request)) return responder.Send(Unauthenticated(request));
   const std::string path = request.path;
   const std::string& method = request.method;
   auto is = [&](const char* route) { return path == route || path == std::string(route) + "/"; };

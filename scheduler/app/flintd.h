@@ -5,6 +5,7 @@
 //   GET /                                 what this server is
 //   GET|HEAD /healthz                     "ok", or "stopping" while draining (liveness)
 //   GET|HEAD /readyz                      whether deploys and async work can be taken now
+//   GET /metrics                          Prometheus metrics (bearer token, metrics_page.h)
 //   ANY /fn/NAME[/rest]                   invoke (open; "X-Flint-Invocation-Type: Event": async)
 // and, with the bearer token, the management API (ManagementApi, EventApi):
 //   GET /v1/functions                     list
@@ -37,6 +38,7 @@
 #include "scheduler/build/build_service.h"
 #include "scheduler/isolation/cgroups.h"
 #include "scheduler/meter/meter.h"
+#include "scheduler/metrics/registry.h"
 #include "scheduler/server/http_server.h"
 #include "scheduler/store/code_store.h"
 #include "scheduler/store/ledger.h"
@@ -119,7 +121,8 @@ class Flintd {
   std::shared_ptr<Store> store_;
   std::shared_ptr<CodeStore> code_;
   std::shared_ptr<Ledger> ledger_;
-  std::unique_ptr<meter::Meter> meter_;  // outlives dispatcher_, which appends to it
+  std::unique_ptr<meter::Meter> meter_;         // outlives dispatcher_, which appends to it
+  std::unique_ptr<metrics::Registry> metrics_;  // outlives dispatcher_, which counts in it
   // Outlives fleet_, which creates and removes cgroups in it; null: isolation off.
   std::unique_ptr<isolation::Cgroups> cgroups_;
   // /readyz; outlives fleet_ and events_, which report to it from their callbacks.

@@ -137,3 +137,19 @@ TEST_CASE("Flint's decisions stay pure: scheduler/core and scheduler/events do n
   }
   CHECK(checked > 10);  // the scan found both folders
 }
+
+TEST_CASE("Metrics stay apart: scheduler/metrics knows no loop and no other scheduler module",
+          "[layering]") {
+  // The registry and the text format are filled and rendered by the app; they include the
+  // standard library, the C library (for /proc), sdk/core and each other only, so counting
+  // cannot grow a dependency on libuv, the store or the dispatcher.
+  size_t checked = 0;
+  for (const auto& inc : AllIncludes()) {
+    if (!StartsWith(inc.file, "scheduler/metrics/")) continue;
+    INFO(inc.file << " includes " << inc.target);
+    checked++;
+    CHECK((IsSystemHeader(inc.target) || StartsWith(inc.target, "sdk/core/") ||
+           StartsWith(inc.target, "scheduler/metrics/")));
+  }
+  CHECK(checked > 5);
+}
