@@ -14,6 +14,7 @@
 #include "scheduler/app/api_json.h"
 #include "scheduler/app/metrics_page.h"
 #include "scheduler/metrics/exposition.h"
+#include "scheduler/app/api_requests.h"
 #include "scheduler/store/admin_token.h"
 #include "scheduler/store/secret_store.h"
 #include "sdk/core/clock.h"
@@ -279,6 +280,8 @@ void Flintd::BeginShutdown() {
 
 size_t Flintd::BodyLimit(const HttpRequest& request) const {
   if (request.method == "PUT" && request.path.rfind("/v1/functions/", 0) == 0) {
+    const std::string* type = request.FindHeader("content-type");
+    if (type != nullptr && IsMultipartFormData(*type)) return options_.max_deploy_archive_bytes;
     return options_.max_deploy_bytes;
   }
   return options_.max_body_bytes;
