@@ -32,7 +32,10 @@ Result<std::unique_ptr<CodeStaging>> CodeStaging::Begin(const CodeStore& store) 
 }
 
 CodeStaging::CodeStaging(const CodeStore& store, std::string temp, int dir_fd)
-    : store_(store), temp_(std::move(temp)), dir_fd_(dir_fd) {}
+    : store_(store),
+      temp_(std::move(temp)),
+      dir_fd_(dir_fd),
+      running_(std::make_unique<detail::CodeDigest>()) {}
 
 CodeStaging::~CodeStaging() {
   if (dir_fd_ >= 0) ::close(dir_fd_);
@@ -87,6 +90,15 @@ Status CodeStaging::Add(const std::string& path, std::string_view bytes) {
   }
   ::close(fd);
   FLINT_RETURN_IF_ERROR(status);
+  if (running_ != nullptr) {
+    if (files_.empty() || last_path_ < path) {
+      running_->BeginFile(path, bytes.size());
+      running_->AddContent(bytes);
+      last_path_ = path;
+    } else {
+      running_.reset();  // out of order: Commit reads the files back
+    }
+  }
   files_.emplace(path, bytes.size());
   total_bytes_ += bytes.size();
   return Status::Ok();
@@ -121,9 +133,7 @@ Result<std::vector<CodeFile>> CodeStaging::ReadAll() const {
   return out;
 }
 
-Result<std::string> CodeStaging::Commit() {
-  FLINT_CHECK_MSG(!done_, "CodeStaging::Commit called twice");
-  if (files_.empty()) return InvalidArgument("function code has no files");
+Result<std::string> CodeStaging::DigestFromDisk() const {
   detail::CodeDigest digest;
   std::string chunk(kReadChunk, '\0');
   for (const auto& [path, size] : files_) {
@@ -144,7 +154,21 @@ Result<std::string> CodeStaging::Commit() {
     }
     ::close(fd);
   }
-  std::string hex = digest.FinishHex();
+  return digest.FinishHex();
+}
+
+Result<std::string> CodeStaging::Commit() {
+  FLINT_CHECK_MSG(!done_, "CodeStaging::Commit called twice");
+  if (files_.empty()) return InvalidArgument("function code has no files");
+  std::string hex;
+  if (running_ != nullptr) {
+    hex = running_->FinishHex();
+    running_.reset();
+  } else {
+    Result<std::string> digest = DigestFromDisk();
+    if (!digest.ok()) return digest.status();
+    hex = *std::move(digest);
+  }
   if (store_.Has(hex)) return hex;  // the destructor removes the staged copy
 
   // Deepest first (a parent sorts before its children), so each directory is complete when it

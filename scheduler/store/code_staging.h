@@ -5,11 +5,13 @@
 // leaves nothing RemoveStaleTemp does not remove). Add() checks each path and the store's
 // limits as Put does (CodeStore::ValidatePath, no path twice, no path both a file and a
 // directory, at most limits.max_files files and limits.max_total_bytes bytes, the last two
-// PayloadTooLarge) and writes the file at once (mode 0444). Commit() computes the digest that
-// CodeStore::Put would give the same files (code_store.h, format version 1) by reading them back
-// in path order, seals the directories (0555), flushes the file system once (syncfs: one flush
-// for thousands of files instead of an fsync each), and renames the directory to
-// code/<digest>; when that code is already stored, the staged copy is removed instead.
+// PayloadTooLarge) and writes the file at once (mode 0444). Commit() gives the digest that
+// CodeStore::Put would give the same files (code_store.h, format version 1): computed as the
+// files are added when they come in path order (as `flint deploy` packs them), else by reading
+// them back in path order. It then seals the directories (0555), flushes the file system once
+// (syncfs: one flush for thousands of files instead of an fsync each), and renames the
+// directory to code/<digest>; when that code is already stored, the staged copy is removed
+// instead.
 // Destroyed without a successful Commit, the temp directory is removed.
 //
 // Not thread-safe (one thread fills one staging area); blocking disk I/O (not for an event loop
@@ -26,6 +28,10 @@
 
 #include "scheduler/store/code_store.h"
 #include "sdk/core/status.h"
+
+namespace flint::scheduler::detail {
+class CodeDigest;
+}
 
 namespace flint::scheduler {
 
@@ -57,6 +63,8 @@ class CodeStaging {
  private:
   CodeStaging(const CodeStore& store, std::string temp, int dir_fd);
   Status EnsureParents(const std::string& path);
+  // The digest by reading every file back in path order.
+  Result<std::string> DigestFromDisk() const;
 
   const CodeStore& store_;
   std::string temp_;                       // absolute path of the temp directory
@@ -65,6 +73,9 @@ class CodeStaging {
   std::set<std::string> dirs_;             // directories created, "a" and "a/b"
   uint64_t total_bytes_ = 0;
   bool done_ = false;  // committed (or found stored): nothing to remove
+  // The digest of the files so far while they come in path order; null once one does not.
+  std::unique_ptr<detail::CodeDigest> running_;
+  std::string last_path_;
 };
 
 }  // namespace flint::scheduler

@@ -182,3 +182,22 @@ TEST_CASE("CodeStaging refuses duplicates and file/directory clashes", "[code][a
   staging->reset();  // never committed: its temp directory goes
   CHECK(fs::is_empty(temp_parent));
 }
+
+TEST_CASE("CodeStaging gives Put's digest whatever the order files come in", "[code][archive]") {
+  TempDir tmp;
+  std::vector<CodeFile> files = {{"a.js", "1"}, {"b/c.js", "22"}, {"b/d.js", ""}, {"e", "4444"}};
+  CodeStore code = OpenCode(tmp.Sub("data"));
+  std::string expected = code.Digest(files).value();
+  for (bool sorted : {true, false}) {
+    INFO((sorted ? "in path order (hashed as they come)" : "out of order (read back)"));
+    TempDir other;
+    CodeStore fresh = OpenCode(other.Sub("data"));
+    auto staging = CodeStaging::Begin(fresh);
+    REQUIRE(staging.ok());
+    std::vector<CodeFile> order = files;
+    if (!sorted) std::swap(order[0], order[3]);
+    for (const auto& [path, bytes] : order) REQUIRE((*staging)->Add(path, bytes).ok());
+    CHECK((*staging)->Commit().value() == expected);
+    CHECK(ReadFile(fresh.DirOf(expected) + "/b/c.js") == "22");
+  }
+}
