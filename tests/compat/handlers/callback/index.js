@@ -13,16 +13,18 @@ exports.handler = function (event, context, callback) {
   }
   setInterval(() => {}, 1000);
   setTimeout(() => {
+    const answer = {
+      doubled: (input.n || 0) * 2,
+      functionName: context.functionName,
+      remainingPositive: context.getRemainingTimeInMillis() > 0,
+      waits: context.callbackWaitsForEmptyEventLoop,
+    };
+    // An async event (no requestContext) gets the value itself, a request an HTTP response.
+    if (!event.requestContext) return callback(null, answer);
     callback(null, {
       statusCode: 200,
       headers: { 'content-type': 'application/json', 'x-handler': 'callback' },
-      body: JSON.stringify({
-        doubled: (input.n || 0) * 2,
-        functionName: context.functionName,
-        remainingPositive: context.getRemainingTimeInMillis() > 0,
-        waits: context.callbackWaitsForEmptyEventLoop,
-        firstCall: calls === 1,
-      }),
+      body: JSON.stringify({ ...answer, firstCall: calls === 1 }),
     });
   }, 5);
 };
