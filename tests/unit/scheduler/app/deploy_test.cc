@@ -170,3 +170,22 @@ TEST_CASE("Malformed multipart deploys are refused clearly", "[deploy]") {
   CHECK_FALSE(IsMultipartFormData("multipart/form-datax"));
   CHECK_FALSE(IsMultipartFormData("application/json"));
 }
+
+TEST_CASE("Corrupted multipart deploys fail cleanly, never crash", "[deploy]") {
+  TempDir tmp;
+  auto code = CodeStore::Open(tmp.path + "/data");
+  REQUIRE(code.ok());
+  std::string body =
+      Multipart(R"({"entry": "index.js", "env": {"A": "1"}})", TarGz(tmp, {{"index.js", "x"}}));
+  uint32_t seed = 777;
+  auto next = [&seed] { return seed = seed * 1103515245u + 12345u; };
+  for (int i = 0; i < 200; ++i) {
+    std::string bytes = body;
+    for (int flips = 1 + static_cast<int>(next() % 3); flips > 0; --flips) {
+      bytes[next() % bytes.size()] = "\r\n-\"x;=\0"[next() % 8];
+    }
+    if (i % 5 == 0) bytes.resize(next() % bytes.size());
+    auto r = PrepareDeploy(bytes, kType, *code, tmp.path + "/data");
+    if (!r.ok()) CHECK_FALSE(r.status().message().empty());
+  }
+}
