@@ -115,8 +115,13 @@ class Flintd {
   void Handle(HttpRequest&& request, HttpResponder responder);
   void HandleInvoke(HttpRequest&& request, HttpResponder responder);
   void HandleManagement(HttpRequest&& request, HttpResponder responder);
-  bool Authorized(const HttpRequest& request) const;
-  size_t BodyLimit(const HttpRequest& request) const;
+  // Ok if the request carries a valid bearer token; else Unauthenticated, saying why.
+  Status Authorize(const HttpRequest& request) const;
+  bool Authorized(const HttpRequest& request) const { return Authorize(request).ok(); }
+  // Once a request's headers are in (HttpServer::BodyLimit): its body limit, or the 401 of a
+  // /v1 request without a valid token, so that no body (a deploy: up to hundreds of MiB) is
+  // read for a caller who may not send it.
+  Result<size_t> BodyLimit(const HttpRequest& request) const;
   Status WriteUrlFile();
 
   uv_loop_t* loop_;

@@ -150,7 +150,9 @@ const llhttp_settings_t* HttpRequestParser::Impl::Settings() {
         }
         c->http10 = p->http_minor == 0;
         c->is_head = p->method == HTTP_HEAD;
-        c->body_limit = c->listener->BodyLimit(r);
+        Result<size_t> limit = c->listener->BodyLimit(r);
+        if (!limit.ok()) return c->Reject(limit.status());
+        c->body_limit = *limit;
         bool declared = (p->flags & F_CONTENT_LENGTH) != 0;
         if (declared && p->content_length > c->body_limit) {
           return c->Reject(Status(Code::kPayloadTooLarge,
