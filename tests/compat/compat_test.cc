@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "sdk/core/base64.h"
+#include "sdk/encoding/base64.h"
 #include "tests/support/flintd_fixture.h"
 #include "tests/support/require.h"
 
