@@ -23,7 +23,7 @@ packages=(
   libuv1-dev libboost1.74-dev libboost-filesystem1.74-dev libsqlite3-dev
   libcgroup-dev cgroup-tools catch2 nlohmann-json3-dev libseccomp-dev libcap-dev
   node-llhttp libcli11-dev libspdlog-dev libfmt-dev libssl-dev libcurl4-openssl-dev
-  libtomlplusplus-dev
+  libtomlplusplus-dev zlib1g-dev
   libbrotli1 libc-ares2 libicu72 libnghttp2-14 libssl3 libuv1 zlib1g
   wrk slirp4netns
   clang-14 libclang-rt-14-dev

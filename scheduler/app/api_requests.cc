@@ -1,8 +1,11 @@
 #include "scheduler/app/api_requests.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -53,12 +56,108 @@ Status GetWholeNumber(const json& doc, const char* key, T* out) {
                          value.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
+// The "runtime" of a deploy document (absent: left unset, to be inferred). "js" names the
+// default JavaScript runtime, Node.js. May throw json::exception.
+Status GetRuntime(const json& doc, std::optional<Runtime>* out) {
+  if (!doc.contains("runtime")) return Status::Ok();
+  std::string name = doc.at("runtime").get<std::string>();
+  *out = ParseRuntimeOrAlias(name);
+  if (!*out) {
+    return InvalidArgument("unsupported runtime '" + name + "' (supported: " + RuntimeNames(", ") +
+                           "; js is node)");
+  }
+  return Status::Ok();
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The value of parameter `name` (lower-case) in a header value such as
+// `form-data; name="code"` or `multipart/form-data; boundary=xyz` ("" when absent).
+std::string HeaderParam(std::string_view value, std::string_view name) {
+  size_t pos = 0;
+  while ((pos = value.find(';', pos)) != std::string_view::npos) {
+    ++pos;
+    while (pos < value.size() && (value[pos] == ' ' || value[pos] == '\t')) ++pos;
+    size_t eq = value.find('=', pos);
+    if (eq == std::string_view::npos) break;
+    if (Lower(value.substr(pos, eq - pos)) != name) continue;
+    std::string_view rest = value.substr(eq + 1);
+    if (!rest.empty() && rest.front() == '"') {
+      size_t close = rest.find('"', 1);
+      return std::string(
+          rest.substr(1, close == std::string_view::npos ? rest.size() - 1 : close - 1));
+    }
+    size_t end = rest.find(';');
+    std::string_view v = rest.substr(0, end);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return std::string(v);
+  }
+  return "";
+}
+
+// The parts of a multipart/form-data body (RFC 7578) by their form names. The views point into
+// `body`.
+Result<std::map<std::string, std::string_view>> ParseMultipart(std::string_view body,
+                                                               std::string_view content_type) {
+  std::string boundary = HeaderParam(content_type, "boundary");
+  if (boundary.empty() || boundary.size() > 200) {
+    return InvalidArgument("a multipart deploy needs a boundary in its content-type");
+  }
+  const std::string delimiter = "--" + boundary;
+  const std::string next_delimiter = "\r\n" + delimiter;
+  auto malformed = [](const std::string& why) {
+    return InvalidArgument("malformed multipart upload: " + why);
+  };
+  size_t pos;
+  if (body.substr(0, delimiter.size()) == delimiter) {
+    pos = 0;
+  } else {
+    pos = body.find(next_delimiter);
+    if (pos == std::string_view::npos) return malformed("no boundary line");
+    pos += 2;
+  }
+  std::map<std::string, std::string_view> parts;
+  for (;;) {
+    pos += delimiter.size();
+    if (body.substr(pos, 2) == "--") break;  // the closing boundary
+    while (pos < body.size() && (body[pos] == ' ' || body[pos] == '\t')) ++pos;
+    if (body.substr(pos, 2) != "\r\n") return malformed("no line break after a boundary");
+    pos += 2;
+    std::string name;
+    // Part headers, up to an empty line.
+    for (;;) {
+      size_t eol = body.find("\r\n", pos);
+      if (eol == std::string_view::npos) return malformed("a part's headers do not end");
+      std::string_view line = body.substr(pos, eol - pos);
+      pos = eol + 2;
+      if (line.empty()) break;
+      size_t colon = line.find(':');
+      if (colon != std::string_view::npos &&
+          Lower(line.substr(0, colon)) == "content-disposition") {
+        name = HeaderParam(line.substr(colon + 1), "name");
+      }
+    }
+    size_t end = body.find(next_delimiter, pos);
+    if (end == std::string_view::npos) return malformed("the upload ends before its last boundary");
+    if (name.empty()) return malformed("a part has no name (content-disposition)");
+    if (!parts.emplace(name, body.substr(pos, end - pos)).second) {
+      return malformed("part '" + name + "' is given twice");
+    }
+    pos = end + 2;
+  }
+  return parts;
+}
+
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// The runtime of a deploy that names none: C++ for C++ sources and shared objects, else
-// Node.js.
+}  // namespace
+
 Runtime InferRuntime(std::string_view entry) {
   for (std::string_view suffix : {".cc", ".cpp", ".cxx", ".c++", ".so"}) {
     if (EndsWith(entry, suffix)) return Runtime::kCpp;
@@ -66,23 +165,20 @@ Runtime InferRuntime(std::string_view entry) {
   return Runtime::kNode;
 }
 
-// The entry of a Node.js function deployed without one: package.json's "main" if it names one
-// of the files, else Lambda's default handler, index.handler.
-std::string DefaultNodeEntry(const std::vector<CodeFile>& files) {
-  for (const auto& [path, content] : files) {
-    if (path != "package.json") continue;
-    json pkg = json::parse(content, nullptr, /*allow_exceptions=*/false);
-    if (!pkg.is_object() || !pkg.contains("main") || !pkg.at("main").is_string()) break;
+std::string DefaultNodeEntry(std::string_view package_json,
+                             const std::function<bool(const std::string&)>& has_file) {
+  json pkg = json::parse(package_json, nullptr, /*allow_exceptions=*/false);
+  if (pkg.is_object() && pkg.contains("main") && pkg.at("main").is_string()) {
     std::string main = pkg.at("main").get<std::string>();
     while (main.rfind("./", 0) == 0) main.erase(0, 2);
     for (const std::string& candidate : {main, main + ".js", main + ".mjs", main + ".cjs"}) {
-      for (const auto& f : files) {
-        if (f.first == candidate) return candidate;
-      }
+      if (!main.empty() && has_file(candidate)) return candidate;
     }
   }
   return "index.handler";
 }
+
+namespace {
 
 template <typename T>
 Status GetWholeNumber(const json& doc, const char* key, std::optional<T>* out) {
@@ -199,15 +295,7 @@ Result<DeployRequest> ParseDeployRequest(std::string_view body) {
   DeployRequest out;
   std::optional<Runtime> runtime;  // unset until given or inferred
   try {
-    if (doc.contains("runtime")) {
-      std::string name = doc.at("runtime").get<std::string>();
-      // "js" names the default JavaScript runtime, Node.js.
-      runtime = ParseRuntimeOrAlias(name);
-      if (!runtime) {
-        return InvalidArgument("unsupported runtime '" + name +
-                               "' (supported: " + RuntimeNames(", ") + "; js is node)");
-      }
-    }
+    FLINT_RETURN_IF_ERROR(GetRuntime(doc, &runtime));
     if (!doc.contains("files") || !doc.at("files").is_object() || doc.at("files").empty()) {
       return InvalidArgument("'files' must be an object of path -> base64 content, not empty");
     }
@@ -225,17 +313,73 @@ Result<DeployRequest> ParseDeployRequest(std::string_view body) {
       out.entry = out.files[0].first;
     }
     out.runtime = runtime ? *runtime : InferRuntime(out.entry);
-    if (out.entry.empty() && out.runtime == Runtime::kNode) out.entry = DefaultNodeEntry(out.files);
+    auto has_file = [&out](const std::string& path) {
+      for (const auto& f : out.files) {
+        if (f.first == path) return true;
+      }
+      return false;
+    };
+    if (out.entry.empty() && out.runtime == Runtime::kNode) {
+      std::string_view package_json;
+      for (const auto& [path, content] : out.files) {
+        if (path == "package.json") package_json = content;
+      }
+      out.entry = DefaultNodeEntry(package_json, has_file);
+    }
     if (out.entry.empty()) {
       return InvalidArgument("'entry' is required when uploading several files");
     }
-    bool entry_found = false;
-    for (const auto& f : out.files) entry_found |= f.first == out.entry;
     // A Node.js entry may also name a handler as Lambda does ("index.handler"): the worker
     // that checks the deploy resolves it, and says which file is missing.
-    if (!entry_found && out.runtime != Runtime::kNode) {
+    if (!has_file(out.entry) && out.runtime != Runtime::kNode) {
       return InvalidArgument("entry '" + out.entry + "' is not among the files");
     }
+    FLINT_ASSIGN_OR_RETURN(out.patch, ReadPatch(doc));
+  } catch (const json::exception& e) {
+    return InvalidArgument(std::string("invalid deploy request: ") + e.what());
+  }
+  return out;
+}
+
+bool IsMultipartFormData(std::string_view content_type) {
+  constexpr std::string_view kType = "multipart/form-data";
+  if (content_type.size() < kType.size()) return false;
+  for (size_t i = 0; i < kType.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(content_type[i])) != kType[i]) return false;
+  }
+  return content_type.size() == kType.size() || content_type[kType.size()] == ';' ||
+         content_type[kType.size()] == ' ';
+}
+
+Result<ArchiveDeployRequest> ParseArchiveDeployRequest(std::string_view body,
+                                                       std::string_view content_type) {
+  FLINT_ASSIGN_OR_RETURN(auto parts, ParseMultipart(body, content_type));
+  std::string_view document = "{}";
+  ArchiveDeployRequest out;
+  bool has_archive = false;
+  for (const auto& [name, content] : parts) {
+    if (name == "deploy") {
+      document = content;
+    } else if (name == "code") {
+      out.archive = content;
+      has_archive = true;
+    } else {
+      return InvalidArgument("unknown part '" + name +
+                             "' in the upload (expected 'deploy' and 'code')");
+    }
+  }
+  if (!has_archive) return InvalidArgument("the upload has no 'code' part (the code archive)");
+  json doc = ParseObject(document);
+  if (doc.is_discarded()) {
+    return InvalidArgument("the 'deploy' part of the upload must be a JSON object");
+  }
+  try {
+    FLINT_RETURN_IF_ERROR(GetRuntime(doc, &out.runtime));
+    if (doc.contains("files")) {
+      return InvalidArgument(
+          "'files' cannot be given beside a code archive: send one or the other");
+    }
+    if (doc.contains("entry")) out.entry = doc.at("entry").get<std::string>();
     FLINT_ASSIGN_OR_RETURN(out.patch, ReadPatch(doc));
   } catch (const json::exception& e) {
     return InvalidArgument(std::string("invalid deploy request: ") + e.what());

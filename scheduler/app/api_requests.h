@@ -1,5 +1,6 @@
 // The bodies of flintd's API requests (docs/http-api.md), parsed and checked into plain values:
-// a deploy's upload (configuration and base64 files), a schedule, a subscription, an event.
+// a deploy's upload (configuration and base64 files, or configuration and a code archive in a
+// multipart form), a schedule, a subscription, an event.
 // What needs flintd's state (does the function exist? is a queue full?) stays with the route.
 //
 // Pure functions: no I/O, no clock, any thread. Whatever the bytes, each returns a value or an
@@ -9,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +67,32 @@ Result<DeployRequest> ParseDeployRequest(std::string_view body);
 
 // PATCH /v1/functions/NAME: settings alone; a code key ("files", "entry", "runtime") is refused.
 Result<ConfigPatch> ParseConfigPatch(std::string_view body);
+
+// The runtime of a deploy that names none: C++ for a C++ entry (source or shared object), else
+// Node.js.
+Runtime InferRuntime(std::string_view entry);
+
+// The entry of a Node.js function deployed without one: package.json's "main" (`package_json`
+// the file's bytes, empty when there is none) if it names one of the files, as Node.js resolves
+// it ("src/handler" finds "src/handler.js"), else Lambda's default handler, "index.handler".
+std::string DefaultNodeEntry(std::string_view package_json,
+                             const std::function<bool(const std::string&)>& has_file);
+
+// True for a multipart/form-data content type: an archive deploy.
+bool IsMultipartFormData(std::string_view content_type);
+
+// PUT /v1/functions/NAME as multipart/form-data (RFC 7578), what `flint deploy` sends: part
+// "deploy" (optional), the JSON document above without "files", and part "code", the files as
+// one tar or tar.gz archive, left for the code store to unpack (code_archive.h). `content_type`
+// gives the boundary.
+struct ArchiveDeployRequest {
+  std::optional<Runtime> runtime;  // unset: inferred once the files are known (see DeployRequest)
+  std::string entry;               // empty: inferred once the files are known
+  std::string_view archive;        // points into the body
+  ConfigPatch patch;               // applied as a JSON deploy's (DeployRequest)
+};
+Result<ArchiveDeployRequest> ParseArchiveDeployRequest(std::string_view body,
+                                                       std::string_view content_type);
 
 // POST /v1/schedules: {"function": NAME, "schedule": CRON, "payload": any JSON (optional)}.
 // The cron expression is the caller's to parse (events::CronSchedule::Parse).

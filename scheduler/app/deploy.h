@@ -1,7 +1,13 @@
-// Turning a deploy request into stored code: parsing the JSON upload, decoding its files,
-// validating the configuration, building a C++ function, and writing the code
-// content-addressed. Runs on the thread pool (an upload can be tens of megabytes, a build takes
-// seconds): no loop-thread state is touched.
+// Turning a deploy request into stored code: parsing the upload (api_requests.h), decoding its
+// files, validating the configuration, building a C++ function, and writing the code
+// content-addressed. Runs on the thread pool (an upload can be hundreds of megabytes, a build
+// takes seconds): no loop-thread state is touched.
+//
+// Two forms of upload (docs/http-api.md, "Deploy"): a JSON document whose "files" hold every
+// file in base64, or multipart/form-data with the same document without "files" and the code as
+// one tar or tar.gz archive, which is extracted file by file straight into the code store
+// (code_archive.h, code_staging.h), so the unpacked code is never all in memory; `flint deploy`
+// sends the second.
 //
 // C++ ("cpp") functions: a prebuilt entry ending in .so must be an ELF shared object for this
 // machine and is stored as uploaded. Otherwise the upload's sources are built into
@@ -13,6 +19,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "scheduler/build/cpp_build.h"
@@ -40,13 +47,13 @@ struct PreparedDeploy {
 // Ok if `bytes` are an ELF shared object (ET_DYN) for this machine; else InvalidArgument.
 Status ValidateSharedObject(const std::string& name, const std::string& bytes);
 
-// Parses `body` (see docs/http-api.md, "Deploy") and stores its code in `code`, except for a
-// C++ build the cache could not answer (see above). The settings the body gives are applied to
-// `base`, the live version's configuration (the defaults for a new function), so a deploy
-// without settings keeps them. Errors are InvalidArgument or PayloadTooLarge with a message for
-// the user, or Unavailable when the compiler cannot run.
-Result<PreparedDeploy> PrepareDeploy(const std::string& body, const CodeStore& code,
-                                     const std::string& data_dir,
+// Parses `body` of `content_type` (see above; docs/http-api.md, "Deploy") and stores its code
+// in `code`, except for a C++ build the cache could not answer (see above). The settings the
+// body gives are applied to `base`, the live version's configuration (the defaults for a new
+// function), so a deploy without settings keeps them. Errors are InvalidArgument or
+// PayloadTooLarge with a message for the user, or Unavailable when the compiler cannot run.
+Result<PreparedDeploy> PrepareDeploy(std::string_view body, std::string_view content_type,
+                                     const CodeStore& code, const std::string& data_dir,
                                      const BuildOptions& build = DefaultBuildOptions(),
                                      const FunctionConfig& base = FunctionConfig());
 

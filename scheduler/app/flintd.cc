@@ -14,6 +14,7 @@
 #include "scheduler/app/api_json.h"
 #include "scheduler/app/metrics_page.h"
 #include "scheduler/metrics/exposition.h"
+#include "scheduler/app/api_requests.h"
 #include "scheduler/store/admin_token.h"
 #include "scheduler/store/secret_store.h"
 #include "sdk/core/clock.h"
@@ -277,8 +278,13 @@ void Flintd::BeginShutdown() {
   });
 }
 
-size_t Flintd::BodyLimit(const HttpRequest& request) const {
-  if (request.method == "PUT" && request.path.rfind("/v1/functions/", 0) == 0) {
+Result<size_t> Flintd::BodyLimit(const HttpRequest& request) const {
+  const std::string& path = request.path;
+  if (path == "/v1" || path.rfind("/v1/", 0) == 0) FLINT_RETURN_IF_ERROR(Authorize(request));
+  if ((request.method == "PUT" || request.method == "POST") &&
+      path.rfind("/v1/functions/", 0) == 0) {
+    const std::string* type = request.FindHeader("content-type");
+    if (type != nullptr && IsMultipartFormData(*type)) return options_.max_deploy_archive_bytes;
     return options_.max_deploy_bytes;
   }
   return options_.max_body_bytes;
@@ -344,12 +350,19 @@ void Flintd::HandleInvoke(HttpRequest&& request, HttpResponder responder) {
   dispatcher_->Invoke(fn, std::move(request), std::move(rest_path), std::move(responder));
 }
 
-bool Flintd::Authorized(const HttpRequest& request) const {
+Status Flintd::Authorize(const HttpRequest& request) const {
   const std::string* header = request.FindHeader("authorization");
-  if (header == nullptr || header->size() < 8) return false;
+  if (header == nullptr) {
+    return Status(Code::kUnauthenticated,
+                  "missing bearer token: send 'Authorization: Bearer <token>' (the admin token is "
+                  "in <data-dir>/admin.token)");
+  }
   std::string_view value(*header);
-  if (value.substr(0, 7) != "Bearer " && value.substr(0, 7) != "bearer ") return false;
-  return token_hashes_.count(Sha256Hex(value.substr(7))) > 0;
+  if (value.size() >= 8 && (value.substr(0, 7) == "Bearer " || value.substr(0, 7) == "bearer ") &&
+      token_hashes_.count(Sha256Hex(value.substr(7))) > 0) {
+    return Status::Ok();
+  }
+  return Status(Code::kUnauthenticated, "invalid bearer token");
 }
 
 void Flintd::HandleManagement(HttpRequest&& request, HttpResponder responder) {

@@ -62,7 +62,10 @@ struct FlintdOptions {
   std::string sdk_include_dir;
   uint64_t keep_alive_ms = 600'000;
   size_t max_body_bytes = 6u << 20;     // invocation payloads, as Lambda's synchronous limit
-  size_t max_deploy_bytes = 70u << 20;  // a 50 MB upload, base64-encoded in JSON
+  size_t max_deploy_bytes = 70u << 20;  // a JSON deploy: 50 MB of files, base64-encoded
+  // A multipart deploy (a code archive, as `flint deploy` sends): the code store's 250 MiB of
+  // unpacked code, as Lambda's limit, compresses to less; the rest is the archive's overhead.
+  size_t max_deploy_archive_bytes = 300u << 20;
   size_t max_queue = 100;
   uint64_t queue_timeout_ms = 10'000;
   uint32_t prewarm = 1;       // generic lean JavaScript (v8) workers kept ready
@@ -112,8 +115,13 @@ class Flintd {
   void Handle(HttpRequest&& request, HttpResponder responder);
   void HandleInvoke(HttpRequest&& request, HttpResponder responder);
   void HandleManagement(HttpRequest&& request, HttpResponder responder);
-  bool Authorized(const HttpRequest& request) const;
-  size_t BodyLimit(const HttpRequest& request) const;
+  // Ok if the request carries a valid bearer token; else Unauthenticated, saying why.
+  Status Authorize(const HttpRequest& request) const;
+  bool Authorized(const HttpRequest& request) const { return Authorize(request).ok(); }
+  // Once a request's headers are in (HttpServer::BodyLimit): its body limit, or the 401 of a
+  // /v1 request without a valid token, so that no body (a deploy: up to hundreds of MiB) is
+  // read for a caller who may not send it.
+  Result<size_t> BodyLimit(const HttpRequest& request) const;
   Status WriteUrlFile();
 
   uv_loop_t* loop_;

@@ -242,11 +242,13 @@ void ManagementApi::Deploy(const std::string& name, HttpRequest&& request,
   // does not give keep the live version's values.
   struct State {
     std::string body;
+    std::string content_type;
     Result<PreparedDeploy> prepared = Internal("not run");
     bool built = false;  // a C++ build ran for this deploy
   };
   auto state = std::make_shared<State>();
   state->body = std::move(request.body);
+  if (const std::string* type = request.FindHeader("content-type")) state->content_type = *type;
   auto shared = std::make_shared<HttpResponder>(std::move(responder));
   auto store = store_;
   auto code = code_;
@@ -279,8 +281,9 @@ void ManagementApi::Deploy(const std::string& name, HttpRequest&& request,
           return;
         }
         FunctionConfig base = live.ok() ? live->config : FunctionConfig();
-        state->prepared = PrepareDeploy(state->body, *code, data_dir, build, base);
-        state->body.clear();
+        state->prepared =
+            PrepareDeploy(state->body, state->content_type, *code, data_dir, build, base);
+        state->body = std::string();  // frees it: a deploy body can be hundreds of megabytes
       },
       [this, state, shared, commit] {
         if (!state->prepared.ok()) return shared->Send(ErrorResponse(state->prepared.status()));

@@ -14,7 +14,7 @@ namespace {
 // its name and value (": " and "\r\n"), for the max_header_bytes accounting.
 constexpr size_t kRequestLineOverhead = 16;
 constexpr size_t kHeaderOverhead = 4;
-// A body declared larger than this is not reserved up front: it grows as it arrives.
+// A body declared larger than this is not reserved up front, only once it has come this far.
 constexpr size_t kMaxBodyReserve = 64 * 1024;
 
 }  // namespace
@@ -69,6 +69,7 @@ struct HttpRequestParser::Impl {
   bool field_complete = false;  // `field` holds a whole name whose header is not committed
   size_t header_bytes = 0;
   size_t body_limit = 0;
+  uint64_t declared_body = 0;  // Content-Length of the request (0: none or chunked), <= body_limit
   bool request_ready = false;
   bool keep_alive = true;
   bool http10 = false;
@@ -149,7 +150,9 @@ const llhttp_settings_t* HttpRequestParser::Impl::Settings() {
         }
         c->http10 = p->http_minor == 0;
         c->is_head = p->method == HTTP_HEAD;
-        c->body_limit = c->listener->BodyLimit(r);
+        Result<size_t> limit = c->listener->BodyLimit(r);
+        if (!limit.ok()) return c->Reject(limit.status());
+        c->body_limit = *limit;
         bool declared = (p->flags & F_CONTENT_LENGTH) != 0;
         if (declared && p->content_length > c->body_limit) {
           return c->Reject(Status(Code::kPayloadTooLarge,
@@ -165,6 +168,7 @@ const llhttp_settings_t* HttpRequestParser::Impl::Settings() {
           }
           send_continue = !c->http10 && has_body;
         }
+        c->declared_body = declared ? p->content_length : 0;
         if (declared && has_body) {
           r.body.reserve(std::min<uint64_t>(p->content_length, kMaxBodyReserve));
         }
@@ -179,7 +183,13 @@ const llhttp_settings_t* HttpRequestParser::Impl::Settings() {
               Code::kPayloadTooLarge,
               "request body exceeds the limit of " + std::to_string(c->body_limit) + " bytes"));
         }
-        c->request.body.append(at, len);
+        // A large declared body is reserved whole once it outgrows the first reserve, not grown
+        // by doubling (which would hold up to twice a deploy's hundreds of megabytes at once).
+        std::string& body = c->request.body;
+        if (body.size() + len > body.capacity() && c->declared_body > body.capacity()) {
+          body.reserve(c->declared_body);
+        }
+        body.append(at, len);
         return 0;
       });
     };

@@ -5,7 +5,8 @@
 // request(), de-chunked, with lower-cased header names and trimmed values) so that requests of
 // one connection are answered in order; the next Execute() goes on with the bytes after it.
 // Every malformed request and every broken limit (request line and headers beyond
-// max_header_bytes or max_headers: 431; a body beyond the limit OnHeadersComplete returns: 413;
+// max_header_bytes or max_headers: 431; a body beyond the limit Listener::BodyLimit returns: 413;
+// whatever error Listener::BodyLimit returns instead of a limit;
 // an HTTP version other than 1.x or an unsupported Expect: 400) is an error; after an error
 // the stream cannot be trusted and the parser parses nothing more.
 //
@@ -56,8 +57,9 @@ class HttpRequestParser {
     virtual void OnRequestBegin() = 0;
     // The request line and headers are complete; the body is still empty. The listener may
     // fill in what the parser cannot know (peer_ip, received_at_*). Returns the largest body
-    // this request may have.
-    virtual size_t BodyLimit(HttpRequest& request) = 0;
+    // this request may have, or an error that refuses the request before its body is read
+    // (it becomes error(), as any other).
+    virtual Result<size_t> BodyLimit(HttpRequest& request) = 0;
     // The headers passed every check: the body follows if `has_body`; `send_continue`: the
     // client waits for "100 Continue" before it sends it.
     virtual void OnHeadersAccepted(bool has_body, bool send_continue) = 0;
@@ -83,8 +85,8 @@ class HttpRequestParser {
 
   // The request being parsed, or the one just completed (move it out after kRequest).
   HttpRequest& request();
-  // After kError: why (InvalidArgument, kHeadersTooLarge or kPayloadTooLarge; kInternal when
-  // memory ran out).
+  // After kError: why (InvalidArgument, kHeadersTooLarge or kPayloadTooLarge, or the listener's
+  // refusal; kInternal when memory ran out).
   const Status& error() const;
   // Of the request being parsed or just completed:
   bool http10() const;      // HTTP/1.0 (valid once its headers are complete)

@@ -205,7 +205,7 @@ struct HttpConnection : std::enable_shared_from_this<HttpConnection>, HttpReques
 
   // HttpRequestParser::Listener
   void OnRequestBegin() override;
-  size_t BodyLimit(HttpRequest& request) override;
+  Result<size_t> BodyLimit(HttpRequest& request) override;
   void OnHeadersAccepted(bool has_body, bool send_continue) override;
 
   void Start();
@@ -246,7 +246,7 @@ void HttpConnection::OnRequestBegin() {
   ArmTimer(options().header_timeout_ms);
 }
 
-size_t HttpConnection::BodyLimit(HttpRequest& request) {
+Result<size_t> HttpConnection::BodyLimit(HttpRequest& request) {
   request.peer_ip = peer_ip;
   request.received_at_ms = static_cast<uint64_t>(WallClockMs());
   request.received_at_ns = uv_hrtime();
@@ -454,7 +454,11 @@ void HttpConnection::RespondError(const Status& status) {
   phase = Phase::kWaitingResponse;
   is_head = false;
   ++request_number;  // no responder may answer in its place
-  Respond(ErrorResponse(status));
+  HttpResponse response = ErrorResponse(status);
+  if (status.code() == Code::kUnauthenticated) {
+    response.headers.emplace_back("www-authenticate", "Bearer");
+  }
+  Respond(std::move(response));
 }
 
 void HttpConnection::AfterResponse(bool close) {

@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <set>
 
+#include "scheduler/store/code_digest.h"
 #include "scheduler/store/files.h"
-#include "scheduler/store/sha256.h"
 #include "scheduler/store/store.h"
 
 namespace flint::scheduler {
@@ -22,11 +22,13 @@ namespace fs = std::filesystem;
 constexpr std::string_view kTempPrefix = ".tmp-";
 constexpr std::string_view kDigestHeader = "flint-code-v1\n";
 
-bool IsPathChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-' || c == '/';
-}
+}  // namespace
 
+namespace detail {
+
+CodeDigest::CodeDigest() { hasher_.Update(kDigestHeader); }
+
+namespace {
 std::string BigEndian64(uint64_t v) {
   std::string out(8, '\0');
   for (int i = 7; i >= 0; --i) {
@@ -35,18 +37,33 @@ std::string BigEndian64(uint64_t v) {
   }
   return out;
 }
+}  // namespace
+
+void CodeDigest::BeginFile(std::string_view path, uint64_t size) {
+  hasher_.Update(BigEndian64(path.size()));
+  hasher_.Update(path);
+  hasher_.Update(BigEndian64(size));
+}
+
+std::string TempDirTemplate(const std::string& root) {
+  return root + "/" + std::string(kTempPrefix) + std::to_string(::getpid()) + "-XXXXXX";
+}
+
+}  // namespace detail
+
+namespace {
+
+// Printable ASCII but the backslash: npm packages use '@' (scopes), '+', '~', '$', '[', ' '...
+bool IsPathChar(char c) { return c >= 0x20 && c <= 0x7e && c != '\\'; }
 
 // Invariant: `files` are sorted by path and validated.
 std::string ComputeDigest(const std::vector<CodeFile>& files) {
-  detail::Sha256 hasher;
-  hasher.Update(kDigestHeader);
+  detail::CodeDigest digest;
   for (const auto& [path, bytes] : files) {
-    hasher.Update(BigEndian64(path.size()));
-    hasher.Update(path);
-    hasher.Update(BigEndian64(bytes.size()));
-    hasher.Update(bytes);
+    digest.BeginFile(path, bytes.size());
+    digest.AddContent(bytes);
   }
-  return hasher.FinishHex();
+  return digest.FinishHex();
 }
 
 // The directories that must exist for `files`, parents before children ("a", "a/b").
@@ -114,7 +131,7 @@ Status CodeStore::ValidatePath(std::string_view path, const Limits& limits) {
   for (char c : path) {
     if (!IsPathChar(c)) {
       return InvalidArgument("path '" + detail::Printable(path) +
-                             "' has a character outside A-Z, a-z, 0-9, '.', '_', '-' and '/'");
+                             "' has a control character, a byte outside ASCII or a backslash");
     }
   }
   size_t depth = 0;
@@ -188,8 +205,7 @@ Result<std::string> CodeStore::Put(std::vector<CodeFile> files) const {
 }
 
 Status CodeStore::Write(const std::vector<CodeFile>& files, const std::string& digest) const {
-  std::string temp =
-      root_ + "/" + std::string(kTempPrefix) + std::to_string(::getpid()) + "-XXXXXX";
+  std::string temp = detail::TempDirTemplate(root_);
   if (::mkdtemp(temp.data()) == nullptr) return ErrnoStatus("create temp dir in " + root_, errno);
 
   auto fail = [&](Status status) {

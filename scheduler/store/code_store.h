@@ -31,11 +31,13 @@ namespace flint::scheduler {
 // A file of function code: (relative path, bytes).
 using CodeFile = std::pair<std::string, std::string>;
 
+// The defaults follow AWS Lambda's deployment package limit (250 MB unzipped, here 250 MiB)
+// and leave room for a node_modules/ folder's many files and deep paths.
 struct CodeStoreLimits {
-  size_t max_files = 1000;
-  size_t max_total_bytes = 50u << 20;  // sum of file contents
-  size_t max_path_length = 255;        // bytes of one relative path
-  size_t max_depth = 16;               // components of one path ("a/b/c" is 3)
+  size_t max_files = 50'000;
+  size_t max_total_bytes = 250u << 20;  // sum of file contents
+  size_t max_path_length = 1024;        // bytes of one relative path
+  size_t max_depth = 32;                // components of one path ("a/b/c" is 3)
 };
 
 class CodeStore {
@@ -61,7 +63,8 @@ class CodeStore {
   // The digest Put would return for `files`, without writing anything. Same validation as Put.
   Result<std::string> Digest(std::vector<CodeFile> files) const;
   // A path is relative, at most limits.max_path_length bytes and limits.max_depth components,
-  // made of [A-Za-z0-9._-] and '/', and no component is "", "." or "..".
+  // made of printable ASCII but '\\' (so '@', '+', ' ' are fine), and no component is "", "."
+  // or "..".
   static Status ValidatePath(std::string_view path, const Limits& limits);
 
   // Absolute path of <data_dir>/code.

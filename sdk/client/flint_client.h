@@ -46,10 +46,14 @@ struct FunctionConfig {
   bool empty() const;
 };
 
+// The code travels either as `files` (in the JSON document, base64) or, when `archive` is not
+// empty, as that tar or tar.gz archive in a multipart/form-data upload beside the JSON document
+// (docs/http-api.md, "Deploy"); `flint deploy` sends an archive.
 struct DeploySpec {
   std::string runtime;  // "js" or "cpp"; empty lets flintd decide
   std::string entry;    // relative path of the entry file; empty lets flintd decide
   std::map<std::string, std::string> files;  // relative path -> raw bytes (base64 on the wire)
+  std::string archive;                       // the files as one tar or tar.gz
   FunctionConfig config;
 };
 
@@ -207,8 +211,8 @@ class FlintClient {
 
  private:
   // Sends a management request and returns the body of a 2xx answer, or the error as a Status.
-  Result<std::string> Manage(const std::string& method, const std::string& target,
-                             std::string body);
+  Result<std::string> Manage(const std::string& method, const std::string& target, std::string body,
+                             const std::string& content_type = "application/json");
   Result<HttpResponse> Exchange(HttpRequest request, uint32_t timeout_ms);
 
   HttpClient http_;
@@ -221,6 +225,9 @@ class FlintClient {
 std::string DeployRequestJson(const DeploySpec& spec);
 // The JSON body of a configuration change (exposed for tests).
 std::string ConfigRequestJson(const FunctionConfig& config);
+// The multipart/form-data body of an archive deploy, with `boundary`: part "deploy" (the JSON
+// document without files) and part "code" (spec.archive).
+std::string DeployMultipartBody(const DeploySpec& spec, const std::string& boundary);
 // Decoders of flintd's answers (exposed for tests); they fail with kIo on unexpected JSON.
 Result<FunctionInfo> ParseFunctionInfoJson(const std::string& json);  // {"function": {...}}
 Result<FunctionDetails> ParseFunctionDetailsJson(const std::string& json);

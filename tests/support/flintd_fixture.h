@@ -10,7 +10,9 @@
 //
 // Binaries and the examples folder come from compile definitions set by
 // tests/integration/support.cmake: FLINT_FLINTD_PATH, FLINT_CLI_PATH, FLINT_FUNCTIONS_DIR.
-// Single-threaded use only (one test thread); no exceptions, no Catch2 dependency.
+// Single-threaded use (one test thread), except RunProcess and FlintdProcess::RunCli, which may
+// run from several threads at once (each a child of its own, waited for by pid; close-on-exec
+// pipes). No exceptions, no Catch2 dependency.
 #pragma once
 
 #include <sys/types.h>

@@ -7,11 +7,13 @@
 #include "sdk/client/flint_client.h"
 #include "sdk/core/text.h"
 #include "tools/cli/config_flags.h"
+#include "tools/cli/deploy_archive.h"
 #include "tools/cli/deploy_package.h"
 #include "tools/cli/flintd_call.h"
 #include "tools/cli/output.h"
 #include "tools/cli/progress.h"
 #include "tools/cli/project.h"
+#include "tools/cli/upload_progress.h"
 
 namespace flint::cli {
 
@@ -178,12 +180,14 @@ int Deploy(const DeployCommands& c, CliIo& io, bool json_out) {
   if (!package.ok()) return Fail(io, kExitUsage, package.status().message());
   spec.entry = package->entry;
   spec.runtime = package->runtime;
-  spec.files = std::move(package->files);
   if (project) {
-    std::erase_if(spec.files, [&](const auto& file) {
+    std::erase_if(package->files, [&](const auto& file) {
       if (file.first == spec.entry) return false;
       for (const std::string& pattern : project->exclude) {
-        if (MatchesExclude(file.first, pattern)) return true;
+        if (MatchesExclude(file.first, pattern)) {
+          package->total_bytes -= file.second.size;
+          return true;
+        }
       }
       return false;
     });
@@ -192,10 +196,33 @@ int Deploy(const DeployCommands& c, CliIo& io, bool json_out) {
   return WithFlintd(
       io, /*need_token=*/true,
       [&](client::FlintClient& flint, const client::ClientConfig& config) -> Result<int> {
+        // The files go as one tar.gz (node_modules/ can be thousands of files), read as it is
+        // packed; a large package shows its packing and upload (upload_progress.h), then the
+        // wait for flintd's answer.
+        UploadProgress upload(io.err, io.stderr_is_tty, package->total_bytes,
+                              package->files.size());
+        Result<std::string> archive = PackDeployArchive(
+            *package, [&](uint64_t done, uint64_t total) { upload.Packed(done, total); });
+        if (!archive.ok()) {
+          upload.Finish();
+          return Fail(io, kExitUsage, archive.status().message());
+        }
+        upload.PackingDone(archive->size());
+        spec.archive = std::move(archive).value();
         ProgressLine progress(io.err, io.stderr_is_tty,
                               spec.runtime == "cpp" ? "building on flintd" : "loading on flintd");
-        flint.set_progress([&](const client::TransferProgress& p) { progress.Update(p); });
+        bool uploading = true;
+        flint.set_progress([&](const client::TransferProgress& p) {
+          if (uploading && p.upload_total > 0) {
+            upload.Sent(p.uploaded, p.upload_total);
+            if (p.uploaded < p.upload_total) return;
+            upload.Finish();
+            uploading = false;
+          }
+          if (!uploading) progress.Update(p);
+        });
         Result<client::Reply<client::FunctionInfo>> reply = flint.Deploy(name, spec);
+        if (uploading) upload.Finish();
         progress.Finish();
         flint.set_progress({});
         FLINT_RETURN_IF_ERROR(reply.status());

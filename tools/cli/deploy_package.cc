@@ -1,9 +1,12 @@
 #include "tools/cli/deploy_package.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <system_error>
 
 #include "sdk/core/runtime.h"
@@ -17,26 +20,66 @@ std::string MegaBytes(uint64_t bytes) {
   return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MB";
 }
 
-Status TooLarge(const std::string& path, uint64_t max_bytes) {
-  return InvalidArgument("'" + path + "' holds more than " + MegaBytes(max_bytes) +
-                         " of files, the upload limit (dot-files and node_modules/ are skipped)");
+std::string NormalizeEntry(std::string entry) {
+  while (entry.rfind("./", 0) == 0) entry.erase(0, 2);
+  return entry;
 }
 
-// Reads a whole regular file, refusing it when it would push the total past `max_bytes`.
-Status ReadInto(const fs::path& file, const std::string& shown, const std::string& root_shown,
-                uint64_t max_bytes, uint64_t* total, std::string* out) {
+Status TooLarge(const std::string& path, uint64_t max_bytes) {
+  return InvalidArgument("'" + path + "' holds more than " + MegaBytes(max_bytes) +
+                         " of files, the upload limit (dot-files are skipped; bundle, or leave "
+                         "development dependencies out with 'npm install --omit=dev')");
+}
+
+// Lists a regular file (read later, when packed), refusing it when it would push the total
+// past `max_bytes`.
+Status Add(const fs::path& file, const std::string& shown, const std::string& root_shown,
+           uint64_t max_bytes, uint64_t* total, DeployFile* out) {
   std::error_code ec;
   uint64_t size = fs::file_size(file, ec);
   if (ec) return InvalidArgument("cannot read '" + shown + "': " + ec.message());
   if (*total + size > max_bytes) return TooLarge(root_shown, max_bytes);
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return InvalidArgument("cannot read '" + shown + "': " + std::strerror(errno));
-  out->assign(size, '\0');
-  if (size > 0 && !in.read(out->data(), static_cast<std::streamsize>(size))) {
-    return InvalidArgument("cannot read '" + shown + "'");
+  if (::access(file.c_str(), R_OK) != 0) {
+    return InvalidArgument("cannot read '" + shown + "': " + std::strerror(errno));
   }
+  out->source = file.string();
+  out->size = size;
   *total += size;
   return Status::Ok();
+}
+
+// Whether a dot-named entry is skipped: everywhere outside node_modules/ (.git, .env, editor
+// files), and inside it only npm's own bookkeeping.
+bool SkipDotEntry(const std::string& name, bool in_node_modules) {
+  if (!in_node_modules) return true;
+  return name == ".bin" || name == ".cache" || name == ".package-lock.json";
+}
+
+bool InNodeModules(const fs::path& rel) {
+  for (const auto& part : rel) {
+    if (part == "node_modules") return true;
+  }
+  return false;
+}
+
+// The file a package.json "main" names, resolved as Node.js does for a package's main, or ""
+// when there is none among `files`.
+std::string MainEntry(const std::map<std::string, DeployFile>& files) {
+  auto pkg = files.find("package.json");
+  if (pkg == files.end()) return "";
+  Result<std::string> text = ReadDeployFile(pkg->second);
+  if (!text.ok()) return "";
+  nlohmann::json doc = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object() || !doc.contains("main") || !doc["main"].is_string()) return "";
+  std::string main = NormalizeEntry(doc["main"].get<std::string>());
+  while (!main.empty() && main.back() == '/') main.pop_back();
+  for (const std::string& candidate :
+       {main, main + ".js", main + ".mjs", main + ".cjs", main + "/index.js", main + "/index.mjs",
+        main + "/index.cjs"}) {
+    if (candidate.empty() || files.count(candidate) == 0) continue;
+    if (InferRuntime(candidate).ok()) return candidate;
+  }
+  return "";
 }
 
 // True when `inner` (canonical) lies inside `root` (canonical).
@@ -49,12 +92,19 @@ bool IsInside(const fs::path& inner, const fs::path& root) {
   return true;
 }
 
-std::string NormalizeEntry(std::string entry) {
-  while (entry.rfind("./", 0) == 0) entry.erase(0, 2);
-  return entry;
-}
-
 }  // namespace
+
+Result<std::string> ReadDeployFile(const DeployFile& file) {
+  std::ifstream in(file.source, std::ios::binary);
+  if (!in) return InvalidArgument("cannot read '" + file.source + "': " + std::strerror(errno));
+  std::string out;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+    out.append(buf, static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) return InvalidArgument("cannot read '" + file.source + "'");
+  return out;
+}
 
 Result<std::string> InferRuntime(std::string_view entry) {
   auto ends_with = [&](std::string_view suffix) {
@@ -94,7 +144,7 @@ Result<DeployPackage> BuildDeployPackage(const std::string& path, const std::str
                              "': --entry is for folders");
     }
     FLINT_RETURN_IF_ERROR(
-        ReadInto(path, path, path, max_bytes, &package.total_bytes, &package.files[name]));
+        Add(fs::absolute(path), path, path, max_bytes, &package.total_bytes, &package.files[name]));
     package.entry = name;
   } else if (fs::is_directory(status)) {
     fs::path root = fs::canonical(path, ec);
@@ -108,7 +158,8 @@ Result<DeployPackage> BuildDeployPackage(const std::string& path, const std::str
       fs::path rel = e.path().lexically_relative(root);
       std::string rel_text = rel.generic_string();
       std::string shown = (fs::path(path) / rel).string();
-      if (name.empty() || name[0] == '.') {
+      if (name.empty() ||
+          (name[0] == '.' && SkipDotEntry(name, InNodeModules(rel.parent_path())))) {
         if (e.is_directory(ec) && !e.is_symlink(ec)) it.disable_recursion_pending();
         continue;
       }
@@ -120,17 +171,14 @@ Result<DeployPackage> BuildDeployPackage(const std::string& path, const std::str
                                  target.string() + "', outside '" + path + "'");
         }
         if (!fs::is_regular_file(target, ec)) continue;  // folders are not followed
-        FLINT_RETURN_IF_ERROR(ReadInto(target, shown, path, max_bytes, &package.total_bytes,
-                                       &package.files[rel_text]));
+        FLINT_RETURN_IF_ERROR(
+            Add(target, shown, path, max_bytes, &package.total_bytes, &package.files[rel_text]));
         continue;
       }
-      if (e.is_directory(ec)) {
-        if (name == "node_modules") it.disable_recursion_pending();
-        continue;
-      }
+      if (e.is_directory(ec)) continue;
       if (!e.is_regular_file(ec)) continue;  // sockets, FIFOs, devices
-      FLINT_RETURN_IF_ERROR(ReadInto(e.path(), shown, path, max_bytes, &package.total_bytes,
-                                     &package.files[rel_text]));
+      FLINT_RETURN_IF_ERROR(
+          Add(e.path(), shown, path, max_bytes, &package.total_bytes, &package.files[rel_text]));
     }
     if (package.files.empty()) {
       return InvalidArgument("'" + path + "' has no files to deploy");
@@ -141,6 +189,8 @@ Result<DeployPackage> BuildDeployPackage(const std::string& path, const std::str
         return InvalidArgument("entry '" + entry_flag + "' is not a file in '" + path + "'");
       }
       package.entry = entry;
+    } else if (std::string main = MainEntry(package.files); !main.empty()) {
+      package.entry = main;
     } else {
       for (const char* candidate : kEntryCandidates) {
         if (package.files.count(candidate) != 0) {
@@ -150,8 +200,9 @@ Result<DeployPackage> BuildDeployPackage(const std::string& path, const std::str
       }
       if (package.entry.empty()) {
         return InvalidArgument("no entry file in '" + path +
-                               "': add index.mjs (or index.js, handler.mjs, handler.js, main.mjs, "
-                               "main.js, index.cc, index.cpp) or pass --entry FILE");
+                               "': add index.mjs (or index.js, index.cjs, handler.mjs, handler.js, "
+                               "main.mjs, main.js, index.cc, index.cpp), name it in package.json "
+                               "\"main\", or pass --entry FILE");
       }
     }
   } else {

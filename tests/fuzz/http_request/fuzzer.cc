@@ -24,7 +24,7 @@ class Listener final : public HttpRequestParser::Listener {
     in_request_ = true;
     headers_accepted_ = false;
   }
-  size_t BodyLimit(HttpRequest& request) override {
+  flint::Result<size_t> BodyLimit(HttpRequest& request) override {
     FUZZ_CHECK(in_request_);
     request.peer_ip = "127.0.0.1";
     return body_limit_;

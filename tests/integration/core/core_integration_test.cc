@@ -1,7 +1,12 @@
 // flintd, flint-worker and the flint CLI together, as a user runs them. Each TEST_CASE starts
 // its own flintd (tests/support/flintd_fixture.h) on a free port with a fresh data directory.
 // Waits for a state poll with generous bounds; nothing asserts on latency.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -50,6 +55,33 @@ WorkerAnswer CallWorkerId(const FlintdProcess& flintd, const std::string& name) 
   REQUIRE(r.status == 200);
   json j = JsonOrFail(r.body);
   return {j.value("worker", ""), j.value("count", 0)};
+}
+
+// Sends `head` (request line and headers, no body) on a fresh connection to flintd and returns
+// every byte flintd sends until it closes the connection (or 60 s pass).
+std::string SendHeadOnly(const FlintdProcess& flintd, const std::string& head) {
+  std::string url = flintd.url();  // http://127.0.0.1:PORT
+  int port = std::stoi(url.substr(url.rfind(':') + 1));
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
+  std::string received;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 1000) <= 0) continue;
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    received.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return received;
 }
 
 }  // namespace
@@ -151,6 +183,37 @@ TEST_CASE("The management API needs the admin token, functions and health do not
   CliResult bad = flintd.RunCli({"ls"}, {{"FLINT_TOKEN", "wrong"}});
   CHECK(bad.exit_code == 1);
   CHECK(bad.err.find("(401)") != std::string::npos);
+}
+
+TEST_CASE("A deploy without a valid token is refused with 401 before its body is read",
+          "[integration]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  // 200 MiB announced (within the archive deploy limit) and never sent: flintd can answer only
+  // if it decides on the headers alone; waiting for the body would end in a 408 after 30 s.
+  const std::string head =
+      "PUT /v1/functions/big HTTP/1.1\r\nHost: flintd\r\n"
+      "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 209715200\r\n";
+  for (const std::string& auth : {std::string(), std::string("Authorization: Bearer wrong\r\n")}) {
+    // With Expect: 100-continue a client sends nothing before flintd agrees to read the body.
+    for (const std::string& expect : {std::string(), std::string("Expect: 100-continue\r\n")}) {
+      INFO(auth << expect);
+      std::string answer = SendHeadOnly(flintd, head + auth + expect + "\r\n");
+      INFO(answer << "\nflintd log:\n" << flintd.LogTail());
+      CHECK(answer.rfind("HTTP/1.1 401", 0) == 0);
+      CHECK(answer.find("100 Continue") == std::string::npos);
+      CHECK(answer.find("www-authenticate: Bearer") != std::string::npos);
+      CHECK(answer.find("\"unauthenticated\"") != std::string::npos);
+      CHECK(answer.find("connection: close") != std::string::npos);
+    }
+  }
+  // Nothing was deployed, and flintd goes on serving authorised requests.
+  HttpResponse list =
+      GetOrFail(flintd, "/v1/functions", {{"Authorization", "Bearer " + flintd.token()}});
+  CHECK(list.status == 200);
+  CHECK(JsonOrFail(list.body)["functions"].empty());
+  DeployJsOrFail(flintd, "after", "export const handler = async () => ({ ok: true });");
+  CHECK(GetOrFail(flintd, "/fn/after").status == 200);
 }
 
 TEST_CASE("flint ls, describe and rm manage deployed functions", "[integration]") {

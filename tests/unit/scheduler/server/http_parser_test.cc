@@ -13,7 +13,7 @@ namespace {
 struct Recorder : HttpRequestParser::Listener {
   explicit Recorder(size_t limit = 1024) : body_limit(limit) {}
   void OnRequestBegin() override { begun++; }
-  size_t BodyLimit(HttpRequest& request) override {
+  flint::Result<size_t> BodyLimit(HttpRequest& request) override {
     request.peer_ip = "10.0.0.1";
     return body_limit;
   }

@@ -172,15 +172,16 @@ TEST_CASE("Concurrent Puts of the same code all succeed", "[code]") {
 TEST_CASE("CodeStore rejects unsafe and malformed paths", "[code]") {
   TempDir tmp;
   CodeStore code = OpenCode(tmp.path());
-  for (const char* bad : {"../x", "/abs", "a//b", "a/./b", "a/../b", ".", "..", "a/", "", "a b",
-                          "a\\b", "a:b", "x/..", "./a", "caf\xc3\xa9"}) {
+  for (const char* bad : {"../x", "/abs", "a//b", "a/./b", "a/../b", ".", "..", "a/", "", "a\tb",
+                          "a\nb", "a\\b", "a\x7f", "x/..", "./a", "caf\xc3\xa9"}) {
     INFO("path: " << bad);
     auto result = code.Put({{bad, "x"}});
     REQUIRE_FALSE(result.ok());
     CHECK(result.status().code() == Code::kInvalidArgument);
   }
-  // Dots inside names are fine.
+  // Dots inside names are fine, and so is what npm packages use: scopes, '+', spaces, brackets.
   CHECK(code.Put({{"a.b/.hidden/...", "x"}}).ok());
+  CHECK(code.Put({{"node_modules/@scope/pkg/a b+c~[id]$.js", "x"}, {"a:b", "y"}}).ok());
   CHECK(fs::is_empty(tmp.path() + "/code") == false);
 }
 

@@ -57,6 +57,24 @@ TEST_CASE("ConfigRequestJson sends only the settings given, never code", "[clien
   CHECK(json::parse(flint::client::ConfigRequestJson(c)) == json{{"memory_mb", 1024}});
 }
 
+TEST_CASE("An archive deploy is multipart: the settings, then the archive", "[client][api]") {
+  DeploySpec spec;
+  spec.entry = "index.js";
+  spec.files = {{"ignored.js", "x"}};
+  spec.archive = std::string("\x1f\x8b archive \r\n bytes", 20);
+  spec.config.memory_mb = 256;
+  std::string body = flint::client::DeployMultipartBody(spec, "BOUNDARY");
+  CHECK(body ==
+        "--BOUNDARY\r\n"
+        "Content-Disposition: form-data; name=\"deploy\"\r\n"
+        "Content-Type: application/json\r\n\r\n"
+        "{\"entry\":\"index.js\",\"memory_mb\":256}\r\n"
+        "--BOUNDARY\r\n"
+        "Content-Disposition: form-data; name=\"code\"; filename=\"code.tar.gz\"\r\n"
+        "Content-Type: application/gzip\r\n\r\n" +
+            spec.archive + "\r\n--BOUNDARY--\r\n");
+}
+
 TEST_CASE("flintd's answers decode into typed values", "[client][api]") {
   auto info =
       flint::client::ParseFunctionInfoJson(std::string(R"({"function":)") + kFunctionJson + "}");

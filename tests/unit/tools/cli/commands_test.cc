@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -115,7 +117,19 @@ TEST_CASE("flint deploy uploads the package with its settings", "[cli][commands]
   CHECK(req.Method() == "PUT");
   CHECK(req.Target() == "/v1/functions/hello");
   CHECK(req.Header("authorization") == "Bearer tok");
-  auto body = nlohmann::json::parse(req.body);
+  // multipart/form-data: part "deploy" (the settings as JSON) and part "code" (a tar.gz).
+  std::string type = req.Header("content-type");
+  REQUIRE(type.rfind("multipart/form-data; boundary=", 0) == 0);
+  std::string delimiter = "--" + type.substr(type.find('=') + 1);
+  auto part = [&](const std::string& name) {
+    size_t at = req.body.find("name=\"" + name + "\"");
+    REQUIRE(at != std::string::npos);
+    size_t start = req.body.find("\r\n\r\n", at) + 4;
+    size_t end = req.body.find("\r\n" + delimiter, start);
+    REQUIRE(end != std::string::npos);
+    return req.body.substr(start, end - start);
+  };
+  auto body = nlohmann::json::parse(part("deploy"));
   CHECK(body["entry"] == "index.mjs");
   CHECK(body["runtime"] == "node");
   CHECK(body["timeout_ms"] == 300);
@@ -123,8 +137,17 @@ TEST_CASE("flint deploy uploads the package with its settings", "[cli][commands]
   CHECK(body["memory_mb"] == 256);
   CHECK(body["env_set"]["B"] == "x=y");
   CHECK_FALSE(body.contains("env"));  // the function's other variables are kept
-  CHECK(flint::Base64Decode(body["files"]["lib/u.mjs"].get<std::string>()).value() ==
-        "export const u = 1;");
+  CHECK_FALSE(body.contains("files"));
+  std::string archive = part("code");
+  std::string unpacked = dir + "-unpacked";
+  std::filesystem::create_directories(unpacked);
+  std::ofstream(unpacked + ".tgz", std::ios::binary) << archive;
+  CHECK(std::system(("tar -xzf '" + unpacked + ".tgz' -C '" + unpacked + "'").c_str()) == 0);
+  std::ifstream util(unpacked + "/lib/u.mjs");
+  std::string util_text((std::istreambuf_iterator<char>(util)), std::istreambuf_iterator<char>());
+  CHECK(util_text == "export const u = 1;");
+  std::filesystem::remove_all(unpacked);
+  std::filesystem::remove(unpacked + ".tgz");
   CHECK_FALSE(body.contains("max_instances"));
 }
 

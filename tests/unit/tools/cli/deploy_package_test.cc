@@ -9,7 +9,9 @@
 
 namespace fs = std::filesystem;
 using flint::cli::BuildDeployPackage;
+using flint::cli::DeployPackage;
 using flint::cli::InferRuntime;
+using flint::cli::ReadDeployFile;
 
 namespace {
 
@@ -27,6 +29,10 @@ struct TempDir {
     return p.string();
   }
 };
+
+std::string Content(const DeployPackage& p, const std::string& rel) {
+  return ReadDeployFile(p.files.at(rel)).value();
+}
 
 }  // namespace
 
@@ -54,11 +60,12 @@ TEST_CASE("A single file deploys alone as the entry", "[cli][deploy]") {
   CHECK(p->entry == "add.mjs");
   CHECK(p->runtime == "node");
   CHECK(p->files.size() == 1);
-  CHECK(p->files.at("add.mjs") == "export const handler = () => 1;");
+  CHECK(Content(*p, "add.mjs") == "export const handler = () => 1;");
+  CHECK(p->files.at("add.mjs").size == 31);
   CHECK_FALSE(BuildDeployPackage(file, "other.mjs", "").ok());
 }
 
-TEST_CASE("A folder deploys every file but dot-files and node_modules", "[cli][deploy]") {
+TEST_CASE("A folder deploys every file with node_modules, but dot-files", "[cli][deploy]") {
   TempDir dir;
   dir.Write("index.mjs", "entry");
   dir.Write("main.mjs", "not the entry");
@@ -66,6 +73,11 @@ TEST_CASE("A folder deploys every file but dot-files and node_modules", "[cli][d
   dir.Write(".env", "secret");
   dir.Write(".git/config", "git");
   dir.Write("node_modules/x/index.js", "dep");
+  dir.Write("node_modules/@s/y/.prisma/client.js", "p");
+  dir.Write("node_modules/.prisma/client/index.js", "q");
+  dir.Write("node_modules/.package-lock.json", "{}");
+  dir.Write("node_modules/.cache/z", "c");
+  dir.Write("node_modules/.bin/tool", "b");
   dir.Write("lib/.hidden", "h");
   auto p = BuildDeployPackage(dir.path, "", "");
   REQUIRE(p.ok());
@@ -73,8 +85,28 @@ TEST_CASE("A folder deploys every file but dot-files and node_modules", "[cli][d
   CHECK(p->runtime == "node");
   std::vector<std::string> names;
   for (const auto& [name, _] : p->files) names.push_back(name);
-  CHECK(names == std::vector<std::string>{"index.mjs", "lib/util.mjs", "main.mjs"});
-  CHECK(p->total_bytes == 5 + 13 + 4);
+  CHECK(names == std::vector<std::string>{"index.mjs", "lib/util.mjs", "main.mjs",
+                                          "node_modules/.prisma/client/index.js",
+                                          "node_modules/@s/y/.prisma/client.js",
+                                          "node_modules/x/index.js"});
+  CHECK(p->total_bytes == 5 + 4 + 13 + 1 + 1 + 3);
+}
+
+TEST_CASE("package.json main names the entry as Node.js resolves it", "[cli][deploy]") {
+  TempDir dir;
+  dir.Write("index.js", "i");
+  dir.Write("src/handler.js", "h");
+  dir.Write("package.json", R"({"name": "x", "main": "./src/handler"})");
+  CHECK(BuildDeployPackage(dir.path, "", "")->entry == "src/handler.js");
+  CHECK(BuildDeployPackage(dir.path, "index.js", "")->entry == "index.js");
+  dir.Write("package.json", R"({"main": "lib"})");
+  dir.Write("lib/index.cjs", "l");
+  CHECK(BuildDeployPackage(dir.path, "", "")->entry == "lib/index.cjs");
+  // A main that names nothing deployable falls back to the usual names.
+  dir.Write("package.json", R"({"main": "dist/missing.js"})");
+  CHECK(BuildDeployPackage(dir.path, "", "")->entry == "index.js");
+  dir.Write("package.json", "not json");
+  CHECK(BuildDeployPackage(dir.path, "", "")->entry == "index.js");
 }
 
 TEST_CASE("The entry of a folder is --entry or the first usual name", "[cli][deploy]") {
@@ -106,7 +138,7 @@ TEST_CASE("Symlinks inside the folder are followed, those leading out refused", 
   fs::create_symlink("data/real.json", fs::path(dir.path) / "alias.json");
   auto ok = BuildDeployPackage(dir.path, "", "");
   REQUIRE(ok.ok());
-  CHECK(ok->files.at("alias.json") == "{}");
+  CHECK(Content(*ok, "alias.json") == "{}");
 
   fs::create_symlink(secret, fs::path(dir.path) / "leak.txt");
   auto refused = BuildDeployPackage(dir.path, "", "");
