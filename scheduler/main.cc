@@ -173,6 +173,24 @@ int main(int argc, char** argv) {
   app.add_option("--event-max-age", event_max_age,
                  "Events older than this are dead-lettered instead of run")
       ->capture_default_str();
+  std::string header_timeout = "10s";
+  app.add_option("--header-timeout", header_timeout,
+                 "Longest a client may take to send a request's headers before 408 (slow "
+                 "clients hold a connection no longer)")
+      ->capture_default_str();
+  app.add_option("--max-connections", options.http.max_connections,
+                 "Open client connections at most; beyond, new ones are closed at once")
+      ->capture_default_str();
+  std::string rate_limit_management = "100/200";
+  std::string rate_limit_invoke = "50000/50000";
+  app.add_option("--rate-limit-management", rate_limit_management,
+                 "Management API requests per second per client address and per token, "
+                 "RATE[/BURST], or off")
+      ->capture_default_str();
+  app.add_option("--rate-limit-invoke", rate_limit_invoke,
+                 "Invocations per second per client address (and per token for private "
+                 "functions), RATE[/BURST], or off")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   app.config_formatter(std::make_shared<flint::scheduler::StrictConfigFile>(
@@ -194,6 +212,20 @@ int main(int argc, char** argv) {
   if (!ParseListen(listen, &options.listen_host, &options.listen_port)) {
     return fail("invalid --listen '" + listen + "': use HOST:PORT, e.g. 127.0.0.1:8080");
   }
+  auto headers_in = flint::ParseDurationMs(header_timeout);
+  if (!headers_in.ok() || *headers_in == 0) {
+    return fail("--header-timeout: " +
+                (headers_in.ok() ? std::string("must be above 0") : headers_in.status().message()));
+  }
+  options.http.header_timeout_ms = *headers_in;
+  auto management_rate = flint::scheduler::auth::ParseRateLimit(rate_limit_management);
+  if (!management_rate.ok()) {
+    return fail("--rate-limit-management: " + management_rate.status().message());
+  }
+  options.management_rate = *management_rate;
+  auto invoke_rate = flint::scheduler::auth::ParseRateLimit(rate_limit_invoke);
+  if (!invoke_rate.ok()) return fail("--rate-limit-invoke: " + invoke_rate.status().message());
+  options.invoke_rate = *invoke_rate;
   auto keep = flint::ParseDurationMs(keep_alive);
   if (!keep.ok()) return fail("--keep-alive: " + keep.status().message());
   options.keep_alive_ms = *keep;

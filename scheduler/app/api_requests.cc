@@ -206,6 +206,10 @@ Result<ConfigPatch> ReadPatch(const json& doc) {
     c.keep_alive_policy = doc.at("keep_alive_policy").get<std::string>();
   }
   if (doc.contains("network")) c.network = doc.at("network").get<std::string>();
+  if (doc.contains("private")) {
+    if (!doc.at("private").is_boolean()) return InvalidArgument("'private' must be true or false");
+    c.is_private = doc.at("private").get<bool>();
+  }
   if (doc.contains("cpu")) {
     // A number of CPUs (0.5, 2); 0 or null: no hard quota.
     const json& cpu = doc.at("cpu");
@@ -256,6 +260,7 @@ Result<FunctionConfig> ApplyConfigPatch(FunctionConfig c, const ConfigPatch& pat
   take(c.cpu_millis, patch.cpu_millis);
   take(c.max_retries, patch.max_retries);
   take(c.max_event_age_ms, patch.max_event_age_ms);
+  take(c.is_private, patch.is_private);
   if (patch.env) c.env = *patch.env;
   for (const EnvVar& set : patch.env_set) {
     auto it = std::find_if(c.env.begin(), c.env.end(),

@@ -39,6 +39,7 @@ struct ConfigPatch {
   std::optional<uint32_t> cpu_millis;  // "cpu" in CPUs; 0: no hard quota
   std::optional<int32_t> max_retries;
   std::optional<uint64_t> max_event_age_ms;
+  std::optional<bool> is_private;  // "private"
   std::optional<std::vector<EnvVar>> env;
   std::vector<EnvVar> env_set;
   std::vector<std::string> env_unset;
@@ -47,7 +48,8 @@ struct ConfigPatch {
 // `base` with `patch` applied, checked by ValidateFunctionConfig.
 Result<FunctionConfig> ApplyConfigPatch(FunctionConfig base, const ConfigPatch& patch);
 
-// PUT /v1/functions/NAME: {"runtime", "entry", "files": {path: base64}, settings...}.
+// PUT /v1/functions/NAME: {"runtime", "entry", "files": {path: base64}, settings...}; among the
+// settings "private": true|false (false: public; docs/security.md).
 // The files are decoded; their paths and sizes are the code store's to check (CodeStore::Put).
 // Without "runtime", C++ for a C++ entry (source or shared object), else Node.js ("js" is an
 // alias of "node"). Without "entry", the only file; for Node.js, package.json's "main" or

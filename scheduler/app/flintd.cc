@@ -28,24 +28,17 @@
 namespace flint::scheduler {
 namespace {
 
+// 403: authenticated, but the token's scopes do not cover the request.
+HttpResponse PermissionDenied(const std::string& message) {
+  return Json(403, {{"error", {{"code", "permission_denied"}, {"message", message}}}});
+}
+
 std::string ExecutableDir() {
   char buf[4096];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n <= 0) return ".";
   std::string path(buf, static_cast<size_t>(n));
   return path.substr(0, path.rfind('/'));
-}
-
-// 401 for a request without the admin token (or with a wrong one).
-HttpResponse Unauthenticated(const HttpRequest& request) {
-  HttpResponse response = ErrorResponse(
-      Status(Code::kUnauthenticated,
-             request.FindHeader("authorization") == nullptr
-                 ? "missing bearer token: send 'Authorization: Bearer <token>' (the admin "
-                   "token is in <data-dir>/admin.token)"
-                 : "invalid bearer token"));
-  response.headers.emplace_back("www-authenticate", "Bearer");
-  return response;
 }
 
 }  // namespace
@@ -67,7 +60,14 @@ uint64_t MachineMemoryMb() {
 }
 
 Flintd::Flintd(uv_loop_t* loop, FlintdOptions options)
-    : loop_(loop), options_(std::move(options)), sigterm_(loop), sigint_(loop) {}
+    : loop_(loop),
+      options_(std::move(options)),
+      management_by_address_(options_.management_rate),
+      management_by_token_(options_.management_rate),
+      invoke_by_address_(options_.invoke_rate),
+      invoke_by_token_(options_.invoke_rate),
+      sigterm_(loop),
+      sigint_(loop) {}
 
 Flintd::~Flintd() {
   if (lock_fd_ >= 0) close(lock_fd_);
@@ -138,8 +138,12 @@ Status Flintd::Start() {
   code_ = std::make_shared<CodeStore>(std::move(code));
   FLINT_RETURN_IF_ERROR(code_->RemoveStaleTemp());
   FLINT_RETURN_IF_ERROR(EnsureAdminToken(options_.data_dir, *store_).status());
-  FLINT_ASSIGN_OR_RETURN(auto hashes, store_->TokenHashes());
-  token_hashes_.insert(hashes.begin(), hashes.end());
+  FLINT_ASSIGN_OR_RETURN(auto tokens, store_->ListTokens());
+  for (const TokenRecord& token : tokens) {
+    if (Status put = tokens_.Put(token); !put.ok()) {
+      spdlog::error("token '{}' is ignored: {}", token.name, put.message());
+    }
+  }
 
   // The ledger, and the meter replaying what a previous flintd left in its journal.
   FLINT_ASSIGN_OR_RETURN(auto ledger, Ledger::Open(store_->path()));
@@ -227,6 +231,7 @@ Status Flintd::Start() {
                                                 std::move(build), builds_.get(), secret_store);
   if (cgroups_ != nullptr) management_->set_cpu_mode(options_.cpu_mode);
   event_api_ = std::make_unique<EventApi>(loop_, events_.get(), event_queue_, dispatcher_.get());
+  token_api_ = std::make_unique<TokenApi>(loop_, store_, &tokens_);
 
   server_ = std::make_unique<HttpServer>(
       loop_, options_.http,
@@ -280,7 +285,11 @@ void Flintd::BeginShutdown() {
 
 Result<size_t> Flintd::BodyLimit(const HttpRequest& request) const {
   const std::string& path = request.path;
-  if (path == "/v1" || path.rfind("/v1/", 0) == 0) FLINT_RETURN_IF_ERROR(Authorize(request));
+  if (path == "/v1" || path.rfind("/v1/", 0) == 0) {
+    Result<auth::Principal> who =
+        tokens_.Authenticate(request.FindHeader("authorization"), WallClockMs());
+    if (!who.ok()) return who.status();
+  }
   if ((request.method == "PUT" || request.method == "POST") &&
       path.rfind("/v1/functions/", 0) == 0) {
     const std::string* type = request.FindHeader("content-type");
@@ -310,8 +319,9 @@ void Flintd::Handle(HttpRequest&& request, HttpResponder responder) {
     return responder.Send(health_->ReadyzResponse(stopping_));
   }
   if (path == "/metrics") {
-    // Function names are the operator's: the page needs the admin token, as /v1 does.
-    if (!Authorized(request)) return responder.Send(Unauthenticated(request));
+    // Function names are the operator's: the page needs a token with the read scope, as the
+    // function list does.
+    if (!Authorize(request, auth::Scope::kRead, responder)) return;
     if (request.method != "GET" && request.method != "HEAD") {
       return responder.Send(MethodNotAllowed(request.method, path, "GET, HEAD"));
     }
@@ -341,8 +351,36 @@ void Flintd::HandleInvoke(HttpRequest&& request, HttpResponder responder) {
   if (Status valid = ValidateFunctionName(name); !valid.ok()) {
     return responder.Send(ErrorResponse(valid));
   }
+  if (!WithinRate(invoke_by_address_, request.peer_ip, "client address", responder)) return;
   auto fn = dispatcher_->FindLive(name);
   if (!fn) return responder.Send(ErrorResponse(NotFound("function '" + name + "' does not exist")));
+  if (fn->config.is_private) {
+    // A private function: the caller needs a token with the invoke scope. The token is checked
+    // here and not passed on: the function never sees its callers' Flint tokens.
+    Result<auth::Principal> who =
+        tokens_.Authenticate(request.FindHeader("authorization"), WallClockMs());
+    if (!who.ok()) {
+      HttpResponse response = ErrorResponse(Status(
+          Code::kUnauthenticated, "function '" + name + "' is private: " + who.status().message()));
+      response.headers.emplace_back("www-authenticate", "Bearer");
+      return responder.Send(std::move(response));
+    }
+    if (!who->scopes.Allows(auth::Scope::kInvoke)) {
+      return responder.Send(PermissionDenied("token '" + who->token_name +
+                                             "' lacks the invoke scope that private function '" +
+                                             name + "' needs"));
+    }
+    if (!WithinRate(invoke_by_token_, who->token_name, "token", responder)) return;
+    std::erase_if(request.headers, [](const HttpHeader& h) { return h.first == "authorization"; });
+  } else {
+    // Flint's tokens are for flintd: a public function never sees one either (flint invoke
+    // sends its token to any function, not knowing which are private). Other schemes pass.
+    std::erase_if(request.headers, [](const HttpHeader& h) {
+      return h.first == "authorization" && h.second.size() > 13 &&
+             (h.second.compare(0, 13, "Bearer flint_") == 0 ||
+              h.second.compare(0, 13, "bearer flint_") == 0);
+    });
+  }
   if (const std::string* type = request.FindHeader("x-flint-invocation-type");
       type != nullptr && (*type == "Event" || *type == "event")) {
     return event_api_->Submit(fn, std::move(request), std::move(responder));
@@ -350,23 +388,45 @@ void Flintd::HandleInvoke(HttpRequest&& request, HttpResponder responder) {
   dispatcher_->Invoke(fn, std::move(request), std::move(rest_path), std::move(responder));
 }
 
-Status Flintd::Authorize(const HttpRequest& request) const {
-  const std::string* header = request.FindHeader("authorization");
-  if (header == nullptr) {
-    return Status(Code::kUnauthenticated,
-                  "missing bearer token: send 'Authorization: Bearer <token>' (the admin token is "
-                  "in <data-dir>/admin.token)");
+bool Flintd::WithinRate(auth::RateLimiter& limiter, const std::string& key, const char* what,
+                        HttpResponder& responder) {
+  uint32_t retry_after_s = limiter.Take(key, uv_now(loop_));
+  if (retry_after_s == 0) return true;
+  HttpResponse response = ErrorResponse(
+      Status(Code::kTooManyRequests,
+             std::string("rate limit of this ") + what + " exceeded (" +
+                 std::to_string(static_cast<uint64_t>(limiter.limit().per_second)) +
+                 " requests per second): retry after " + std::to_string(retry_after_s) + " s"));
+  response.headers.emplace_back("retry-after", std::to_string(retry_after_s));
+  responder.Send(std::move(response));
+  return false;
+}
+
+std::optional<auth::Principal> Flintd::Authorize(const HttpRequest& request, auth::Scope needed,
+                                                 HttpResponder& responder) {
+  Result<auth::Principal> who =
+      tokens_.Authenticate(request.FindHeader("authorization"), WallClockMs());
+  if (!who.ok()) {
+    HttpResponse response = ErrorResponse(who.status());
+    response.headers.emplace_back("www-authenticate", "Bearer");
+    responder.Send(std::move(response));
+    return std::nullopt;
   }
-  std::string_view value(*header);
-  if (value.size() >= 8 && (value.substr(0, 7) == "Bearer " || value.substr(0, 7) == "bearer ") &&
-      token_hashes_.count(Sha256Hex(value.substr(7))) > 0) {
-    return Status::Ok();
+  if (!who->scopes.Allows(needed)) {
+    responder.Send(PermissionDenied("token '" + who->token_name + "' lacks the " +
+                                    std::string(auth::ScopeName(needed)) + " scope that " +
+                                    request.method + " " + request.path + " needs"));
+    return std::nullopt;
   }
-  return Status(Code::kUnauthenticated, "invalid bearer token");
+  return std::move(*who);
 }
 
 void Flintd::HandleManagement(HttpRequest&& request, HttpResponder responder) {
-  if (!Authorized(request)) return responder.Send(Unauthenticated(request));
+  if (!WithinRate(management_by_address_, request.peer_ip, "client address", responder)) return;
+  std::optional<auth::Principal> who =
+      Authorize(request, auth::RequiredScope(request.method, request.path), responder);
+  if (!who) return;
+  if (!WithinRate(management_by_token_, who->token_name, "token", responder)) return;
   const std::string path = request.path;
   const std::string& method = request.method;
   auto is = [&](const char* route) { return path == route || path == std::string(route) + "/"; };
@@ -487,6 +547,17 @@ void Flintd::HandleManagement(HttpRequest&& request, HttpResponder responder) {
     if (allow("POST")) {
       event_api_->Publish(PercentDecode(path.substr(11)), request, std::move(responder));
     }
+    return;
+  }
+
+  // Tokens (TokenApi): admin only (auth::RequiredScope).
+  if (is("/v1/tokens")) {
+    if (!allow("GET, POST")) return;
+    if (method == "GET") return token_api_->List(std::move(responder));
+    return token_api_->Create(request, std::move(responder));
+  }
+  if (under("/v1/tokens/")) {
+    if (allow("DELETE")) token_api_->Revoke(path.substr(11), std::move(responder));
     return;
   }
   responder.Send(ErrorResponse(NotFound("no route for " + path)));

@@ -5,9 +5,13 @@
 //   GET /                                 what this server is
 //   GET|HEAD /healthz                     "ok", or "stopping" while draining (liveness)
 //   GET|HEAD /readyz                      whether deploys and async work can be taken now
-//   GET /metrics                          Prometheus metrics (bearer token, metrics_page.h)
-//   ANY /fn/NAME[/rest]                   invoke (open; "X-Flint-Invocation-Type: Event": async)
-// and, with the bearer token, the management API (ManagementApi, EventApi):
+//   GET /metrics                          Prometheus metrics (a token with the read scope,
+//                                         metrics_page.h)
+//   ANY /fn/NAME[/rest]                   invoke ("X-Flint-Invocation-Type: Event": async); open
+//                                         for public functions, a token with the invoke scope
+//                                         for private ones
+// and, with a bearer token holding the route's scope (auth::RequiredScope), the management API
+// (ManagementApi, EventApi, TokenApi):
 //   GET /v1/functions                     list
 //   PUT|POST|GET|DELETE /v1/functions/NAME   deploy, describe, delete
 //   GET /v1/functions/NAME/logs
@@ -18,6 +22,9 @@
 //   GET|POST /v1/schedules; DELETE /v1/schedules/ID
 //   GET|POST /v1/subscriptions; DELETE /v1/subscriptions/TOPIC/NAME
 //   POST /v1/topics/TOPIC
+//   GET|POST /v1/tokens; DELETE /v1/tokens/NAME
+// Every request is first counted against its client address's rate limit (management and
+// invocations apart), and an authenticated one against its token's (docs/security.md).
 // Blocking work (SQLite, writing uploaded code) runs on libuv's thread pool or the writer
 // threads; the loop thread only routes. Loop thread only, except the constructor.
 #pragma once
@@ -26,6 +33,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 
@@ -34,7 +42,10 @@
 #include "scheduler/app/event_service.h"
 #include "scheduler/app/health_monitor.h"
 #include "scheduler/app/management_api.h"
+#include "scheduler/app/token_api.h"
 #include "scheduler/app/worker_fleet.h"
+#include "scheduler/auth/rate_limiter.h"
+#include "scheduler/auth/token_registry.h"
 #include "scheduler/build/build_service.h"
 #include "scheduler/isolation/cgroups.h"
 #include "scheduler/meter/meter.h"
@@ -96,6 +107,11 @@ struct FlintdOptions {
   // How workers share the CPU (--cpu-mode, isolation/cgroups.h): weights in proportion to
   // memory and no quota unless a function asks for one, or Lambda's proportional quotas too.
   isolation::CpuMode cpu_mode = isolation::CpuMode::kWeight;
+  // Rate limits (docs/security.md), per client address and per token, requests per second and
+  // burst: the management API's guard token guessing and a noisy client; the invocations' are
+  // far above what one node serves, so they only stop a runaway client (0: none).
+  auth::RateLimit management_rate{100, 200};
+  auth::RateLimit invoke_rate{50'000, 50'000};
 };
 
 class Flintd {
@@ -115,12 +131,17 @@ class Flintd {
   void Handle(HttpRequest&& request, HttpResponder responder);
   void HandleInvoke(HttpRequest&& request, HttpResponder responder);
   void HandleManagement(HttpRequest&& request, HttpResponder responder);
-  // Ok if the request carries a valid bearer token; else Unauthenticated, saying why.
-  Status Authorize(const HttpRequest& request) const;
-  bool Authorized(const HttpRequest& request) const { return Authorize(request).ok(); }
+  // The caller of `request` when it sends a valid token holding `needed`; else answers 401 (no,
+  // unknown, revoked or expired token) or 403 (scope missing) and returns nullopt.
+  std::optional<auth::Principal> Authorize(const HttpRequest& request, auth::Scope needed,
+                                           HttpResponder& responder);
+  // Counts the request against `limiter` under `key`; false after answering 429 (with
+  // Retry-After) when over the limit.
+  bool WithinRate(auth::RateLimiter& limiter, const std::string& key, const char* what,
+                  HttpResponder& responder);
   // Once a request's headers are in (HttpServer::BodyLimit): its body limit, or the 401 of a
   // /v1 request without a valid token, so that no body (a deploy: up to hundreds of MiB) is
-  // read for a caller who may not send it.
+  // read for a caller who may not send it. Scopes and rates are checked once the body is in.
   Result<size_t> BodyLimit(const HttpRequest& request) const;
   Status WriteUrlFile();
 
@@ -146,7 +167,12 @@ class Flintd {
   std::unique_ptr<ManagementApi> management_;
   std::unique_ptr<EventApi> event_api_;
   std::unique_ptr<HttpServer> server_;
-  std::unordered_set<std::string> token_hashes_;
+  std::unique_ptr<TokenApi> token_api_;
+  auth::TokenRegistry tokens_;  // outlives token_api_
+  auth::RateLimiter management_by_address_;
+  auth::RateLimiter management_by_token_;
+  auth::RateLimiter invoke_by_address_;
+  auth::RateLimiter invoke_by_token_;
   loop::Signal sigterm_;
   loop::Signal sigint_;
   bool stopping_ = false;

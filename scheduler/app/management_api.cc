@@ -37,6 +37,7 @@ json FunctionInfo(const FunctionVersion& fn) {
           {"reserved_concurrency", fn.config.reserved_concurrency},
           {"keep_alive_policy", fn.config.keep_alive_policy},
           {"network", fn.config.network},
+          {"visibility", fn.config.is_private ? "private" : "public"},
           {"cpu", fn.config.cpu_millis / 1000.0},
           {"max_retries", fn.config.max_retries},
           {"max_event_age_ms", fn.config.max_event_age_ms},

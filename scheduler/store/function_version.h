@@ -56,6 +56,9 @@ struct FunctionConfig {
   int32_t max_retries = -1;       // events: -1 = the node's default, else 0..kMaxEventRetries
   uint64_t max_event_age_ms = 0;  // events: 0 = the node's default, else kMin..kMaxEventAgeMs
   std::vector<EnvVar> env;        // names unique, [A-Za-z_][A-Za-z0-9_]*; order is kept
+  // Private: invoking it (over HTTP, async or by a topic publish) needs a token with the invoke
+  // scope; public (false): anyone who can reach flintd may invoke it (docs/security.md).
+  bool is_private = false;
 
   bool operator==(const FunctionConfig&) const = default;
 };

@@ -179,6 +179,18 @@ CREATE TABLE secrets (
 ) STRICT;
 )sql";
 
+// Step 9: scoped API tokens and private functions (docs/security.md). A token row gets its
+// scopes (comma-separated names, scheduler/auth/scopes.h), an optional expiry and, once revoked,
+// the time it was revoked (the row stays, so a revoked token is refused with a clear message and
+// its name is listed). Tokens stored before this step are admin tokens. A version is public
+// (anyone may invoke it) unless deployed private.
+constexpr const char* kMigration9 = R"sql(
+ALTER TABLE tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'admin';
+ALTER TABLE tokens ADD COLUMN expires_at_ms INTEGER;
+ALTER TABLE tokens ADD COLUMN revoked_at_ms INTEGER;
+ALTER TABLE versions ADD COLUMN private INTEGER NOT NULL DEFAULT 0 CHECK (private IN (0, 1));
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "functions, versions, tokens", kMigration1},
     {2, "invocation ledger, hourly rollups, price sheets", kMigration2},
@@ -188,6 +200,7 @@ constexpr Migration kMigrations[] = {
     {6, "cpu_millis", kMigration6},
     {7, "the lean JavaScript runtime is named v8", kMigration7},
     {8, "secrets", kMigration8},
+    {9, "token scopes, expiry and revocation; private functions", kMigration9},
 };
 
 }  // namespace

@@ -62,7 +62,7 @@ constexpr const char* kVersionColumns =
     "v.name, v.version, v.runtime, v.entry, v.code_digest, v.memory_mb, v.timeout_ms, "
     "v.keep_alive_ms, v.max_instances, v.concurrency, v.env_json, v.created_at_ms, "
     "v.min_instances, v.reserved_concurrency, v.keep_alive_policy, v.network, v.max_retries, "
-    "v.max_event_age_ms, v.cpu_millis";
+    "v.max_event_age_ms, v.cpu_millis, v.private";
 
 Result<FunctionVersion> ReadVersion(const Statement& row) {
   FunctionVersion v;
@@ -101,6 +101,7 @@ Result<FunctionVersion> ReadVersion(const Statement& row) {
   v.config.max_retries = static_cast<int32_t>(row.Int(16));
   v.config.max_event_age_ms = static_cast<uint64_t>(row.Int(17));
   v.config.cpu_millis = static_cast<uint32_t>(row.Int(18));
+  v.config.is_private = row.Int(19) != 0;
   return v;
 }
 
@@ -294,9 +295,9 @@ Result<FunctionVersion> Store::CreateVersion(const std::string& name, const std:
           "timeout_ms, "
           "  keep_alive_ms, max_instances, concurrency, env_json, created_at_ms, min_instances, "
           "  reserved_concurrency, keep_alive_policy, network, max_retries, max_event_age_ms, "
-          "  cpu_millis) "
+          "  cpu_millis, private) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-          "?18, ?19)",
+          "?18, ?19, ?20)",
           "create version"));
   insert.Bind(1, name)
       .Bind(2, version)
@@ -316,7 +317,8 @@ Result<FunctionVersion> Store::CreateVersion(const std::string& name, const std:
       .Bind(16, std::string_view(config.network))
       .Bind(17, int64_t{config.max_retries})
       .Bind(18, static_cast<int64_t>(config.max_event_age_ms))
-      .Bind(19, int64_t{config.cpu_millis});
+      .Bind(19, int64_t{config.cpu_millis})
+      .Bind(20, int64_t{config.is_private ? 1 : 0});
   FLINT_RETURN_IF_ERROR(insert.Run());
   FLINT_RETURN_IF_ERROR(tx.Commit());
   return v;
@@ -462,6 +464,85 @@ Result<std::vector<std::string>> Store::TokenHashes() {
     if (!row) return out;
     out.push_back(stmt.Text(0));
   }
+}
+
+Status Store::CreateToken(const TokenRecord& token) {
+  if (!IsValidTokenName(token.name)) {
+    return InvalidArgument("token name '" + detail::Printable(token.name) +
+                           "' is invalid: use 1-64 characters of a-z, 0-9, '_' and '-'");
+  }
+  if (!IsSha256Hex(token.sha256)) {
+    return InvalidArgument("token hash must be 64 lowercase hex characters (a sha256 digest)");
+  }
+  if (token.scopes.empty()) return InvalidArgument("a token needs at least one scope");
+  std::lock_guard lock(impl_->mu);
+  Connection& db = *impl_->db;
+  Transaction tx(db);
+  FLINT_RETURN_IF_ERROR(tx.Begin("create token"));
+  {
+    FLINT_ASSIGN_OR_RETURN(
+        Statement find,
+        db.Prepare("SELECT revoked_at_ms IS NULL FROM tokens WHERE name = ?1", "create token"));
+    find.Bind(1, token.name);
+    FLINT_ASSIGN_OR_RETURN(bool found, find.Step());
+    if (found && find.Int(0) != 0) {
+      return Status(Code::kAlreadyExists, "a token named '" + token.name + "' already exists");
+    }
+  }
+  FLINT_ASSIGN_OR_RETURN(
+      Statement put,
+      db.Prepare("INSERT OR REPLACE INTO tokens (name, sha256, created_at_ms, scopes, "
+                 "expires_at_ms, revoked_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+                 "create token"));
+  put.Bind(1, token.name).Bind(2, token.sha256).Bind(3, token.created_at_ms).Bind(4, token.scopes);
+  if (token.expires_at_ms > 0) put.Bind(5, token.expires_at_ms);
+  FLINT_RETURN_IF_ERROR(put.Run());
+  return tx.Commit();
+}
+
+Result<std::vector<TokenRecord>> Store::ListTokens() {
+  std::lock_guard lock(impl_->mu);
+  FLINT_ASSIGN_OR_RETURN(
+      Statement stmt, impl_->db->Prepare("SELECT name, sha256, scopes, created_at_ms, "
+                                         "  COALESCE(expires_at_ms, 0), COALESCE(revoked_at_ms, 0) "
+                                         "FROM tokens ORDER BY name",
+                                         "list tokens"));
+  std::vector<TokenRecord> out;
+  for (;;) {
+    FLINT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return out;
+    TokenRecord t;
+    t.name = stmt.Text(0);
+    t.sha256 = stmt.Text(1);
+    t.scopes = stmt.Text(2);
+    t.created_at_ms = stmt.Int(3);
+    t.expires_at_ms = stmt.Int(4);
+    t.revoked_at_ms = stmt.Int(5);
+    out.push_back(std::move(t));
+  }
+}
+
+Status Store::RevokeToken(const std::string& name, int64_t now_ms) {
+  std::lock_guard lock(impl_->mu);
+  Connection& db = *impl_->db;
+  Transaction tx(db);
+  FLINT_RETURN_IF_ERROR(tx.Begin("revoke token"));
+  {
+    FLINT_ASSIGN_OR_RETURN(
+        Statement find, db.Prepare("SELECT 1 FROM tokens WHERE name = ?1 AND revoked_at_ms IS NULL",
+                                   "revoke token"));
+    find.Bind(1, name);
+    FLINT_ASSIGN_OR_RETURN(bool found, find.Step());
+    if (!found) {
+      return NotFound("token '" + detail::Printable(name) + "' does not exist or is revoked");
+    }
+  }
+  FLINT_ASSIGN_OR_RETURN(
+      Statement revoke,
+      db.Prepare("UPDATE tokens SET revoked_at_ms = ?2 WHERE name = ?1", "revoke token"));
+  revoke.Bind(1, name).Bind(2, now_ms);
+  FLINT_RETURN_IF_ERROR(revoke.Run());
+  return tx.Commit();
 }
 
 }  // namespace flint::scheduler

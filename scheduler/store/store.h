@@ -31,6 +31,18 @@
 
 namespace flint::scheduler {
 
+// One API token as stored: never the token itself, only its SHA-256.
+struct TokenRecord {
+  std::string name;           // 1-64 characters of [a-z0-9_-]
+  std::string sha256;         // 64 lowercase hex
+  std::string scopes;         // comma-separated scope names (scheduler/auth/scopes.h checks them)
+  int64_t created_at_ms = 0;  // Unix time in milliseconds
+  int64_t expires_at_ms = 0;  // 0: never expires
+  int64_t revoked_at_ms = 0;  // 0: not revoked
+
+  bool operator==(const TokenRecord&) const = default;
+};
+
 // One row of schema_migrations.
 struct AppliedMigration {
   int version = 0;
@@ -90,6 +102,15 @@ class Store {
   Status PutTokenHash(const std::string& token_name, const std::string& sha256_hex);
   // Every stored token hash, ordered by token name.
   Result<std::vector<std::string>> TokenHashes();
+  // Records a new token (its created_at_ms is the caller's). AlreadyExists when a token of that
+  // name exists and is not revoked; a revoked token's name may be taken again (the old row is
+  // replaced). InvalidArgument for a bad name, hash or empty scopes.
+  Status CreateToken(const TokenRecord& token);
+  // Every token, revoked ones included, ordered by name.
+  Result<std::vector<TokenRecord>> ListTokens();
+  // Marks the token revoked at `now_ms`. NotFound when there is none of that name or it is
+  // already revoked.
+  Status RevokeToken(const std::string& name, int64_t now_ms);
 
  private:
   struct Impl;

@@ -1,5 +1,7 @@
 #include "sdk/client/flint_client.h"
 
+#include <strings.h>
+
 #include <nlohmann/json.hpp>
 
 #include "sdk/encoding/base64.h"
@@ -218,6 +220,7 @@ void AddConfig(const FunctionConfig& c, json& j) {
   if (c.cpu) j["cpu"] = *c.cpu;
   if (c.max_retries) j["max_retries"] = *c.max_retries;
   if (c.max_event_age_ms) j["max_event_age_ms"] = *c.max_event_age_ms;
+  if (c.is_private) j["private"] = *c.is_private;
   if (c.env) j["env"] = *c.env;
   if (!c.env_set.empty()) j["env_set"] = c.env_set;
   if (!c.env_unset.empty()) j["env_unset"] = c.env_unset;
@@ -484,6 +487,13 @@ Result<HttpResponse> FlintClient::Invoke(const std::string& name, const InvokeRe
   }
   request.target = BuildTarget({"fn", name}) + invoke.path;
   request.headers = invoke.headers;
+  // Private functions need the token (flintd removes it before any function sees it), unless
+  // the caller sends an Authorization header of its own.
+  bool own = false;
+  for (const Header& h : request.headers) {
+    own |= h.name.size() == 13 && strncasecmp(h.name.c_str(), "authorization", 13) == 0;
+  }
+  if (!token_.empty() && !own) request.headers.push_back({"Authorization", "Bearer " + token_});
   request.body = invoke.body;
   return Exchange(std::move(request), options_.invoke_timeout_ms);
 }

@@ -36,6 +36,7 @@ struct FunctionConfig {
   std::optional<double> cpu;                     // a hard CPU quota in CPUs (0: none)
   std::optional<uint32_t> max_retries;           // events: retries after the first attempt
   std::optional<uint64_t> max_event_age_ms;      // events: older ones are dead-lettered
+  std::optional<bool> is_private;                // invoking needs a token with the invoke scope
   // The environment: `env`, when set, replaces it whole; then `env_set` sets variables and
   // `env_unset` removes them, keeping the rest.
   std::optional<std::map<std::string, std::string>> env;

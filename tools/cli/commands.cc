@@ -25,6 +25,7 @@
 #include "tools/cli/init.h"
 #include "tools/cli/output.h"
 #include "tools/cli/secrets.h"
+#include "tools/cli/tokens.h"
 
 #ifndef FLINT_VERSION
 #define FLINT_VERSION "unknown"
@@ -418,6 +419,7 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
       "Each line is TIME LEVEL [INVOCATION-ID] MESSAGE; 'flint invoke -v' prints the id.");
   std::shared_ptr<EventCommands> event_commands = AddEventCommands(app);
   std::shared_ptr<SecretCommands> secret_commands = AddSecretCommands(app);
+  std::shared_ptr<TokenCommands> token_commands = AddTokenCommands(app);
   CLI::App* up = app.add_subcommand("up", "Run flintd in the foreground (arguments go to flintd)");
   up->allow_extras();
   up->footer("Examples:\n  flint up\n  flint up --listen 127.0.0.1:9090 --no-isolation");
@@ -476,6 +478,7 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
   if (logs->parsed()) return Logs(io, a);
   if (int code = RunEventCommands(*event_commands, io, a.json); code >= 0) return code;
   if (int code = RunSecretCommands(*secret_commands, io, a.json); code >= 0) return code;
+  if (int code = RunTokenCommands(*token_commands, io, a.json); code >= 0) return code;
   if (version->parsed()) return VersionCommand(io, a);
   if (completion->parsed()) {
     Result<std::string> script = CompletionScript(app, a.shell);

@@ -32,6 +32,9 @@ void AddConfigFlags(CLI::App& cmd, ConfigFlags& f, bool with_unset) {
   cmd.add_option("--env-file", f.env_files,
                  "Set the variables of a .env file (KEY=VALUE lines; repeatable)")
       ->allow_extra_args(false);
+  cmd.add_flag("--private", f.is_private,
+               "Only callers whose token has the invoke scope may invoke it (kept until --public)");
+  cmd.add_flag("--public", f.is_public, "Anyone who can reach flintd may invoke it (the default)");
   if (with_unset) {
     cmd.add_option("--unset-env", f.unset_env, "Remove an environment variable KEY (repeatable)")
         ->allow_extra_args(false);
@@ -101,6 +104,11 @@ Result<client::FunctionConfig> ToFunctionConfig(const ConfigFlags& f, const CLI:
     c.network = f.network;
   }
   if (given("--max-retries")) c.max_retries = f.max_retries;
+  if (f.is_private && f.is_public) {
+    return InvalidArgument("--private and --public exclude each other");
+  }
+  if (f.is_private) c.is_private = true;
+  if (f.is_public) c.is_private = false;
   for (const std::string& path : f.env_files) {
     Result<std::map<std::string, std::string>> vars = ReadEnvFile(path);
     if (!vars.ok()) return vars.status();

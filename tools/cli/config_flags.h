@@ -32,6 +32,8 @@ struct ConfigFlags {
   std::vector<std::string> env;        // KEY=VALUE
   std::vector<std::string> env_files;  // dotenv files
   std::vector<std::string> unset_env;  // KEY (flint config only)
+  bool is_private = false;             // --private
+  bool is_public = false;              // --public
 };
 
 // Adds the flags to `cmd`; `flags` must outlive the parse. `with_unset` adds --unset-env.

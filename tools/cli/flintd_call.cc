@@ -42,7 +42,8 @@ int WithFlintd(CliIo& io, bool need_token, const FlintdCommand& command) {
                     " does not exist; set FLINT_TOKEN, or FLINT_DATA_DIR to flintd's data "
                     "directory");
   }
-  client::FlintClient flint(config->url, need_token ? config->token : "");
+  // Invocations send the token too when there is one: private functions need it.
+  client::FlintClient flint(config->url, config->token);
   Result<int> code = command(flint, *config);
   if (!code.ok()) return ApiFailure(io, flint, *config, code.status());
   return *code;

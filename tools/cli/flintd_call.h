@@ -29,8 +29,8 @@ using FlintdCommand =
     std::function<Result<int>(client::FlintClient& flint, const client::ClientConfig& config)>;
 
 // Resolves the client configuration ($FLINT_URL, the data directory, $FLINT_TOKEN), refusing to
-// go on without a token when `need_token`, makes the client (with the token when `need_token`,
-// without it for invocations, which are open) and runs `command`. Returns its exit code.
+// go on without a token when `need_token`, makes the client (with the token whenever there is
+// one: private functions need it for invocations too) and runs `command`. Returns its exit code.
 int WithFlintd(CliIo& io, bool need_token, const FlintdCommand& command);
 
 // Prints a management answer: flintd's raw JSON with --json, else `format(reply.value)`.

@@ -230,6 +230,9 @@ Status ReadTopLevel(const toml::table& doc, const std::string& dir, Project& p) 
        : key == "min_instances"        ? c.min_instances
        : key == "reserved_concurrency" ? c.reserved_concurrency
                                        : c.max_retries) = *n;
+    } else if (key == "private") {
+      if (!v.is_boolean()) return At(v.source(), "private must be true or false");
+      c.is_private = *v.value<bool>();
     } else if (key == "keep_alive_policy" || key == "network") {
       Result<std::string> value = text();
       if (!value.ok()) return value.status();

@@ -120,18 +120,21 @@ TEST_CASE("Versions stored for the runtime named js keep the lean runtime, now n
   const std::vector<Migration> all(StoreMigrations().begin(), StoreMigrations().end());
   REQUIRE(all.size() >= 7);
   REQUIRE(all[6].version == 7);
-  // Migrations 1-6, then a row as flintd stored it before migration 7 ("js"), then migration
-  // 7's statements.
-  std::vector<Migration> before(all.begin(), all.begin() + 6);
-  {
-    auto store = Store::OpenWithMigrations(tmp.path(), before);
-    REQUIRE(store.ok());
-    REQUIRE((*store)->CreateVersion("old", "v8", "index.mjs", kDigestA, {}).ok());
+  // Migrations 1-6, then a row as flintd stored it before migration 7 ("js", written as SQL:
+  // CreateVersion writes the columns of later steps), then migration 7's statements and every
+  // step after it, each one number later.
+  std::vector<Migration> after(all.begin(), all.begin() + 6);
+  const std::string insert_old =
+      "INSERT INTO functions (name, live_version, next_version, created_at_ms, updated_at_ms) "
+      "VALUES ('old', 1, 2, 0, 0); "
+      "INSERT INTO versions (name, version, runtime, entry, code_digest, memory_mb, timeout_ms, "
+      "  keep_alive_ms, max_instances, concurrency, created_at_ms) "
+      "VALUES ('old', 1, 'js', 'index.mjs', '" +
+      kDigestA + "', 128, 3000, 0, 10, 1, 0);";
+  after.push_back({7, "a version of the lean runtime from before", insert_old.c_str()});
+  for (size_t i = 6; i < all.size(); ++i) {
+    after.push_back({static_cast<int>(i) + 2, all[i].name, all[i].sql});
   }
-  std::vector<Migration> after = before;
-  after.push_back(
-      {7, "a version of the lean runtime from before", "UPDATE versions SET runtime = 'js';"});
-  after.push_back({8, all[6].name, all[6].sql});
   auto store = Store::OpenWithMigrations(tmp.path(), after);
   INFO(store.status().ToString());
   REQUIRE(store.ok());

@@ -181,7 +181,10 @@ TEST_CASE("FlintClient sends the bearer token and maps API errors", "[client][ap
   CHECK(bad.last_http_status() == 401);
 }
 
-TEST_CASE("FlintClient invokes without a token and returns any status", "[client][api]") {
+TEST_CASE(
+    "FlintClient invokes with its token, unless the caller sends its own, and returns any "
+    "status",
+    "[client][api]") {
   FakeServer server([](const RecordedRequest& r) {
     return FakeReply{FakeServer::Response(
         418, r.Method() + " " + r.Target() + " " + r.Header("authorization") + "|" + r.body)};
@@ -193,7 +196,16 @@ TEST_CASE("FlintClient invokes without a token and returns any status", "[client
   auto r = client.Invoke("echo", request);
   REQUIRE(r.ok());
   CHECK(r->status == 418);
-  CHECK(r->body == "POST /fn/echo/rest?q=1 |{}");
+  // The token reaches flintd for private functions (flintd removes it before the function).
+  CHECK(r->body == "POST /fn/echo/rest?q=1 Bearer sekret|{}");
+  request.headers.push_back({"Authorization", "Basic dTpw"});
+  auto own = client.Invoke("echo", request);
+  REQUIRE(own.ok());
+  CHECK(own->body == "POST /fn/echo/rest?q=1 Basic dTpw|{}");
+  FlintClient anonymous(ParseHttpUrl(server.url()).value(), "");
+  auto none = anonymous.Invoke("echo", flint::client::InvokeRequest{});
+  REQUIRE(none.ok());
+  CHECK(none->body == "GET /fn/echo |");
 }
 
 TEST_CASE("FlintClient names flintd when it cannot reach it", "[client][api]") {

@@ -25,6 +25,7 @@ timeout = 10
 keep-alive = "5m"
 max_instances = 4
 network = "outbound"
+private = true
 exclude = ["test", "*.md"]
 
 [env]
@@ -52,6 +53,7 @@ data = { job = "sync", n = [1, 2] }
   CHECK(p->config.keep_alive_ms == 300000u);
   CHECK(p->config.max_instances == 4u);
   CHECK(p->config.network == "outbound");
+  CHECK(p->config.is_private == true);
   CHECK(*p->config.env == std::map<std::string, std::string>{{"MODE", "prod"}, {"PORT", "8080"}});
   CHECK(p->exclude == std::vector<std::string>{"test", "*.md"});
   REQUIRE(p->topics.has_value());
@@ -65,6 +67,10 @@ data = { job = "sync", n = [1, 2] }
 TEST_CASE("A project file without triggers leaves them alone", "[cli][project]") {
   auto p = ParseProject("name = \"x\"\n", ".");
   REQUIRE(p.ok());
+  CHECK_FALSE(p->config.is_private.has_value());
+  auto bad = ParseProject("name = \"x\"\nprivate = \"yes\"\n", ".");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("private must be true or false") != std::string::npos);
   CHECK_FALSE(p->schedules.has_value());
   CHECK_FALSE(p->topics.has_value());
   CHECK(p->config.env.has_value());
