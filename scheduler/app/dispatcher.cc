@@ -160,6 +160,8 @@ void Dispatcher::Invoke(const std::shared_ptr<const FunctionVersion>& fn, HttpRe
     facts.received_ms = static_cast<int64_t>(request.received_at_ms);
     facts.received_ns = request.received_at_ns;
     response.headers.emplace_back("x-flint-request-id", facts.request_id);
+    response.headers.emplace_back(
+        "traceparent", InvocationTrace(request.FindHeader("traceparent"), trace_bits_).Header());
     if (options_.isolation_off) {
       response.headers.emplace_back("x-flint-warning", kIsolationOffWarning);
     }
@@ -190,6 +192,7 @@ void Dispatcher::Invoke(const std::shared_ptr<const FunctionVersion>& fn, HttpRe
   inv.fn = fn;
   inv.received_ms = static_cast<int64_t>(request.received_at_ms);
   inv.received_ns = request.received_at_ns;
+  inv.trace = InvocationTrace(request.FindHeader("traceparent"), trace_bits_);
   inv.request = std::move(request);
   inv.rest_path = std::move(rest_path);
   if (admission.kind == Pool::Admission::Kind::kDispatch) {
@@ -224,6 +227,7 @@ Status Dispatcher::InvokeEvent(const std::shared_ptr<const FunctionVersion>& fn,
   inv.request.method = "POST";
   inv.request.body = std::move(payload);
   inv.rest_path = "/";
+  inv.trace = NewTrace(trace_bits_);  // each attempt of an event is a trace of its own
   if (admission.kind == Pool::Admission::Kind::kDispatch) {
     Dispatch(id, admission.worker, /*cold=*/false);
     return Status::Ok();
@@ -266,6 +270,9 @@ void Dispatcher::Dispatch(InvocationId id, WorkerId worker, bool cold) {
   req.source_ip = std::move(inv.request.peer_ip);
   req.headers = std::move(inv.request.headers);
   req.body = std::move(inv.request.body);
+  // The function sees flintd's span of the caller's trace, not the caller's own.
+  std::erase_if(req.headers, [](const auto& h) { return h.first == "traceparent"; });
+  req.headers.push_back({"traceparent", inv.trace.Header()});
   if (inv.event_done) {
     req.kind = protocol::InvokeKind::kEvent;
     req.headers.push_back({"x-flint-event-id", inv.event_id});
@@ -284,6 +291,7 @@ void Dispatcher::Finish(InvocationId id, HttpResponse response, bool error,
   auto pool = pools_.find(inv.pool_key);
   if (pool != pools_.end() && error) pool->second->errors++;
   response.headers.emplace_back("x-flint-request-id", inv.request_id);
+  response.headers.emplace_back("traceparent", inv.trace.Header());
   if (inv.cold) {
     response.headers.emplace_back("x-flint-cold-start", "true");
     if (spdlog::should_log(spdlog::level::debug)) {
@@ -533,6 +541,7 @@ void Dispatcher::OnWorkerLog(WorkerId /*worker*/, const std::string& pool_key, I
   record.time_ms = static_cast<uint64_t>(WallClockMs());
   if (auto inv = invocations_.find(id); inv != invocations_.end()) {
     record.request_id = inv->second.event_done ? inv->second.event_id : inv->second.request_id;
+    record.trace_id = inv->second.trace.trace_id;
   }
   record.level = LevelName(line.level);
   record.message = std::move(line.text);

@@ -24,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -33,6 +34,7 @@
 #include "scheduler/core/keep_alive.h"
 #include "scheduler/core/latency_window.h"
 #include "scheduler/core/pool.h"
+#include "scheduler/core/trace_context.h"
 #include "scheduler/meter/meter.h"
 #include "scheduler/meter/record_builder.h"
 #include "scheduler/metrics/registry.h"
@@ -196,6 +198,9 @@ class Dispatcher final : private Fleet::Observer {
     EventDone event_done = nullptr;
     meter::Trigger trigger = meter::Trigger::kHttp;
     std::string event_id = {};
+    // Its W3C trace context (trace_context.h): sent to the function as the traceparent header,
+    // written with its log lines, echoed in the response.
+    TraceContext trace = {};
   };
 
   // Fleet::Observer
@@ -293,6 +298,9 @@ class Dispatcher final : private Fleet::Observer {
   std::unordered_map<WorkerId, uint64_t> last_result_ms_;
   bool shutting_down_ = false;
   std::function<void()> shutdown_done_;
+  // Random trace and span ids (not secrets: a trace id only groups spans).
+  std::mt19937_64 trace_random_{std::random_device{}()};
+  RandomBits trace_bits_ = [this] { return trace_random_(); };
 };
 
 }  // namespace flint::scheduler

@@ -16,7 +16,8 @@ namespace flint::scheduler {
 struct LogRecord {
   uint64_t time_ms = 0;  // epoch ms
   std::string request_id;
-  std::string level;  // "debug" | "info" | "warn" | "error"
+  std::string trace_id;  // the invocation's W3C trace id (32 hex digits)
+  std::string level;     // "debug" | "info" | "warn" | "error"
   std::string message;
 };
 

@@ -230,6 +230,7 @@ void ManagementApi::Logs(const std::string& name, const HttpRequest& request,
   for (const auto& r : dispatcher_->logs().Tail(name, limit)) {
     logs.push_back({{"time", Rfc3339(static_cast<int64_t>(r.time_ms))},
                     {"request_id", r.request_id},
+                    {"trace_id", r.trace_id},
                     {"level", r.level},
                     {"message", r.message}});
   }

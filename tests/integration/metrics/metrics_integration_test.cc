@@ -1,9 +1,12 @@
-// GET /metrics end to end: a known sequence of invocations (a cold start, warm ones, an error, a
-// timeout) and the metric values it must give, the admin token, and the page accepted by
-// `promtool check metrics`. No assertion on latency: durations are checked by count only.
+// Observability end to end. GET /metrics: a known sequence of invocations (a cold start, warm
+// ones, an error, a timeout) and the metric values it must give, the admin token, and the page
+// accepted by `promtool check metrics`. No assertion on latency: durations are checked by count
+// only. Traces: the W3C traceparent an invocation carries to the function, its logs and the
+// response.
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -189,4 +192,64 @@ TEST_CASE("/metrics needs the admin token; a deleted function's series go", "[me
   REQUIRE(removed.exit_code == 0);
   CHECK(Scrape(flintd).find("flint_invocations_total{function=\"short-lived\"") ==
         std::string::npos);
+}
+
+namespace {
+
+std::string HeaderValue(const flint::client::HttpResponse& r, const std::string& header) {
+  for (const auto& [name, value] : r.headers) {
+    if (name == header) return value;
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("An invocation carries a W3C traceparent to the function, its logs and the response",
+          "[trace]") {
+  FlintdProcess flintd;
+  StartOrFail(flintd);
+  DeployJsOrFail(flintd, "traced",
+                 "export const handler = async (event) => {\n"
+                 "  console.log('traced line');\n"
+                 "  return event.headers.traceparent;\n"
+                 "};\n");
+  auto client = flintd.Client();
+  const std::string caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  flint::client::InvokeRequest request;
+  request.headers = {{"traceparent", caller}};
+  auto joined = client.Invoke("traced", request);
+  REQUIRE(joined.ok());
+  REQUIRE(joined->status == 200);
+  // The function sees the caller's trace with flintd's span of it, and the response says so.
+  std::string seen = joined->body;
+  INFO("function saw " << seen);
+  REQUIRE(seen.size() == 55);
+  CHECK(seen.substr(0, 36) == caller.substr(0, 36));
+  CHECK(seen.substr(36, 16) != caller.substr(36, 16));
+  CHECK(seen.substr(52) == "-01");
+  CHECK(HeaderValue(*joined, "traceparent") == seen);
+
+  // Without one (or with a malformed one) each invocation starts a trace of its own.
+  request.headers = {{"traceparent", "not-a-traceparent"}};
+  auto fresh = client.Invoke("traced", request);
+  auto other = client.Invoke("traced", {});
+  REQUIRE(fresh.ok());
+  REQUIRE(other.ok());
+  std::regex valid("00-[0-9a-f]{32}-[0-9a-f]{16}-01");
+  CHECK(std::regex_match(fresh->body, valid));
+  CHECK(std::regex_match(other->body, valid));
+  CHECK(fresh->body.substr(3, 32) != other->body.substr(3, 32));
+  CHECK(HeaderValue(*other, "traceparent") == other->body);
+
+  // The log lines carry the trace id of their invocation.
+  auto logs =
+      flintd.HttpGet("/v1/functions/traced/logs", {{"authorization", "Bearer " + flintd.token()}});
+  REQUIRE(logs.ok());
+  auto j = nlohmann::json::parse(logs->body, nullptr, false);
+  REQUIRE(j.contains("logs"));
+  REQUIRE(j["logs"].size() == 3);
+  CHECK(j["logs"][0]["trace_id"] == caller.substr(3, 32));
+  CHECK(j["logs"][0]["message"] == "traced line");
+  CHECK(j["logs"][2]["trace_id"] == other->body.substr(3, 32));
 }

@@ -394,6 +394,10 @@ TEST_CASE("Dispatcher reports whether an event ran, and how", "[dispatcher]") {
   CHECK(sent.body == R"({"n":1})");
   CHECK(sent.headers.back().first == "x-flint-event-id");
   CHECK(sent.headers.back().second == "evt-1");
+  // Each attempt of an event is a trace of its own.
+  REQUIRE(sent.headers.size() >= 2);
+  CHECK(sent.headers[sent.headers.size() - 2].first == "traceparent");
+  CHECK(ParseTraceparent(sent.headers[sent.headers.size() - 2].second).has_value());
   f.fleet.Loaded(w);
   f.fleet.Result(w, f.fleet.sent[0].id, Ok("done"));
   REQUIRE(results.size() == 1);
