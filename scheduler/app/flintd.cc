@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "scheduler/app/api_json.h"
+#include "scheduler/app/api_requests.h"
 #include "scheduler/app/metrics_page.h"
 #include "scheduler/metrics/exposition.h"
-#include "scheduler/app/api_requests.h"
 #include "scheduler/store/admin_token.h"
 #include "scheduler/store/secret_store.h"
 #include "sdk/core/clock.h"
@@ -283,12 +283,18 @@ void Flintd::BeginShutdown() {
   });
 }
 
-Result<size_t> Flintd::BodyLimit(const HttpRequest& request) const {
+std::variant<size_t, HttpResponse> Flintd::BodyLimit(const HttpRequest& request) {
   const std::string& path = request.path;
   if (path == "/v1" || path.rfind("/v1/", 0) == 0) {
+    // Every management call counts against its address here, token or not, so guesses are
+    // limited too; scopes and the per-token rate are checked once the body is in.
+    if (std::optional<HttpResponse> limited =
+            RateRefusal(management_by_address_, request.peer_ip, "client address")) {
+      return std::move(*limited);
+    }
     Result<auth::Principal> who =
         tokens_.Authenticate(request.FindHeader("authorization"), WallClockMs());
-    if (!who.ok()) return who.status();
+    if (!who.ok()) return UnauthenticatedResponse(who.status());
   }
   if ((request.method == "PUT" || request.method == "POST") &&
       path.rfind("/v1/functions/", 0) == 0) {
@@ -390,16 +396,29 @@ void Flintd::HandleInvoke(HttpRequest&& request, HttpResponder responder) {
 
 bool Flintd::WithinRate(auth::RateLimiter& limiter, const std::string& key, const char* what,
                         HttpResponder& responder) {
+  std::optional<HttpResponse> limited = RateRefusal(limiter, key, what);
+  if (!limited) return true;
+  responder.Send(std::move(*limited));
+  return false;
+}
+
+std::optional<HttpResponse> Flintd::RateRefusal(auth::RateLimiter& limiter, const std::string& key,
+                                                const char* what) {
   uint32_t retry_after_s = limiter.Take(key, uv_now(loop_));
-  if (retry_after_s == 0) return true;
+  if (retry_after_s == 0) return std::nullopt;
   HttpResponse response = ErrorResponse(
       Status(Code::kTooManyRequests,
              std::string("rate limit of this ") + what + " exceeded (" +
                  std::to_string(static_cast<uint64_t>(limiter.limit().per_second)) +
                  " requests per second): retry after " + std::to_string(retry_after_s) + " s"));
-  response.headers.emplace_back("retry-after", std::to_string(retry_after_s));
-  responder.Send(std::move(response));
-  return false;
+  SetRetryAfter(response, retry_after_s);
+  return response;
+}
+
+HttpResponse Flintd::UnauthenticatedResponse(const Status& why) {
+  HttpResponse response = ErrorResponse(why);
+  response.headers.emplace_back("www-authenticate", "Bearer");
+  return response;
 }
 
 std::optional<auth::Principal> Flintd::Authorize(const HttpRequest& request, auth::Scope needed,
@@ -407,9 +426,7 @@ std::optional<auth::Principal> Flintd::Authorize(const HttpRequest& request, aut
   Result<auth::Principal> who =
       tokens_.Authenticate(request.FindHeader("authorization"), WallClockMs());
   if (!who.ok()) {
-    HttpResponse response = ErrorResponse(who.status());
-    response.headers.emplace_back("www-authenticate", "Bearer");
-    responder.Send(std::move(response));
+    responder.Send(UnauthenticatedResponse(who.status()));
     return std::nullopt;
   }
   if (!who->scopes.Allows(needed)) {
@@ -422,7 +439,7 @@ std::optional<auth::Principal> Flintd::Authorize(const HttpRequest& request, aut
 }
 
 void Flintd::HandleManagement(HttpRequest&& request, HttpResponder responder) {
-  if (!WithinRate(management_by_address_, request.peer_ip, "client address", responder)) return;
+  // BodyLimit already counted the request against its address and saw a valid token.
   std::optional<auth::Principal> who =
       Authorize(request, auth::RequiredScope(request.method, request.path), responder);
   if (!who) return;

@@ -36,6 +36,7 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <variant>
 
 #include "scheduler/app/dispatcher.h"
 #include "scheduler/app/event_api.h"
@@ -139,10 +140,14 @@ class Flintd {
   // Retry-After) when over the limit.
   bool WithinRate(auth::RateLimiter& limiter, const std::string& key, const char* what,
                   HttpResponder& responder);
-  // Once a request's headers are in (HttpServer::BodyLimit): its body limit, or the 401 of a
-  // /v1 request without a valid token, so that no body (a deploy: up to hundreds of MiB) is
-  // read for a caller who may not send it. Scopes and rates are checked once the body is in.
-  Result<size_t> BodyLimit(const HttpRequest& request) const;
+  // The 429 (with Retry-After) when `key` is over `limiter`'s rate, counting this request.
+  std::optional<HttpResponse> RateRefusal(auth::RateLimiter& limiter, const std::string& key,
+                                          const char* what);
+  static HttpResponse UnauthenticatedResponse(const Status& why);
+  // Once a request's headers are in (HttpServer::BodyLimit): its body limit, or, for a /v1
+  // request, the 429 of an address over its rate or the 401 of a missing or invalid token, so
+  // that no body (a deploy: up to hundreds of MiB) is read for a caller who may not send it.
+  std::variant<size_t, HttpResponse> BodyLimit(const HttpRequest& request);
   Status WriteUrlFile();
 
   uv_loop_t* loop_;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <new>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "sdk/core/clock.h"
 
@@ -200,6 +201,8 @@ struct HttpConnection : std::enable_shared_from_this<HttpConnection>, HttpReques
   bool in_parse = false;
   bool reading = false;
   bool lingering = false;
+  // What BodyLimit answered instead of a limit, sent by RespondError.
+  std::optional<HttpResponse> refusal;
 
   const HttpServer::Options& options() const { return server->options_; }
 
@@ -252,7 +255,12 @@ Result<size_t> HttpConnection::BodyLimit(HttpRequest& request) {
   request.received_at_ns = uv_hrtime();
   http10 = parser.http10();
   is_head = parser.is_head();
-  return server->body_limit_ ? server->body_limit_(request) : options().max_body_bytes;
+  if (!server->body_limit_) return options().max_body_bytes;
+  std::variant<size_t, HttpResponse> decision = server->body_limit_(request);
+  if (const size_t* limit = std::get_if<size_t>(&decision)) return *limit;
+  refusal = std::move(std::get<HttpResponse>(decision));
+  // The parser stops at this error; RespondError sends the refusal in its place.
+  return InvalidArgument("request refused before its body");
 }
 
 void HttpConnection::OnHeadersAccepted(bool has_body, bool send_continue) {
@@ -454,10 +462,8 @@ void HttpConnection::RespondError(const Status& status) {
   phase = Phase::kWaitingResponse;
   is_head = false;
   ++request_number;  // no responder may answer in its place
-  HttpResponse response = ErrorResponse(status);
-  if (status.code() == Code::kUnauthenticated) {
-    response.headers.emplace_back("www-authenticate", "Bearer");
-  }
+  HttpResponse response = refusal ? std::move(*refusal) : ErrorResponse(status);
+  refusal.reset();
   Respond(std::move(response));
 }
 

@@ -7,9 +7,9 @@
 // client asks for keep-alive). Requests on one connection are answered in order: after a complete
 // request, parsing pauses until that request is answered; bytes of pipelined requests received
 // meanwhile stay buffered. Responses produced while one read is being parsed leave in one write.
-// Every error the server answers itself (400, 408, 413, 431, a BodyLimit refusal, and 500 for
-// a dropped responder) has an ErrorResponse body (a 401 also `www-authenticate: Bearer`); after
-// any of them but the 500 the connection is closed, since the stream may no longer be in sync.
+// Every error the server answers itself (400, 408, 413, 431, and 500 for a dropped responder) has
+// an ErrorResponse body; after any of them but the 500, and after a BodyLimit refusal, the
+// connection is closed, since the stream may no longer be in sync.
 //
 // Threads: loop thread only, for every class here. The process must ignore SIGPIPE (flintd's
 // main does), as libuv writes with plain write(2).
@@ -33,6 +33,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "scheduler/server/http_parser.h"
@@ -106,9 +107,11 @@ class HttpServer {
   // Called on the loop thread for each complete request; may Send at once or later.
   using Handler = std::function<void(HttpRequest&& request, HttpResponder responder)>;
   // Called once the headers are complete (the body is still empty): the body limit for this
-  // request, e.g. larger for deploys, or an error status that refuses the request at once,
-  // before its body is read (e.g. 401 for a missing token), and closes the connection.
-  using BodyLimit = std::function<Result<size_t>(const HttpRequest& request_without_body)>;
+  // request, e.g. larger for deploys, or the response that refuses the request at once, before
+  // its body is read (e.g. 401 for a missing token, 429 over a rate limit); the connection is
+  // closed after a refusal.
+  using BodyLimit =
+      std::function<std::variant<size_t, HttpResponse>(const HttpRequest& request_without_body)>;
 
   HttpServer(uv_loop_t* loop, Options options, Handler handler, BodyLimit body_limit = nullptr);
   // Closes every connection at once (responses in flight are lost); responders stay safe.

@@ -93,16 +93,21 @@ constexpr const char* kHugeArray = R"cc(
   __attribute__((used)) const char kHuge[2000000000] = {1, 2, 3};
 )cc";
 
-// A constant evaluation of 4e10 steps: minutes of compiler time in little memory.
+// 32 constant evaluations, each just under g++'s limit of 2^25 operations (one that reached it
+// would end the build with an error before its time limit on a fast machine): about a minute of
+// compiler time in little memory, well past the tests' 6 s build timeout.
 constexpr const char* kSlowConstant = R"cc(
-  constexpr unsigned long Spin() {
-    unsigned long x = 0;
-    for (unsigned long i = 0; i < 200000; ++i)
-      for (unsigned long j = 0; j < 200000; ++j) x += i ^ j;
+  constexpr unsigned long Spin(unsigned long seed) {
+    unsigned long x = seed;
+    for (unsigned long i = 0; i < 1000; ++i)
+      for (unsigned long j = 0; j < 1000; ++j) x += i ^ j;
     return x;
   }
-  constexpr unsigned long kSpun = Spin();
-  unsigned long Value() { return kSpun; }
+  #define FLINT_SPIN(n) constexpr unsigned long kSpun##n = Spin(n);
+  #define FLINT_SPIN8(n) FLINT_SPIN(n##0) FLINT_SPIN(n##1) FLINT_SPIN(n##2) FLINT_SPIN(n##3) \
+    FLINT_SPIN(n##4) FLINT_SPIN(n##5) FLINT_SPIN(n##6) FLINT_SPIN(n##7)
+  FLINT_SPIN8(1) FLINT_SPIN8(2) FLINT_SPIN8(3) FLINT_SPIN8(4)
+  unsigned long Value() { return kSpun10 + kSpun47; }
 )cc";
 
 // Build cgroups ("b<N>") of flintd `pid` still present in any hierarchy.
