@@ -411,3 +411,50 @@ TEST_CASE("flint init writes a template and flint deploy deploys its project", "
   CHECK(no_project.err.find("no flint.toml in " + root) != std::string::npos);
   std::filesystem::remove_all(root);
 }
+
+TEST_CASE("flint init --template hono says to npm install; flint deploy uploads node_modules/",
+          "[cli][commands]") {
+  FakeServer server(
+      [](const RecordedRequest&) { return FakeReply{FakeServer::Response(201, kInfo)}; });
+  std::string root = "/tmp/flint-init-hono-test-" + std::to_string(::getpid());
+  std::filesystem::create_directories(root);
+  std::map<std::string, std::string> env = {{"FLINT_URL", server.url()}, {"FLINT_TOKEN", "t"}};
+  Run init = Cli({"init", "--template", "hono", "api"}, env, false, "", root);
+  INFO(init.err);
+  REQUIRE(init.code == 0);
+  CHECK(init.out ==
+        "created api/ (hono): .gitignore flint.toml index.mjs index.test.mjs package.json\n"
+        "next:\n"
+        "  cd api\n"
+        "  npm install                 # install its packages into node_modules/ (deployed with "
+        "it)\n"
+        "  npm test                    # run its test\n"
+        "  flint deploy                # deploy it (flintd must be running: flint up)\n"
+        "  flint invoke api --path '/?name=Ada'\n");
+  // What npm install leaves, in short.
+  std::string project = root + "/api";
+  std::filesystem::create_directories(project + "/node_modules/hono/dist");
+  std::ofstream(project + "/node_modules/hono/package.json") << R"({"name":"hono"})";
+  std::ofstream(project + "/node_modules/hono/dist/index.js") << "export class Hono {}\n";
+  std::ofstream(project + "/node_modules/.package-lock.json") << "{}";
+  std::ofstream(project + "/package-lock.json") << "{}";
+
+  Run deploy = Cli({"deploy"}, env, false, "", project);
+  INFO(deploy.err);
+  REQUIRE(deploy.code == 0);
+  RecordedRequest req = server.requests().at(0);
+  CHECK(req.Target() == "/v1/functions/api");
+  auto body = nlohmann::json::parse(DeployPart(req, "deploy"));
+  CHECK(body["entry"] == "index.mjs");
+  CHECK(body["runtime"] == "node");
+  CHECK(body["env"] == nlohmann::json({{"GREETING", "Hello"}}));
+  // The test stays home, and so does npm's own bookkeeping in node_modules/.
+  CHECK(ArchivePaths(req, root + "/code") ==
+        "flint.toml\n"
+        "index.mjs\n"
+        "node_modules/hono/dist/index.js\n"
+        "node_modules/hono/package.json\n"
+        "package-lock.json\n"
+        "package.json\n");
+  std::filesystem::remove_all(root);
+}
