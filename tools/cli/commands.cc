@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "sdk/client/flint_client.h"
+#include "sdk/core/check.h"
 #include "sdk/core/text.h"
 #include "tools/cli/bill.h"
 #include "tools/cli/completion.h"
@@ -303,10 +304,11 @@ int Init(CliIo& io, const Args& a) {
   std::string dir = WorkDir(io) + "/" + a.name;
   Result<std::vector<std::string>> written = WriteTemplate(a.template_name, a.name, dir);
   if (!written.ok()) return Fail(io, kExitUsage, written.status().message());
-  const char* test_command = "";
+  const Template* chosen = nullptr;
   for (const Template& t : Templates()) {
-    if (a.template_name == t.name) test_command = t.test_command;
+    if (a.template_name == t.name) chosen = &t;
   }
+  FLINT_CHECK(chosen != nullptr);  // WriteTemplate refused an unknown template
   if (a.json) {
     io.out << nlohmann::json{{"created", dir}, {"template", a.template_name}, {"files", *written}}
                   .dump()
@@ -315,13 +317,19 @@ int Init(CliIo& io, const Args& a) {
   }
   io.out << "created " << a.name << "/ (" << a.template_name << "):";
   for (const std::string& f : *written) io.out << " " << f;
+  // A command and, from column 30, what it is for.
+  auto step = [&](const std::string& command, const char* why) {
+    std::string pad(28 - std::min<size_t>(command.size(), 27), ' ');
+    io.out << "  " << command << pad << "# " << why << "\n";
+  };
   io.out << "\nnext:\n"
-         << "  cd " << a.name << "\n"
-         << "  " << test_command
-         << std::string(28 - std::min<size_t>(std::strlen(test_command), 27), ' ')
-         << "# run its test\n"
-         << "  flint deploy                # deploy it (flintd must be running: flint up)\n"
-         << "  flint invoke " << a.name << " --path '/?name=Ada'\n";
+         << "  cd " << a.name << "\n";
+  if (*chosen->install_command != '\0') {
+    step(chosen->install_command, "install its packages into node_modules/ (deployed with it)");
+  }
+  step(chosen->test_command, "run its test");
+  step("flint deploy", "deploy it (flintd must be running: flint up)");
+  io.out << "  flint invoke " << a.name << " --path '/?name=Ada'\n";
   return kExitOk;
 }
 
@@ -355,7 +363,8 @@ int Dispatch(const std::vector<std::string>& args, CliIo& io) {
       "Examples:\n"
       "  flint init hello && cd hello && flint deploy\n"
       "  flint init --template ts api\n"
-      "  flint init --template cpp fast-hello");
+      "  flint init --template cpp fast-hello\n"
+      "  flint init --template hono api && cd api && npm install && flint deploy");
 
   std::shared_ptr<DeployCommands> deploy_commands = AddDeployCommands(app);
 

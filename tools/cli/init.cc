@@ -333,6 +333,161 @@ constexpr const char* kCppMakefile =
     "\n"
     ".PHONY: test\n";
 
+// ---- hono -------------------------------------------------------------------------------------
+
+constexpr const char* kHonoProject =
+    R"FLINT(# The function in this folder: `flint deploy` deploys it as it is written here, node_modules/
+# included: run `npm install` first. Every key: docs/cli.md, "Project file".
+name = "{{name}}"
+entry = "index.mjs"
+memory = "128M"
+timeout = "3s"
+exclude = ["*.test.mjs"]
+
+[env]
+GREETING = "Hello"
+
+# Uncomment to run the function on a schedule or on a topic's messages (each arrives as a POST
+# of its JSON to /):
+# [triggers]
+# topics = ["greetings"]
+#
+# [[triggers.schedules]]
+# cron = "0 8 * * *"          # 08:00 UTC every day
+# data = { name = "cron" }
+)FLINT";
+
+constexpr const char* kHonoPackage = R"FLINT({
+  "name": "{{name}}",
+  "private": true,
+  "type": "module",
+  "scripts": {
+    "test": "node --test"
+  },
+  "dependencies": {
+    "hono": "^4.13.19"
+  }
+}
+)FLINT";
+
+constexpr const char* kHonoHandler =
+    R"FLINT(// {{name}}: a Hono app, written as for Cloudflare Workers: `export default app` is a
+// Web-standard fetch handler, called as app.fetch(request, env, ctx) (docs/handlers-js.md).
+//  - an HTTP request's path is the part after /fn/{{name}}: curl
+//    'http://127.0.0.1:8080/fn/{{name}}?name=Ada' is GET /?name=Ada, and
+//    http://127.0.0.1:8080/fn/{{name}}/hello/Ada is GET /hello/Ada;
+//  - an event (flint invoke {{name}} --async -d '{"name":"Ada"}', a schedule, a topic) is a
+//    POST of the event's JSON to / with the header x-flint-event: 1; the JSON answered is the
+//    event's result.
+import { Hono } from "hono";
+
+const app = new Hono();
+
+// `env` is the function's environment (flint.toml's [env]); Hono gives it to routes as c.env.
+function greet(c, name) {
+  const greeting = c.env?.GREETING ?? "Hello";
+  console.log(`greeting ${name ?? "world"}`);
+  return c.json({ message: `${greeting}, ${name ?? "world"}!` });
+}
+
+// The request's JSON body, or undefined when it is not JSON.
+async function jsonBody(c) {
+  try {
+    return await c.req.json();
+  } catch {
+    return undefined;
+  }
+}
+
+app.get("/", (c) => greet(c, c.req.query("name")));
+
+app.get("/hello/:name", (c) => greet(c, c.req.param("name")));
+
+// A JSON body greeted by its name: HTTP requests and events alike.
+app.post("/", async (c) => {
+  const input = await jsonBody(c);
+  if (input === undefined) return c.json({ error: "the body is not JSON" }, 400);
+  return greet(c, input?.name);
+});
+
+app.post("/echo", async (c) => {
+  const input = await jsonBody(c);
+  if (input === undefined) return c.json({ error: "the body is not JSON" }, 400);
+  return c.json({ echo: input });
+});
+
+app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+// An HTTP caller gets a 500 and the error goes to the log (flint logs {{name}}). An event's error
+// is thrown on: a 500 would count as the event's result, a throw fails the event, so Flint
+// retries it and then keeps it as a dead letter (flint dlq {{name}}).
+app.onError((err, c) => {
+  if (c.req.header("x-flint-event")) throw err;
+  console.error(err);
+  return c.json({ error: "internal error" }, 500);
+});
+
+export default app;
+)FLINT";
+
+constexpr const char* kHonoTest =
+    R"FLINT(// The app's test, without Flint: npm test (node --test), after npm install. app.request()
+// sends a request through the app as Flint does; its third argument is the env.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import app from "./index.mjs";
+
+const env = { GREETING: "Hello" };
+
+// A route that fails, to test the app's error handling (added before the first request).
+app.get("/fail", async () => {
+  throw new Error("failed on purpose");
+});
+
+function post(path, body, headers = {}) {
+  const init = { method: "POST", body, headers: { "content-type": "application/json", ...headers } };
+  return app.request(path, init, env);
+}
+
+test("GET / greets the name in its query", async () => {
+  const res = await app.request("/?name=Ada", {}, env);
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { message: "Hello, Ada!" });
+});
+
+test("GET /hello/:name greets the name in its path, with the env's greeting", async () => {
+  const res = await app.request("/hello/Grace", {}, { GREETING: "Hi" });
+  assert.deepEqual(await res.json(), { message: "Hi, Grace!" });
+});
+
+test("an event, a POST of its JSON to /, is greeted by its name", async () => {
+  const res = await post("/", JSON.stringify({ name: "Bob" }), { "x-flint-event": "1" });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { message: "Hello, Bob!" });
+});
+
+test("POST /echo answers its JSON body, and 400 to a body that is not JSON", async () => {
+  const res = await post("/echo", JSON.stringify({ n: 1, tags: ["a"] }));
+  assert.deepEqual(await res.json(), { echo: { n: 1, tags: ["a"] } });
+  assert.equal((await post("/echo", "not json")).status, 400);
+});
+
+test("an unknown path is a JSON 404", async () => {
+  const res = await app.request("/nowhere", {}, env);
+  assert.equal(res.status, 404);
+  assert.deepEqual(await res.json(), { error: "no route for GET /nowhere" });
+});
+
+test("an error is a logged 500 for HTTP, and fails an event", async (t) => {
+  const logged = t.mock.method(console, "error", () => {});
+  assert.equal((await app.request("/fail", {}, env)).status, 500);
+  assert.equal(logged.mock.callCount(), 1);
+  await assert.rejects(app.request("/fail", { headers: { "x-flint-event": "1" } }, env), {
+    message: "failed on purpose",
+  });
+});
+)FLINT";
+
 constexpr const char* kGitignore = "build/\nnode_modules/\n.env\n";
 
 std::string Substitute(std::string text, const std::string& name) {
@@ -347,6 +502,7 @@ const std::vector<Template>& Templates() {
   static const std::vector<Template> templates = {
       {"js",
        "JavaScript (ES module), tested with node --test",
+       "",
        "node --test",
        {{"flint.toml", kJsProject},
         {"index.mjs", kJsHandler},
@@ -354,6 +510,7 @@ const std::vector<Template>& Templates() {
         {".gitignore", kGitignore}}},
       {"ts",
        "TypeScript on Node.js, which strips the types: nothing to compile; node --test",
+       "",
        "node --test",
        {{"flint.toml", kTsProject},
         {"index.mts", kTsHandler},
@@ -361,12 +518,22 @@ const std::vector<Template>& Templates() {
         {".gitignore", kGitignore}}},
       {"cpp",
        "C++ against <flint/flint.h>, built by flintd; logic tested with make test",
+       "",
        "make test",
        {{"flint.toml", kCppProject},
         {"index.cc", kCppHandler},
         {"greeting.h", kCppGreeting},
         {"test/greeting_test.cc", kCppTest},
         {"Makefile", kCppMakefile},
+        {".gitignore", kGitignore}}},
+      {"hono",
+       "a Hono app on Node.js as on Workers, export default app; npm install, npm test",
+       "npm install",
+       "npm test",
+       {{"flint.toml", kHonoProject},
+        {"package.json", kHonoPackage},
+        {"index.mjs", kHonoHandler},
+        {"index.test.mjs", kHonoTest},
         {".gitignore", kGitignore}}},
   };
   return templates;

@@ -1,6 +1,7 @@
-// `flint init [--template js|ts|cpp] NAME` (docs/cli.md): a new folder NAME with a working
+// `flint init [--template js|ts|cpp|hono] NAME` (docs/cli.md): a new folder NAME with a working
 // function, a test of it and a project file (flint.toml), so `cd NAME && flint deploy` deploys
-// it. The templates are embedded in the binary; each handler serves HTTP requests and events.
+// it (after `npm install` for a template with dependencies). The templates are embedded in the
+// binary; each handler serves HTTP requests and events.
 #pragma once
 
 #include <map>
@@ -12,9 +13,10 @@
 namespace flint::cli {
 
 struct Template {
-  const char* name;          // "js", "ts", "cpp"
-  const char* description;   // one line for --help
-  const char* test_command;  // how to run its test, e.g. "node --test"
+  const char* name;             // "js", "ts", "cpp", "hono"
+  const char* description;      // one line for --help
+  const char* install_command;  // run once before its test and a deploy ("npm install"), or ""
+  const char* test_command;     // how to run its test, e.g. "node --test"
   std::vector<std::pair<const char*, const char*>> files;  // path -> text with {{name}}
 };
 

@@ -162,16 +162,29 @@ TEST_CASE("flint init templates pass their own test, deploy and answer HTTP and 
     std::string tool;  // runs the template's own test: a name on PATH or an absolute path
     std::vector<std::string> test_args;
     const char* passed;  // in its output when every test ran and passed
+    // What `npm install` would bring, copied into the project as its node_modules/ (the tests
+    // run offline), or "".
+    std::string node_modules = "";
   };
-  // TypeScript needs a Node.js that strips types (22.18 or later): the one Flint runs.
+  // TypeScript needs a Node.js that strips types (22.18 or later): the one Flint runs. The hono
+  // template's test runs with it too, as `npm test` would (npm may be missing), on the hono
+  // package committed in fixtures/ (README.md there).
+  const std::string hono = std::string(FLINT_SOURCE_DIR) + "/tests/integration/cli/fixtures/hono";
   for (const Case& c :
        {Case{"js", "node", {"--test"}, "pass 3"},
-        Case{"ts", FLINT_NODE_BINARY, {"--test"}, "pass 3"}, Case{"cpp", "make", {"test"}, "ok"}}) {
+        Case{"ts", FLINT_NODE_BINARY, {"--test"}, "pass 3"}, Case{"cpp", "make", {"test"}, "ok"},
+        Case{"hono", FLINT_NODE_BINARY, {"--test"}, "pass 6", hono + "/node_modules"}}) {
     INFO("template " << c.template_name);
     std::string name = std::string("tpl-") + c.template_name;
-    Ok(Cli(flintd, {"init", "--template", c.template_name, name}, dir.path()), flintd);
+    CliResult init = Cli(flintd, {"init", "--template", c.template_name, name}, dir.path());
+    Ok(init, flintd);
     std::string project = dir.path() + "/" + name;
     CHECK(std::filesystem::exists(project + "/flint.toml"));
+    if (!c.node_modules.empty()) {
+      CHECK(init.out.find("npm install") != std::string::npos);
+      std::filesystem::copy(c.node_modules, project + "/node_modules",
+                            std::filesystem::copy_options::recursive);
+    }
 
     std::string tool = c.tool.front() == '/' ? c.tool : OnPath(c.tool);
     if (tool.empty()) {
@@ -183,15 +196,32 @@ TEST_CASE("flint init templates pass their own test, deploy and answer HTTP and 
       CHECK(test.out.find(c.passed) != std::string::npos);
     }
 
+    // With no arguments: the project in the folder, node_modules/ included (without it the
+    // hono template's `import { Hono } from "hono"` fails the deploy).
     Ok(Cli(flintd, {"deploy"}, project), flintd);
     HttpResponse r = flint::testing::GetOrFail(flintd, "/fn/" + name + "?name=Ada");
     INFO(r.body);
     CHECK(r.status == 200);
     CHECK(json::parse(r.body)["message"] == "Hello, Ada!");
+    // A Web-standard fetch handler (the hono template's `export default app`) gets an event as
+    // a POST of its JSON to /, and the body it answers is the event's result: the template's
+    // POST / route greets it like the other templates' handlers.
     json event = WaitForInvocation(flintd, InvokeAsync(flintd, name, R"({"name": "Bob"})"));
     CHECK(event["status"] == "succeeded");
     CHECK(event["result"]["message"] == "Hello, Bob!");
   }
+
+  // The hono template's other routes, through flintd: the path after /fn/NAME is the app's.
+  HttpResponse hello = flint::testing::GetOrFail(flintd, "/fn/tpl-hono/hello/Grace");
+  CHECK(hello.status == 200);
+  CHECK(json::parse(hello.body) == json{{"message", "Hello, Grace!"}});
+  HttpResponse echo = flint::testing::PostOrFail(flintd, "/fn/tpl-hono/echo", R"({"n": [1, 2]})");
+  CHECK(echo.status == 200);
+  CHECK(json::parse(echo.body) == json{{"echo", {{"n", {1, 2}}}}});
+  CHECK(flint::testing::PostOrFail(flintd, "/fn/tpl-hono/echo", "not json").status == 400);
+  HttpResponse missing = flint::testing::GetOrFail(flintd, "/fn/tpl-hono/nowhere");
+  CHECK(missing.status == 404);
+  CHECK(json::parse(missing.body) == json{{"error", "no route for GET /nowhere"}});
 }
 
 TEST_CASE("A redeploy keeps the configuration; flint config changes it alone",

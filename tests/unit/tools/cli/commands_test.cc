@@ -56,6 +56,32 @@ bool IsOneErrorLine(const std::string& err) {
   return err.rfind("flint: ", 0) == 0 && err.find('\n') == err.size() - 1;
 }
 
+// A part of a deploy's multipart/form-data body: "deploy" (the settings as JSON) or "code" (a
+// tar.gz).
+std::string DeployPart(const RecordedRequest& req, const std::string& name) {
+  std::string type = req.Header("content-type");
+  REQUIRE(type.rfind("multipart/form-data; boundary=", 0) == 0);
+  std::string delimiter = "--" + type.substr(type.find('=') + 1);
+  size_t at = req.body.find("name=\"" + name + "\"");
+  REQUIRE(at != std::string::npos);
+  size_t start = req.body.find("\r\n\r\n", at) + 4;
+  size_t end = req.body.find("\r\n" + delimiter, start);
+  REQUIRE(end != std::string::npos);
+  return req.body.substr(start, end - start);
+}
+
+// The paths in a deploy's "code" part, sorted, one a line (`scratch`: a file name to use).
+std::string ArchivePaths(const RecordedRequest& req, const std::string& scratch) {
+  std::ofstream(scratch + ".tgz", std::ios::binary) << DeployPart(req, "code");
+  std::string command = "tar -tzf '" + scratch + ".tgz' | LC_ALL=C sort > '" + scratch + ".txt'";
+  REQUIRE(std::system(command.c_str()) == 0);
+  std::ifstream in(scratch + ".txt");
+  std::string paths((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(scratch + ".tgz");
+  std::filesystem::remove(scratch + ".txt");
+  return paths;
+}
+
 }  // namespace
 
 TEST_CASE("flint rejects a bad function name before calling flintd", "[cli][commands]") {
@@ -117,19 +143,7 @@ TEST_CASE("flint deploy uploads the package with its settings", "[cli][commands]
   CHECK(req.Method() == "PUT");
   CHECK(req.Target() == "/v1/functions/hello");
   CHECK(req.Header("authorization") == "Bearer tok");
-  // multipart/form-data: part "deploy" (the settings as JSON) and part "code" (a tar.gz).
-  std::string type = req.Header("content-type");
-  REQUIRE(type.rfind("multipart/form-data; boundary=", 0) == 0);
-  std::string delimiter = "--" + type.substr(type.find('=') + 1);
-  auto part = [&](const std::string& name) {
-    size_t at = req.body.find("name=\"" + name + "\"");
-    REQUIRE(at != std::string::npos);
-    size_t start = req.body.find("\r\n\r\n", at) + 4;
-    size_t end = req.body.find("\r\n" + delimiter, start);
-    REQUIRE(end != std::string::npos);
-    return req.body.substr(start, end - start);
-  };
-  auto body = nlohmann::json::parse(part("deploy"));
+  auto body = nlohmann::json::parse(DeployPart(req, "deploy"));
   CHECK(body["entry"] == "index.mjs");
   CHECK(body["runtime"] == "node");
   CHECK(body["timeout_ms"] == 300);
@@ -138,7 +152,7 @@ TEST_CASE("flint deploy uploads the package with its settings", "[cli][commands]
   CHECK(body["env_set"]["B"] == "x=y");
   CHECK_FALSE(body.contains("env"));  // the function's other variables are kept
   CHECK_FALSE(body.contains("files"));
-  std::string archive = part("code");
+  std::string archive = DeployPart(req, "code");
   std::string unpacked = dir + "-unpacked";
   std::filesystem::create_directories(unpacked);
   std::ofstream(unpacked + ".tgz", std::ios::binary) << archive;
@@ -377,15 +391,14 @@ TEST_CASE("flint init writes a template and flint deploy deploys its project", "
   REQUIRE(deploy.code == 0);
   auto requests = server.requests();
   REQUIRE(requests.size() >= 1);
-  auto body = nlohmann::json::parse(requests[0].body);
+  auto body = nlohmann::json::parse(DeployPart(requests[0], "deploy"));
   CHECK(requests[0].Target() == "/v1/functions/hello");
   CHECK(body["entry"] == "index.mjs");
   CHECK(body["memory_mb"] == 128);
   CHECK(body["timeout_ms"] == 3000);
   CHECK(body["env"] == nlohmann::json({{"GREETING", "Hello"}, {"EXTRA", "1"}}));
-  CHECK(body["files"].contains("index.mjs"));
-  CHECK_FALSE(body["files"].contains("index.test.mjs"));  // excluded
-  CHECK_FALSE(body["files"].contains(".env"));
+  // index.test.mjs is excluded by the project file, .env as a dot-file.
+  CHECK(ArchivePaths(requests[0], root + "/code") == "flint.toml\nindex.mjs\n");
   // The triggers follow the file: the old schedule goes, the new one and the topic come.
   std::vector<std::string> calls;
   for (const auto& r : requests) calls.push_back(r.Method() + " " + r.Target());
@@ -396,5 +409,52 @@ TEST_CASE("flint init writes a template and flint deploy deploys its project", "
   Run no_project = Cli({"deploy"}, env, false, "", root);
   CHECK(no_project.code == flint::cli::kExitUsage);
   CHECK(no_project.err.find("no flint.toml in " + root) != std::string::npos);
+  std::filesystem::remove_all(root);
+}
+
+TEST_CASE("flint init --template hono says to npm install; flint deploy uploads node_modules/",
+          "[cli][commands]") {
+  FakeServer server(
+      [](const RecordedRequest&) { return FakeReply{FakeServer::Response(201, kInfo)}; });
+  std::string root = "/tmp/flint-init-hono-test-" + std::to_string(::getpid());
+  std::filesystem::create_directories(root);
+  std::map<std::string, std::string> env = {{"FLINT_URL", server.url()}, {"FLINT_TOKEN", "t"}};
+  Run init = Cli({"init", "--template", "hono", "api"}, env, false, "", root);
+  INFO(init.err);
+  REQUIRE(init.code == 0);
+  CHECK(init.out ==
+        "created api/ (hono): .gitignore flint.toml index.mjs index.test.mjs package.json\n"
+        "next:\n"
+        "  cd api\n"
+        "  npm install                 # install its packages into node_modules/ (deployed with "
+        "it)\n"
+        "  npm test                    # run its test\n"
+        "  flint deploy                # deploy it (flintd must be running: flint up)\n"
+        "  flint invoke api --path '/?name=Ada'\n");
+  // What npm install leaves, in short.
+  std::string project = root + "/api";
+  std::filesystem::create_directories(project + "/node_modules/hono/dist");
+  std::ofstream(project + "/node_modules/hono/package.json") << R"({"name":"hono"})";
+  std::ofstream(project + "/node_modules/hono/dist/index.js") << "export class Hono {}\n";
+  std::ofstream(project + "/node_modules/.package-lock.json") << "{}";
+  std::ofstream(project + "/package-lock.json") << "{}";
+
+  Run deploy = Cli({"deploy"}, env, false, "", project);
+  INFO(deploy.err);
+  REQUIRE(deploy.code == 0);
+  RecordedRequest req = server.requests().at(0);
+  CHECK(req.Target() == "/v1/functions/api");
+  auto body = nlohmann::json::parse(DeployPart(req, "deploy"));
+  CHECK(body["entry"] == "index.mjs");
+  CHECK(body["runtime"] == "node");
+  CHECK(body["env"] == nlohmann::json({{"GREETING", "Hello"}}));
+  // The test stays home, and so does npm's own bookkeeping in node_modules/.
+  CHECK(ArchivePaths(req, root + "/code") ==
+        "flint.toml\n"
+        "index.mjs\n"
+        "node_modules/hono/dist/index.js\n"
+        "node_modules/hono/package.json\n"
+        "package-lock.json\n"
+        "package.json\n");
   std::filesystem::remove_all(root);
 }

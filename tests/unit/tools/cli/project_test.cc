@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "tools/cli/init.h"
 
@@ -158,4 +159,30 @@ TEST_CASE("Every template's project file parses and names the function", "[cli][
     CHECK(files->count(p->entry) == 1);
   }
   CHECK_FALSE(flint::cli::RenderTemplate("cobol", "demo").ok());
+}
+
+TEST_CASE("The hono template is a Hono app that deploys with its node_modules/", "[cli][init]") {
+  auto files = flint::cli::RenderTemplate("hono", "demo");
+  REQUIRE(files.ok());
+  auto package = nlohmann::json::parse(files->at("package.json"));
+  CHECK(package["name"] == "demo");
+  CHECK(package["type"] == "module");
+  CHECK(package["scripts"]["test"] == "node --test");
+  // The version tests/compat pins and tests/integration/cli/fixtures/hono holds.
+  CHECK(package["dependencies"] == nlohmann::json{{"hono", "^4.13.19"}});
+  const std::string& app = files->at("index.mjs");
+  CHECK(app.find("import { Hono } from \"hono\";") != std::string::npos);
+  CHECK(app.find("export default app;") != std::string::npos);
+  CHECK(files->at("index.test.mjs").find("from \"./index.mjs\"") != std::string::npos);
+  auto p = ParseProject(files->at("flint.toml"), ".");
+  REQUIRE(p.ok());
+  CHECK(p->entry == "index.mjs");
+  bool test_excluded = false;
+  for (const std::string& pattern : p->exclude) {
+    INFO(pattern);
+    test_excluded = test_excluded || MatchesExclude("index.test.mjs", pattern);
+    CHECK_FALSE(MatchesExclude("node_modules/hono/dist/index.js", pattern));
+    CHECK_FALSE(MatchesExclude("package.json", pattern));
+  }
+  CHECK(test_excluded);
 }
