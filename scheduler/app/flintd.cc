@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -27,6 +29,26 @@
 
 namespace flint::scheduler {
 namespace {
+
+// Every connection is a descriptor: the usual soft limit of 1,024 would refuse connections long
+// before --max-connections, so flintd raises it as far as the hard limit lets it (workers set
+// their own in the sandbox).
+void RaiseOpenFileLimit(size_t max_connections) {
+  constexpr rlim_t kOwnDescriptors = 1024;  // store, journal, workers' sockets, builds
+  const rlim_t wanted = static_cast<rlim_t>(max_connections) + kOwnDescriptors;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted) return;
+  rlimit raised = limit;
+  raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  if (setrlimit(RLIMIT_NOFILE, &raised) != 0) raised = limit;
+  if (raised.rlim_cur < wanted) {
+    spdlog::warn(
+        "open-file limit {} is below --max-connections {} plus {} of flintd's own: "
+        "connections beyond it are refused (raise the hard limit: ulimit -Hn, or "
+        "LimitNOFILE= in a systemd unit)",
+        raised.rlim_cur, max_connections, kOwnDescriptors);
+  }
+}
 
 // 403: authenticated, but the token's scopes do not cover the request.
 HttpResponse PermissionDenied(const std::string& message) {
@@ -77,6 +99,7 @@ uint16_t Flintd::port() const { return server_ ? server_->port() : 0; }
 
 Status Flintd::Start() {
   if (options_.data_dir.empty()) return InvalidArgument("no data directory given");
+  RaiseOpenFileLimit(options_.http.max_connections);
   // The parents too (~/.local/share on a fresh home directory), with the usual modes; a
   // failure here shows as mkdir's error below.
   std::error_code ignored;

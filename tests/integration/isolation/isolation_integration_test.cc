@@ -267,16 +267,20 @@ TEST_CASE("Workers get a CPU weight in proportion to memory, and a quota only on
     StartOrFail(flintd);
     DeployGood(flintd);  // 128 MB
     REQUIRE(GetOrFail(flintd, "/fn/good").status == 200);
+    // Usually one worker; the pool may have started another for the cold start's queue: each
+    // must have the function's weight and quota.
     std::vector<pid_t> workers = flintd.FindWorkers("flint-worker good@");
-    REQUIRE(workers.size() == 1);
-    auto [weight, quota] = CpuFilesOf(workers[0]);
-    INFO(mode << ": weight '" << weight << "', quota '" << quota << "'");
-    CHECK(weight == (v2 ? "7" : "74"));
+    REQUIRE(!workers.empty());
     bool quotas = std::string(mode) == "proportional-quota";
-    if (quotas) {
-      CHECK(quota == (v2 ? "7235 100000" : "7235"));
-    } else {
-      CHECK(quota == (v2 ? "max 100000" : "-1"));
+    for (pid_t worker : workers) {
+      auto [weight, quota] = CpuFilesOf(worker);
+      INFO(mode << ": worker " << worker << ": weight '" << weight << "', quota '" << quota << "'");
+      CHECK(weight == (v2 ? "7" : "74"));
+      if (quotas) {
+        CHECK(quota == (v2 ? "7235 100000" : "7235"));
+      } else {
+        CHECK(quota == (v2 ? "max 100000" : "-1"));
+      }
     }
     // describe says the same.
     CliResult text = flintd.RunCli({"describe", "good"});

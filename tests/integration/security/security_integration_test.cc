@@ -6,10 +6,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -376,10 +379,24 @@ TEST_CASE("Slow and idle connections do not stop a well-behaved client",
   DeployJsOrFail(flintd, "open", kEcho);
   int port = Port(flintd);
 
-  // Hundreds of connections that never send a byte, and one that sends its headers a byte at
-  // a time and never finishes them.
+  // 5,000 connections that never send a byte, and one that sends its headers a byte at a time
+  // and never finishes them. Each end of each is a descriptor: this process raises its own
+  // open-file limit, as flintd does at start.
+  constexpr int kIdle = 5000;
+  constexpr rlim_t kSpare = 256;
+  rlimit limit{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &limit) == 0);
+  if (limit.rlim_cur < kIdle + kSpare) {
+    limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, kIdle + kSpare);
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &limit) == 0);
+  }
+  const int idle_count = static_cast<int>(std::min<rlim_t>(kIdle, limit.rlim_cur - kSpare));
+  if (idle_count < kIdle) {
+    WARN("open-file hard limit " << limit.rlim_max << ": " << idle_count
+                                 << " idle connections instead of " << kIdle);
+  }
   std::vector<std::unique_ptr<RawConnection>> idle;
-  for (int i = 0; i < 500; ++i) {
+  for (int i = 0; i < idle_count; ++i) {
     idle.push_back(std::make_unique<RawConnection>(port));
     REQUIRE(idle.back()->fd >= 0);
   }
