@@ -1,12 +1,8 @@
 #include "scheduler/store/admin_token.h"
 
-#include <fcntl.h>
 #include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 
 #include "scheduler/store/files.h"
 #include "scheduler/store/sha256.h"
@@ -19,29 +15,7 @@ constexpr size_t kMaxTokenFileBytes = 4096;
 
 // Reads an existing token file. NotFound if it does not exist.
 Result<std::string> ReadTokenFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return NotFound(path + " does not exist");
-    if (errno == ELOOP) return Status(Code::kIo, path + " is a symbolic link; refusing to use it");
-    return ErrnoStatus("open " + path, errno);
-  }
-  struct stat st;
-  std::string text;
-  Status status;
-  if (::fstat(fd, &st) != 0) {
-    status = ErrnoStatus("stat " + path, errno);
-  } else if (!S_ISREG(st.st_mode)) {
-    status = Status(Code::kIo, path + " is not a regular file");
-  } else if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    status = Status(Code::kIo,
-                    path + " has mode " + mode + ", open to other users; run: chmod 600 " + path);
-  } else {
-    status = detail::ReadAll(fd, kMaxTokenFileBytes, text, path);
-  }
-  ::close(fd);
-  if (!status.ok()) return status;
+  FLINT_ASSIGN_OR_RETURN(std::string text, detail::ReadOwnerOnlyFile(path, kMaxTokenFileBytes));
   if (!text.empty() && text.back() == '\n') text.pop_back();
   if (!IsWellFormedToken(text)) {
     return Status(Code::kIo, path +
@@ -51,28 +25,10 @@ Result<std::string> ReadTokenFile(const std::string& path) {
   return text;
 }
 
-// Creates the token file atomically: temp file (0600, O_EXCL|O_NOFOLLOW), fsync, link. link
-// fails with EEXIST instead of replacing a file another process made meanwhile.
+// Creates the token file; another process's file made meanwhile is never replaced.
 Result<std::string> CreateTokenFile(const std::string& data_dir, const std::string& path) {
   FLINT_ASSIGN_OR_RETURN(std::string token, NewToken());
-  std::string temp = path + ".tmp";
-  // A temp file left by a crash holds a token never recorded anywhere; unlink removes a link
-  // itself, never what a symlink points to.
-  if (::unlink(temp.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("remove " + temp, errno);
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus("create " + temp, errno);
-  // The umask can only remove bits from 0600; fchmod makes the mode exact regardless.
-  Status status;
-  if (::fchmod(fd, 0600) != 0) status = ErrnoStatus("chmod " + temp, errno);
-  if (status.ok()) status = detail::WriteAll(fd, token + "\n", temp);
-  if (status.ok() && ::fsync(fd) != 0) status = ErrnoStatus("fsync " + temp, errno);
-  ::close(fd);
-  if (status.ok() && ::link(temp.c_str(), path.c_str()) != 0) {
-    status = ErrnoStatus("link " + temp + " to " + path, errno);
-  }
-  ::unlink(temp.c_str());
-  if (!status.ok()) return status;
-  FLINT_RETURN_IF_ERROR(detail::FsyncDir(data_dir));
+  FLINT_RETURN_IF_ERROR(detail::CreateOwnerOnlyFile(data_dir, path, token + "\n"));
   return token;
 }
 

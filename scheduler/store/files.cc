@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 
 namespace flint::scheduler::detail {
@@ -55,6 +56,55 @@ Status ReadAll(int fd, size_t max_bytes, std::string& out, const std::string& wh
     }
     out.append(buffer, static_cast<size_t>(n));
   }
+}
+
+Result<std::string> ReadOwnerOnlyFile(const std::string& path, size_t max_bytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return NotFound(path + " does not exist");
+    if (errno == ELOOP) return Status(Code::kIo, path + " is a symbolic link; refusing to use it");
+    return ErrnoStatus("open " + path, errno);
+  }
+  struct stat st;
+  std::string text;
+  Status status;
+  if (::fstat(fd, &st) != 0) {
+    status = ErrnoStatus("stat " + path, errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    status = Status(Code::kIo, path + " is not a regular file");
+  } else if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    status = Status(Code::kIo,
+                    path + " has mode " + mode + ", open to other users; run: chmod 600 " + path);
+  } else {
+    status = ReadAll(fd, max_bytes, text, path);
+  }
+  ::close(fd);
+  if (!status.ok()) return status;
+  return text;
+}
+
+Status CreateOwnerOnlyFile(const std::string& dir, const std::string& path,
+                           std::string_view contents) {
+  std::string temp = path + ".tmp";
+  // A temp file left by a crash holds contents never used; unlink removes a link itself, never
+  // what a symlink points to.
+  if (::unlink(temp.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("remove " + temp, errno);
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("create " + temp, errno);
+  // The umask can only remove bits from 0600; fchmod makes the mode exact regardless.
+  Status status;
+  if (::fchmod(fd, 0600) != 0) status = ErrnoStatus("chmod " + temp, errno);
+  if (status.ok()) status = WriteAll(fd, contents, temp);
+  if (status.ok() && ::fsync(fd) != 0) status = ErrnoStatus("fsync " + temp, errno);
+  ::close(fd);
+  if (status.ok() && ::link(temp.c_str(), path.c_str()) != 0) {
+    status = ErrnoStatus("link " + temp + " to " + path, errno);
+  }
+  ::unlink(temp.c_str());
+  if (!status.ok()) return status;
+  return FsyncDir(dir);
 }
 
 Status FsyncDir(const std::string& dir) {

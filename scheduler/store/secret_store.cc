@@ -1,14 +1,10 @@
 #include "scheduler/store/secret_store.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <mutex>
 
 #include "scheduler/store/files.h"
@@ -45,25 +41,7 @@ Result<std::string> HexDecode(std::string_view hex) {
 
 // Reads the key file; NotFound when absent. Refuses a symlink, a non-file or loose permissions.
 Result<std::string> ReadKeyFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return NotFound(path + " does not exist");
-    return ErrnoStatus("open " + path, errno);
-  }
-  struct stat st;
-  std::string text;
-  Status status;
-  if (::fstat(fd, &st) != 0) {
-    status = ErrnoStatus("stat " + path, errno);
-  } else if (!S_ISREG(st.st_mode)) {
-    status = Status(Code::kIo, path + " is not a regular file");
-  } else if ((st.st_mode & 077) != 0) {
-    status = Status(Code::kIo, path + " is open to other users; run: chmod 600 " + path);
-  } else {
-    status = detail::ReadAll(fd, 1024, text, path);
-  }
-  ::close(fd);
-  if (!status.ok()) return status;
+  FLINT_ASSIGN_OR_RETURN(std::string text, detail::ReadOwnerOnlyFile(path, 1024));
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   Result<std::string> key = HexDecode(text);
   if (!key.ok() || key->size() != kKeyBytes) {
@@ -72,27 +50,13 @@ Result<std::string> ReadKeyFile(const std::string& path) {
   return key;
 }
 
-// Creates the key file atomically: temp file (0600, O_EXCL|O_NOFOLLOW), fsync, link.
+// Creates the key file; another process's file made meanwhile is never replaced.
 Result<std::string> CreateKeyFile(const std::string& data_dir, const std::string& path) {
   std::string key(kKeyBytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), kKeyBytes) != 1) {
     return Status(Code::kInternal, "no random bytes for the secret key");
   }
-  std::string temp = path + ".tmp";
-  if (::unlink(temp.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("remove " + temp, errno);
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus("create " + temp, errno);
-  Status status;
-  if (::fchmod(fd, 0600) != 0) status = ErrnoStatus("chmod " + temp, errno);
-  if (status.ok()) status = detail::WriteAll(fd, detail::HexEncode(key) + "\n", temp);
-  if (status.ok() && ::fsync(fd) != 0) status = ErrnoStatus("fsync " + temp, errno);
-  ::close(fd);
-  if (status.ok() && ::link(temp.c_str(), path.c_str()) != 0) {
-    status = ErrnoStatus("link " + temp + " to " + path, errno);
-  }
-  ::unlink(temp.c_str());
-  if (!status.ok()) return status;
-  FLINT_RETURN_IF_ERROR(detail::FsyncDir(data_dir));
+  FLINT_RETURN_IF_ERROR(detail::CreateOwnerOnlyFile(data_dir, path, detail::HexEncode(key) + "\n"));
   return key;
 }
 

@@ -33,23 +33,6 @@ struct EventCommands {
 
 namespace {
 
-// Runs one management call and prints its answer (raw with --json, else through `format`).
-int Call(CliIo& io, bool raw, const std::string& method, const std::string& target,
-         const std::string& body, const std::function<std::string(const json&)>& format) {
-  return WithFlintd(io, /*need_token=*/true,
-                    [&](client::FlintClient& flint, const client::ClientConfig&) -> Result<int> {
-                      FLINT_ASSIGN_OR_RETURN(std::string answer, flint.Call(method, target, body));
-                      json j =
-                          raw ? json() : json::parse(answer, nullptr, /*allow_exceptions=*/false);
-                      if (raw || j.is_discarded()) {
-                        io.out << answer << "\n";
-                      } else {
-                        io.out << format(j);
-                      }
-                      return kExitOk;
-                    });
-}
-
 std::string Str(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return "";
@@ -156,8 +139,8 @@ std::shared_ptr<EventCommands> AddEventCommands(CLI::App& app) {
 int RunEventCommands(const EventCommands& c, CliIo& io, bool json_out) {
   const std::vector<std::string>& w = c.words;
   if (c.invocation->parsed()) {
-    return Call(io, json_out, "GET", BuildTarget({"v1", "invocations", w[0]}), "",
-                FormatInvocation);
+    return CallAndPrint(io, json_out, "GET", BuildTarget({"v1", "invocations", w[0]}), "",
+                        FormatInvocation);
   }
   if (c.dlq->parsed()) {
     bool redrive = w.size() == 2 && w[0] == "redrive";
@@ -167,15 +150,15 @@ int RunEventCommands(const EventCommands& c, CliIo& io, bool json_out) {
     const std::string& name = redrive ? w[1] : w[0];
     if (Status v = ValidateFunctionName(name); !v.ok()) return Fail(io, kExitUsage, v.message());
     if (redrive) {
-      return Call(io, json_out, "POST", BuildTarget({"v1", "dlq", name, "redrive"}), "",
-                  [](const json& j) {
-                    return "re-queued " + Str(j, "redriven") + " dead letter(s) of " +
-                           Str(j, "function") + "\n";
-                  });
+      return CallAndPrint(io, json_out, "POST", BuildTarget({"v1", "dlq", name, "redrive"}), "",
+                          [](const json& j) {
+                            return "re-queued " + Str(j, "redriven") + " dead letter(s) of " +
+                                   Str(j, "function") + "\n";
+                          });
     }
     std::string target =
         BuildTarget({"v1", "dlq", name}, {{"limit", c.limit > 0 ? std::to_string(c.limit) : ""}});
-    return Call(io, json_out, "GET", target, "", FormatDlq);
+    return CallAndPrint(io, json_out, "GET", target, "", FormatDlq);
   }
   if (c.schedule->parsed()) {
     const std::string& verb = w[0];
@@ -189,7 +172,7 @@ int RunEventCommands(const EventCommands& c, CliIo& io, bool json_out) {
         if (payload.is_discarded()) return Fail(io, kExitUsage, "--data must be JSON");
         body["payload"] = payload;
       }
-      return Call(io, json_out, "POST", "/v1/schedules", body.dump(), [](const json& j) {
+      return CallAndPrint(io, json_out, "POST", "/v1/schedules", body.dump(), [](const json& j) {
         const json& s = j.at("schedule");
         return "schedule " + Str(s, "id") + ": " + Str(s, "function") + " at '" +
                Str(s, "schedule") + "' (UTC), next run " + Str(s, "next_run_at") + "\n";
@@ -198,11 +181,12 @@ int RunEventCommands(const EventCommands& c, CliIo& io, bool json_out) {
     if ((verb == "ls" || verb == "list") && w.size() <= 2) {
       std::string target =
           BuildTarget({"v1", "schedules"}, {{"function", w.size() == 2 ? w[1] : ""}});
-      return Call(io, json_out, "GET", target, "", FormatSchedules);
+      return CallAndPrint(io, json_out, "GET", target, "", FormatSchedules);
     }
     if (verb == "rm" && w.size() == 2) {
-      return Call(io, json_out, "DELETE", BuildTarget({"v1", "schedules", w[1]}), "",
-                  [](const json& j) { return "deleted schedule " + Str(j, "deleted") + "\n"; });
+      return CallAndPrint(
+          io, json_out, "DELETE", BuildTarget({"v1", "schedules", w[1]}), "",
+          [](const json& j) { return "deleted schedule " + Str(j, "deleted") + "\n"; });
     }
     return Fail(io, kExitUsage,
                 "use 'flint schedule add NAME \"CRON\" [--data JSON]', 'flint schedule ls "
@@ -210,16 +194,17 @@ int RunEventCommands(const EventCommands& c, CliIo& io, bool json_out) {
   }
   if (c.subscribe->parsed()) {
     json body = {{"function", w[0]}, {"topic", w[1]}};
-    return Call(io, json_out, "POST", "/v1/subscriptions", body.dump(),
-                [&](const json&) { return w[0] + " is subscribed to " + w[1] + "\n"; });
+    return CallAndPrint(io, json_out, "POST", "/v1/subscriptions", body.dump(),
+                        [&](const json&) { return w[0] + " is subscribed to " + w[1] + "\n"; });
   }
   if (c.unsubscribe->parsed()) {
-    return Call(io, json_out, "DELETE", BuildTarget({"v1", "subscriptions", w[1], w[0]}), "",
-                [&](const json&) { return w[0] + " is unsubscribed from " + w[1] + "\n"; });
+    return CallAndPrint(io, json_out, "DELETE", BuildTarget({"v1", "subscriptions", w[1], w[0]}),
+                        "",
+                        [&](const json&) { return w[0] + " is unsubscribed from " + w[1] + "\n"; });
   }
   if (c.subscriptions->parsed()) {
     std::string target = BuildTarget({"v1", "subscriptions"}, {{"topic", w.empty() ? "" : w[0]}});
-    return Call(io, json_out, "GET", target, "", [](const json& j) {
+    return CallAndPrint(io, json_out, "GET", target, "", [](const json& j) {
       std::string out;
       for (const json& s : j.at("subscriptions")) {
         out += Str(s, "topic") + " -> " + Str(s, "function") + "\n";
@@ -234,13 +219,14 @@ int RunEventCommands(const EventCommands& c, CliIo& io, bool json_out) {
       if (!data.ok()) return Fail(io, kExitUsage, "--data: " + data.status().message());
       body = std::move(data).value();
     }
-    return Call(io, json_out, "POST", BuildTarget({"v1", "topics", w[0]}), body, [](const json& j) {
-      std::string out;
-      for (const json& d : j.at("deliveries")) {
-        out += Str(d, "function") + " " + Str(d, "invocation_id") + "\n";
-      }
-      return out.empty() ? "no subscribers to " + Str(j, "topic") + "\n" : out;
-    });
+    return CallAndPrint(io, json_out, "POST", BuildTarget({"v1", "topics", w[0]}), body,
+                        [](const json& j) {
+                          std::string out;
+                          for (const json& d : j.at("deliveries")) {
+                            out += Str(d, "function") + " " + Str(d, "invocation_id") + "\n";
+                          }
+                          return out.empty() ? "no subscribers to " + Str(j, "topic") + "\n" : out;
+                        });
   }
   return -1;
 }

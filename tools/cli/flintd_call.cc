@@ -49,4 +49,22 @@ int WithFlintd(CliIo& io, bool need_token, const FlintdCommand& command) {
   return *code;
 }
 
+int CallAndPrint(CliIo& io, bool raw, const std::string& method, const std::string& target,
+                 const std::string& body,
+                 const std::function<std::string(const nlohmann::json&)>& format) {
+  return WithFlintd(io, /*need_token=*/true,
+                    [&](client::FlintClient& flint, const client::ClientConfig&) -> Result<int> {
+                      FLINT_ASSIGN_OR_RETURN(std::string answer, flint.Call(method, target, body));
+                      nlohmann::json j = raw ? nlohmann::json()
+                                             : nlohmann::json::parse(answer, nullptr,
+                                                                     /*allow_exceptions=*/false);
+                      if (raw || j.is_discarded()) {
+                        io.out << answer << "\n";
+                      } else {
+                        io.out << format(j);
+                      }
+                      return kExitOk;
+                    });
+}
+
 }  // namespace flint::cli

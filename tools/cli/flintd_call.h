@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "sdk/client/client_config.h"
@@ -32,6 +33,12 @@ using FlintdCommand =
 // go on without a token when `need_token`, makes the client (with the token whenever there is
 // one: private functions need it for invocations too) and runs `command`. Returns its exit code.
 int WithFlintd(CliIo& io, bool need_token, const FlintdCommand& command);
+
+// Makes one management call (`method` `target` with `body`) and prints its answer: flintd's raw
+// JSON with `raw` (--json) or when it is not JSON, else `format(answer)`. Returns the exit code.
+int CallAndPrint(CliIo& io, bool raw, const std::string& method, const std::string& target,
+                 const std::string& body,
+                 const std::function<std::string(const nlohmann::json&)>& format);
 
 // Prints a management answer: flintd's raw JSON with --json, else `format(reply.value)`.
 template <typename T, typename Format>

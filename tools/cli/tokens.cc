@@ -56,22 +56,6 @@ std::string FormatTokens(const json& j) {
   return out.str();
 }
 
-int Call(CliIo& io, bool raw, const std::string& method, const std::string& target,
-         const std::string& body, const std::function<std::string(const json&)>& format) {
-  return WithFlintd(io, /*need_token=*/true,
-                    [&](client::FlintClient& flint, const client::ClientConfig&) -> Result<int> {
-                      FLINT_ASSIGN_OR_RETURN(std::string answer, flint.Call(method, target, body));
-                      json j =
-                          raw ? json() : json::parse(answer, nullptr, /*allow_exceptions=*/false);
-                      if (raw || j.is_discarded()) {
-                        io.out << answer << "\n";
-                      } else {
-                        io.out << format(j);
-                      }
-                      return kExitOk;
-                    });
-}
-
 }  // namespace
 
 Result<uint64_t> ParseExpirySeconds(const std::string& text) {
@@ -145,7 +129,7 @@ int RunTokenCommands(const TokenCommands& c, CliIo& io, bool json_out) {
       if (!seconds.ok()) return Fail(io, kExitUsage, "--expires: " + seconds.status().message());
       body["expires_in_s"] = *seconds;
     }
-    return Call(io, json_out, "POST", "/v1/tokens", body.dump(), [](const json& j) {
+    return CallAndPrint(io, json_out, "POST", "/v1/tokens", body.dump(), [](const json& j) {
       const json& t = j.at("token");
       std::string expires = Str(t, "expires_at");
       return "created token " + Str(t, "name") + " (scopes " + ScopesText(t) + ", expires " +
@@ -153,10 +137,10 @@ int RunTokenCommands(const TokenCommands& c, CliIo& io, bool json_out) {
              "\nkeep it now: flintd stores only its hash and cannot show it again\n";
     });
   }
-  if (c.list->parsed()) return Call(io, json_out, "GET", "/v1/tokens", "", FormatTokens);
+  if (c.list->parsed()) return CallAndPrint(io, json_out, "GET", "/v1/tokens", "", FormatTokens);
   if (c.revoke->parsed()) {
-    return Call(io, json_out, "DELETE", "/v1/tokens/" + c.name, "",
-                [](const json& j) { return "revoked token " + Str(j, "revoked") + "\n"; });
+    return CallAndPrint(io, json_out, "DELETE", "/v1/tokens/" + c.name, "",
+                        [](const json& j) { return "revoked token " + Str(j, "revoked") + "\n"; });
   }
   return Fail(io, kExitUsage, "use 'flint token create', 'flint token ls' or 'flint token revoke'");
 }
