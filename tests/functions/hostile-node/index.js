@@ -50,8 +50,15 @@ exports.handler = async (event) => {
           child.on('spawn', () => r(null));
         });
       }
-      for (const c of children) c.kill('SIGKILL');
-      return { spawned: children.length - (refused === null ? 0 : 1), refused };
+      // Reaped before the answer: a killed child holds its place under the pids limit until
+      // then, and the next call's own spawn would be refused.
+      const started = children.filter((c) => c.pid !== undefined);
+      await Promise.all(started.map((c) => new Promise((r) => {
+        if (c.exitCode !== null || c.signalCode !== null) return r();
+        c.on('exit', () => r());
+        c.kill('SIGKILL');
+      })));
+      return { spawned: started.length, refused };
     }
     case 'connect':
       return { result: await new Promise((r) => {
