@@ -389,10 +389,9 @@ void Flintd::HandleInvoke(HttpRequest&& request, HttpResponder responder) {
     Result<auth::Principal> who =
         tokens_.Authenticate(request.FindHeader("authorization"), WallClockMs());
     if (!who.ok()) {
-      HttpResponse response = ErrorResponse(Status(
-          Code::kUnauthenticated, "function '" + name + "' is private: " + who.status().message()));
-      response.headers.emplace_back("www-authenticate", "Bearer");
-      return responder.Send(std::move(response));
+      return responder.Send(UnauthenticatedResponse(
+          Status(Code::kUnauthenticated,
+                 "function '" + name + "' is private: " + who.status().message())));
     }
     if (!who->scopes.Allows(auth::Scope::kInvoke)) {
       return responder.Send(PermissionDenied("token '" + who->token_name +

@@ -387,10 +387,11 @@ Result<std::vector<FunctionVersion>> Store::ListVersions(const std::string& name
 }
 
 Status Store::CheckWritable() {
-  std::lock_guard lock(impl_->mu);
-  Connection& db = *impl_->db;
-  FLINT_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE", "take the write lock"));
-  return db.Exec("ROLLBACK", "give the write lock back");
+  // A connection of its own: waiting here for a lock held by another process (up to the busy
+  // timeout) must not hold the store's mutex, which the loop thread's reads take.
+  FLINT_ASSIGN_OR_RETURN(std::unique_ptr<Connection> db, Connection::Open(impl_->path));
+  FLINT_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE", "take the write lock"));
+  return db->Exec("ROLLBACK", "give the write lock back");
 }
 
 Status Store::SetLive(const std::string& name, uint32_t version) {

@@ -73,8 +73,9 @@ class Store {
   // schema_migrations, oldest first.
   Result<std::vector<AppliedMigration>> AppliedMigrations();
   // Whether a write could start now: takes the database's write lock and gives it back, writing
-  // nothing. Unavailable while another process holds the lock past the busy timeout, or while
-  // the database cannot be written (read-only).
+  // nothing, on a connection of its own (callers of other methods never wait behind it).
+  // Unavailable while another process holds the lock past the busy timeout, or while the database
+  // cannot be written (read-only).
   Status CheckWritable();
 
   // Creates the function if new (or re-creates it after a delete), appends version last+1 and

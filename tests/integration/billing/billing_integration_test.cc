@@ -15,11 +15,13 @@
 #include <vector>
 
 #include "tests/support/flintd_fixture.h"
+#include "tests/support/ledger_ids.h"
 #include "tests/support/require.h"
 
 using flint::testing::CliResult;
 using flint::testing::DeployJsOrFail;
 using flint::testing::FlintdProcess;
+using flint::testing::LedgerIds;
 using flint::testing::StartOrFail;
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -38,22 +40,6 @@ json Bill(const FlintdProcess& flintd, std::vector<std::pair<std::string, std::s
 }
 
 const char* kQuick = "export const handler = async () => 'ok';\n";
-
-// Every request id in the ledger's raw table (the test only reads; flintd keeps writing).
-std::set<std::string> LedgerIds(const std::string& db_path) {
-  std::set<std::string> ids;
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_busy_timeout(db, 10'000);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT id FROM invocations", -1, &stmt, nullptr) == SQLITE_OK);
-  while (sqlite3_step(stmt) == SQLITE_ROW) {
-    ids.emplace(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return ids;
-}
 
 // One invocation's row of the ledger.
 struct LedgerRow {

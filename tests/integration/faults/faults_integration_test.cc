@@ -12,6 +12,7 @@
 #include <string>
 
 #include "tests/support/flintd_fixture.h"
+#include "tests/support/ledger_ids.h"
 #include "tests/support/require.h"
 #include "tests/support/skip_unless_root.h"
 #include "tests/support/small_fs.h"
@@ -19,6 +20,7 @@
 using flint::client::HttpRequest;
 using flint::client::HttpResponse;
 using flint::testing::FlintdProcess;
+using flint::testing::LedgerIds;
 using flint::testing::SmallFs;
 using flint::testing::StartOrFail;
 using flint::testing::WaitUntil;
@@ -58,21 +60,6 @@ size_t LogCount(const FlintdProcess& flintd, const std::string& needle) {
   size_t n = 0;
   for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) n++;
   return n;
-}
-
-std::set<std::string> LedgerIds(const std::string& db_path) {
-  std::set<std::string> ids;
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_busy_timeout(db, 10'000);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT id FROM invocations", -1, &stmt, nullptr) == SQLITE_OK);
-  while (sqlite3_step(stmt) == SQLITE_ROW) {
-    ids.emplace(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return ids;
 }
 
 }  // namespace
